@@ -1,1 +1,6 @@
-export {};
+export { initGenerator } from './generators/init/init';
+export { contractsGenerator } from './generators/contracts/contracts';
+export { referenceGenerator } from './generators/reference/reference';
+export type { InitGeneratorSchema } from './generators/init/schema';
+export type { ContractsGeneratorSchema } from './generators/contracts/schema';
+export type { ReferenceGeneratorSchema } from './generators/reference/schema';

@@ -1,0 +1,7 @@
+export interface ContractsGeneratorSchema {
+  name: string;
+  entities?: string;
+  directory?: string;
+  tags?: string;
+  skipFormat?: boolean;
+}

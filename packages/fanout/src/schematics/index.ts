@@ -1,0 +1,10 @@
+import { convertNxGenerator } from '@nx/devkit';
+import { contractsGenerator } from '../generators/contracts/contracts';
+import { initGenerator } from '../generators/init/init';
+import { referenceGenerator } from '../generators/reference/reference';
+
+// The same generators as Angular devkit schematics, for `ng g fanout:<name>`
+// and any tool that drives @angular-devkit/schematics.
+export const init = convertNxGenerator(initGenerator);
+export const contracts = convertNxGenerator(contractsGenerator);
+export const reference = convertNxGenerator(referenceGenerator);
