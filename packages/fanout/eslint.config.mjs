@@ -9,6 +9,8 @@ export default [
         'error',
         {
           ignoredFiles: ['{projectRoot}/eslint.config.{js,cjs,mjs,ts,cts,mts}'],
+          // nx runs the plugin, so it is a peer; the generators reach it only through @nx/devkit.
+          ignoredDependencies: ['nx'],
         },
       ],
     },
@@ -20,7 +22,7 @@ export default [
     ignores: ['**/out-tsc'],
   },
   {
-    files: ['**/package.json', '**/generators.json'],
+    files: ['**/package.json', '**/generators.json', '**/executors.json', '**/migrations.json'],
     rules: {
       '@nx/nx-plugin-checks': 'error',
     },

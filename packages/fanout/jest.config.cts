@@ -1,4 +1,3 @@
-/* eslint-disable */
 const { readFileSync } = require('fs');
 
 // Reading the SWC compilation config for the spec files
@@ -13,9 +12,12 @@ module.exports = {
   displayName: 'fanout',
   preset: '../../jest.preset.js',
   testEnvironment: 'node',
+  // Generator tests run Nx's own library generator, which takes seconds on a busy machine.
+  testTimeout: 60_000,
   transform: {
     '^.+\\.[tj]s$': ['@swc/jest', swcJestConfig],
   },
+  moduleNameMapper: { '^ora$': '<rootDir>/src/testing/ora-stub.ts' },
   moduleFileExtensions: ['ts', 'js', 'html'],
   coverageDirectory: 'test-output/jest/coverage',
 };

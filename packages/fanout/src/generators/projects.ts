@@ -107,10 +107,19 @@ export function importPathOf(tree: Tree, root: string): string | undefined {
   return undefined;
 }
 
-/** Creates a TypeScript library with Nx's own generator, then strips its sample source. */
-export async function createLibrary(tree: Tree, options: NewLibraryOptions): Promise<NewLibrary> {
+/**
+ * Validates where a new library would go, before anything is written; returns its root.
+ * Generators call this first so that a bad name or folder leaves the workspace untouched.
+ */
+export function planLibrary(tree: Tree, options: Pick<NewLibraryOptions, 'name' | 'directory'>): string {
   const root = projectDirectory(tree, options.name, options.directory);
   assertNewProject(tree, options.name, root);
+  return root;
+}
+
+/** Creates a TypeScript library with Nx's own generator, then strips its sample source. */
+export async function createLibrary(tree: Tree, options: NewLibraryOptions): Promise<NewLibrary> {
+  const root = planLibrary(tree, options);
   const tags = [
     ...options.tags,
     ...(options.extraTags ?? '')

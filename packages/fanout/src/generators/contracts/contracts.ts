@@ -14,6 +14,7 @@ import { initGenerator } from '../init/init';
 import {
   CONTRACTS_TAG,
   createLibrary,
+  planLibrary,
   readContractsLibrary,
   relativeImportExtension,
   type ContractsLibrary,
@@ -45,6 +46,7 @@ export async function contractsGenerator(
       );
     }
   } else {
+    planLibrary(tree, options);
     await initGenerator(tree, { skipFormat: true });
     const library = await createLibrary(tree, {
       name: options.name,

@@ -5,6 +5,7 @@ import { initGenerator } from '../init/init';
 import {
   addLibraryDependency,
   createLibrary,
+  planLibrary,
   readContractsLibrary,
   REFERENCE_TAG,
   relativeImportExtension,
@@ -37,6 +38,7 @@ export async function referenceGenerator(
     );
   }
 
+  planLibrary(tree, options);
   await initGenerator(tree, { skipFormat: true });
   const library = await createLibrary(tree, {
     name: options.name,

@@ -1,0 +1,149 @@
+import { readProjectConfiguration, type Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { compileTree, pendingChanges, snapshotFiles } from '../../testing/compile-tree';
+import { contractsGenerator } from './contracts';
+
+describe('contracts generator', () => {
+  let tree: Tree;
+
+  beforeEach(() => {
+    tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+  });
+
+  const root = 'libs/contracts';
+  const paths = { '@proj/contracts': [`${root}/src/index.ts`] };
+
+  it('creates a library tagged fanout:contracts with the shared contracts', async () => {
+    await contractsGenerator(tree, { name: 'contracts', entities: 'user,order,product' });
+    const project = readProjectConfiguration(tree, 'contracts');
+    expect(project.root).toBe(root);
+    expect(project.tags).toContain('fanout:contracts');
+    for (const file of [
+      'src/index.ts',
+      'src/lib/types/api.ts',
+      'src/lib/db.ts',
+      'src/lib/validators.ts',
+      'src/lib/collections.ts',
+      'src/lib/entities/user.ts',
+      'src/lib/entities/order.ts',
+      'src/lib/entities/product.ts',
+      'src/lib/entities/user.spec.ts',
+    ]) {
+      expect(tree.exists(`${root}/${file}`)).toBe(true);
+    }
+    // Nx's sample source is replaced by ours.
+    expect(tree.exists(`${root}/src/lib/contracts.ts`)).toBe(false);
+  });
+
+  it('defines each entity with its requests, validators and fixtures', async () => {
+    await contractsGenerator(tree, { name: 'contracts', entities: 'order' });
+    const order = tree.read(`${root}/src/lib/entities/order.ts`, 'utf-8') ?? '';
+    for (const symbol of [
+      'export interface Order extends StoredRecord',
+      'export interface CreateOrderRequest',
+      'export type UpdateOrderRequest',
+      'export function validateCreateOrderRequest',
+      'export function validateUpdateOrderRequest',
+      'export const orderFixtures',
+      'export const validCreateOrderRequest',
+      'export const invalidCreateOrderRequest',
+      "export const ORDERS_COLLECTION = 'orders' as const",
+    ]) {
+      expect(order).toContain(symbol);
+    }
+    expect(tree.read(`${root}/src/lib/collections.ts`, 'utf-8')).toMatch(/orders: Order;/);
+  });
+
+  it('writes sources that type-check under strict options', async () => {
+    await contractsGenerator(tree, { name: 'contracts', entities: 'user,order,line-item' });
+    expect(compileTree(tree, [root], paths)).toEqual([]);
+  });
+
+  it('starts with the user entity when none is named', async () => {
+    await contractsGenerator(tree, { name: 'contracts' });
+    expect(tree.exists(`${root}/src/lib/entities/user.ts`)).toBe(true);
+  });
+
+  it('honours --directory and extra tags', async () => {
+    await contractsGenerator(tree, { name: 'shared', directory: 'libs/api/shared', tags: 'scope:api' });
+    const project = readProjectConfiguration(tree, 'shared');
+    expect(project.root).toBe('libs/api/shared');
+    expect(project.tags).toEqual(expect.arrayContaining(['fanout:contracts', 'scope:api']));
+  });
+
+  it('registers the plugin as a side effect, like nx add would', async () => {
+    await contractsGenerator(tree, { name: 'contracts' });
+    expect(tree.exists('AGENTS.md')).toBe(true);
+  });
+
+  describe('on an existing contracts library', () => {
+    beforeEach(async () => {
+      await contractsGenerator(tree, { name: 'contracts', entities: 'user,order,product' });
+      // A person's edit elsewhere in the library must survive.
+      tree.write(`${root}/src/lib/entities/user.ts`, `${tree.read(`${root}/src/lib/entities/user.ts`, 'utf-8')}\n// mine\n`);
+    });
+
+    it('adds an entity and leaves every other file byte-identical', async () => {
+      const before = snapshotFiles(tree, root);
+      await contractsGenerator(tree, { name: 'contracts', entities: 'invoice' });
+      const after = snapshotFiles(tree, root);
+
+      const added = [...after.keys()].filter((path) => !before.has(path)).sort();
+      expect(added).toEqual([`${root}/src/lib/entities/invoice.spec.ts`, `${root}/src/lib/entities/invoice.ts`]);
+      const changed = [...before.keys()].filter((path) => before.get(path) !== after.get(path)).sort();
+      expect(changed).toEqual([`${root}/src/index.ts`, `${root}/src/lib/collections.ts`]);
+      // The edits are additions only.
+      expect(after.get(`${root}/src/index.ts`)).toBe(
+        `${before.get(`${root}/src/index.ts`)}export * from './lib/entities/invoice';\n`,
+      );
+      expect(after.get(`${root}/src/lib/collections.ts`)).toContain('invoices: Invoice;');
+      expect(compileTree(tree, [root], paths)).toEqual([]);
+    });
+
+    it('is idempotent', async () => {
+      await contractsGenerator(tree, { name: 'contracts', entities: 'invoice' });
+      const before = snapshotFiles(tree, root);
+      await contractsGenerator(tree, { name: 'contracts', entities: 'invoice,user,orders' });
+      expect(snapshotFiles(tree, root)).toEqual(before);
+    });
+
+    it('asks for entities when given none', async () => {
+      await expect(contractsGenerator(tree, { name: 'contracts' })).rejects.toThrow(
+        'already exists. To add entities to it, name them: nx g fanout:contracts contracts --entities=invoice',
+      );
+    });
+  });
+
+  describe('bad input: a clear error and nothing written', () => {
+    it.each([
+      [{ name: '../x' }, 'not a valid name'],
+      [{ name: '/abs' }, 'not a valid name'],
+      [{ name: 'a/../../b' }, 'not a valid name'],
+      [{ name: 'contracts', directory: '../outside' }, 'contains ".."'],
+      [{ name: 'contracts', directory: '/tmp/x' }, 'is absolute'],
+      [{ name: 'contracts', entities: 'user,../../etc' }, 'entity name "../../etc"'],
+    ])('%j', async (options, message) => {
+      const before = pendingChanges(tree);
+      await expect(contractsGenerator(tree, options)).rejects.toThrow(message);
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+
+    it('refuses to treat a project that is not a contracts library as one', async () => {
+      tree.write('libs/other/project.json', JSON.stringify({ name: 'other', root: 'libs/other' }));
+      const before = pendingChanges(tree);
+      await expect(contractsGenerator(tree, { name: 'other', entities: 'user' })).rejects.toThrow(
+        'The project "other" (libs/other) is not a fanout contracts library',
+      );
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+
+    it('refuses a folder that holds another project', async () => {
+      tree.write('libs/other/project.json', JSON.stringify({ name: 'other', root: 'libs/other' }));
+      const before = pendingChanges(tree);
+      await expect(contractsGenerator(tree, { name: 'contracts', directory: 'libs/other' })).rejects.toThrow(
+        'already holds the project "other"',
+      );
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+  });
+});
