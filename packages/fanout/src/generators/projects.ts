@@ -2,6 +2,7 @@ import {
   getProjects,
   joinPathFragments,
   readJson,
+  readNxJson,
   readProjectConfiguration,
   updateJson,
   type GeneratorCallback,
@@ -137,6 +138,8 @@ export async function createLibrary(tree: Tree, options: NewLibraryOptions): Pro
     linter: 'eslint',
     skipFormat: true,
     strict: true,
+    // Inferred lint/test targets, as `nx g @nx/js:lib` gives (the exported generator defaults to executors).
+    addPlugin: process.env['NX_ADD_PLUGINS'] !== 'false' && readNxJson(tree)?.useInferencePlugins !== false,
   });
   // Nx's library comes with `src/lib/<name>.ts` and its spec; ours brings its own sources.
   for (const sample of [`${options.name}.ts`, `${options.name}.spec.ts`]) {

@@ -1,0 +1,34 @@
+// Writes each jest run's aggregated results (the object `jest --json` prints) to
+// $FANOUT_JEST_RESULTS_DIR, so that one script can total every suite of an
+// `nx run-many` without changing how the test targets are invoked.
+const { mkdirSync, writeFileSync } = require('fs');
+const { join } = require('path');
+
+class JestResultsReporter {
+  constructor(globalConfig) {
+    this.globalConfig = globalConfig;
+  }
+
+  onRunComplete(_contexts, results) {
+    const dir = process.env.FANOUT_JEST_RESULTS_DIR;
+    if (!dir) return;
+    mkdirSync(dir, { recursive: true });
+    const name = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.json`;
+    const { testResults, ...totals } = results;
+    writeFileSync(
+      join(dir, name),
+      JSON.stringify({
+        ...totals,
+        rootDir: this.globalConfig.rootDir,
+        suites: testResults.map((suite) => ({
+          file: suite.testFilePath,
+          passed: suite.numPassingTests,
+          failed: suite.numFailingTests,
+          error: suite.testExecError ? String(suite.testExecError.message) : undefined,
+        })),
+      }),
+    );
+  }
+}
+
+module.exports = JestResultsReporter;
