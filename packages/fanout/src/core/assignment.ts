@@ -15,7 +15,7 @@ export interface Assignment {
   command?: string;
   /** The contracts entity the task serves; defaults to the task's name. */
   entity?: string;
-  /** Paths, relative to the project root, the session may write. Default: the whole project. */
+  /** Paths, relative to the project root, the session may write. Default: `src`. */
   scope: string[];
   /** Session time limit in milliseconds. */
   timeoutMs: number;
@@ -26,6 +26,12 @@ export interface Assignment {
 export const ASSIGNMENT_FILE = 'fanout.md';
 export const DEFAULT_AGENT = 'pattern';
 export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
+/**
+ * Where a session writes by default: its project's sources. Everything a session
+ * may write is an output of the cached fanout target (replayed from the cache),
+ * so the default keeps the project's own configuration out of it.
+ */
+export const DEFAULT_SCOPE: readonly string[] = ['src'];
 
 const KEYS = ['like', 'contracts', 'agent', 'command', 'entity', 'scope', 'timeout'] as const;
 
@@ -108,7 +114,7 @@ export function parseAssignment(source: string, file: string): Assignment {
     throw new AssignmentError(file, `unknown front matter key(s): ${unknown.join(', ')}. Known keys: ${KEYS.join(', ')}.`);
   }
   const scopeValue = record['scope'];
-  let scope: string[] = ['.'];
+  let scope: string[] = [...DEFAULT_SCOPE];
   if (scopeValue !== undefined && scopeValue !== null) {
     const entries = typeof scopeValue === 'string' ? [scopeValue] : scopeValue;
     if (!Array.isArray(entries) || entries.length === 0 || entries.some((entry) => typeof entry !== 'string')) {

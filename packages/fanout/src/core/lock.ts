@@ -1,0 +1,58 @@
+import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'fs';
+import { dirname } from 'path';
+
+/**
+ * A workspace-level lock file for what git cannot do concurrently (worktree
+ * add/remove, branch changes, integration). The holder's pid is in the file: a
+ * lock whose holder is gone is taken over, so a crashed run never leaves it stuck.
+ */
+export async function withLock<T>(path: string, work: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
+  await acquire(path, timeoutMs);
+  try {
+    return await work();
+  } finally {
+    rmSync(path, { force: true });
+  }
+}
+
+function holderAlive(path: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(JSON.parse(readFileSync(path, 'utf-8')).pid);
+  } catch {
+    // Unreadable: either being written this instant or garbage. Treat as held; the timeout bounds it.
+    return true;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function acquire(path: string, timeoutMs: number): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  let wait = 5;
+  for (;;) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, JSON.stringify({ pid: process.pid, since: new Date().toISOString() }));
+      closeSync(fd);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (!holderAlive(path)) {
+      rmSync(path, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for the lock ${path}, held by a running process.`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait + Math.random() * wait));
+    wait = Math.min(wait * 2, 200);
+  }
+}

@@ -1,0 +1,6 @@
+export interface RunExecutorSchema {
+  agent?: string;
+  command?: string;
+  timeout?: string;
+  quiet?: boolean;
+}
