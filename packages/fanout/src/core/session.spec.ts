@@ -1,0 +1,280 @@
+import { execFileSync } from 'child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { dirname, join } from 'path';
+import { parseAssignment } from './assignment';
+import { assembleBase } from './context';
+import { runSession, type SessionSpec } from './session';
+
+/**
+ * Sessions against a real git repository: real worktrees, real processes.
+ * The agents are small node scripts (the `command` agent) and the built-in
+ * `pattern` agent.
+ */
+const CONTRACTS_INDEX = `export interface User { id: string; name: string }
+export interface Order { id: string; name: string }
+export const USERS_COLLECTION = 'users' as const;
+export const ORDERS_COLLECTION = 'orders' as const;
+`;
+const USERS_HANDLER = `import { USERS_COLLECTION, type User } from '@ws/contracts';
+
+export function createUsersHandlers() {
+  return { collection: USERS_COLLECTION, list: (): User[] => [] };
+}
+`;
+
+function write(root: string, file: string, text: string): void {
+  mkdirSync(dirname(join(root, file)), { recursive: true });
+  writeFileSync(join(root, file), text);
+}
+
+function gitIn(root: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args], {
+    cwd: root,
+    encoding: 'utf-8',
+  });
+}
+
+/** Whether a process is alive; a zombie (dead, not yet reaped by its new parent) is not. */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf-8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function createWorkspace(): string {
+  const root = mkdtempSync(join(tmpdir(), 'fanout-session-'));
+  write(root, '.gitignore', 'node_modules\n.fanout/\n');
+  write(root, 'AGENTS.md', '# Conventions\nUse the contracts.\n');
+  write(root, 'libs/contracts/src/index.ts', CONTRACTS_INDEX);
+  write(root, 'libs/users/src/index.ts', "export * from './lib/users.handler';\n");
+  write(root, 'libs/users/src/lib/users.handler.ts', USERS_HANDLER);
+  write(root, 'libs/orders/project.json', '{ "name": "orders" }\n');
+  write(root, 'libs/orders/src/index.ts', 'export {};\n');
+  mkdirSync(join(root, 'node_modules'));
+  gitIn(root, 'init', '-q', '-b', 'main');
+  gitIn(root, 'add', '-A');
+  gitIn(root, 'commit', '-q', '-m', 'base');
+  return root;
+}
+
+/** A command agent: a node script, run with the worktree as cwd. */
+function agentScript(root: string, name: string, body: string): string {
+  const path = join(root, '..', `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}.js`);
+  writeFileSync(path, `const fs = require('fs'); const path = require('path');\n${body}\n`);
+  return path;
+}
+
+function spec(root: string, project: string, fanoutMd: string, overrides: Partial<SessionSpec> = {}): SessionSpec {
+  const contracts = { project: 'contracts', root: 'libs/contracts', importPath: '@ws/contracts' };
+  const reference = { project: 'users', root: 'libs/users' };
+  write(root, `libs/${project}/fanout.md`, fanoutMd);
+  return {
+    workspaceRoot: root,
+    project,
+    projectRoot: `libs/${project}`,
+    assignment: parseAssignment(fanoutMd, `libs/${project}/fanout.md`),
+    contracts,
+    reference,
+    base: assembleBase({ workspaceRoot: root, conventions: ['AGENTS.md'], contracts, reference }),
+    copyFiles: [],
+    portBase: 20_000,
+    echo: false,
+    ...overrides,
+  };
+}
+
+const commandTask = (script: string, extra = '') =>
+  `---\nlike: users\ncontracts: contracts\nagent: command\ncommand: node ${script} {promptFile}\n${extra}---\n\nBuild the orders API.\n`;
+
+describe('runSession', () => {
+  let root: string;
+
+  beforeEach(() => {
+    root = createWorkspace();
+  });
+
+  afterEach(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('runs a command agent in its own worktree and integrates what it wrote', async () => {
+    const script = agentScript(
+      root,
+      'writer',
+      `fs.mkdirSync('libs/orders/src/lib', { recursive: true });
+       fs.writeFileSync('libs/orders/src/lib/orders.ts', 'export const orders = 1;\\n');
+       fs.writeFileSync('libs/orders/src/seen-env.json', JSON.stringify({
+         cwd: process.cwd(), prompt: process.argv[2],
+         vars: ['FANOUT_PROMPT_FILE','FANOUT_PROJECT','FANOUT_PROJECT_ROOT','FANOUT_WORKTREE','FANOUT_PORT_BASE'].map((k) => process.env[k]),
+       }));`,
+    );
+    const result = await runSession(spec(root, 'orders', commandTask(script)));
+
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe('succeeded');
+    expect(readFileSync(join(root, 'libs/orders/src/lib/orders.ts'), 'utf-8')).toBe('export const orders = 1;\n');
+    const seen = JSON.parse(readFileSync(join(root, 'libs/orders/src/seen-env.json'), 'utf-8'));
+    const worktree = join(root, '.fanout/worktrees/orders');
+    expect(seen.cwd).toBe(worktree);
+    expect(seen.prompt).toBe(join(root, '.fanout/sessions/orders/prompt.md'));
+    expect(seen.vars).toEqual([seen.prompt, 'orders', 'libs/orders', worktree, '20000']);
+    expect(result.files.map((file) => [file.path, file.status]).sort()).toEqual([
+      ['libs/orders/src/lib/orders.ts', 'added'],
+      ['libs/orders/src/seen-env.json', 'added'],
+    ]);
+    // The worktree and its branch are gone after a success.
+    expect(existsSync(worktree)).toBe(false);
+    expect(gitIn(root, 'branch', '--list', 'fanout/*').trim()).toBe('');
+    const recorded = JSON.parse(readFileSync(join(root, '.fanout/sessions/orders/result.json'), 'utf-8'));
+    expect(recorded).toMatchObject({ status: 'succeeded', agent: 'command', project: 'orders' });
+    expect(recorded.baseCommit).toBe(gitIn(root, 'rev-parse', 'HEAD').trim());
+  });
+
+  it('gives the agent one prompt file: conventions, contracts, reference, then the assignment', async () => {
+    const script = agentScript(root, 'noop', '');
+    const result = await runSession(spec(root, 'orders', commandTask(script)));
+    const prompt = readFileSync(result.promptFile, 'utf-8');
+    const order = ['Use the contracts.', 'export const USERS_COLLECTION', 'createUsersHandlers', 'Build the orders API.'].map(
+      (text) => prompt.indexOf(text),
+    );
+    expect(order.every((position) => position >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(prompt).toContain('Write only inside: libs/orders/src.');
+  });
+
+  it('shares one byte-identical base context across the sessions of a run', async () => {
+    const script = agentScript(root, 'noop', '');
+    write(root, 'libs/products/src/index.ts', 'export {};\n');
+    const [orders, products] = await Promise.all([
+      runSession(spec(root, 'orders', commandTask(script))),
+      runSession(spec(root, 'products', commandTask(script).replace('orders', 'products'))),
+    ]);
+    expect(orders.baseContextHash).toBe(products.baseContextHash);
+    const strip = (file: string) => readFileSync(file, 'utf-8').split('# Your assignment')[0];
+    expect(strip(orders.promptFile)).toBe(strip(products.promptFile));
+  });
+
+  it('starts from the workspace as it is, uncommitted files included', async () => {
+    write(root, 'libs/contracts/src/draft.ts', 'export const draft = true;\n');
+    const script = agentScript(
+      root,
+      'reader',
+      `fs.writeFileSync('libs/orders/src/copy.ts', fs.readFileSync('libs/contracts/src/draft.ts'));`,
+    );
+    const result = await runSession(spec(root, 'orders', commandTask(script)));
+    expect(result.status).toBe('succeeded');
+    expect(readFileSync(join(root, 'libs/orders/src/copy.ts'), 'utf-8')).toBe('export const draft = true;\n');
+    // The session did not claim the user's untracked file as its own change.
+    expect(result.files.map((file) => file.path)).toEqual(['libs/orders/src/copy.ts']);
+  });
+
+  it('fails a session whose agent exits non-zero, keeps its worktree, integrates nothing', async () => {
+    const script = agentScript(root, 'crash', `fs.writeFileSync('libs/orders/src/half.ts', 'x'); process.exit(3);`);
+    const result = await runSession(spec(root, 'orders', commandTask(script)));
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain('exited with code 3');
+    expect(result.worktree).toBe(join(root, '.fanout/worktrees/orders'));
+    expect(existsSync(join(root, '.fanout/worktrees/orders/libs/orders/src/half.ts'))).toBe(true);
+    expect(existsSync(join(root, 'libs/orders/src/half.ts'))).toBe(false);
+  });
+
+  it('rejects changes outside the scope and leaves the workspace untouched', async () => {
+    const script = agentScript(
+      root,
+      'escape',
+      `fs.writeFileSync('libs/orders/src/ok.ts', 'ok'); fs.writeFileSync('README.md', 'taken over'); fs.writeFileSync('libs/orders/project.json', '{}');`,
+    );
+    const session = spec(root, 'orders', commandTask(script));
+    const before = gitIn(root, 'status', '--porcelain');
+    const result = await runSession(session);
+    expect(result.status).toBe('failed');
+    expect(result.rejected.map((change) => change.path).sort()).toEqual(['README.md', 'libs/orders/project.json']);
+    expect(result.error).toContain('README.md (added, outside-scope)');
+    expect(existsSync(join(root, 'README.md'))).toBe(false);
+    expect(existsSync(join(root, 'libs/orders/src/ok.ts'))).toBe(false);
+    expect(readFileSync(join(root, 'libs/orders/project.json'), 'utf-8')).toBe('{ "name": "orders" }\n');
+    expect(gitIn(root, 'status', '--porcelain')).toBe(before);
+  });
+
+  it('widens the scope when fanout.md says so', async () => {
+    const script = agentScript(root, 'config', `fs.writeFileSync('libs/orders/project.json', '{"name":"orders","tags":[]}');`);
+    const result = await runSession(spec(root, 'orders', commandTask(script, 'scope: ["."]\n')));
+    expect(result.status).toBe('succeeded');
+    expect(readFileSync(join(root, 'libs/orders/project.json'), 'utf-8')).toBe('{"name":"orders","tags":[]}');
+  });
+
+  it('keeps the contracts and the reference read-only', async () => {
+    const script = agentScript(
+      root,
+      'tamper',
+      `fs.appendFileSync('libs/contracts/src/index.ts', 'export type Hack = 1;\\n'); fs.writeFileSync('libs/orders/src/a.ts', '');`,
+    );
+    const result = await runSession(spec(root, 'orders', commandTask(script, 'scope: ["."]\n')));
+    expect(result.status).toBe('failed');
+    expect(result.rejected).toEqual([{ path: 'libs/contracts/src/index.ts', status: 'modified', reason: 'read-only' }]);
+    expect(readFileSync(join(root, 'libs/contracts/src/index.ts'), 'utf-8')).toBe(CONTRACTS_INDEX);
+  });
+
+  it("refuses to overwrite the user's uncommitted changes, but not its own earlier output", async () => {
+    const writer = agentScript(root, 'writer', `fs.writeFileSync('libs/orders/src/index.ts', 'export const v = ' + Date.now() + ';\\n');`);
+    // Fanout's own earlier output may be replaced by a rerun.
+    expect((await runSession(spec(root, 'orders', commandTask(writer)))).status).toBe('succeeded');
+    expect((await runSession(spec(root, 'orders', commandTask(writer)))).status).toBe('succeeded');
+    // A person's edit may not.
+    writeFileSync(join(root, 'libs/orders/src/index.ts'), '// my work\n');
+    const result = await runSession(spec(root, 'orders', commandTask(writer)));
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain('libs/orders/src/index.ts');
+    expect(result.error).toContain('Commit or stash them');
+    expect(readFileSync(join(root, 'libs/orders/src/index.ts'), 'utf-8')).toBe('// my work\n');
+  });
+
+  it('kills a session that outlives its timeout, with its whole process group', async () => {
+    const pidFile = join(root, '..', `child-${Date.now()}.pid`);
+    const script = agentScript(
+      root,
+      'hang',
+      `const child = require('child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+       fs.writeFileSync(${JSON.stringify(pidFile)}, String(child.pid));
+       setInterval(() => {}, 1000);`,
+    );
+    const result = await runSession(spec(root, 'orders', commandTask(script, 'timeout: 2s\n')));
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain('did not finish within 2 s');
+    const child = Number(readFileSync(pidFile, 'utf-8'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(isRunning(child)).toBe(false);
+    rmSync(pidFile, { force: true });
+  });
+
+  it('fails with the known agents listed when the agent is unknown', async () => {
+    const result = await runSession(
+      spec(root, 'orders', '---\nlike: users\ncontracts: contracts\nagent: robot\n---\n\nBuild it.\n'),
+    );
+    expect(result.status).toBe('failed');
+    expect(result.error).toBe('libs/orders/fanout.md: unknown agent "robot". Known agents: pattern, command.');
+    expect(existsSync(join(root, '.fanout/worktrees/orders'))).toBe(false);
+  });
+
+  it('replicates the reference with the pattern agent', async () => {
+    const result = await runSession(spec(root, 'orders', '---\nlike: users\ncontracts: contracts\n---\n\nBuild the orders API.\n'));
+    expect(result.error).toBeUndefined();
+    expect(result.summary).toBe('replicated 2 file(s) of users as orders (user → order)');
+    expect(readFileSync(join(root, 'libs/orders/src/lib/orders.handler.ts'), 'utf-8')).toBe(
+      USERS_HANDLER.replace(/USERS/g, 'ORDERS').replace(/Users/g, 'Orders').replace(/User/g, 'Order'),
+    );
+    expect(readFileSync(join(root, 'libs/orders/src/index.ts'), 'utf-8')).toBe("export * from './lib/orders.handler';\n");
+  });
+
+  it('has the pattern agent refuse an entity the contracts do not define', async () => {
+    write(root, 'libs/invoices/src/index.ts', 'export {};\n');
+    const result = await runSession(spec(root, 'invoices', '---\nlike: users\ncontracts: contracts\n---\n\nBuild it.\n'));
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain('INVOICES_COLLECTION, Invoice');
+    expect(result.error).toContain('nx g fanout:contracts contracts --entities=invoice');
+  });
+});
