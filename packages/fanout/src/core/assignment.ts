@@ -33,6 +33,15 @@ export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
  */
 export const DEFAULT_SCOPE: readonly string[] = ['src'];
 
+/**
+ * The placeholder source \`nx g fanout:task\` writes at \`<projectRoot>/src/index.ts\`,
+ * so the project type-checks before its session ran. It is fanout's own: a session
+ * may replace it even while it is uncommitted.
+ */
+export function taskPlaceholder(project: string): string {
+  return `// The fanout session for this task writes this project's sources: nx run ${project}:fanout\nexport {};\n`;
+}
+
 const KEYS = ['like', 'contracts', 'agent', 'command', 'entity', 'scope', 'timeout'] as const;
 
 export class AssignmentError extends Error {

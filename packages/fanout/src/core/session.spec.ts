@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { parseAssignment } from './assignment';
+import { parseAssignment, taskPlaceholder } from './assignment';
 import { assembleBase } from './context';
 import { runSession, type SessionSpec } from './session';
 
@@ -231,6 +231,14 @@ describe('runSession', () => {
     expect(result.error).toContain('libs/orders/src/index.ts');
     expect(result.error).toContain('Commit or stash them');
     expect(readFileSync(join(root, 'libs/orders/src/index.ts'), 'utf-8')).toBe('// my work\n');
+  });
+
+  it("replaces the task generator's uncommitted placeholder", async () => {
+    writeFileSync(join(root, 'libs/orders/src/index.ts'), taskPlaceholder('orders'));
+    const script = agentScript(root, 'writer', `fs.writeFileSync('libs/orders/src/index.ts', 'export const real = 1;\\n');`);
+    const result = await runSession(spec(root, 'orders', commandTask(script)));
+    expect(result.error).toBeUndefined();
+    expect(readFileSync(join(root, 'libs/orders/src/index.ts'), 'utf-8')).toBe('export const real = 1;\n');
   });
 
   it('kills a session that outlives its timeout, with its whole process group', async () => {

@@ -1,8 +1,9 @@
+import { createHash } from 'crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { AgentReport } from './agents/agent';
 import { resolveAgent } from './agents/registry';
-import type { Assignment } from './assignment';
+import { taskPlaceholder, type Assignment } from './assignment';
 import { assemblePrompt, type assembleBase } from './context';
 import { git } from './git';
 import { applyChanges, checkIntegration, IntegrationRefused } from './integrate';
@@ -58,15 +59,23 @@ export function sessionDir(workspaceRoot: string, project: string): string {
   return join(workspaceRoot, FANOUT_DIR, 'sessions', project);
 }
 
-/** What fanout wrote last time for this project (path → sha256), from its previous result.json. */
-function ownedFiles(resultFile: string): Map<string, string> {
-  if (!existsSync(resultFile)) return new Map();
+/**
+ * What fanout itself wrote in this project (path → sha256): the task generator's
+ * placeholder, and the files of the previous session (from its result.json).
+ * Only these may be replaced while uncommitted; anything else dirty is the user's.
+ */
+function ownedFiles(resultFile: string, project: string, projectRoot: string): Map<string, string> {
+  const owned = new Map([
+    [`${projectRoot}/src/index.ts`, createHash('sha256').update(taskPlaceholder(project)).digest('hex')],
+  ]);
+  if (!existsSync(resultFile)) return owned;
   try {
     const previous = JSON.parse(readFileSync(resultFile, 'utf-8')) as SessionResult;
-    return new Map(previous.files.filter((file) => file.sha256).map((file) => [file.path, file.sha256 as string]));
+    for (const file of previous.files) if (file.sha256) owned.set(file.path, file.sha256);
   } catch {
-    return new Map();
+    // An unreadable result owns nothing.
   }
+  return owned;
 }
 
 /** The environment an agent runs with: the user's, minus the outer Nx task's, plus fanout's. */
@@ -95,7 +104,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
   const started = new Date();
   const dir = sessionDir(spec.workspaceRoot, spec.project);
   const resultFile = join(dir, 'result.json');
-  const owned = ownedFiles(resultFile);
+  const owned = ownedFiles(resultFile, spec.project, spec.projectRoot);
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'session.log');
   const promptFile = join(dir, 'prompt.md');

@@ -8,7 +8,14 @@ import {
   type GeneratorCallback,
   type Tree,
 } from '@nx/devkit';
-import { ASSIGNMENT_FILE, assertInsideProject, DEFAULT_AGENT, parseDuration, renderAssignment } from '../../core/assignment';
+import {
+  ASSIGNMENT_FILE,
+  assertInsideProject,
+  DEFAULT_AGENT,
+  parseDuration,
+  renderAssignment,
+  taskPlaceholder,
+} from '../../core/assignment';
 import { splitTemplate } from '../../core/argv';
 import { AGENTS } from '../../core/agents/registry';
 import { assertValidName, entityNames } from '../../core/names';
@@ -94,7 +101,7 @@ export async function taskGenerator(tree: Tree, options: TaskGeneratorSchema): P
     updateProjectConfiguration(tree, name, project);
     tree.write(
       joinPathFragments(library.root, 'src', 'index.ts'),
-      `// The fanout session for this task writes this project's sources: nx run ${name}:fanout\nexport {};\n`,
+      taskPlaceholder(name),
     );
     tree.write(
       joinPathFragments(library.root, ASSIGNMENT_FILE),

@@ -1,0 +1,68 @@
+import { createRedactor, secretValues } from './redact';
+
+describe('createRedactor', () => {
+  const env = {
+    FOO_KEY: 'foo-key-value-1',
+    X_TOKEN: 'xtok-2222',
+    MY_SECRET: 'hunter22',
+    DB_PASSWORD: 'pa55word!',
+    lower_api_key: 'lower-case-name',
+    SHORT_KEY: 'abc12',
+    PATH: '/usr/local/bin:/usr/bin',
+    MONKEY: 'banana-bunch',
+    HOME: '/home/someone',
+  };
+  const redact = createRedactor(env);
+
+  it('replaces the values of variables named *_KEY, *_TOKEN, *_SECRET and *_PASSWORD, wherever they occur', () => {
+    expect(
+      redact('key=foo-key-value-1 token=xtok-2222 secret=hunter22 pw=pa55word! again foo-key-value-1 other=lower-case-name'),
+    ).toBe('key=[REDACTED] token=[REDACTED] secret=[REDACTED] pw=[REDACTED] again [REDACTED] other=[REDACTED]');
+  });
+
+  it('leaves values shorter than 6 characters alone', () => {
+    expect(redact('code abc12 here')).toBe('code abc12 here');
+  });
+
+  it('leaves the values of ordinary variables alone', () => {
+    expect(redact('PATH=/usr/local/bin:/usr/bin in /home/someone; banana-bunch')).toBe(
+      'PATH=/usr/local/bin:/usr/bin in /home/someone; banana-bunch',
+    );
+  });
+
+  it('redacts strings shaped like well-known API keys, even when no variable holds them', () => {
+    const anthropic = 'sk-ant-api03-AbCdEfGhIj0123456789_-xyz';
+    const github = `ghp_${'a1B2'.repeat(9)}`;
+    expect(createRedactor({})(`using ${anthropic} and ${github}.`)).toBe('using [REDACTED] and [REDACTED].');
+  });
+
+  it('leaves ordinary text untouched', () => {
+    const text = 'Created libs/orders/src/lib/orders.handler.ts (3 files); sk-short; tests: 12 passed.\nDone.';
+    expect(redact(text)).toBe(text);
+  });
+
+  it('treats a secret value as text, not as a pattern', () => {
+    expect(createRedactor({ API_TOKEN: 'a.b*c+(d' })('x a.b*c+(d y aXb*c+(d')).toBe('x [REDACTED] y aXb*c+(d');
+  });
+
+  it('redacts the longer of two overlapping secrets whole', () => {
+    expect(createRedactor({ A_KEY: 'secret', B_KEY: 'secret-and-more' })('secret-and-more')).toBe('[REDACTED]');
+  });
+});
+
+describe('secretValues', () => {
+  it('lists the secret values, longest first', () => {
+    expect(secretValues({ A_TOKEN: 'sixsix', B_SECRET: 'seven77', C: 'not-a-secret', D_KEY: undefined })).toEqual([
+      'seven77',
+      'sixsix',
+    ]);
+  });
+
+  it.each(['API_KEY', 'TOKEN', 'SECRET', 'anthropic_api_key', 'GH_TOKEN'])('treats %s as a secret name', (name) => {
+    expect(secretValues({ [name]: 'value-123' })).toEqual(['value-123']);
+  });
+
+  it.each(['KEYBOARD', 'MONKEY', 'TOKENIZER', 'SECRET_NAME', 'PATH'])('does not treat %s as a secret name', (name) => {
+    expect(secretValues({ [name]: 'value-123' })).toEqual([]);
+  });
+});

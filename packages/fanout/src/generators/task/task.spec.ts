@@ -1,0 +1,144 @@
+import { getProjects, readNxJson, readProjectConfiguration, type Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { parseAssignment } from '../../core/assignment';
+import { pendingChanges } from '../../testing/compile-tree';
+import { contractsGenerator } from '../contracts/contracts';
+import { referenceGenerator } from '../reference/reference';
+import type { TaskGeneratorSchema } from './schema';
+import { taskGenerator } from './task';
+
+// Each workspace below runs Nx's library generator three or more times: seconds each, far more on a busy machine.
+const GENERATOR_TIMEOUT_MS = 300_000;
+
+async function workspace(): Promise<Tree> {
+  const tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+  await contractsGenerator(tree, { name: 'contracts', entities: 'user,order,product' });
+  await referenceGenerator(tree, { name: 'users', contracts: 'contracts' });
+  return tree;
+}
+
+function assignmentOf(tree: Tree, project: string) {
+  const file = `${readProjectConfiguration(tree, project).root}/fanout.md`;
+  return parseAssignment(tree.read(file, 'utf-8') ?? '', file);
+}
+
+describe('task generator', () => {
+  describe('with the defaults', () => {
+    let tree: Tree;
+
+    beforeAll(async () => {
+      tree = await workspace();
+      await taskGenerator(tree, { names: ' orders, products,orders ', like: 'users' });
+    }, GENERATOR_TIMEOUT_MS);
+
+    it('creates one project per distinct name, tagged fanout:task and depending on the contracts', () => {
+      const tasks = [...getProjects(tree)].filter(([, project]) => project.tags?.includes('fanout:task')).map(([name]) => name);
+      expect(tasks.sort()).toEqual(['orders', 'products']);
+      for (const name of tasks) {
+        const project = readProjectConfiguration(tree, name);
+        expect(project.root).toBe(`libs/${name}`);
+        expect(project.implicitDependencies).toContain('contracts');
+      }
+    });
+
+    it('writes the assignment: like the reference, with the contracts, the pattern agent and the default text', () => {
+      expect(assignmentOf(tree, 'orders')).toEqual({
+        like: 'users',
+        contracts: 'contracts',
+        agent: 'pattern',
+        command: undefined,
+        entity: undefined,
+        scope: ['src'],
+        timeoutMs: 30 * 60 * 1000,
+        text: 'Build the orders API following the same pattern as the users API, using the types in contracts.',
+      });
+      expect(assignmentOf(tree, 'products').text).toBe(
+        'Build the products API following the same pattern as the users API, using the types in contracts.',
+      );
+    });
+
+    it('gives each project a src/index.ts for its session to fill, and no sample source', () => {
+      expect(tree.read('libs/orders/src/index.ts', 'utf-8')).toContain('nx run orders:fanout');
+      expect(tree.exists('libs/orders/src/lib/orders.ts')).toBe(false);
+    });
+
+    it('registers the plugin', () => {
+      const plugins = readNxJson(tree)?.plugins ?? [];
+      expect(plugins.some((entry) => (typeof entry === 'string' ? entry : entry.plugin) === 'fanout')).toBe(true);
+    });
+  });
+
+  it('stores the prompt (with <name> substituted), the command agent, the scope and the timeout', async () => {
+    const tree = await workspace();
+    await taskGenerator(tree, {
+      names: 'reports,invoices',
+      like: 'users',
+      contracts: 'contracts',
+      agent: 'command',
+      command: `node tools/agent.js "{promptFile}" --name '<name>'`,
+      prompt: '  Write the <name> module; <name> must export a handler.  ',
+      scope: 'src, docs/api/',
+      timeout: '90s',
+    });
+    expect(assignmentOf(tree, 'invoices')).toEqual({
+      like: 'users',
+      contracts: 'contracts',
+      agent: 'command',
+      command: `node tools/agent.js "{promptFile}" --name '<name>'`,
+      entity: undefined,
+      scope: ['src', 'docs/api'],
+      timeoutMs: 90_000,
+      text: 'Write the invoices module; invoices must export a handler.',
+    });
+    expect(assignmentOf(tree, 'reports').text).toBe('Write the reports module; reports must export a handler.');
+  }, GENERATOR_TIMEOUT_MS);
+
+  describe('bad input: a clear error and nothing written', () => {
+    let tree: Tree;
+
+    beforeAll(async () => {
+      tree = await workspace();
+    }, GENERATOR_TIMEOUT_MS);
+
+    it.each<[string, TaskGeneratorSchema, string]>([
+      ['no names', { names: ' , ', like: 'users' }, 'Name at least one task'],
+      ['a path as name', { names: '../x', like: 'users' }, 'The task name "../x" is not a valid name'],
+      ['a nested name', { names: 'orders,a/b', like: 'users' }, 'The task name "a/b" is not a valid name'],
+      ['no --like', { names: 'orders', like: '' }, 'Name the reference the tasks follow: --like=<project>'],
+      ['a --like that is no project', { names: 'orders', like: 'people' }, 'There is no project named "people" to follow (--like)'],
+      ['a --like that is not a reference', { names: 'orders', like: 'contracts' }, 'The project "contracts" is not a reference (it lacks the tag "fanout:reference")'],
+      ['a task named like its reference', { names: 'orders,users', like: 'users' }, 'A task cannot follow itself: "users" is both --like and a task name.'],
+      ['a --contracts that is no project', { names: 'orders', like: 'users', contracts: 'nope' }, 'There is no project named "nope"'],
+      ['a --contracts that is no contracts library', { names: 'orders', like: 'users', contracts: 'users' }, 'is not a fanout contracts library'],
+      ['an unknown agent', { names: 'orders', like: 'users', agent: 'gpt' }, 'Unknown agent "gpt". Known agents: pattern, command.'],
+      ['the command agent without a command', { names: 'orders', like: 'users', agent: 'command' }, 'The command agent needs a command template with a program'],
+      ['the command agent with a blank command', { names: 'orders', like: 'users', agent: 'command', command: '   ' }, 'The command agent needs a command template'],
+      ['a command with an unterminated quote', { names: 'orders', like: 'users', agent: 'command', command: 'node "x' }, 'unterminated " quote'],
+      ['a scope leaving the project', { names: 'orders', like: 'users', scope: 'src,../x' }, '"scope" entry "../x" leaves the project'],
+      ['an absolute scope', { names: 'orders', like: 'users', scope: '/abs' }, '"scope" entry "/abs" is absolute'],
+      ['a bad timeout', { names: 'orders', like: 'users', timeout: 'soon' }, '--timeout: "timeout" must be a positive number of seconds'],
+      ['a zero timeout', { names: 'orders', like: 'users', timeout: '0' }, '"timeout" must be a positive number'],
+      ['an empty prompt', { names: 'orders', like: 'users', prompt: '  ' }, '--prompt is empty'],
+      [
+        'an entity the contracts lack, for the pattern agent',
+        { names: 'orders,invoices', like: 'users' },
+        'The contracts library "contracts" has no "invoice" entity, which the pattern agent needs for the task "invoices". Add it first: nx g fanout:contracts contracts --entities=invoice',
+      ],
+      ['a name already taken by a project', { names: 'contracts', like: 'users', agent: 'command', command: 'agent' }, 'A project named "contracts" already exists'],
+    ])('%s', async (_, options, message) => {
+      const before = pendingChanges(tree);
+      await expect(taskGenerator(tree, options)).rejects.toThrow(message);
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+  });
+
+  it('asks which contracts library to use when there are several', async () => {
+    const tree = await workspace();
+    await contractsGenerator(tree, { name: 'billing-contracts', entities: 'order' });
+    const before = pendingChanges(tree);
+    await expect(taskGenerator(tree, { names: 'orders', like: 'users' })).rejects.toThrow(
+      'There are several contracts libraries (contracts, billing-contracts): choose one with --contracts=<project>.',
+    );
+    expect(pendingChanges(tree)).toEqual(before);
+  }, GENERATOR_TIMEOUT_MS);
+});

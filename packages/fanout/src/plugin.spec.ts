@@ -1,0 +1,132 @@
+import type { CreateNodesContextV2, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { minimatch } from 'minimatch';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { createNodesV2, type FanoutPluginOptions } from './plugin';
+
+const ASSIGNMENT = `---
+like: users
+contracts: contracts
+---
+
+Build the orders API following the same pattern as the users API, using the types in contracts.
+`;
+
+describe('fanout plugin', () => {
+  let workspaceRoot: string;
+
+  beforeEach(() => {
+    workspaceRoot = mkdtempSync(join(tmpdir(), 'fanout-plugin-'));
+  });
+
+  afterEach(() => {
+    rmSync(workspaceRoot, { recursive: true, force: true });
+  });
+
+  function writeAssignment(projectRoot: string, content: string): string {
+    mkdirSync(join(workspaceRoot, projectRoot), { recursive: true });
+    writeFileSync(join(workspaceRoot, projectRoot, 'fanout.md'), content);
+    return `${projectRoot}/fanout.md`;
+  }
+
+  async function createNodes(
+    files: string[],
+    options: FanoutPluginOptions = {},
+    namedInputs: Record<string, string[]> = { production: ['default'] },
+  ): Promise<Map<string, CreateNodesResult>> {
+    const context: CreateNodesContextV2 = { workspaceRoot, nxJsonConfiguration: { namedInputs } };
+    const results = await createNodesV2[1](files, options, context);
+    return new Map(results);
+  }
+
+  async function targetsOf(
+    content: string,
+    options?: FanoutPluginOptions,
+    namedInputs?: Record<string, string[]>,
+  ): Promise<Record<string, TargetConfiguration>> {
+    const file = writeAssignment('libs/orders', content);
+    const result = (await createNodes([file], options, namedInputs)).get(file);
+    return result?.projects?.['libs/orders']?.targets ?? {};
+  }
+
+  it('matches fanout.md in any folder', () => {
+    const [glob] = createNodesV2;
+    expect(glob).toBe('**/fanout.md');
+    expect(minimatch('libs/orders/fanout.md', glob)).toBe(true);
+    expect(minimatch('apps/shop/api/orders/fanout.md', glob)).toBe(true);
+    expect(minimatch('libs/orders/README.md', glob)).toBe(false);
+    expect(minimatch('libs/orders/fanout.md.bak', glob)).toBe(false);
+  });
+
+  it('infers a cached fanout target run by fanout:run', async () => {
+    const { fanout } = await targetsOf(ASSIGNMENT);
+    expect(fanout).toMatchObject({ executor: 'fanout:run', cache: true, dependsOn: ['^fanout'] });
+  });
+
+  it("takes the assignment and the production files of the reference and the contracts as inputs", async () => {
+    const { fanout } = await targetsOf(ASSIGNMENT);
+    expect(fanout.inputs).toContain('{projectRoot}/fanout.md');
+    expect(fanout.inputs).toContainEqual({ input: 'production', projects: ['users', 'contracts'] });
+  });
+
+  it('writes to the project sources and its session folder by default', async () => {
+    const { fanout } = await targetsOf(ASSIGNMENT);
+    expect(fanout.outputs).toEqual(['{projectRoot}/src', '{workspaceRoot}/.fanout/sessions/{projectName}']);
+  });
+
+  it('follows the scope of the assignment in its outputs', async () => {
+    const { fanout } = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nscope: [lib, docs/api/]'));
+    expect(fanout.outputs).toEqual([
+      '{projectRoot}/lib',
+      '{projectRoot}/docs/api',
+      '{workspaceRoot}/.fanout/sessions/{projectName}',
+    ]);
+  });
+
+  it('gives the whole project as output for the scope "."', async () => {
+    const { fanout } = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nscope: .'));
+    expect(fanout.outputs).toEqual(['{projectRoot}', '{workspaceRoot}/.fanout/sessions/{projectName}']);
+  });
+
+  it.each([
+    ['the default scope', ASSIGNMENT],
+    ['a scope list', ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nscope: [src, test]')],
+  ])('has no input under its outputs, with %s', async (_, content) => {
+    const { fanout } = await targetsOf(content);
+    const outputs = fanout.outputs ?? [];
+    const inputPaths = (fanout.inputs ?? []).filter((input): input is string => typeof input === 'string');
+    expect(inputPaths.length).toBeGreaterThan(0);
+    for (const input of inputPaths) {
+      for (const output of outputs) {
+        expect(input === output || input.startsWith(`${output}/`)).toBe(false);
+      }
+    }
+  });
+
+  it('renames the target with the targetName option', async () => {
+    const targets = await targetsOf(ASSIGNMENT, { targetName: 'agent-session' });
+    expect(Object.keys(targets)).toEqual(['agent-session']);
+    expect(targets['agent-session'].executor).toBe('fanout:run');
+  });
+
+  it('still infers the target from an invalid fanout.md, so that running it reports the problem', async () => {
+    const { fanout } = await targetsOf('no front matter here\n');
+    expect(fanout).toMatchObject({ executor: 'fanout:run', cache: true });
+    expect(fanout.inputs).toContain('{projectRoot}/fanout.md');
+    expect(fanout.inputs).not.toContainEqual(expect.objectContaining({ projects: expect.anything() }));
+    expect(fanout.outputs).toEqual(['{projectRoot}/src', '{workspaceRoot}/.fanout/sessions/{projectName}']);
+  });
+
+  it("uses the 'default' named input when the workspace has no 'production'", async () => {
+    const { fanout } = await targetsOf(ASSIGNMENT, {}, {});
+    expect(fanout.inputs).toContainEqual({ input: 'default', projects: ['users', 'contracts'] });
+  });
+
+  it('gives one project per fanout.md, rooted at its folder', async () => {
+    const files = [writeAssignment('libs/orders', ASSIGNMENT), writeAssignment('libs/shop/products', ASSIGNMENT)];
+    const results = await createNodes(files);
+    expect(Object.keys(results.get('libs/orders/fanout.md')?.projects ?? {})).toEqual(['libs/orders']);
+    expect(Object.keys(results.get('libs/shop/products/fanout.md')?.projects ?? {})).toEqual(['libs/shop/products']);
+  });
+});
