@@ -17,6 +17,7 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'html'],
   coverageDirectory: 'test-output/jest/coverage',
-  globalSetup: '../../tools/scripts/start-local-registry.ts',
-  globalTeardown: '../../tools/scripts/stop-local-registry.ts',
+  // Starts a verdaccio registry on 127.0.0.1 and publishes the built plugin to it.
+  globalSetup: './src/global-setup.ts',
+  globalTeardown: './src/global-teardown.ts',
 };

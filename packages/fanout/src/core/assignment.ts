@@ -82,8 +82,11 @@ export function parseDuration(value: unknown, file: string): number {
 
 /** Throws unless `path` is a relative path inside the project. */
 export function assertInsideProject(path: string, file: string): string {
-  const normalized = path.replace(/\\/g, '/').replace(/\/+$/, '');
-  if (normalized === '' || normalized === '.') return '.';
+  const normalized = path.trim().replace(/\\/g, '/').replace(/\/+$/, '');
+  if (normalized === '') {
+    throw new AssignmentError(file, '"scope" has an empty entry; write "." for the whole project.');
+  }
+  if (normalized === '.') return '.';
   if (normalized.startsWith('/') || /^[A-Za-z]:/.test(normalized)) {
     throw new AssignmentError(file, `"scope" entry "${path}" is absolute; give paths relative to the project root.`);
   }

@@ -65,4 +65,10 @@ describe('secretValues', () => {
   it.each(['KEYBOARD', 'MONKEY', 'TOKENIZER', 'SECRET_NAME', 'PATH'])('does not treat %s as a secret name', (name) => {
     expect(secretValues({ [name]: 'value-123' })).toEqual([]);
   });
+
+  it('leaves words that merely contain sk- alone', () => {
+    const redact = createRedactor({});
+    expect(redact('libs/desk-reservation-service-handlers')).toBe('libs/desk-reservation-service-handlers');
+    expect(redact('task-management-system-overview')).toBe('task-management-system-overview');
+  });
 });

@@ -4,11 +4,12 @@
  * well-known API keys, are replaced by [REDACTED].
  */
 const SECRET_NAME = /(_KEY|_TOKEN|_SECRET|_PASSWORD|^API_KEY|^TOKEN|^SECRET)$/i;
+// Each shape must start a token: `desk-reservation-service` is a path, not a key.
 const KEY_SHAPES = [
-  /sk-ant-[A-Za-z0-9_-]{10,}/g,
-  /sk-(?:proj-)?[A-Za-z0-9_-]{20,}/g,
-  /AIza[0-9A-Za-z_-]{30,}/g,
-  /gh[pousr]_[A-Za-z0-9]{30,}/g,
+  /(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{10,}/g,
+  /(?<![A-Za-z0-9_-])sk-(?:proj-)?[A-Za-z0-9_-]{20,}/g,
+  /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{30,}/g,
+  /(?<![A-Za-z0-9_-])gh[pousr]_[A-Za-z0-9]{30,}/g,
 ];
 
 export function secretValues(env: NodeJS.ProcessEnv): string[] {

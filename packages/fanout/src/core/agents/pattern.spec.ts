@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { entityNames } from '../names';
-import { referenceEntity, substitution } from './pattern';
+import { referenceEntity, substituteSource, substitution } from './pattern';
 
 describe('substitution', () => {
   const usersToOrders = substitution(entityNames('users'), entityNames('orders'));
@@ -59,6 +59,36 @@ describe('substitution', () => {
         'createLineItemsHandlers LINE_ITEMS_COLLECTION validateCreateLineItemRequest lineItemsRoutes',
       );
     });
+  });
+
+  it('writes kebab-case in strings and paths, camelCase in identifiers, for a multi-word target', () => {
+    const source = [
+      "import { USERS_COLLECTION, type User } from '@ws/contracts';",
+      "export const USERS_BASE_PATH = '/users';",
+      '// Serves users.',
+      'export const usersRoutes = [{ path: `${USERS_BASE_PATH}/:id`, name: `user ${1}` }];',
+      'export function get(users: User[]) {',
+      "  const user = users[0];",
+      "  return user ?? notFound('user', `${users.length}/users`);",
+      '}',
+      '',
+    ].join('\n');
+    expect(substituteSource(source, entityNames('users'), entityNames('line-items'))).toBe(
+      [
+        "import { LINE_ITEMS_COLLECTION, type LineItem } from '@ws/contracts';",
+        "export const LINE_ITEMS_BASE_PATH = '/line-items';",
+        '// Serves line-items.',
+        'export const lineItemsRoutes = [{ path: `${LINE_ITEMS_BASE_PATH}/:id`, name: `line-item ${1}` }];',
+        'export function get(lineItems: LineItem[]) {',
+        '  const lineItem = lineItems[0];',
+        "  return lineItem ?? notFound('line-item', `${lineItems.length}/line-items`);",
+        '}',
+        '',
+      ].join('\n'),
+    );
+    expect(substitution(entityNames('users'), entityNames('line-items'), 'text')('lib/users.handler.ts')).toBe(
+      'lib/line-items.handler.ts',
+    );
   });
 
   it('is the identity between an entity and itself', () => {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { dirname, join, relative } from 'path';
-import { Project } from 'ts-morph';
+import { Project, ts } from 'ts-morph';
 import { entityNames, type EntityNames } from '../names';
 import type { AgentAdapter, AgentReport, AgentSession } from './agent';
 
@@ -8,7 +8,9 @@ import type { AgentAdapter, AgentReport, AgentSession } from './agent';
  * `agent: pattern` (the default): offline and deterministic. Replicates the
  * reference into the task's project with every spelling of the reference's
  * entity replaced by the task's (users/Users/USERS/user/User → orders/Orders/...),
- * files renamed, and every name imported from the contracts checked to exist.
+ * token by token with the TypeScript scanner (identifiers get camelCase, strings
+ * and paths kebab-case), files renamed, and every name imported from the
+ * contracts checked, with ts-morph, to exist.
  */
 export const patternAgent: AgentAdapter = {
   name: 'pattern',
@@ -20,12 +22,13 @@ export const patternAgent: AgentAdapter = {
     }
     const from = referenceEntity(referenceSrc, session.reference.project);
     const to = entityNames(session.entity ?? session.project);
-    const substitute = substitution(from, to);
+    const renamePath = substitution(from, to, 'text');
     const written: string[] = [];
     for (const file of listFiles(referenceSrc)) {
-      const target = join(session.worktree, session.projectRoot, 'src', substitute(relative(referenceSrc, file)));
+      const target = join(session.worktree, session.projectRoot, 'src', renamePath(relative(referenceSrc, file)));
+      const source = readFileSync(file, 'utf-8');
       mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, substitute(readFileSync(file, 'utf-8')));
+      writeFileSync(target, /\.[cm]?tsx?$/.test(file) ? substituteSource(source, from, to) : renamePath(source));
       written.push(target);
     }
     const missing = missingContractImports(session, written);
@@ -61,17 +64,26 @@ export function referenceEntity(referenceSrc: string, referenceProject: string):
   return entityNames(handler ?? referenceProject);
 }
 
-/** Replaces every spelling of one entity by the same spelling of another, longest first. */
-export function substitution(from: EntityNames, to: EntityNames): (text: string) => string {
+/**
+ * Replaces every spelling of one entity by the same spelling of another, longest
+ * first. Where two spellings of the source are the same word (`users` is both
+ * the kebab and the camelCase plural), `identifier` mode picks the camelCase
+ * target (`lineItems`) and `text` mode, for strings, paths and comments, the
+ * kebab one (`line-items`).
+ */
+export function substitution(
+  from: EntityNames,
+  to: EntityNames,
+  mode: 'identifier' | 'text' = 'identifier',
+): (text: string) => string {
+  const camel: (keyof EntityNames)[] = ['pluralPropertyName', 'propertyName'];
+  const kebab: (keyof EntityNames)[] = ['plural', 'singular'];
   const keys: (keyof EntityNames)[] = [
     'pluralConstantName',
     'pluralClassName',
-    'pluralPropertyName',
-    'plural',
+    ...(mode === 'identifier' ? [...camel, ...kebab] : [...kebab, ...camel]),
     'constantName',
     'className',
-    'propertyName',
-    'singular',
   ];
   const pairs = keys
     .map((key) => [from[key], to[key]] as const)
@@ -80,6 +92,30 @@ export function substitution(from: EntityNames, to: EntityNames): (text: string)
   const pattern = new RegExp(pairs.map(([a]) => a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
   const map = new Map(pairs);
   return (text) => text.replace(pattern, (match) => map.get(match) ?? match);
+}
+
+/**
+ * Rewrites a TypeScript source token by token: identifiers in `identifier`
+ * mode, everything else (strings, template text, comments) in `text` mode.
+ */
+export function substituteSource(source: string, from: EntityNames, to: EntityNames): string {
+  const identifier = substitution(from, to, 'identifier');
+  const text = substitution(from, to, 'text');
+  const scanner = ts.createScanner(ts.ScriptTarget.Latest, false, ts.LanguageVariant.Standard, source);
+  // Braces opened inside `${...}` of a template, so its closing `}` resumes the template text.
+  const braces: ('block' | 'template')[] = [];
+  let output = '';
+  for (let kind = scanner.scan(); kind !== ts.SyntaxKind.EndOfFileToken; kind = scanner.scan()) {
+    if (kind === ts.SyntaxKind.OpenBraceToken) braces.push('block');
+    else if (kind === ts.SyntaxKind.TemplateHead) braces.push('template');
+    else if (kind === ts.SyntaxKind.CloseBraceToken && braces.pop() === 'template') {
+      kind = scanner.reScanTemplateToken(false);
+      if (kind === ts.SyntaxKind.TemplateMiddle) braces.push('template');
+    }
+    const token = scanner.getTokenText();
+    output += kind === ts.SyntaxKind.Identifier ? identifier(token) : text(token);
+  }
+  return output;
 }
 
 /** Names imported from the contracts' import path that the contracts do not export. */

@@ -63,7 +63,7 @@ export async function taskGenerator(tree: Tree, options: TaskGeneratorSchema): P
   const agent = options.agent ?? DEFAULT_AGENT;
   if (!AGENTS.has(agent)) throw new Error(`Unknown agent "${agent}". Known agents: ${[...AGENTS.keys()].join(', ')}.`);
   if (agent === 'command') {
-    if (!options.command || splitTemplate(options.command).length === 0) {
+    if (!options.command || (splitTemplate(options.command)[0] ?? '').trim() === '') {
       throw new Error('The command agent needs a command template with a program: --command="node agent.js {promptFile}".');
     }
   }
