@@ -84,9 +84,13 @@ describe('fanout plugin', () => {
     ]);
   });
 
-  it('gives the whole project as output for the scope "."', async () => {
+  it('gives the whole project but its assignment as output for the scope "."', async () => {
     const { fanout } = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nscope: .'));
-    expect(fanout.outputs).toEqual(['{projectRoot}', '{workspaceRoot}/.fanout/sessions/{projectName}']);
+    expect(fanout.outputs).toEqual([
+      '{projectRoot}',
+      '!{projectRoot}/fanout.md',
+      '{workspaceRoot}/.fanout/sessions/{projectName}',
+    ]);
   });
 
   it.each([

@@ -45,6 +45,8 @@ export function fanoutTarget(
     ],
     outputs: [
       ...scope.map((entry) => (entry === '.' ? '{projectRoot}' : `{projectRoot}/${entry}`)),
+      // The assignment is an input; a scope that covers it must not make it an output too.
+      ...(scope.includes('.') ? [`!{projectRoot}/${ASSIGNMENT_FILE}`] : []),
       '{workspaceRoot}/.fanout/sessions/{projectName}',
     ],
     dependsOn: ['^fanout'],

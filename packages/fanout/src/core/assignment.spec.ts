@@ -87,6 +87,7 @@ describe('parseAssignment', () => {
       ['an absolute scope', source('like: users\ncontracts: contracts\nscope: /abs'), '"scope" entry "/abs" is absolute'],
       ['a drive-letter scope', source('like: users\ncontracts: contracts\nscope: "C:/x"'), 'is absolute'],
       ['a scope leaving through a folder', source('like: users\ncontracts: contracts\nscope: [src, a/../../b]'), '"scope" entry "a/../../b" leaves the project'],
+      ['an empty scope entry', source('like: users\ncontracts: contracts\nscope: [src, ""]'), '"scope" has an empty entry'],
       ['an empty scope list', source('like: users\ncontracts: contracts\nscope: []'), '"scope" must be a path or a non-empty list'],
       ['a scope of numbers', source('like: users\ncontracts: contracts\nscope: [1]'), '"scope" must be a path or a non-empty list'],
       ['a timeout word', source('like: users\ncontracts: contracts\ntimeout: soon'), '"timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got "soon")'],

@@ -1,4 +1,4 @@
-import { mkdirSync, openSync, closeSync, readFileSync, rmSync, writeSync } from 'fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'fs';
 import { dirname } from 'path';
 
 /**
@@ -32,6 +32,36 @@ function holderAlive(path: string): boolean {
   }
 }
 
+/**
+ * Removes a lock whose holder is dead. Moving it aside first and comparing what
+ * was moved means two processes that both saw the dead holder cannot delete a
+ * lock the faster one has meanwhile created: a live lock moved by mistake is put back.
+ */
+function takeOverStale(path: string): void {
+  let seen: string;
+  try {
+    seen = readFileSync(path, 'utf-8');
+  } catch {
+    return;
+  }
+  const aside = `${path}.${process.pid}.stale`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return;
+  }
+  if (readFileSync(aside, 'utf-8') === seen) {
+    rmSync(aside, { force: true });
+    return;
+  }
+  try {
+    linkSync(aside, path);
+  } catch {
+    // Someone holds it again; theirs stands.
+  }
+  rmSync(aside, { force: true });
+}
+
 async function acquire(path: string, timeoutMs: number): Promise<void> {
   mkdirSync(dirname(path), { recursive: true });
   const deadline = Date.now() + timeoutMs;
@@ -46,7 +76,7 @@ async function acquire(path: string, timeoutMs: number): Promise<void> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     if (!holderAlive(path)) {
-      rmSync(path, { force: true });
+      takeOverStale(path);
       continue;
     }
     if (Date.now() > deadline) {

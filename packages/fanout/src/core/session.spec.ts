@@ -259,6 +259,20 @@ describe('runSession', () => {
     rmSync(pidFile, { force: true });
   });
 
+  it('explains that sessions need a git commit', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'fanout-nogit-'));
+    try {
+      write(bare, 'libs/contracts/src/index.ts', CONTRACTS_INDEX);
+      write(bare, 'libs/users/src/index.ts', 'export {};\n');
+      gitIn(bare, 'init', '-q');
+      await expect(runSession(spec(bare, 'orders', commandTask('x.js')))).rejects.toThrow(
+        'is not a git repository with a commit',
+      );
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
+
   it('fails with the known agents listed when the agent is unknown', async () => {
     const result = await runSession(
       spec(root, 'orders', '---\nlike: users\ncontracts: contracts\nagent: robot\n---\n\nBuild it.\n'),

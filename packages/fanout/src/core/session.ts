@@ -116,7 +116,13 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
   };
 
   const agentName = spec.agent ?? spec.assignment.agent;
-  const baseCommit = (await git(spec.workspaceRoot, ['rev-parse', 'HEAD'])).trim();
+  const baseCommit = (await git(spec.workspaceRoot, ['rev-parse', '--verify', '-q', 'HEAD'], { allowFailure: true })).trim();
+  if (!baseCommit) {
+    throw new Error(
+      `${spec.workspaceRoot} is not a git repository with a commit: sessions run in git worktrees made from HEAD. ` +
+        'Run git init and commit, then run the tasks again.',
+    );
+  }
   const result: SessionResult = {
     project: spec.project,
     status: 'failed',

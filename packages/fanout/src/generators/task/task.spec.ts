@@ -113,6 +113,8 @@ describe('task generator', () => {
       ['an unknown agent', { names: 'orders', like: 'users', agent: 'gpt' }, 'Unknown agent "gpt". Known agents: pattern, command.'],
       ['the command agent without a command', { names: 'orders', like: 'users', agent: 'command' }, 'The command agent needs a command template with a program'],
       ['the command agent with a blank command', { names: 'orders', like: 'users', agent: 'command', command: '   ' }, 'The command agent needs a command template'],
+      ['the command agent with an empty quoted program', { names: 'orders', like: 'users', agent: 'command', command: "'' {promptFile}" }, 'The command agent needs a command template'],
+      ['a scope with an empty entry', { names: 'orders', like: 'users', scope: 'src,' }, '"scope" has an empty entry'],
       ['a command with an unterminated quote', { names: 'orders', like: 'users', agent: 'command', command: 'node "x' }, 'unterminated " quote'],
       ['a scope leaving the project', { names: 'orders', like: 'users', scope: 'src,../x' }, '"scope" entry "../x" leaves the project'],
       ['an absolute scope', { names: 'orders', like: 'users', scope: '/abs' }, '"scope" entry "/abs" is absolute'],
