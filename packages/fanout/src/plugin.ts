@@ -11,6 +11,10 @@ export interface FanoutPluginOptions {
   /** First port of the first session; each session gets `portRange` ports from its base. */
   portBase?: number;
   portRange?: number;
+  /** Severity per check: contract-conformance (error), naming-parity (warning). */
+  checks?: Record<string, 'error' | 'warning' | 'off'>;
+  /** Makes naming-parity findings errors. */
+  strictNaming?: boolean;
 }
 
 /**

@@ -286,6 +286,8 @@ describe('runSession', () => {
     const result = await runSession(spec(root, 'orders', '---\nlike: users\ncontracts: contracts\n---\n\nBuild the orders API.\n'));
     expect(result.error).toBeUndefined();
     expect(result.summary).toBe('replicated 2 file(s) of users as orders (user → order)');
+    // What the pattern agent writes follows the reference by construction: no finding at all.
+    expect(result.findings).toEqual([]);
     expect(readFileSync(join(root, 'libs/orders/src/lib/orders.handler.ts'), 'utf-8')).toBe(
       USERS_HANDLER.replace(/USERS/g, 'ORDERS').replace(/Users/g, 'Orders').replace(/User/g, 'Order'),
     );
@@ -298,5 +300,91 @@ describe('runSession', () => {
     expect(result.status).toBe('failed');
     expect(result.error).toContain('INVOICES_COLLECTION, Invoice');
     expect(result.error).toContain('nx g fanout:contracts contracts --entities=invoice');
+  });
+
+  describe('per-session checks', () => {
+    const writeFiles = (files: Record<string, string>) =>
+      agentScript(
+        root,
+        'files',
+        `for (const [file, text] of Object.entries(${JSON.stringify(files)})) {
+           fs.mkdirSync(path.dirname(file), { recursive: true });
+           fs.writeFileSync(file, text);
+         }`,
+      );
+    const handler = (name: string) =>
+      `import { ORDERS_COLLECTION, type Order } from '@ws/contracts';\n\nexport function ${name}() {\n  return { collection: ORDERS_COLLECTION, list: (): Order[] => [] };\n}\n`;
+    const faithful = {
+      'libs/orders/src/index.ts': "export * from './lib/orders.handler';\n",
+      'libs/orders/src/lib/orders.handler.ts': handler('createOrdersHandlers'),
+    };
+
+    it('passes a session that follows the contracts and the reference', async () => {
+      const result = await runSession(spec(root, 'orders', commandTask(writeFiles(faithful))));
+      expect(result.error).toBeUndefined();
+      expect(result.findings).toEqual([]);
+    });
+
+    it('fails a session that redeclares a contract type, naming file:line and the fix', async () => {
+      const script = writeFiles({
+        ...faithful,
+        'libs/orders/src/lib/types.ts': '// local copy\nexport interface User {\n  id: string;\n  name: string;\n}\n',
+      });
+      const result = await runSession(spec(root, 'orders', commandTask(script)));
+      expect(result.status).toBe('failed');
+      expect(result.findings).toContainEqual({
+        check: 'contract-conformance',
+        severity: 'error',
+        file: 'libs/orders/src/lib/types.ts',
+        line: 2,
+        message: 'declares User, which the contracts already export.',
+        fix: "delete it and import { User } from '@ws/contracts'.",
+      });
+      expect(result.error).toContain('libs/orders/src/lib/types.ts:2: error: declares User');
+      expect(existsSync(join(root, 'libs/orders/src/lib/types.ts'))).toBe(false);
+    });
+
+    it('catches a copy under another name by its structure, and a deep import of the contracts', async () => {
+      const script = writeFiles({
+        ...faithful,
+        'libs/orders/src/lib/types.ts': "import type { Order } from '../../../contracts/src/index';\nexport type Row = { name: string; id: string };\nexport type O = Order;\n",
+      });
+      const result = await runSession(spec(root, 'orders', commandTask(script)));
+      expect(result.status).toBe('failed');
+      const messages = result.findings.map((finding) => `${finding.line} ${finding.message}`);
+      expect(messages).toContainEqual(expect.stringMatching(/^2 declares Row with the same structure as the contract type (User|Order)\.$/));
+      expect(messages).toContainEqual("1 imports the contracts through '../../../contracts/src/index'.");
+    });
+
+    it('warns about a name that departs from the reference, and fails it with strictNaming', async () => {
+      const drifted = {
+        'libs/orders/src/index.ts': "export * from './lib/order.handlers';\n",
+        'libs/orders/src/lib/order.handlers.ts': handler('createOrderHandlers'),
+      };
+      const warned = await runSession(spec(root, 'orders', commandTask(writeFiles(drifted))));
+      expect(warned.status).toBe('succeeded');
+      expect(warned.findings.map((finding) => [finding.severity, finding.file, finding.message])).toEqual([
+        ['warning', 'libs/orders/src/lib/orders.handler.ts', 'is missing: the reference has libs/users/src/lib/users.handler.ts.'],
+        ['warning', 'libs/orders/src/lib/order.handlers.ts', "exports createOrderHandlers where the reference's createUsersHandlers calls for createOrdersHandlers."],
+      ]);
+      expect(warned.findings[1]).toMatchObject({ line: 3, fix: 'rename createOrderHandlers to createOrdersHandlers.' });
+
+      rmSync(join(root, 'libs/orders/src/lib'), { recursive: true, force: true });
+      writeFileSync(join(root, 'libs/orders/src/index.ts'), 'export {};\n');
+      const strict = await runSession(
+        spec(root, 'orders', commandTask(writeFiles(drifted)), { checks: { strictNaming: true } }),
+      );
+      expect(strict.status).toBe('failed');
+      expect(strict.error).toContain('libs/orders/src/lib/order.handlers.ts:3: error: exports createOrderHandlers');
+    });
+
+    it('lets the plugin options turn a check off', async () => {
+      const script = writeFiles({ ...faithful, 'libs/orders/src/lib/types.ts': 'export interface User { id: string; name: string }\n' });
+      const result = await runSession(
+        spec(root, 'orders', commandTask(script), { checks: { checks: { 'contract-conformance': 'off' } } }),
+      );
+      expect(result.status).toBe('succeeded');
+      expect(result.findings).toEqual([]);
+    });
   });
 });

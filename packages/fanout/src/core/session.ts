@@ -9,6 +9,8 @@ import { git } from './git';
 import { applyChanges, checkIntegration, IntegrationRefused } from './integrate';
 import { withLock } from './lock';
 import { createRedactor } from './redact';
+import { formatFinding, type Finding } from './checks/check';
+import { runChecks, type CheckSettings } from './checks/registry';
 import { judgeScope, type FileChange } from './scope';
 import { createWorktree, FANOUT_DIR, lockPath, removeWorktree, sessionChanges, type Worktree } from './worktree';
 
@@ -28,6 +30,8 @@ export interface SessionSpec {
   echo: boolean;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** Severities of the per-session checks (plugin options). */
+  checks?: CheckSettings;
 }
 
 export interface SessionResult {
@@ -44,6 +48,8 @@ export interface SessionResult {
   /** Changes the scope check rejected. */
   rejected: (FileChange & { reason: 'outside-scope' | 'read-only' })[];
   checks: { name: string; ok: boolean; message?: string }[];
+  /** What the per-session checks found (contract conformance, naming parity). */
+  findings: Finding[];
   error?: string;
   /** Kept on failure, for inspection. */
   worktree?: string;
@@ -135,6 +141,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     files: [],
     rejected: [],
     checks: [],
+    findings: [],
     log: logFile,
     promptFile,
   };
@@ -205,6 +212,30 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       return finish(worktree);
     }
     result.checks.push({ name: 'scope', ok: true, message: `${changes.length} file(s) inside ${scopeRoots.join(', ')}` });
+
+    result.findings = runChecks(
+      {
+        root: worktree.path,
+        project: spec.project,
+        projectRoot: spec.projectRoot,
+        files: verdict.accepted.filter((change) => change.status !== 'deleted').map((change) => change.path),
+        contracts: spec.contracts,
+        reference: spec.reference,
+        entity: spec.assignment.entity,
+      },
+      spec.checks ?? {},
+    );
+    for (const finding of result.findings) say(formatFinding(finding));
+    const errors = result.findings.filter((finding) => finding.severity === 'error');
+    result.checks.push({
+      name: 'findings',
+      ok: errors.length === 0,
+      message: `${errors.length} error(s), ${result.findings.length - errors.length} warning(s)`,
+    });
+    if (errors.length > 0) {
+      result.error = `the session's code breaks the fan-out's rules; nothing was integrated:\n${errors.map((finding) => `  ${formatFinding(finding)}`).join('\n')}`;
+      return finish(worktree);
+    }
 
     const active = worktree;
     const written = await withLock(lockPath(spec.workspaceRoot), async () => {

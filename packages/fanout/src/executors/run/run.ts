@@ -141,6 +141,7 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
       copyFiles: plugin.copyFiles ?? [],
       portBase: (plugin.portBase ?? 20_000) + Math.max(index, 0) * (plugin.portRange ?? 100),
       echo: !options.quiet,
+      checks: { checks: plugin.checks, strictNaming: plugin.strictNaming },
       log: (line) => logger.info(`[fanout] ${line}`),
     });
     logger.info(resultLine(result));

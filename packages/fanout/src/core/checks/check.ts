@@ -1,0 +1,44 @@
+/**
+ * The one shape every per-session check has: it reads what a session wrote (in
+ * its worktree, before integration) and returns findings. A check never throws
+ * for what it finds; severity decides what a finding does (error fails the task).
+ */
+export type Severity = 'error' | 'warning';
+
+export interface Finding {
+  check: string;
+  severity: Severity;
+  /** Workspace-relative path. */
+  file: string;
+  /** 1-based line, 0 when the finding is about a whole file. */
+  line: number;
+  message: string;
+  /** What to do about it. */
+  fix: string;
+}
+
+export interface CheckInput {
+  /** Where the session's files are: its worktree. */
+  root: string;
+  project: string;
+  projectRoot: string;
+  /** Workspace-relative files the session added or modified. */
+  files: readonly string[];
+  contracts: { project: string; root: string; importPath: string };
+  reference: { project: string; root: string };
+  /** The entity names of the task and of the reference, for naming parity. */
+  entity?: string;
+}
+
+export interface SessionCheck {
+  name: string;
+  description: string;
+  defaultSeverity: Severity;
+  run(input: CheckInput, severity: Severity): Finding[];
+}
+
+/** `file:line: message (fix)`, the one format findings are printed in. */
+export function formatFinding(finding: Finding): string {
+  const where = finding.line > 0 ? `${finding.file}:${finding.line}` : finding.file;
+  return `${where}: ${finding.severity}: ${finding.message} Fix: ${finding.fix} [${finding.check}]`;
+}

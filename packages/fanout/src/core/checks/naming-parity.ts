@@ -1,0 +1,109 @@
+import { existsSync, readdirSync, statSync } from 'fs';
+import { join, relative } from 'path';
+import { Project } from 'ts-morph';
+import { referenceEntity, substitution } from '../agents/pattern';
+import { entityNames } from '../names';
+import type { CheckInput, Finding, SessionCheck, Severity } from './check';
+
+const CHECK_NAME = 'naming-parity';
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .flatMap((entry) => {
+      const path = join(dir, entry);
+      return statSync(path).isDirectory() ? listFiles(path) : [path];
+    });
+}
+
+/** Exported names of the given files, each with where it is declared. */
+function exportedNames(project: Project, files: string[]): Map<string, { file: string; line: number }> {
+  const names = new Map<string, { file: string; line: number }>();
+  for (const path of files.filter((file) => /\.tsx?$/.test(file) && !/\.(spec|test)\.tsx?$/.test(file))) {
+    for (const [name, declarations] of project.addSourceFileAtPath(path).getExportedDeclarations()) {
+      const declaration = declarations[0];
+      if (!names.has(name) && declaration) {
+        names.set(name, { file: declaration.getSourceFile().getFilePath(), line: declaration.getStartLineNumber() });
+      }
+    }
+  }
+  return names;
+}
+
+/** Edit distance, to point at the export that was probably meant. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/**
+ * Exported symbols and file names follow the reference's with the entity
+ * substituted: `createUsersHandlers` → `createOrdersHandlers`, `users.handler.ts`
+ * → `orders.handler.ts`. A warning by default (`strictNaming: true` makes it an error).
+ */
+export const namingParity: SessionCheck = {
+  name: CHECK_NAME,
+  description: "Exported symbols and file names follow the reference's, with the name substituted.",
+  defaultSeverity: 'warning',
+  run(input: CheckInput, severity: Severity): Finding[] {
+    const referenceSrc = join(input.root, input.reference.root, 'src');
+    const taskSrc = join(input.root, input.projectRoot, 'src');
+    if (!existsSync(referenceSrc)) return [];
+    const from = referenceEntity(referenceSrc, input.reference.project);
+    const to = entityNames(input.entity ?? input.project);
+    const renameFile = substitution(from, to, 'text');
+    const renameSymbol = substitution(from, to, 'identifier');
+    const findings: Finding[] = [];
+    const relativeTo = (path: string) => relative(input.root, path).split('\\').join('/');
+
+    const referenceFiles = listFiles(referenceSrc);
+    const taskFiles = new Set(listFiles(taskSrc).map((path) => relative(taskSrc, path)));
+    for (const file of referenceFiles) {
+      const expected = renameFile(relative(referenceSrc, file));
+      if (!taskFiles.has(expected)) {
+        findings.push({
+          check: CHECK_NAME,
+          severity,
+          file: `${input.projectRoot}/src/${expected}`,
+          line: 0,
+          message: `is missing: the reference has ${relativeTo(file)}.`,
+          fix: `name the file ${expected}, as the reference names its counterpart.`,
+        });
+      }
+    }
+
+    const project = new Project({ skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: false });
+    const expectedSymbols = [...exportedNames(project, referenceFiles).keys()].map((name) => [name, renameSymbol(name)] as const);
+    const actual = exportedNames(project, listFiles(taskSrc));
+    const expectedNames = new Set(expectedSymbols.map(([, expected]) => expected));
+    for (const [original, expected] of expectedSymbols) {
+      if (actual.has(expected)) continue;
+      // The export that was probably meant: the closest name that is not itself expected.
+      const [closest] = [...actual.keys()]
+        .filter((name) => !expectedNames.has(name))
+        .map((name) => [name, distance(name, expected)] as const)
+        .filter(([name, score]) => score <= Math.max(3, Math.floor(name.length / 4)))
+        .sort((a, b) => a[1] - b[1]);
+      const where = closest ? actual.get(closest[0]) : undefined;
+      findings.push({
+        check: CHECK_NAME,
+        severity,
+        file: where ? relativeTo(where.file) : `${input.projectRoot}/src/index.ts`,
+        line: where?.line ?? 0,
+        message: closest
+          ? `exports ${closest[0]} where the reference's ${original} calls for ${expected}.`
+          : `does not export ${expected}, the counterpart of the reference's ${original}.`,
+        fix: closest ? `rename ${closest[0]} to ${expected}.` : `export it under that name (${original} → ${expected}).`,
+      });
+    }
+    return findings;
+  },
+};

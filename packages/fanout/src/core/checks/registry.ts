@@ -1,0 +1,31 @@
+import type { Finding, SessionCheck, Severity } from './check';
+import { contractConformance } from './contract-conformance';
+import { namingParity } from './naming-parity';
+import type { CheckInput } from './check';
+
+/** Every per-session check, run in this order after the scope check and before integration. */
+export const CHECKS: readonly SessionCheck[] = [contractConformance, namingParity];
+
+/** Severities from the plugin options: `checks: { <name>: 'error' | 'warning' | 'off' }`, `strictNaming`. */
+export interface CheckSettings {
+  checks?: Record<string, Severity | 'off'>;
+  strictNaming?: boolean;
+}
+
+export function severityOf(check: SessionCheck, settings: CheckSettings): Severity | 'off' {
+  const configured = settings.checks?.[check.name];
+  if (configured !== undefined) return configured;
+  if (check.name === 'naming-parity' && settings.strictNaming) return 'error';
+  return check.defaultSeverity;
+}
+
+export function runChecks(input: CheckInput, settings: CheckSettings): Finding[] {
+  const unknown = Object.keys(settings.checks ?? {}).filter((name) => !CHECKS.some((check) => check.name === name));
+  if (unknown.length > 0) {
+    throw new Error(`unknown check(s) in the fanout plugin options: ${unknown.join(', ')}. Known: ${CHECKS.map((check) => check.name).join(', ')}.`);
+  }
+  return CHECKS.flatMap((check) => {
+    const severity = severityOf(check, settings);
+    return severity === 'off' ? [] : check.run(input, severity);
+  });
+}
