@@ -47,7 +47,9 @@ export const patternAgent: AgentAdapter = {
   },
 };
 
-function listFiles(dir: string): string[] {
+/** Every file below `dir`, sorted; none when it does not exist. */
+export function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .sort()
     .flatMap((entry) => {

@@ -1,21 +1,11 @@
-import { existsSync, readdirSync, statSync } from 'fs';
+import { existsSync } from 'fs';
 import { join, relative } from 'path';
 import { Project } from 'ts-morph';
-import { referenceEntity, substitution } from '../agents/pattern';
+import { listFiles, referenceEntity, substitution } from '../agents/pattern';
 import { entityNames } from '../names';
 import type { CheckInput, Finding, SessionCheck, Severity } from './check';
 
 const CHECK_NAME = 'naming-parity';
-
-function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .sort()
-    .flatMap((entry) => {
-      const path = join(dir, entry);
-      return statSync(path).isDirectory() ? listFiles(path) : [path];
-    });
-}
 
 /** Exported names of the given files, each with where it is declared. */
 function exportedNames(project: Project, files: string[]): Map<string, { file: string; line: number }> {
