@@ -112,8 +112,8 @@ export function findIndependenceViolations(
             path,
             message:
               `"${from.project}" and "${to.project}" would run at the same time, but ${from.project} depends on ${to.project}: ` +
-              `${path.join(' → ')}. Let ${from.project}'s fanout task wait for ${to.project}'s ` +
-              `(dependsOn "^fanout", the default: do not pass --exclude-task-dependencies), or remove the dependency.`,
+              `${path.join(' → ')}. Let ${from.project}'s fanout task wait for ${to.project}'s: keep the target's default ` +
+              `dependsOn ["^fanout"] (an override in project.json or targetDefaults removes it), or remove the dependency.`,
           });
           break;
         }
