@@ -40,8 +40,10 @@ export interface LocalRegistry {
 export async function startLocalRegistry(): Promise<LocalRegistry> {
   const storageRoot = mkdtempSync(join(tmpdir(), 'fanout-e2e-registry-'));
   const configPath = join(storageRoot, 'config.yaml');
+  // Asked outside this repository: inside an npm workspaces root, `npm config` refuses to run.
   const upstream = execFileSync('npm', ['config', 'get', 'registry'], {
     encoding: 'utf8',
+    cwd: tmpdir(),
     env: childEnv({}),
   }).trim();
 

@@ -116,7 +116,7 @@ function killTree(child: ChildProcess): void {
 // Variables an outer `npx nx e2e ...` leaves behind that would point a nested
 // npm or Nx at this repository instead of the workspace under test.
 const LEAKING_VARIABLE =
-  /^(NX_|npm_package_|npm_lifecycle_|npm_command$|npm_config_local_prefix$|npm_config_call$|npm_config_registry$|npm_config_\/\/|INIT_CWD$|NODE_ENV$)/i;
+  /^(NX_|npm_|INIT_CWD$|NODE_ENV$)/i;
 
 /** The environment of this process without what leaks from the outer run, plus `extra`. */
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
