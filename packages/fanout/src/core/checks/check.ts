@@ -28,6 +28,26 @@ export interface CheckInput {
   reference: { project: string; root: string };
   /** The entity names of the task and of the reference, for naming parity. */
   entity?: string;
+  /** The workspace's projects, to resolve what an import points at. */
+  projects?: readonly ProjectRef[];
+  /** Projects this session must not import, with why: the other tasks of the run, and what depends on them. */
+  forbidden?: ReadonlyMap<string, string>;
+  /** The ports assigned to this session and to the other sessions of the run. */
+  ports?: { own: PortRange; siblings: readonly (PortRange & { project: string })[] };
+}
+
+export interface ProjectRef {
+  name: string;
+  /** Workspace-relative root. */
+  root: string;
+  /** Specifiers other projects import it by (tsconfig paths, package name). */
+  importPaths: readonly string[];
+}
+
+/** Ports from `first` to `last`, both included. */
+export interface PortRange {
+  first: number;
+  last: number;
 }
 
 export interface SessionCheck {

@@ -1,10 +1,12 @@
 import type { Finding, SessionCheck, Severity } from './check';
 import { contractConformance } from './contract-conformance';
+import { hiddenDependencies } from './hidden-dependencies';
 import { namingParity } from './naming-parity';
+import { portClaims } from './port-claims';
 import type { CheckInput } from './check';
 
 /** Every per-session check, run in this order after the scope check and before integration. */
-export const CHECKS: readonly SessionCheck[] = [contractConformance, namingParity];
+export const CHECKS: readonly SessionCheck[] = [contractConformance, hiddenDependencies, namingParity, portClaims];
 
 /** Severities from the plugin options: `checks: { <name>: 'error' | 'warning' | 'off' }`, `strictNaming`. */
 export interface CheckSettings {

@@ -1,0 +1,6 @@
+export interface VerifyExecutorSchema {
+  targets?: string[];
+  base?: string;
+  skipAffected?: boolean;
+  parallel?: number;
+}
