@@ -1,37 +1,18 @@
-import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readJsonFile, workspaceRoot } from '@nx/devkit';
+import { readJsonFile } from '@nx/devkit';
+import { killRunningCommands, type CommandResult } from './run-command';
 import {
-  childEnv,
-  killRunningCommands,
-  runCommand,
-  type CommandResult,
-} from './run-command';
+  bareWorkspace,
+  INSTALLING,
+  removeWorkspace,
+  requireEnv,
+  TEST_LIMIT,
+  type TestWorkspace,
+} from './workspace';
 
 // Set by global-setup.ts once the plugin is published to the local registry.
 const version = requireEnv('FANOUT_E2E_VERSION');
-const registryEnv = JSON.parse(requireEnv('FANOUT_E2E_REGISTRY_ENV')) as Record<
-  string,
-  string
->;
-// The workspace under test gets the Nx this plugin is built and tested with, never @latest.
-const nxVersion = readJsonFile<{ version: string }>(
-  join(workspaceRoot, 'node_modules/nx/package.json'),
-).version;
-
-// Limits for a busy machine: on an idle one the slowest install takes about a third of
-// INSTALLING. A command's limit is below its test's, so a timeout reports its output.
-const INSTALLING = 5 * 60_000;
-const TEST_LIMIT = INSTALLING + 60_000;
 
 // The fan-out scenarios: three tasks the built-in pattern agent replicates from `users`.
 const PATTERN_TASKS = ['orders', 'products', 'invoices'];
@@ -77,104 +58,40 @@ appendFileSync(${JSON.stringify(contractsIndex)}, 'export const hacked = true;\\
 /** The tasks run by the `command` agent, all made by one generator call. */
 const COMMAND_TASKS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
 
-/** What the tests read of `.fanout/sessions/<project>/result.json`. */
-interface SessionResult {
-  status: 'succeeded' | 'failed';
-  agent: string;
-  startedAt: string;
-  endedAt: string;
-  files: { path: string; status: string; sha256?: string }[];
-  rejected: { path: string; status: string; reason: string }[];
-  error?: string;
-  worktree?: string;
-}
-
-const env = childEnv({
-  ...registryEnv,
-  NX_DAEMON: 'false',
-  NX_NO_CLOUD: 'true',
-  NX_TUI: 'false',
-});
-
 describe('fanout in a new Nx workspace', () => {
-  let tempRoot: string;
-  let workspace: string;
+  let ws: TestWorkspace;
   /** Roots of the command-agent tasks and of the contracts, set when the tasks are made. */
   let commandRoots: Record<string, string> = {};
 
-  const inWorkspace = (command: string, args: string[], timeoutMs?: number) =>
-    runCommand(command, args, { cwd: workspace, env, timeoutMs });
-  const nx = (args: string[], timeoutMs?: number) =>
-    inWorkspace('npx', ['nx', ...args], timeoutMs);
-  const nxFailing = (args: string[]) =>
-    runCommand('npx', ['nx', ...args], {
-      cwd: workspace,
-      env,
-      allowFailure: true,
-    });
-  const readWorkspaceJson = <T extends object>(path: string) =>
-    readJsonFile<T>(join(workspace, path));
   const showProject = async (name: string) =>
-    JSON.parse((await nx(['show', 'project', name, '--json'])).stdout) as {
+    JSON.parse((await ws.nx(['show', 'project', name, '--json'])).stdout) as {
       root: string;
       tags?: string[];
     };
 
-  beforeAll(
-    async () => {
-      tempRoot = mkdtempSync(join(tmpdir(), 'fanout-e2e-'));
-      workspace = join(tempRoot, 'e2e-ws');
-      await runCommand(
-        'npx',
-        [
-          '-y',
-          `create-nx-workspace@${nxVersion}`,
-          'e2e-ws',
-          '--preset=ts',
-          '--nxCloud=skip',
-          '--interactive=false',
-          '--packageManager=npm',
-        ],
-        { cwd: tempRoot, env, timeoutMs: INSTALLING },
-      );
-      // create-nx-workspace installs TypeScript 6 here, with which the jest.config.cts files
-      // Nx 23 generates do not compile (TS2591: cannot find name 'require'/'module').
-      await inWorkspace(
-        'npm',
-        ['install', '-D', 'typescript@~5.9.3'],
-        INSTALLING,
-      );
-      await commitEverything('e2e: workspace as created');
-    },
-    2 * INSTALLING + 60_000,
-  );
+  beforeAll(async () => {
+    ws = await bareWorkspace('fanout');
+  }, TEST_LIMIT);
 
   // A test that timed out leaves its command running: stop it before the next test starts.
   afterEach(killRunningCommands);
 
   afterAll(() => {
     killRunningCommands();
-    if (!tempRoot) return;
-    if (process.env.FANOUT_E2E_KEEP === '1') {
-      console.log(
-        `FANOUT_E2E_KEEP=1: the workspace under test is kept in ${workspace}`,
-      );
-    } else {
-      rmSync(tempRoot, { recursive: true, force: true });
-    }
+    removeWorkspace(ws);
   });
 
   it(
     'nx add fanout registers the plugin, ignores .fanout/ and writes the agent conventions',
     async () => {
-      await nx(['add', `fanout@${version}`], INSTALLING);
+      await ws.nx(['add', `fanout@${version}`], INSTALLING);
 
       expect(
-        readWorkspaceJson<{ version: string }>(
+        ws.readJson<{ version: string }>(
           'node_modules/fanout/package.json',
         ).version,
       ).toBe(version);
-      const nxJson = readWorkspaceJson<{
+      const nxJson = ws.readJson<{
         plugins?: (string | { plugin: string })[];
         targetDefaults?: Record<string, { cache?: boolean }>;
       }>('nx.json');
@@ -182,11 +99,11 @@ describe('fanout in a new Nx workspace', () => {
         expect.objectContaining({ plugin: 'fanout' }),
       );
       expect(nxJson.targetDefaults?.fanout?.cache).toBe(true);
-      expect(readWorkspaceFile('.gitignore').split(/\r?\n/)).toContain(
+      expect(ws.readFile('.gitignore').split(/\r?\n/)).toContain(
         '.fanout/',
       );
-      expect(existsSync(join(workspace, 'AGENTS.md'))).toBe(true);
-      expect(existsSync(join(workspace, 'CLAUDE.md'))).toBe(true);
+      expect(existsSync(ws.path('AGENTS.md'))).toBe(true);
+      expect(existsSync(ws.path('CLAUDE.md'))).toBe(true);
     },
     TEST_LIMIT,
   );
@@ -194,7 +111,7 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'fanout:contracts creates the contracts library with one file per entity',
     async () => {
-      await nx(
+      await ws.nx(
         [
           'g',
           'fanout:contracts',
@@ -210,7 +127,7 @@ describe('fanout in a new Nx workspace', () => {
       for (const entity of ['user', 'order', 'product']) {
         expect(
           existsSync(
-            join(workspace, project.root, 'src/lib/entities', `${entity}.ts`),
+            ws.path(project.root, 'src/lib/entities', `${entity}.ts`),
           ),
         ).toBe(true);
       }
@@ -221,7 +138,7 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'fanout:reference creates a project that depends on the contracts library',
     async () => {
-      await nx(
+      await ws.nx(
         [
           'g',
           'fanout:reference',
@@ -233,8 +150,8 @@ describe('fanout in a new Nx workspace', () => {
       );
 
       expect((await showProject('users')).tags).toContain('fanout:reference');
-      const graphFile = join(tempRoot, 'graph.json');
-      await nx(['graph', `--file=${graphFile}`]);
+      const graphFile = join(dirname(ws.root), 'graph.json');
+      await ws.nx(['graph', `--file=${graphFile}`]);
       const { graph } = readJsonFile<{
         graph: { dependencies: Record<string, { target: string }[]> };
       }>(graphFile);
@@ -248,8 +165,8 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'the generated projects typecheck, test and lint green, and the workspace is in sync',
     async () => {
-      await nx(['run-many', '-t', 'typecheck', 'test', 'lint'], INSTALLING);
-      await nx(['sync:check']);
+      await ws.nx(['run-many', '-t', 'typecheck', 'test', 'lint'], INSTALLING);
+      await ws.nx(['sync:check']);
     },
     TEST_LIMIT + 60_000,
   );
@@ -257,8 +174,8 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'rejects a name that is a path, and writes nothing',
     async () => {
-      const before = await snapshot();
-      const result = await nxFailing([
+      const before = await ws.snapshot();
+      const result = await ws.nxFailing([
         'g',
         'fanout:reference',
         '../x',
@@ -267,7 +184,7 @@ describe('fanout in a new Nx workspace', () => {
       ]);
 
       expectFailure(result, 'not a valid name');
-      expect(await snapshot()).toEqual(before);
+      expect(await ws.snapshot()).toEqual(before);
     },
     TEST_LIMIT,
   );
@@ -275,8 +192,8 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'rejects an unknown contracts library by name, and writes nothing',
     async () => {
-      const before = await snapshot();
-      const result = await nxFailing([
+      const before = await ws.snapshot();
+      const result = await ws.nxFailing([
         'g',
         'fanout:reference',
         'orders',
@@ -285,7 +202,7 @@ describe('fanout in a new Nx workspace', () => {
       ]);
 
       expectFailure(result, 'nope');
-      expect(await snapshot()).toEqual(before);
+      expect(await ws.snapshot()).toEqual(before);
     },
     TEST_LIMIT,
   );
@@ -293,8 +210,8 @@ describe('fanout in a new Nx workspace', () => {
   it(
     '--dry-run lists what it would create and writes nothing',
     async () => {
-      const before = await snapshot();
-      const result = await nx([
+      const before = await ws.snapshot();
+      const result = await ws.nx([
         'g',
         'fanout:contracts',
         'contracts',
@@ -304,7 +221,7 @@ describe('fanout in a new Nx workspace', () => {
       ]);
 
       expect(result.output).toMatch(/^CREATE .*invoice/m);
-      expect(await snapshot()).toEqual(before);
+      expect(await ws.snapshot()).toEqual(before);
     },
     TEST_LIMIT,
   );
@@ -312,7 +229,7 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'fan-out: three uncommitted tasks run as sessions at the same time, each integrated into its own src/',
     async () => {
-      await nx(
+      await ws.nx(
         [
           'g',
           'fanout:contracts',
@@ -322,9 +239,9 @@ describe('fanout in a new Nx workspace', () => {
         ],
         INSTALLING,
       );
-      await commitEverything('e2e: contracts and reference');
+      await ws.commitEverything('e2e: contracts and reference');
       // The tasks stay uncommitted: a session starts from HEAD plus the user's uncommitted files.
-      await nx(
+      await ws.nx(
         [
           'g',
           'fanout:task',
@@ -334,14 +251,14 @@ describe('fanout in a new Nx workspace', () => {
         ],
         INSTALLING,
       );
-      const projects = await projectGraphNodes();
+      const projects = await ws.projectGraphNodes();
       for (const task of PATTERN_TASKS) {
         expect(projects[task]?.tags).toContain('fanout:task');
       }
       const root = (task: string) => projects[task]?.root ?? task;
       expect(
         (
-          await inWorkspace('git', [
+          await ws.run('git', [
             'status',
             '--porcelain',
             '--',
@@ -350,16 +267,16 @@ describe('fanout in a new Nx workspace', () => {
         ).stdout,
       ).not.toBe('');
 
-      await nx(['run-many', '-t', 'fanout', '--parallel=3'], INSTALLING);
+      await ws.nx(['run-many', '-t', 'fanout', '--parallel=3'], INSTALLING);
 
-      const results = PATTERN_TASKS.map(readResult);
+      const results = PATTERN_TASKS.map((task) => ws.readResult(task));
       PATTERN_TASKS.forEach((task, index) => {
         const result = results[index];
         expect(result).toMatchObject({ status: 'succeeded', agent: 'pattern' });
         expect(result.files.length).toBeGreaterThan(0);
         for (const file of result.files) {
           expect(file.path.startsWith(`${root(task)}/src/`)).toBe(true);
-          expect(sha256OfWorkspaceFile(file.path)).toBe(file.sha256);
+          expect(ws.sha256(file.path)).toBe(file.sha256);
         }
       });
       // The sessions ran at the same time: each one started before any other ended.
@@ -369,12 +286,12 @@ describe('fanout in a new Nx workspace', () => {
         }
       }
       expect(
-        readWorkspaceFile(`${root('orders')}/src/lib/orders.handler.ts`),
+        ws.readFile(`${root('orders')}/src/lib/orders.handler.ts`),
       ).toContain('createOrdersHandlers');
-      expect(await worktrees()).toHaveLength(1);
-      expect(await fanoutBranches()).toEqual([]);
+      expect(await ws.worktrees()).toHaveLength(1);
+      expect(await ws.fanoutBranches()).toEqual([]);
 
-      await nx(
+      await ws.nx(
         ['run-many', '-t', 'test', 'typecheck', '-p', PATTERN_TASKS.join(',')],
         INSTALLING,
       );
@@ -385,9 +302,9 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'fan-out again: every session replays from the cache, and the target is cacheable',
     async () => {
-      const before = PATTERN_TASKS.map(readResult);
+      const before = PATTERN_TASKS.map((task) => ws.readResult(task));
 
-      const result = await nx(
+      const result = await ws.nx(
         ['run-many', '-t', 'fanout', '--parallel=3'],
         INSTALLING,
       );
@@ -401,10 +318,10 @@ describe('fanout in a new Nx workspace', () => {
         );
       }
       // No session ran: each result.json is the one the first run wrote.
-      expect(PATTERN_TASKS.map(readResult)).toEqual(before);
+      expect(PATTERN_TASKS.map((task) => ws.readResult(task))).toEqual(before);
 
       const { targets } = JSON.parse(
-        (await nx(['show', 'project', 'orders', '--json'])).stdout,
+        (await ws.nx(['show', 'project', 'orders', '--json'])).stdout,
       ) as {
         targets: Record<
           string,
@@ -419,14 +336,38 @@ describe('fanout in a new Nx workspace', () => {
   );
 
   it(
+    'fanout-verify checks the integrated whole after every session and writes a report naming each one',
+    async () => {
+      const result = await ws.nx(
+        ['run-many', '-t', 'fanout', 'fanout-verify', '--parallel=3'],
+        2 * INSTALLING,
+      );
+
+      expect(result.output).toContain('✔ fanout-verify: 3 session(s) verified together');
+      expect(result.output).toMatch(/nx affected -t lint test typecheck build --base=[0-9a-f]{40}/);
+      const base = ws.readResult('orders').baseCommit;
+      expect(result.output).toContain(`--base=${base}`);
+      const markdown = ws.readFile('.fanout/report.md');
+      const html = ws.readFile('.fanout/report.html');
+      for (const task of PATTERN_TASKS) {
+        expect(markdown).toContain(task);
+        expect(html).toContain(`data-session="${task}"`);
+      }
+      // One self-contained file: nothing loaded from the network.
+      expect(html).not.toMatch(/(src|href)=["']https?:/);
+    },
+    2 * INSTALLING + 60_000,
+  );
+
+  it(
     'a task whose project depends on another task waits for it, and running them together fails before any session',
     async () => {
       commandRoots = await generateCommandTasks();
       const betaConfig = `${commandRoots.beta}/project.json`;
-      const betaProject = readWorkspaceJson<{
+      const betaProject = ws.readJson<{
         implicitDependencies?: string[];
       }>(betaConfig);
-      writeWorkspaceFile(
+      ws.writeFile(
         betaConfig,
         JSON.stringify(
           {
@@ -441,13 +382,13 @@ describe('fanout in a new Nx workspace', () => {
         ) + '\n',
       );
 
-      await nx(
+      await ws.nx(
         ['run-many', '-t', 'fanout', '-p', 'alpha,beta', '--parallel=2'],
         INSTALLING,
       );
 
-      const alpha = readResult('alpha');
-      const beta = readResult('beta');
+      const alpha = ws.readResult('alpha');
+      const beta = ws.readResult('beta');
       for (const [result, project] of [
         [alpha, 'alpha'],
         [beta, 'beta'],
@@ -455,7 +396,7 @@ describe('fanout in a new Nx workspace', () => {
         const generated = `${commandRoots[project]}/src/generated.ts`;
         expect(result).toMatchObject({ status: 'succeeded', agent: 'command' });
         expect(result.files.map((file) => file.path)).toEqual([generated]);
-        expect(readWorkspaceFile(generated)).toContain(`'${project}'`);
+        expect(ws.readFile(generated)).toContain(`'${project}'`);
       }
       // dependsOn ^fanout: beta's session started once alpha's had ended.
       expect(Date.parse(beta.startedAt)).toBeGreaterThanOrEqual(
@@ -464,21 +405,21 @@ describe('fanout in a new Nx workspace', () => {
 
       // Only removing the ordering makes them run together: Nx 23 keeps the dependency
       // between two tasks of the same run even with --exclude-task-dependencies.
-      const ordered = readWorkspaceFile(betaConfig);
-      writeWorkspaceFile(
+      const ordered = ws.readFile(betaConfig);
+      ws.writeFile(
         betaConfig,
         JSON.stringify(
           {
-            ...readWorkspaceJson<object>(betaConfig),
+            ...ws.readJson<object>(betaConfig),
             targets: { fanout: { dependsOn: [] } },
           },
           null,
           2,
         ) + '\n',
       );
-      const before = await snapshot();
+      const before = await ws.snapshot();
 
-      const together = await nxFailing([
+      const together = await ws.nxFailing([
         'run-many',
         '-t',
         'fanout',
@@ -497,12 +438,12 @@ describe('fanout in a new Nx workspace', () => {
       expect(together.output).toContain('"beta" and "alpha"');
       expect(together.output).toContain('beta → alpha');
       // No session ran: no result rewritten, no file written, no worktree made.
-      expect(readResult('alpha')).toEqual(alpha);
-      expect(readResult('beta')).toEqual(beta);
-      expect(await snapshot()).toEqual(before);
-      expect(await worktrees()).toHaveLength(1);
-      expect(await fanoutBranches()).toEqual([]);
-      writeWorkspaceFile(betaConfig, ordered);
+      expect(ws.readResult('alpha')).toEqual(alpha);
+      expect(ws.readResult('beta')).toEqual(beta);
+      expect(await ws.snapshot()).toEqual(before);
+      expect(await ws.worktrees()).toHaveLength(1);
+      expect(await ws.fanoutBranches()).toEqual([]);
+      ws.writeFile(betaConfig, ordered);
     },
     2 * INSTALLING,
   );
@@ -510,7 +451,7 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'a failing agent fails only its own task, keeps its worktree and integrates nothing',
     async () => {
-      const result = await nxFailing([
+      const result = await ws.nxFailing([
         'run-many',
         '-t',
         'fanout',
@@ -521,21 +462,21 @@ describe('fanout in a new Nx workspace', () => {
 
       expect(result.status).not.toBe(0);
       const generated = `${commandRoots.gamma}/src/generated.ts`;
-      const gamma = readResult('gamma');
+      const gamma = ws.readResult('gamma');
       expect(gamma.status).toBe('succeeded');
       expect(gamma.files.map((file) => file.path)).toEqual([generated]);
-      expect(sha256OfWorkspaceFile(generated)).toBe(gamma.files[0]?.sha256);
+      expect(ws.sha256(generated)).toBe(gamma.files[0]?.sha256);
 
       const halfWritten = `${commandRoots.delta}/src/half-written.ts`;
-      const delta = readResult('delta');
+      const delta = ws.readResult('delta');
       expect(delta.status).toBe('failed');
       expect(delta.error).toContain('exited with code 3');
       expect(result.output).toContain('exited with code 3');
       expect(delta.files).toEqual([]);
       const kept = join('.fanout', 'worktrees', 'delta');
       expect(delta.worktree?.endsWith(kept)).toBe(true);
-      expect(existsSync(join(workspace, kept, halfWritten))).toBe(true);
-      expect(existsSync(join(workspace, halfWritten))).toBe(false);
+      expect(existsSync(ws.path(kept, halfWritten))).toBe(true);
+      expect(existsSync(ws.path(halfWritten))).toBe(false);
     },
     TEST_LIMIT,
   );
@@ -544,10 +485,10 @@ describe('fanout in a new Nx workspace', () => {
     'a session that writes outside its scope is rejected and nothing of it is integrated',
     async () => {
       const contractsIndex = `${commandRoots.contracts}/src/index.ts`;
-      const contractsBefore = readFileSync(join(workspace, contractsIndex));
-      const before = await snapshot();
+      const contractsBefore = readFileSync(ws.path(contractsIndex));
+      const before = await ws.snapshot();
 
-      const result = await nxFailing([
+      const result = await ws.nxFailing([
         'run-many',
         '-t',
         'fanout',
@@ -557,20 +498,20 @@ describe('fanout in a new Nx workspace', () => {
       ]);
 
       expect(result.status).not.toBe(0);
-      const epsilon = readResult('epsilon');
+      const epsilon = ws.readResult('epsilon');
       expect(epsilon.status).toBe('failed');
       expect(epsilon.rejected.map((change) => change.path).sort()).toEqual(
         ['HACKED.md', contractsIndex].sort(),
       );
       expect(epsilon.files).toEqual([]);
-      expect(existsSync(join(workspace, 'HACKED.md'))).toBe(false);
-      expect(readFileSync(join(workspace, contractsIndex))).toEqual(
+      expect(existsSync(ws.path('HACKED.md'))).toBe(false);
+      expect(readFileSync(ws.path(contractsIndex))).toEqual(
         contractsBefore,
       );
       expect(
-        existsSync(join(workspace, commandRoots.epsilon ?? '', 'src/ok.ts')),
+        existsSync(ws.path(commandRoots.epsilon ?? '', 'src/ok.ts')),
       ).toBe(false);
-      expect(await snapshot()).toEqual(before);
+      expect(await ws.snapshot()).toEqual(before);
     },
     TEST_LIMIT,
   );
@@ -581,7 +522,7 @@ describe('fanout in a new Nx workspace', () => {
    * on a busy machine). The template's `{project}` picks each task's own agent.
    */
   async function generateCommandTasks(): Promise<Record<string, string>> {
-    const before = await projectGraphNodes();
+    const before = await ws.projectGraphNodes();
     const contractsRoot = before.contracts?.root ?? 'contracts';
     const agents: Record<string, string> = {
       alpha: WRITE_AGENT,
@@ -591,10 +532,10 @@ describe('fanout in a new Nx workspace', () => {
       epsilon: escapeAgent(`${contractsRoot}/src/index.ts`),
     };
     for (const task of COMMAND_TASKS) {
-      writeWorkspaceFile(`tools/agents/${task}.cjs`, agents[task] ?? '');
+      ws.writeFile(`tools/agents/${task}.cjs`, agents[task] ?? '');
     }
-    await commitEverything('e2e: agents', ['tools/agents']);
-    await nx(
+    await ws.commitEverything('e2e: agents', ['tools/agents']);
+    await ws.nx(
       [
         'g',
         'fanout:task',
@@ -606,142 +547,21 @@ describe('fanout in a new Nx workspace', () => {
       ],
       INSTALLING,
     );
-    const after = await projectGraphNodes();
+    const after = await ws.projectGraphNodes();
     const roots: Record<string, string> = { contracts: contractsRoot };
     for (const task of COMMAND_TASKS) {
       const node = after[task];
       expect(node?.tags).toContain('fanout:task');
       roots[task] = node?.root ?? task;
-      expect(readWorkspaceFile(`${roots[task]}/fanout.md`)).toMatch(
+      expect(ws.readFile(`${roots[task]}/fanout.md`)).toMatch(
         /^agent: command$/m,
       );
     }
     return roots;
-  }
-
-  /** Every project's root and tags, from one `nx graph` (each nx call computes the graph). */
-  async function projectGraphNodes(): Promise<
-    Record<string, { root: string; tags?: string[] }>
-  > {
-    const graphFile = join(tempRoot, 'graph.json');
-    await nx(['graph', `--file=${graphFile}`]);
-    const { graph } = readJsonFile<{
-      graph: {
-        nodes: Record<string, { data: { root: string; tags?: string[] } }>;
-      };
-    }>(graphFile);
-    return Object.fromEntries(
-      Object.entries(graph.nodes).map(([name, node]) => [name, node.data]),
-    );
-  }
-
-  function readResult(project: string): SessionResult {
-    return readWorkspaceJson<SessionResult>(
-      `.fanout/sessions/${project}/result.json`,
-    );
-  }
-
-  function writeWorkspaceFile(path: string, content: string): void {
-    const file = join(workspace, path);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, content);
-  }
-
-  function sha256OfWorkspaceFile(path: string): string {
-    return createHash('sha256')
-      .update(readFileSync(join(workspace, path)))
-      .digest('hex');
-  }
-
-  /** The paths of the repository's worktrees, the workspace's own first. */
-  async function worktrees(): Promise<string[]> {
-    const list = (await inWorkspace('git', ['worktree', 'list', '--porcelain']))
-      .stdout;
-    return list
-      .split('\n')
-      .filter((line) => line.startsWith('worktree '))
-      .map((line) => line.slice('worktree '.length));
-  }
-
-  async function fanoutBranches(): Promise<string[]> {
-    const list = (
-      await inWorkspace('git', [
-        'branch',
-        '--list',
-        'fanout/*',
-        '--format=%(refname:short)',
-      ])
-    ).stdout;
-    return list.split('\n').filter(Boolean);
-  }
-
-  function readWorkspaceFile(path: string): string {
-    return readFileSync(join(workspace, path), 'utf8');
-  }
-
-  /** `git status` and a hash of every file git does not ignore: what a command must not change. */
-  async function snapshot(): Promise<{
-    status: string;
-    files: Record<string, string>;
-  }> {
-    const status = (await inWorkspace('git', ['status', '--porcelain'])).stdout;
-    const listed = (
-      await inWorkspace('git', [
-        'ls-files',
-        '-z',
-        '--cached',
-        '--others',
-        '--exclude-standard',
-      ])
-    ).stdout;
-    const files: Record<string, string> = {};
-    for (const path of listed.split('\0').filter(Boolean)) {
-      const file = join(workspace, path);
-      files[path] = existsSync(file)
-        ? createHash('sha1').update(readFileSync(file)).digest('hex')
-        : 'deleted';
-    }
-    return { status, files };
-  }
-
-  /**
-   * Commits every change (or only those under `paths`); the workspace is made a git
-   * repository first if it is not one, whatever git's global settings.
-   */
-  async function commitEverything(
-    message: string,
-    paths: string[] = [],
-  ): Promise<void> {
-    if (!existsSync(join(workspace, '.git')))
-      await inWorkspace('git', ['init', '-q']);
-    await inWorkspace('git', ['config', 'user.name', 'fanout e2e']);
-    await inWorkspace('git', [
-      'config',
-      'user.email',
-      'fanout-e2e@example.com',
-    ]);
-    await inWorkspace('git', ['add', '-A', '--', ...paths]);
-    await inWorkspace('git', [
-      'commit',
-      '-q',
-      '--allow-empty',
-      '--no-verify',
-      '-m',
-      message,
-    ]);
   }
 });
 
 function expectFailure(result: CommandResult, message: string): void {
   expect(result.status).not.toBe(0);
   expect(result.output).toContain(message);
-}
-
-function requireEnv(name: string): string {
-  const value = process.env[name];
-  if (!value)
-    throw new Error(
-      `${name} is not set: run this suite with \`npx nx e2e fanout-e2e\`, whose global setup sets it.`,
-    );
-  return value;
 }

@@ -1,9 +1,9 @@
 import type { CreateNodesContextV2, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { minimatch } from 'minimatch';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { createNodesV2, type FanoutPluginOptions } from './plugin';
+import { createNodesV2, PLUGIN_VERSION, type FanoutPluginOptions } from './plugin';
 
 const ASSIGNMENT = `---
 like: users
@@ -70,6 +70,55 @@ describe('fanout plugin', () => {
     expect(fanout.inputs).toContainEqual({ input: 'production', projects: ['users', 'contracts'] });
   });
 
+  it('takes as inputs exactly the assignment, the production files of the reference and the contracts, the conventions, and no npm package', async () => {
+    const { fanout } = await targetsOf(ASSIGNMENT);
+    expect(fanout.inputs).toEqual([
+      '{projectRoot}/fanout.md',
+      { input: 'production', projects: ['users', 'contracts'] },
+      '{workspaceRoot}/AGENTS.md',
+      { externalDependencies: [] },
+    ]);
+  });
+
+  it("puts fanout's own version, not its dependency tree, into the cache key through the target's options", async () => {
+    const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf-8')) as { version: string };
+    const { fanout } = await targetsOf(ASSIGNMENT);
+    expect(PLUGIN_VERSION).toBe(version);
+    expect(fanout.options?.pluginVersion).toBe(version);
+    expect(fanout.inputs).not.toContainEqual({ externalDependencies: expect.arrayContaining(['fanout']) });
+  });
+
+  it("puts the agent and its options into the cache key, env by name only, never its values or retry settings", async () => {
+    const agents = {
+      claude: { model: 'sonnet', maxTurns: 30, args: ['--verbose'], env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8080', X_TOKEN: 'value' }, retries: 5, retryDelay: '1s' },
+    };
+    const { fanout } = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nagent: claude'), { agents });
+    expect(fanout.options).toMatchObject({
+      agent: 'claude',
+      agents: { claude: { model: 'sonnet', maxTurns: 30, args: ['--verbose'], env: ['ANTHROPIC_BASE_URL', 'X_TOKEN'] } },
+    });
+    expect(JSON.stringify(fanout.options)).not.toMatch(/127\.0\.0\.1|value|retries|retryDelay/);
+    const schema = JSON.parse(readFileSync(join(__dirname, 'executors/run/schema.json'), 'utf-8')) as { properties: object };
+    for (const option of Object.keys(fanout.options ?? {})) expect(Object.keys(schema.properties)).toContain(option);
+  });
+
+  it('infers only options the fanout:run executor declares, so that Nx accepts them', async () => {
+    const { fanout } = await targetsOf(ASSIGNMENT);
+    const schema = JSON.parse(readFileSync(join(__dirname, 'executors/run/schema.json'), 'utf-8')) as { properties: object };
+    const declared = Object.keys(schema.properties);
+    expect(Object.keys(fanout.options ?? {}).length).toBeGreaterThan(0);
+    for (const option of Object.keys(fanout.options ?? {})) expect(declared).toContain(option);
+  });
+
+  it('never takes what a session writes as an input', async () => {
+    const { fanout } = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nscope: .'));
+    const paths = (fanout.inputs ?? []).filter((input): input is string => typeof input === 'string');
+    for (const path of paths) expect(path).not.toMatch(/\.fanout|\/src(\/|$)/);
+    // The whole project is the scope here: only the negation keeps the assignment out of the outputs.
+    expect(paths).toContain('{projectRoot}/fanout.md');
+    expect(fanout.outputs).toContain('!{projectRoot}/fanout.md');
+  });
+
   it('writes to the project sources and its session folder by default', async () => {
     const { fanout } = await targetsOf(ASSIGNMENT);
     expect(fanout.outputs).toEqual(['{projectRoot}/src', '{workspaceRoot}/.fanout/sessions/{projectName}']);
@@ -132,5 +181,27 @@ describe('fanout plugin', () => {
     const results = await createNodes(files);
     expect(Object.keys(results.get('libs/orders/fanout.md')?.projects ?? {})).toEqual(['libs/orders']);
     expect(Object.keys(results.get('libs/shop/products/fanout.md')?.projects ?? {})).toEqual(['libs/shop/products']);
+  });
+
+  it('tags every task, and puts one fanout-verify on the root project that depends on all of them', async () => {
+    writeFileSync(join(workspaceRoot, 'package.json'), JSON.stringify({ name: '@acme/source' }));
+    const files = [writeAssignment('libs/orders', ASSIGNMENT), writeAssignment('libs/products', ASSIGNMENT)];
+    const results = await createNodes(files);
+    expect(results.get('libs/orders/fanout.md')?.projects?.['libs/orders']?.tags).toEqual(['fanout:task']);
+    const root = results.get('nx.json')?.projects?.['.'];
+    expect(root).toMatchObject({ name: '@acme/source', implicitDependencies: ['tag:fanout:task'] });
+    expect(root?.targets?.['fanout-verify']).toMatchObject({ executor: 'fanout:verify', cache: false, dependsOn: ['^fanout'] });
+  });
+
+  it("keeps the root project's own name for fanout-verify, and names a nameless root 'workspace'", async () => {
+    const files = [writeAssignment('libs/orders', ASSIGNMENT)];
+    expect((await createNodes(files)).get('nx.json')?.projects?.['.']?.name).toBe('workspace');
+    writeFileSync(join(workspaceRoot, 'package.json'), JSON.stringify({ name: '@acme/source' }));
+    writeFileSync(join(workspaceRoot, 'project.json'), JSON.stringify({ name: 'acme' }));
+    expect((await createNodes(files)).get('nx.json')?.projects?.['.']?.name).toBe('acme');
+  });
+
+  it('adds no root project to a workspace without tasks', async () => {
+    expect((await createNodes([])).size).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import { createNodesFromFiles, type CreateNodesContextV2, type CreateNodesV2, type TargetConfiguration } from '@nx/devkit';
 import { readFileSync } from 'fs';
 import { dirname, join } from 'path';
+import { hashedAgentOptions, type AgentOptions } from './core/agents/agent-options';
 import { ASSIGNMENT_FILE, DEFAULT_SCOPE, parseAssignment } from './core/assignment';
 
 export interface FanoutPluginOptions {
@@ -15,7 +16,23 @@ export interface FanoutPluginOptions {
   checks?: Record<string, 'error' | 'warning' | 'off'>;
   /** Makes naming-parity findings errors. */
   strictNaming?: boolean;
+  /**
+   * Options per agent, by name: `{ "claude": { "model": "sonnet", "maxTurns": 40 } }`.
+   * Every CLI agent takes model, args, env, retries and retryDelay; each adds its own.
+   */
+  agents?: Record<string, AgentOptions>;
+  /** Session n of a run starts its agent n × stagger after it began ("2s"; seconds, or ms/s/m). Default 0. */
+  stagger?: string | number;
 }
+
+/**
+ * fanout's own version. It enters every session's cache key through the target's
+ * options (Nx hashes a project's target configuration), not through
+ * `externalDependencies: ['fanout']`: Nx expands that to fanout's whole dependency
+ * tree (Nx itself, Babel, ts-morph: hundreds of packages), so any lockfile refresh
+ * would re-run, and pay for, every session again.
+ */
+export const PLUGIN_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf-8')).version;
 
 /**
  * The inferred `fanout` target: every project with a `fanout.md` gets one.
@@ -27,13 +44,15 @@ export function fanoutTarget(
   projectRoot: string,
   source: string,
   production: string,
+  pluginOptions: FanoutPluginOptions = {},
 ): TargetConfiguration {
   let like: string | undefined;
   let contracts: string | undefined;
+  let agent: string | undefined;
   let scope: readonly string[] = DEFAULT_SCOPE;
   try {
     const assignment = parseAssignment(source, `${projectRoot}/${ASSIGNMENT_FILE}`);
-    ({ like, contracts, scope } = assignment);
+    ({ like, contracts, agent, scope } = assignment);
   } catch {
     // An invalid fanout.md still gets its target, so that running it reports the problem.
   }
@@ -45,8 +64,16 @@ export function fanoutTarget(
       `{projectRoot}/${ASSIGNMENT_FILE}`,
       ...(shared.length > 0 ? [{ input: production, projects: shared }] : []),
       '{workspaceRoot}/AGENTS.md',
-      { externalDependencies: ['fanout'] },
+      // No npm package is an input: without this line Nx would hash every one of them.
+      { externalDependencies: [] },
     ],
+    // The agent and what decides its work (model, args, permissions; env names, never values) enter the
+    // cache key here: every configured agent's, since --agent may pick any of them for a run.
+    options: {
+      pluginVersion: PLUGIN_VERSION,
+      ...(agent ? { agent } : {}),
+      ...(pluginOptions.agents ? { agents: hashedAgentOptions(pluginOptions.agents) } : {}),
+    },
     outputs: [
       ...scope.map((entry) => (entry === '.' ? '{projectRoot}' : `{projectRoot}/${entry}`)),
       // The assignment is an input; a scope that covers it must not make it an output too.
@@ -61,10 +88,48 @@ export function fanoutTarget(
   };
 }
 
+/** Every project with a fanout.md is a task; the tag lets `fanout-verify` depend on all of them. */
+export const TASK_TAG = 'fanout:task';
+export const VERIFY_TARGET = 'fanout-verify';
+
+/**
+ * The root project with the `fanout-verify` target. It depends on every task
+ * (implicitly, through the tag), so `nx affected` runs it whenever a task is
+ * affected, and `^fanout` runs every task's session before it. The root keeps
+ * the name it has; a root that is not a project yet takes its package.json's.
+ */
+export function verifyProject(workspaceRoot: string, fanoutTargetName = 'fanout'): { name: string; implicitDependencies: string[]; targets: Record<string, TargetConfiguration> } {
+  let name: string | undefined;
+  for (const file of ['project.json', 'package.json']) {
+    try {
+      const json = JSON.parse(readFileSync(join(workspaceRoot, file), 'utf-8')) as { name?: string; nx?: { name?: string } };
+      name = json.nx?.name ?? json.name;
+      if (name) break;
+    } catch {
+      // No such file at the root: try the next.
+    }
+  }
+  return {
+    name: name ?? 'workspace',
+    implicitDependencies: [`tag:${TASK_TAG}`],
+    targets: {
+      [VERIFY_TARGET]: {
+        executor: 'fanout:verify',
+        cache: false,
+        dependsOn: [`^${fanoutTargetName}`],
+        metadata: {
+          description: 'Verify the fan-out as a whole: cross-session checks, nx affected since its base commit, and the report (.fanout/report.md, report.html).',
+          technologies: ['fanout'],
+        },
+      },
+    },
+  };
+}
+
 export const createNodesV2: CreateNodesV2<FanoutPluginOptions> = [
   `**/${ASSIGNMENT_FILE}`,
-  (files, options, context) =>
-    createNodesFromFiles(
+  async (files, options, context) => {
+    const results = await createNodesFromFiles(
       (file, pluginOptions, ctx: CreateNodesContextV2) => {
         const projectRoot = dirname(file);
         const production = ctx.nxJsonConfiguration.namedInputs?.['production'] ? 'production' : 'default';
@@ -72,7 +137,8 @@ export const createNodesV2: CreateNodesV2<FanoutPluginOptions> = [
         return {
           projects: {
             [projectRoot]: {
-              targets: { [pluginOptions?.targetName ?? 'fanout']: fanoutTarget(projectRoot, source, production) },
+              tags: [TASK_TAG],
+              targets: { [pluginOptions?.targetName ?? 'fanout']: fanoutTarget(projectRoot, source, production, pluginOptions ?? {}) },
             },
           },
         };
@@ -80,7 +146,11 @@ export const createNodesV2: CreateNodesV2<FanoutPluginOptions> = [
       files,
       options,
       context,
-    ),
+    );
+    if (files.length === 0) return results;
+    // One fanout-verify for the whole workspace, on the root project, after every task's session.
+    return [...results, ['nx.json', { projects: { '.': verifyProject(context.workspaceRoot, options?.targetName) } }]];
+  },
 ];
 
 export const createNodes = createNodesV2;

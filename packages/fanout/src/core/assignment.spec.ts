@@ -1,9 +1,11 @@
 import {
   AssignmentError,
   DEFAULT_TIMEOUT_MS,
+  FRONT_MATTER_SCHEMA,
   parseAssignment,
   parseDuration,
   renderAssignment,
+  resolveTaskProjects,
   type AssignmentFields,
 } from './assignment';
 
@@ -79,8 +81,8 @@ describe('parseAssignment', () => {
       ['a number for like', source('like: 3\ncontracts: contracts'), '"like" must be a non-empty string (got 3)'],
       ['an empty contracts', source('like: users\ncontracts: "  "'), '"contracts" must be a non-empty string'],
       ['a list for agent', source('like: users\ncontracts: contracts\nagent: [a]'), '"agent" must be a non-empty string'],
-      ['a missing like', source('contracts: contracts'), '"like" is required in the front matter.'],
-      ['a missing contracts', source('like: users'), '"contracts" is required in the front matter.'],
+      ['a missing like', source('contracts: contracts'), '"like" is required in the front matter:'],
+      ['a missing contracts', source('like: users'), '"contracts" is required in the front matter:'],
       ['an empty front matter', source(''), '"like" is required'],
       ['an empty assignment text', source('like: users\ncontracts: contracts', '  \n\n '), 'the assignment text (below the front matter) is empty'],
       ['a scope leaving the project', source('like: users\ncontracts: contracts\nscope: ../x'), '"scope" entry "../x" leaves the project'],
@@ -94,6 +96,16 @@ describe('parseAssignment', () => {
       ['a negative timeout', source('like: users\ncontracts: contracts\ntimeout: -1'), '(got -1)'],
       ['a zero timeout', source('like: users\ncontracts: contracts\ntimeout: 0'), '(got 0)'],
       ['an empty timeout', source('like: users\ncontracts: contracts\ntimeout:'), '"timeout" must be a positive number'],
+      ['a boolean timeout', source('like: users\ncontracts: contracts\ntimeout: true'), '(got true)'],
+      ['a list for timeout', source('like: users\ncontracts: contracts\ntimeout: [1]'), '"timeout" must be a positive number'],
+      ['a mapping for like', source('like: { name: users }\ncontracts: contracts'), '"like" must be a non-empty string (got {"name":"users"})'],
+      ['a number for command', source('like: users\ncontracts: contracts\ncommand: 42'), '"command" must be a non-empty string (got 42)'],
+      ['a command template with no program', source('like: users\ncontracts: contracts\ncommand: "\'\' {promptFile}"'), '"command" names no program'],
+      ['a command template with an open quote', source('like: users\ncontracts: contracts\ncommand: node "agent.js'), '"command" has an unterminated " quote'],
+      ['an entity that is a path', source('like: users\ncontracts: contracts\nentity: ../../etc'), '"entity" "../../etc" is not a plain name'],
+      ['an entity with a separator', source('like: users\ncontracts: contracts\nentity: a/b'), '"entity" "a/b" is not a plain name'],
+      ['a misspelt key', source('like: users\ncontracts: contracts\ntimout: 30m\nScope: src'), 'unknown front matter key(s): timout (did you mean "timeout"?), Scope (did you mean "scope"?)'],
+      ['a duplicated key', source('like: users\nlike: orders\ncontracts: contracts'), 'its front matter is not valid YAML: Map keys must be unique'],
     ])('%s', (_, text, problem) => {
       let error: unknown;
       try {
@@ -102,9 +114,88 @@ describe('parseAssignment', () => {
         error = caught;
       }
       expect(error).toBeInstanceOf(AssignmentError);
-      expect((error as Error).message.startsWith(`${FILE}: `)).toBe(true);
+      expect((error as Error).message).toMatch(new RegExp(`^${FILE}(:\\d+)?: `));
       expect((error as Error).message).toContain(problem);
     });
+  });
+
+  describe('validation against the front matter schema', () => {
+    it('knows exactly the keys of the schema', () => {
+      expect(Object.keys(FRONT_MATTER_SCHEMA)).toEqual(['like', 'contracts', 'agent', 'command', 'entity', 'scope', 'timeout']);
+    });
+
+    it('points at the line of the key that is wrong (the file line, below the opening ---)', () => {
+      const text = source('like: users\ncontracts: contracts\n# a comment\nscope: ../x');
+      expect(() => parseAssignment(text, FILE)).toThrow(`${FILE}:5: "scope" entry "../x" leaves the project`);
+    });
+
+    it('points at the line of invalid YAML', () => {
+      expect(() => parseAssignment(source('like: users\ncontracts: [a'), FILE)).toThrow(new RegExp(`^${FILE}:3: its front matter is not valid YAML`));
+    });
+
+    it('reports every problem at once, each at its line', () => {
+      const text = source('like: 3\nmodel: opus\ntimeout: soon', '');
+      let error: AssignmentError | undefined;
+      try {
+        parseAssignment(text, FILE);
+      } catch (caught) {
+        error = caught as AssignmentError;
+      }
+      expect(error?.problems).toEqual([
+        { line: 3, message: 'unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, scope, timeout.' },
+        { line: 2, message: '"like" must be a non-empty string (got 3): the reference project the task follows.' },
+        { message: '"contracts" is required in the front matter: the contracts library the task uses.' },
+        { line: 4, message: '"timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got "soon").' },
+        { message: 'the assignment text (below the front matter) is empty: say what the session should build.' },
+      ]);
+      expect(error?.message.split('\n')).toEqual([
+        `${FILE}: 5 problems in the front matter:`,
+        `  ${FILE}:3: unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, scope, timeout.`,
+        `  ${FILE}:2: "like" must be a non-empty string (got 3): the reference project the task follows.`,
+        `  ${FILE}: "contracts" is required in the front matter: the contracts library the task uses.`,
+        `  ${FILE}:4: "timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got "soon").`,
+        `  ${FILE}: the assignment text (below the front matter) is empty: say what the session should build.`,
+      ]);
+    });
+
+    it('treats assignment text full of shell syntax as plain text', () => {
+      const text = 'Build it. $(touch CANARY) `rm -rf ~` ; | && "quoted" \'single\'\n---\nnot front matter';
+      expect(parseAssignment(source('like: users\ncontracts: contracts', text), FILE).text).toBe(text);
+    });
+  });
+});
+
+describe('resolveTaskProjects', () => {
+  const projects = new Map([
+    ['users', 'libs/users'],
+    ['contracts', 'libs/contracts'],
+    ['orders', 'libs/orders'],
+    ['products', 'libs/products'],
+  ]);
+  const task = { project: 'orders', file: FILE };
+  const resolve = (like: string, contracts: string, runTasks: string[] = ['orders']) =>
+    resolveTaskProjects({ like, contracts }, task, projects, new Set(runTasks));
+
+  it('gives the roots of the reference and the contracts', () => {
+    expect(resolve('users', 'contracts', ['orders', 'products'])).toEqual({
+      reference: { project: 'users', root: 'libs/users' },
+      contracts: { project: 'contracts', root: 'libs/contracts' },
+    });
+  });
+
+  it.each([
+    ['a like that is no project', 'people', 'contracts', [], 'like: "people" is not a project in this workspace'],
+    ['a contracts that is no project', 'users', 'shared', [], 'contracts: "shared" is not a project in this workspace'],
+    ['a task that follows itself', 'orders', 'contracts', [], 'like: "orders" is this task itself'],
+    ['a task that is its own contracts', 'users', 'orders', [], 'contracts: "orders" is this task itself'],
+    ['a like that is a task of the same run', 'products', 'contracts', ['products'], 'like: "products" is itself a task of this run'],
+    ['contracts that are a task of the same run', 'users', 'products', ['products'], 'contracts: "products" is itself a task of this run'],
+  ])('rejects %s, naming the file', (_, like, contracts, others, message) => {
+    expect(() => resolve(like, contracts, ['orders', ...others])).toThrow(`${FILE}: ${message}`);
+  });
+
+  it('reports both projects when both are wrong', () => {
+    expect(() => resolve('people', 'shared')).toThrow(`${FILE}: 2 problems in the front matter:`);
   });
 });
 

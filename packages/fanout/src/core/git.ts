@@ -2,6 +2,12 @@ import { execFile } from 'child_process';
 
 /** The identity fanout commits with inside session worktrees (never in the user's branch). */
 const IDENTITY = ['-c', 'user.name=fanout', '-c', 'user.email=fanout@localhost', '-c', 'commit.gpgsign=false'];
+/**
+ * Many sessions run git at once: no automatic gc or maintenance (they take the
+ * repository's packed-refs and gc locks), and no optional index lock for
+ * `status`, which would make the user's own git commands fail meanwhile.
+ */
+const CONCURRENCY = ['-c', 'gc.auto=0', '-c', 'maintenance.auto=false'];
 
 export class GitError extends Error {
   constructor(
@@ -19,8 +25,8 @@ export function git(cwd: string, args: string[], options: { allowFailure?: boole
   return new Promise((resolve, reject) => {
     execFile(
       'git',
-      [...IDENTITY, ...args],
-      { cwd, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } },
+      [...IDENTITY, ...CONCURRENCY, ...args],
+      { cwd, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' } },
       (error, stdout, stderr) => {
         if (error && !options.allowFailure) {
           reject(new GitError(args, String(stderr), typeof error.code === 'number' ? error.code : null));

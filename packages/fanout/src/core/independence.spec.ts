@@ -86,6 +86,34 @@ describe('findIndependenceViolations', () => {
     expect(findIndependenceViolations([task('a'), task('b')], projects, noTaskEdges)).toHaveLength(1);
   });
 
+  describe('a dependency cycle among tasks', () => {
+    const projects = graph({ orders: ['shared'], shared: ['products'], products: ['orders'] });
+
+    it('is reported with the whole cycle and what to do', () => {
+      const violations = findIndependenceViolations([task('orders'), task('products')], projects, noTaskEdges);
+      expect(violations).toEqual([
+        expect.objectContaining({ kind: 'cycle', first: 'orders', second: 'products', path: ['orders', 'shared', 'products', 'orders'] }),
+      ]);
+      expect(violations[0].message).toBe(
+        '"orders" and "products" depend on each other (orders → shared → products → orders), so neither task can wait ' +
+          "for the other's finished result. Break the cycle (nx graph --focus=orders shows it), or fan out only one of " +
+          'them (nx run-many -t fanout --exclude=products).',
+      );
+    });
+
+    it('is reported even when the task graph orders the two (Nx with --nxIgnoreCycles drops one edge)', () => {
+      const ordered = graph({ 'products:fanout': ['orders:fanout'] });
+      expect(findIndependenceViolations([task('orders'), task('products')], projects, ordered)).toEqual([
+        expect.objectContaining({ kind: 'cycle', first: 'orders', second: 'products' }),
+      ]);
+    });
+
+    it('is not reported for a cycle that only one task is part of', () => {
+      const loop = graph({ orders: ['shared'], shared: ['orders'], products: [] });
+      expect(findIndependenceViolations([task('orders'), task('products')], loop, noTaskEdges)).toEqual([]);
+    });
+  });
+
   it('accepts dependent projects whose tasks are ordered in the task graph', () => {
     const projects = graph({ orders: ['products'], products: [] });
     const tasks = graph({ 'orders:fanout': ['products:fanout'] });

@@ -16,10 +16,10 @@ export interface FanoutTaskRef {
 }
 
 export interface IndependenceViolation {
-  kind: 'dependency' | 'scope';
+  kind: 'dependency' | 'cycle' | 'scope';
   first: string;
   second: string;
-  /** For a dependency: the project path from `first` to `second`. */
+  /** For a dependency: the project path from `first` to `second`; for a cycle, from `first` round to itself. */
   path?: string[];
   /** For a scope: the overlapping paths. */
   overlap?: [string, string];
@@ -72,8 +72,10 @@ function scopesOverlap(a: string, b: string): boolean {
 }
 
 /**
- * Every pair of tasks that may run at the same time (neither waits for the other
- * in the task graph) but whose projects depend on each other, or whose scopes overlap.
+ * Every pair of tasks whose projects depend on each other (a cycle: neither can
+ * wait for the other's finished result, in whatever order they run), and every
+ * pair that may run at the same time (neither waits for the other in the task
+ * graph) but whose projects depend on one another, or whose scopes overlap.
  */
 export function findIndependenceViolations(
   tasks: readonly FanoutTaskRef[],
@@ -97,6 +99,24 @@ export function findIndependenceViolations(
     for (let j = i + 1; j < sorted.length; j++) {
       const a = sorted[i];
       const b = sorted[j];
+      const there = projectReach.get(a.project);
+      const back = projectReach.get(b.project);
+      if (there?.has(b.project) && back?.has(a.project)) {
+        // Nx refuses a task graph with a cycle unless --nxIgnoreCycles, which drops an edge and runs the
+        // two in either order: one of them would then start from the other's unfinished code.
+        const path = [...pathTo(there, a.project, b.project), ...pathTo(back, b.project, a.project).slice(1)];
+        violations.push({
+          kind: 'cycle',
+          first: a.project,
+          second: b.project,
+          path,
+          message:
+            `"${a.project}" and "${b.project}" depend on each other (${path.join(' → ')}), so neither task can wait ` +
+            `for the other's finished result. Break the cycle (nx graph --focus=${a.project} shows it), or fan out ` +
+            `only one of them (nx run-many -t fanout --exclude=${b.project}).`,
+        });
+        continue;
+      }
       if (ordered(a, b)) continue;
       for (const [from, to] of [
         [a, b],

@@ -1,5 +1,6 @@
-import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { spawn, spawnSync } from 'child_process';
+import { once } from 'events';
+import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { withLock } from './lock';
@@ -85,6 +86,48 @@ describe('withLock', () => {
     expect(work).not.toHaveBeenCalled();
     // Someone else's lock is left as it was.
     expect(readFileSync(held, 'utf-8')).toBe(content);
+  });
+
+  it('waits for a holder in another process, and takes the lock once it lets go', async () => {
+    const held = join(dir, 'shared.lock');
+    const released = join(dir, 'released');
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('fs');
+         fs.writeFileSync(${JSON.stringify(held)}, JSON.stringify({ pid: process.pid }));
+         process.stdout.write('held');
+         process.stdin.once('data', () => { fs.writeFileSync(${JSON.stringify(released)}, ''); fs.rmSync(${JSON.stringify(held)}); process.exit(0); });`,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    await once(holder.stdout, 'data');
+    // The work would see no `released` file if it ran before the holder let go.
+    const work = withLock(held, async () => existsSync(released), 30_000);
+    holder.stdin.write('let go\n');
+    await expect(work).resolves.toBe(true);
+    expect(existsSync(held)).toBe(false);
+  });
+
+  it('takes over a lock whose pid now belongs to another process (the holder ended, its pid was reused)', async () => {
+    const reused = join(dir, 'reused.lock');
+    writeFileSync(reused, JSON.stringify({ pid: process.pid, start: 'when the holder started', since: '2020-01-01T00:00:00.000Z' }));
+    await expect(withLock(reused, async () => 'taken', 5_000)).resolves.toBe('taken');
+  });
+
+  it('takes over an unreadable lock file that has sat there a while', async () => {
+    const debris = join(dir, 'debris.lock');
+    writeFileSync(debris, '');
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(debris, past, past);
+    await expect(withLock(debris, async () => 'taken', 5_000)).resolves.toBe('taken');
+  });
+
+  it("never removes a lock that is no longer its own", async () => {
+    const theirs = JSON.stringify({ pid: process.pid, since: 'later' });
+    await withLock(lock, async () => writeFileSync(lock, theirs));
+    expect(readFileSync(lock, 'utf-8')).toBe(theirs);
   });
 
   it('treats an unreadable lock file as held', async () => {

@@ -1,4 +1,5 @@
 import {
+  assertSessionName,
   assertValidName,
   entityNames,
   normalizeWorkspaceDirectory,
@@ -23,6 +24,37 @@ describe('assertValidName', () => {
     expect(() => assertValidName('../x', 'project name')).toThrow(
       'The project name "../x" is not a valid name',
     );
+  });
+});
+
+describe('assertSessionName', () => {
+  it.each(['orders', 'line-items', '@org/orders', 'orders2.api', 'o$(touch${IFS}X);y|z`w`\'"&<>'])(
+    'accepts %j: shell metacharacters are data, never a path or a command',
+    (name) => {
+      expect(() => assertSessionName(name)).not.toThrow();
+    },
+  );
+
+  it.each([
+    ['../../libs/contracts', 'a part that starts or ends with "."'],
+    ['a/../b', 'a part that starts or ends with "."'],
+    ['..', 'a part that starts or ends with "."'],
+    ['.git', 'a part that starts or ends with "."'],
+    ['orders.', 'a part that starts or ends with "."'],
+    ['orders.lock', 'ends with ".lock"'],
+    ['/abs', 'a leading "/"'],
+    ['-orders', 'a leading "/" or "-"'],
+    ['a//b', 'an empty part'],
+    ['orders/', 'a trailing "/"'],
+    ['orders\ntouch X', 'a control character'],
+    ['my orders', 'a space'],
+    ['a\\b', 'any of'],
+    ['a:b', 'any of'],
+    ['a@{1}', '"@{"'],
+  ])('rejects %j, saying why and what to do', (name, why) => {
+    expect(() => assertSessionName(name)).toThrow(why);
+    expect(() => assertSessionName(name)).toThrow(`The project name ${JSON.stringify(name)} cannot name a fanout session`);
+    expect(() => assertSessionName(name)).toThrow('Rename the project');
   });
 });
 

@@ -26,6 +26,11 @@ export interface EntityNames {
 
 const IDENTIFIER = /^[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*$/;
 
+/** Letters and digits, words joined by single `-` or `_`, starting with a letter. */
+export function isPlainName(value: string): boolean {
+  return IDENTIFIER.test(value);
+}
+
 /**
  * Throws unless `value` is a plain name: letters and digits, words joined by
  * `-` or `_`, starting with a letter. Rejecting separators and dots here is what
@@ -35,11 +40,42 @@ export function assertValidName(value: string, what: string): void {
   if (typeof value !== 'string' || value.trim() === '') {
     throw new Error(`The ${what} is required.`);
   }
-  if (!IDENTIFIER.test(value)) {
+  if (!isPlainName(value)) {
     throw new Error(
       `The ${what} "${value}" is not a valid name: use letters, digits and single "-" or "_" between words, ` +
         `starting with a letter (for example "users" or "line-items"). Paths and ".." are not allowed here; ` +
         `use --directory to choose where the project goes.`,
+    );
+  }
+}
+
+/**
+ * What a project name may not hold to name a session: fanout uses it as a folder
+ * (`.fanout/worktrees/<project>`) and a git branch (`fanout/<project>`). The rest
+ * ($, ;, |, quotes, parentheses) is only data: no shell ever sees a name.
+ */
+const SESSION_NAME_RULES: [RegExp, string][] = [
+  // eslint-disable-next-line no-control-regex
+  [/[\u0000-\u001f\u007f]/, 'a control character (a newline, a tab)'],
+  [/\s/, 'a space'],
+  [/[\\~^:?*[]/, 'any of \\ ~ ^ : ? * ['],
+  [/@\{/, '"@{"'],
+  [/^[/-]|\/$|\/\//, 'a leading "/" or "-", a trailing "/" or an empty part ("//")'],
+  [/(^|\/)\.|\.\.|\.lock(\/|$)|\.(\/|$)/, 'a part that starts or ends with "." (".", "..", ".git") or ends with ".lock"'],
+];
+
+/**
+ * Throws unless `project` can name a fanout session: a folder inside
+ * `.fanout/` and a git branch. npm-style names (`@org/orders`) are fine.
+ */
+export function assertSessionName(project: string): void {
+  if (typeof project !== 'string' || project === '') throw new Error('A fanout task needs a project name.');
+  const broken = SESSION_NAME_RULES.find(([rule]) => rule.test(project));
+  if (broken) {
+    throw new Error(
+      `The project name ${JSON.stringify(project)} cannot name a fanout session: it is used as a folder ` +
+        `(.fanout/worktrees/<project>) and a git branch (fanout/<project>), so it may not contain ${broken[1]}. ` +
+        'Rename the project ("name" in its project.json or package.json).',
     );
   }
 }

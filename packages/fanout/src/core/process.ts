@@ -1,11 +1,13 @@
 import { spawn } from 'child_process';
-import { createWriteStream } from 'fs';
+import { readdirSync, readFileSync } from 'fs';
+import { CappedOutput } from './capped-output';
+import { createStreamRedactor } from './redact';
 
 export interface ProcessOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
   timeoutMs: number;
-  /** Appends the process's stdout and stderr here. */
+  /** Appends the process's stdout and stderr here, capped (see CappedOutput). */
   logFile: string;
   /** Also forwards output (to Nx's terminal output); off in tests. */
   echo?: boolean;
@@ -23,7 +25,11 @@ export interface ProcessResult {
   timedOut: boolean;
   /** The last `captureBytes` of stdout. */
   stdout: string;
+  /** The last STDERR_TAIL_CHARS of stderr: where most CLIs say why they failed. */
+  stderr: string;
 }
+
+export const STDERR_TAIL_CHARS = 64 * 1024;
 
 /** Every process group fanout started and has not seen end, so an interrupt can end them all. */
 const running = new Set<number>();
@@ -49,15 +55,21 @@ function installSignalHandlers(): void {
 }
 
 /**
- * Runs argv (no shell) in its own process group, streaming output to a log file
- * rather than memory. At the timeout the whole group gets SIGTERM, then SIGKILL.
+ * Runs argv (no shell) in its own process group, streaming output to a capped
+ * log file rather than memory. At the timeout the whole group gets SIGTERM,
+ * then SIGKILL; when the program itself exits, whatever it left running in its
+ * group is killed, so a forgotten background helper can neither outlive the
+ * session nor hold its output pipes open.
  */
 export function runProcess(argv: readonly string[], options: ProcessOptions): Promise<ProcessResult> {
   installSignalHandlers();
   const [program, ...args] = argv;
-  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const log = new CappedOutput(options.logFile, { echo: options.echo });
   const capture = options.captureBytes ?? 1024 * 1024;
-  let stdout = '';
+  // The last `capture` characters of stdout, as a queue of chunks: no string that grows with the output.
+  const captured: string[] = [];
+  let capturedLength = 0;
+  let stderrTail = '';
   return new Promise((resolve) => {
     const child = spawn(program, args, {
       cwd: options.cwd,
@@ -68,6 +80,7 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
     if (child.pid !== undefined) running.add(child.pid);
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
+    let closeTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
       if (child.pid !== undefined) {
@@ -76,15 +89,20 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
       }
     }, options.timeoutMs);
 
-    const write = (chunk: Buffer, stream: 'stdout' | 'stderr') => {
-      const text = options.redact ? options.redact(chunk.toString('utf-8')) : chunk.toString('utf-8');
-      log.write(text);
-      if (options.echo) (stream === 'stdout' ? process.stdout : process.stderr).write(text);
+    // One per stream: a secret (or a UTF-8 character) split between two chunks is still handled whole.
+    const redactors = { stdout: createStreamRedactor(options.redact), stderr: createStreamRedactor(options.redact) };
+    const emit = (text: string, stream: 'stdout' | 'stderr') => {
+      if (text === '') return;
+      log.write(text, stream);
       if (stream === 'stdout') {
-        stdout += text;
-        if (stdout.length > capture) stdout = stdout.slice(stdout.length - capture);
+        captured.push(text);
+        capturedLength += text.length;
+        while (capturedLength - captured[0].length >= capture) capturedLength -= (captured.shift() as string).length;
+      } else {
+        stderrTail = (stderrTail + text).slice(-STDERR_TAIL_CHARS);
       }
     };
+    const write = (chunk: Buffer, stream: 'stdout' | 'stderr') => emit(redactors[stream].push(chunk), stream);
     child.stdout?.on('data', (chunk: Buffer) => write(chunk, 'stdout'));
     child.stderr?.on('data', (chunk: Buffer) => write(chunk, 'stderr'));
     child.stdin?.on('error', () => undefined);
@@ -96,17 +114,58 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
       finished = true;
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
+      if (closeTimer) clearTimeout(closeTimer);
       if (child.pid !== undefined) {
-        // Anything the agent left running in its group goes with it.
         killGroup(child.pid, 'SIGKILL');
         running.delete(child.pid);
       }
-      log.end(() => resolve({ exitCode, signal, timedOut, stdout }));
+      for (const stream of ['stdout', 'stderr'] as const) emit(redactors[stream].end(), stream);
+      const joined = captured.join('');
+      const stdout = joined.length > capture ? joined.slice(joined.length - capture) : joined;
+      void log.end().then(() => resolve({ exitCode, signal, timedOut, stdout, stderr: stderrTail }));
     };
     child.on('error', (error) => {
-      log.write(`\n[fanout] could not start ${program}: ${error.message}\n`);
+      log.write(`\n[fanout] could not start ${program}: ${error.message}\n`, 'stderr');
       finish(127, null);
+    });
+    child.on('exit', () => {
+      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      // A helper that left the group (setsid) may still hold the pipes: stop waiting for them.
+      closeTimer = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      }, 2_000);
     });
     child.on('close', finish);
   });
+}
+
+/**
+ * Ends the processes a killed run left working in `worktree`: its agents, and
+ * what they started, recognized by the FANOUT_WORKTREE they were given (a shell
+ * of yours that is merely inside the folder does not have it). Needed only when
+ * the run was killed with SIGKILL, when no handler could end them; without
+ * /proc (not Linux) there is nothing to look at. Returns the pids it killed.
+ */
+export function endStrays(worktree: string): number[] {
+  const marker = `\0FANOUT_WORKTREE=${worktree}\0`;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const killed: number[] = [];
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (!`\0${readFileSync(`/proc/${pid}/environ`, 'utf-8')}`.includes(marker)) continue;
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      // Ended meanwhile, or not ours to read.
+    }
+  }
+  return killed;
 }

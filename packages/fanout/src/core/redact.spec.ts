@@ -1,4 +1,4 @@
-import { createRedactor, secretValues } from './redact';
+import { createRedactor, createStreamRedactor, redactDeep, secretValues } from './redact';
 
 describe('createRedactor', () => {
   const env = {
@@ -70,5 +70,64 @@ describe('secretValues', () => {
     const redact = createRedactor({});
     expect(redact('libs/desk-reservation-service-handlers')).toBe('libs/desk-reservation-service-handlers');
     expect(redact('task-management-system-overview')).toBe('task-management-system-overview');
+  });
+});
+
+describe('createStreamRedactor', () => {
+  const secret = 'tok-0123456789-abcdef';
+  const redactor = () => createStreamRedactor(createRedactor({ SERVICE_TOKEN: secret }));
+  const feed = (stream: ReturnType<typeof createStreamRedactor>, chunks: (string | Buffer)[]) =>
+    chunks.map((chunk) => stream.push(chunk)).join('') + stream.end();
+
+  it('redacts a secret split across chunks at every possible point', () => {
+    const text = `env: SERVICE_TOKEN=${secret}\ndone`;
+    for (let cut = 1; cut < text.length; cut++) {
+      const output = feed(redactor(), [text.slice(0, cut), text.slice(cut)]);
+      expect(output).toBe('env: SERVICE_TOKEN=[REDACTED]\ndone');
+    }
+  });
+
+  it('redacts a secret that arrives one character at a time', () => {
+    const output = feed(redactor(), [...`a ${secret} b ${secret}`]);
+    expect(output).toBe('a [REDACTED] b [REDACTED]');
+    expect(output).not.toContain(secret.slice(0, 6));
+  });
+
+  it('redacts a key-shaped token split across chunks', () => {
+    const key = `sk-ant-api03-${'Ab1'.repeat(12)}`;
+    const output = feed(createStreamRedactor(createRedactor({})), [`key ${key.slice(0, 15)}`, `${key.slice(15)} end`]);
+    expect(output).toBe('key [REDACTED] end');
+  });
+
+  it('decodes a character whose UTF-8 bytes are split between chunks', () => {
+    const bytes = Buffer.from('größe → ok', 'utf-8');
+    const output = feed(redactor(), [bytes.subarray(0, 3), bytes.subarray(3, 12), bytes.subarray(12)]);
+    expect(output).toBe('größe → ok');
+  });
+
+  it('holds back only an end that could start a secret: other output flows on at once', () => {
+    const stream = redactor();
+    const lines = 'line of output\n'.repeat(10);
+    expect(stream.push(`${lines}tail`)).toBe(`${lines}tail`);
+    expect(stream.push(' key=tok-01')).toBe(' key=');
+    expect(stream.push('23 and more\n')).toBe('tok-0123 and more\n');
+    expect(stream.push(`x ${secret.slice(0, 8)}`)).toBe('x ');
+    expect(stream.end()).toBe(secret.slice(0, 8));
+  });
+});
+
+describe('redactDeep', () => {
+  it('redacts every string of a result, in arrays and nested objects, and keeps the rest', () => {
+    const redact = createRedactor({ DEPLOY_KEY: 'deploy-key-value' });
+    const result = { status: 'failed', durationMs: 12, ok: true, none: null, files: [{ path: 'src/deploy-key-value.ts' }], checks: [{ message: 'saw deploy-key-value' }] };
+    expect(redactDeep(result, redact)).toEqual({
+      status: 'failed',
+      durationMs: 12,
+      ok: true,
+      none: null,
+      files: [{ path: 'src/[REDACTED].ts' }],
+      checks: [{ message: 'saw [REDACTED]' }],
+    });
+    expect(result.files[0].path).toBe('src/deploy-key-value.ts');
   });
 });

@@ -1,4 +1,18 @@
-import { isInside, judgeScope, parseNameStatus, type FileChange } from './scope';
+import { isInside, judgeScope, parseNameStatus, workspaceScope, type FileChange } from './scope';
+
+describe('workspaceScope', () => {
+  it.each<[string, string[], string[]]>([
+    ['libs/orders', ['src'], ['libs/orders/src']],
+    ['libs/orders', ['.', 'docs/api'], ['libs/orders', 'libs/orders/docs/api']],
+    ['libs/orders/', ['src'], ['libs/orders/src']],
+    // A project at the workspace root: its scope is not prefixed with "./".
+    ['.', ['src'], ['src']],
+    ['.', ['.'], ['.']],
+    ['', ['src', '.'], ['src', '.']],
+  ])('%j with scope %j is %j', (projectRoot, scope, expected) => {
+    expect(workspaceScope(projectRoot, scope)).toEqual(expected);
+  });
+});
 
 describe('isInside', () => {
   it.each([

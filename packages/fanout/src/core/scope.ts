@@ -7,6 +7,15 @@ export interface FileChange {
   status: 'added' | 'modified' | 'deleted';
 }
 
+/**
+ * A task's scope (paths relative to its project) as workspace-relative roots.
+ * A project at the workspace root (`.`) has its entries as they are.
+ */
+export function workspaceScope(projectRoot: string, scope: readonly string[]): string[] {
+  const root = projectRoot === '' || projectRoot === '.' ? '' : projectRoot.replace(/\/+$/, '');
+  return scope.map((entry) => (entry === '.' ? root || '.' : root ? `${root}/${entry}` : entry));
+}
+
 export function isInside(path: string, scope: string): boolean {
   return scope === '.' || scope === '' || path === scope || path.startsWith(`${scope}/`);
 }

@@ -1,7 +1,8 @@
-import { copyFileSync, existsSync, lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'fs';
-import { dirname, join } from 'path';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'fs';
+import { dirname, join, resolve } from 'path';
 import { dirtyPaths, git } from './git';
 import { withLock } from './lock';
+import { endStrays } from './process';
 import { parseNameStatus, type FileChange } from './scope';
 
 export const FANOUT_DIR = '.fanout';
@@ -28,8 +29,11 @@ export function worktreePath(workspaceRoot: string, project: string): string {
 function stageAll(worktree: string, workspaceRoot: string): Promise<string> {
   const excludes = join(workspaceRoot, FANOUT_DIR, 'worktree-excludes');
   if (!existsSync(excludes)) {
+    // Written aside and renamed into place: a session starting meanwhile must never read it empty.
     mkdirSync(dirname(excludes), { recursive: true });
-    writeFileSync(excludes, '/node_modules\n');
+    const draft = `${excludes}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    writeFileSync(draft, '/node_modules\n');
+    renameSync(draft, excludes);
   }
   return git(worktree, ['-c', `core.excludesFile=${excludes}`, 'add', '-A']);
 }
@@ -38,8 +42,8 @@ function stageAll(worktree: string, workspaceRoot: string): Promise<string> {
  * A git worktree for one session on branch `fanout/<project>`, made from HEAD
  * with the user's uncommitted files laid over it, so the session sees the
  * workspace as it is now (freshly generated projects included). node_modules is
- * linked, not reinstalled. A stale worktree or branch left by a killed run is
- * removed first.
+ * linked, not reinstalled. A worktree, branch or ref lock left by an earlier
+ * session (kept on failure, or left by a killed run) is cleared first.
  */
 export async function createWorktree(
   workspaceRoot: string,
@@ -48,10 +52,19 @@ export async function createWorktree(
 ): Promise<Worktree> {
   const path = worktreePath(workspaceRoot, project);
   const branch = `fanout/${project}`;
+  // Under the lock only what touches the shared repository: registering the worktree and its branch.
   await withLock(lockPath(workspaceRoot), async () => {
-    await removeWorktreeUnlocked(workspaceRoot, project);
-    await git(workspaceRoot, ['worktree', 'add', '--force', '-B', branch, path, 'HEAD']);
+    const add = () => git(workspaceRoot, ['worktree', 'add', '--force', '--no-checkout', '-B', branch, path, 'HEAD']);
+    try {
+      await add();
+    } catch {
+      // Usually nothing is left over, so the clean-up runs only when the first attempt fails.
+      await removeWorktreeUnlocked(workspaceRoot, project);
+      await add();
+    }
   });
+  // The checkout, the slow part in a large workspace, writes only the worktree and its own index.
+  await git(path, ['reset', '--hard', '-q']);
 
   for (const [file, state] of await dirtyPaths(workspaceRoot)) {
     if (file.startsWith(`${FANOUT_DIR}/`)) continue;
@@ -89,9 +102,29 @@ export async function sessionChanges(workspaceRoot: string, worktree: Worktree):
   );
 }
 
+/** Git holds a ref lock for milliseconds; one this old was left by a git process that was killed. */
+const STALE_REF_LOCK_MS = 5_000;
+
+/**
+ * Removes the lock file of the session's branch if a killed git left it behind,
+ * which would otherwise fail every later branch update with "File exists".
+ * Called under the workspace lock, so no fanout git command is updating that branch.
+ */
+async function clearStaleRefLock(workspaceRoot: string, branch: string): Promise<void> {
+  const common = resolve(workspaceRoot, (await git(workspaceRoot, ['rev-parse', '--git-common-dir'])).trim());
+  const refLock = join(common, 'refs', 'heads', ...`${branch}.lock`.split('/'));
+  try {
+    if (Date.now() - statSync(refLock).mtimeMs > STALE_REF_LOCK_MS) rmSync(refLock, { force: true });
+  } catch {
+    // No lock: the usual case.
+  }
+}
+
 async function removeWorktreeUnlocked(workspaceRoot: string, project: string): Promise<void> {
   const path = worktreePath(workspaceRoot, project);
+  await clearStaleRefLock(workspaceRoot, `fanout/${project}`);
   if (existsSync(path)) {
+    endStrays(path);
     await git(workspaceRoot, ['worktree', 'remove', '--force', '--force', path], { allowFailure: true });
     rmSync(path, { recursive: true, force: true });
   }
@@ -99,7 +132,42 @@ async function removeWorktreeUnlocked(workspaceRoot: string, project: string): P
   await git(workspaceRoot, ['branch', '-D', `fanout/${project}`], { allowFailure: true });
 }
 
-/** Removes a session's worktree and branch. */
-export function removeWorktree(workspaceRoot: string, project: string): Promise<void> {
-  return withLock(lockPath(workspaceRoot), () => removeWorktreeUnlocked(workspaceRoot, project));
+/**
+ * Removes a session's worktree and branch. The folder is moved aside at once and
+ * deleted outside the lock (deleting is the slow part in a large workspace);
+ * under the lock git forgets the worktree and the branch goes.
+ */
+export async function removeWorktree(workspaceRoot: string, project: string): Promise<void> {
+  const path = worktreePath(workspaceRoot, project);
+  const trash = join(workspaceRoot, FANOUT_DIR, 'trash');
+  const aside = join(trash, `${process.pid}-${Math.random().toString(36).slice(2)}`);
+  let moved = false;
+  if (existsSync(path)) {
+    endStrays(path);
+    mkdirSync(trash, { recursive: true });
+    renameSync(path, aside);
+    moved = true;
+  }
+  await withLock(lockPath(workspaceRoot), async () => {
+    await git(workspaceRoot, ['worktree', 'prune'], { allowFailure: true });
+    await git(workspaceRoot, ['branch', '-D', `fanout/${project}`], { allowFailure: true });
+  });
+  if (moved) rmSync(aside, { recursive: true, force: true });
+  // What a run killed between the move and the delete left behind.
+  const left = existsSync(trash) ? readdirSync(trash, { withFileTypes: true }) : [];
+  for (const entry of left.filter((item) => item.isDirectory())) {
+    const pid = Number(entry.name.split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) {
+      rmSync(join(trash, entry.name), { recursive: true, force: true });
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

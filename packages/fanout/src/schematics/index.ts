@@ -1,4 +1,5 @@
 import { convertNxGenerator } from '@nx/devkit';
+import { ciGenerator } from '../generators/ci/ci';
 import { contractsGenerator } from '../generators/contracts/contracts';
 import { initGenerator } from '../generators/init/init';
 import { referenceGenerator } from '../generators/reference/reference';
@@ -10,3 +11,4 @@ export const init = convertNxGenerator(initGenerator);
 export const contracts = convertNxGenerator(contractsGenerator);
 export const reference = convertNxGenerator(referenceGenerator);
 export const task = convertNxGenerator(taskGenerator);
+export const ci = convertNxGenerator(ciGenerator);

@@ -1,3 +1,5 @@
+import type { AgentOptions, OptionRule } from './agent-options';
+
 /**
  * The one shape every agent has. A session gives the agent its worktree and
  * prompt file; the agent changes files in the worktree and reports how it went.
@@ -7,6 +9,8 @@ export interface AgentSession {
   project: string;
   /** The task's project root, workspace-relative. */
   projectRoot: string;
+  /** The workspace root; CLI agents also look for their program in its node_modules/.bin. */
+  workspaceRoot: string;
   /** The session's git worktree: the agent's working directory. */
   worktree: string;
   /** The assembled prompt (base context + assignment), outside the worktree. */
@@ -19,6 +23,8 @@ export interface AgentSession {
   contracts: { project: string; root: string; importPath: string };
   /** argv template, for the `command` agent. */
   command?: string;
+  /** This agent's options (plugin options `agents.<name>`), checked, with the run's --model applied. */
+  options: AgentOptions;
   timeoutMs: number;
   /** Environment for agent processes (FANOUT_* variables included). */
   env: NodeJS.ProcessEnv;
@@ -38,11 +44,32 @@ export interface AgentReport {
   costUsd?: number;
   tokens?: { input?: number; output?: number };
   sessionId?: string;
+  /** How many times the agent was started (more than 1 after rate-limit retries). */
+  attempts?: number;
+}
+
+/** What a run gives an agent besides the prompt: fanout.md's settings with the run's overrides. */
+export interface AgentSettings {
+  command?: string;
 }
 
 export interface AgentAdapter {
   name: string;
   /** One line for `--help` and errors. */
   description: string;
+  /** What is missing or wrong in the settings, checked before any worktree exists; undefined when ready. */
+  check?(settings: AgentSettings): string | undefined;
+  /** The options it takes in the plugin options (`agents.<name>`); it takes none when absent. */
+  options?: Readonly<Record<string, OptionRule>>;
+  /** Throws, for people, when the agent cannot run here (its CLI is not installed); called before any worktree exists. */
+  preflight?(context: AgentPreflight): void;
   run(session: AgentSession): Promise<AgentReport>;
+}
+
+/** What an agent can look at before its session's worktree exists. */
+export interface AgentPreflight {
+  workspaceRoot: string;
+  /** The environment the agent will run with (its options' env included). */
+  env: NodeJS.ProcessEnv;
+  options: AgentOptions;
 }

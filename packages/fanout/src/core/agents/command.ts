@@ -1,6 +1,6 @@
 import { buildArgv } from '../argv';
 import { runProcess } from '../process';
-import type { AgentAdapter, AgentReport, AgentSession } from './agent';
+import type { AgentAdapter, AgentReport, AgentSession, AgentSettings } from './agent';
 
 /**
  * `agent: command`: any program. The template from fanout.md (or --command) is
@@ -9,13 +9,20 @@ import type { AgentAdapter, AgentReport, AgentSession } from './agent';
 export const commandAgent: AgentAdapter = {
   name: 'command',
   description: 'Runs any program: command: "<argv template>" with {promptFile}, {worktree}, {project}, {projectRoot}.',
-  async run(session: AgentSession): Promise<AgentReport> {
-    if (!session.command) {
-      return {
-        ok: false,
-        error: `agent "command" needs a command template: add command: "<program> {promptFile}" to ${session.projectRoot}/fanout.md or pass --command.`,
-      };
+  check(settings: AgentSettings): string | undefined {
+    if (!settings.command || settings.command.trim() === '') {
+      return 'agent "command" needs a command template: add command: "<program> {promptFile}" to fanout.md or pass --command.';
     }
+    try {
+      buildArgv(settings.command, { promptFile: '', worktree: '', project: '', projectRoot: '' });
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  },
+  async run(session: AgentSession): Promise<AgentReport> {
+    const problem = commandAgent.check?.({ command: session.command });
+    if (problem || !session.command) return { ok: false, error: `${session.projectRoot}/fanout.md: ${problem}` };
     const argv = buildArgv(session.command, {
       promptFile: session.promptFile,
       worktree: session.worktree,

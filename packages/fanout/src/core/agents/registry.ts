@@ -1,10 +1,11 @@
-import type { AgentAdapter } from './agent';
+import type { AgentAdapter, AgentSettings } from './agent';
+import { claudeAgent } from './claude';
 import { commandAgent } from './command';
 import { patternAgent } from './pattern';
 
 /** Every agent fanout knows, by the name used in fanout.md (`agent:`) and --agent. */
 export const AGENTS: ReadonlyMap<string, AgentAdapter> = new Map(
-  [patternAgent, commandAgent].map((agent) => [agent.name, agent]),
+  [patternAgent, commandAgent, claudeAgent].map((agent) => [agent.name, agent]),
 );
 
 export function resolveAgent(name: string, where: string): AgentAdapter {
@@ -12,5 +13,16 @@ export function resolveAgent(name: string, where: string): AgentAdapter {
   if (!agent) {
     throw new Error(`${where}: unknown agent "${name}". Known agents: ${[...AGENTS.keys()].join(', ')}.`);
   }
+  return agent;
+}
+
+/**
+ * The agent, once it is known to exist and to have what it needs: the check a
+ * run makes before it creates anything, so a bad setting costs no worktree.
+ */
+export function assertAgentReady(name: string, settings: AgentSettings, where: string): AgentAdapter {
+  const agent = resolveAgent(name, where);
+  const problem = agent.check?.(settings);
+  if (problem) throw new Error(`${where}: ${problem}`);
   return agent;
 }

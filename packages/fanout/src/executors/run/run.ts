@@ -1,10 +1,24 @@
 import { logger, type ExecutorContext, type ProjectGraph, type TaskGraph } from '@nx/devkit';
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { ASSIGNMENT_FILE, DEFAULT_SCOPE, parseAssignment, parseDuration, type Assignment } from '../../core/assignment';
+import { agentOptionsForRun } from '../../core/agents/agent-options';
+import { assertAgentReady } from '../../core/agents/registry';
+import {
+  ASSIGNMENT_FILE,
+  DEFAULT_SCOPE,
+  durationMs,
+  parseAssignment,
+  parseDuration,
+  resolveTaskProjects,
+  type Assignment,
+} from '../../core/assignment';
 import { assembleBase } from '../../core/context';
-import { findIndependenceViolations, type FanoutTaskRef } from '../../core/independence';
-import { runSession, type SessionResult } from '../../core/session';
+import type { CheckInput } from '../../core/checks/check';
+import { readImportPaths } from '../../core/import-paths';
+import { findIndependenceViolations, reachableFrom, type FanoutTaskRef } from '../../core/independence';
+import { writeReport } from '../../core/report';
+import { workspaceScope } from '../../core/scope';
+import { discardSession, runSession, type SessionResult } from '../../core/session';
 import type { FanoutPluginOptions } from '../../plugin';
 import type { RunExecutorSchema } from './schema';
 
@@ -15,24 +29,6 @@ function readAssignment(workspaceRoot: string, projectRoot: string): Assignment 
   const path = join(workspaceRoot, file);
   if (!existsSync(path)) throw new Error(`${file} does not exist.`);
   return parseAssignment(readFileSync(path, 'utf-8'), file);
-}
-
-/** The specifier other projects import a library by: a tsconfig path, else its package name. */
-function importPathOnDisk(workspaceRoot: string, root: string): string | undefined {
-  for (const config of ['tsconfig.base.json', 'tsconfig.json']) {
-    const path = join(workspaceRoot, config);
-    if (!existsSync(path)) continue;
-    try {
-      const paths: Record<string, string[]> = JSON.parse(readFileSync(path, 'utf-8')).compilerOptions?.paths ?? {};
-      for (const [specifier, targets] of Object.entries(paths)) {
-        if (targets.some((target) => target.replace(/^\.\//, '').startsWith(`${root}/`))) return specifier;
-      }
-    } catch {
-      // A tsconfig with comments: fall through to package.json.
-    }
-  }
-  const manifest = join(workspaceRoot, root, 'package.json');
-  return existsSync(manifest) ? JSON.parse(readFileSync(manifest, 'utf-8')).name : undefined;
 }
 
 function fanoutTasks(taskGraph: TaskGraph, targetName: string): { id: string; project: string }[] {
@@ -62,23 +58,17 @@ function pluginOptions(context: ExecutorContext): FanoutPluginOptions {
 function confirmIndependence(context: ExecutorContext, targetName: string): void {
   const graph = context.projectGraph;
   const tasks = fanoutTasks(context.taskGraph as TaskGraph, targetName);
-  const taskProjects = new Set(tasks.map((task) => task.project));
   const refs: FanoutTaskRef[] = tasks.map((task) => {
     const root = graph.nodes[task.project]?.data.root ?? task.project;
     let scope: readonly string[] = DEFAULT_SCOPE;
     try {
       const assignment = readAssignment(context.root, root);
       scope = assignment.scope;
-      if (taskProjects.has(assignment.like)) {
-        throw new Error(
-          `${root}/${ASSIGNMENT_FILE}: like: "${assignment.like}" is itself a task of this run; a task must follow a finished reference.`,
-        );
-      }
     } catch (error) {
       // Only this task's own problems stop it; another task's bad assignment is reported by that task.
       if (task.project === context.projectName) throw error;
     }
-    return { id: task.id, project: task.project, scope: scope.map((entry) => (entry === '.' ? root : `${root}/${entry}`)) };
+    return { id: task.id, project: task.project, scope: workspaceScope(root, scope) };
   });
   const taskAdjacency = new Map(Object.entries((context.taskGraph as TaskGraph).dependencies));
   const violations = findIndependenceViolations(refs, projectAdjacency(graph), taskAdjacency);
@@ -87,7 +77,64 @@ function confirmIndependence(context: ExecutorContext, targetName: string): void
   }
 }
 
-function resultLine(result: SessionResult): string {
+/**
+ * What a session's checks need to know of the run: how imports resolve to projects,
+ * which projects it must not import (the other tasks, and every project that depends
+ * on one, with the path), and the ports of every session.
+ */
+function runKnowledge(
+  context: ExecutorContext,
+  project: string,
+  tasks: { project: string }[],
+  portsAt: (index: number) => { first: number; last: number },
+): Pick<CheckInput, 'projects' | 'forbidden' | 'ports'> {
+  const graph = context.projectGraph;
+  const projects = readImportPaths(
+    context.root,
+    Object.values(graph.nodes).map((node) => ({ name: node.name, root: node.data.root })),
+  );
+  const siblings = tasks.map((task) => task.project).filter((name) => name !== project);
+  const dependents = new Map<string, string[]>();
+  for (const [from, targets] of projectAdjacency(graph)) {
+    for (const target of targets) dependents.set(target, [...(dependents.get(target) ?? []), from]);
+  }
+  const forbidden = new Map<string, string>();
+  for (const sibling of siblings) forbidden.set(sibling, `is another task of this run (${sibling}:fanout)`);
+  for (const [sibling, parents] of reachableFrom(dependents, siblings)) {
+    for (const dependent of parents.keys()) {
+      if (dependent === project || forbidden.has(dependent)) continue;
+      const path = [dependent];
+      for (let node = parents.get(dependent); node !== undefined && node !== sibling; node = parents.get(node)) path.push(node);
+      path.push(sibling);
+      forbidden.set(dependent, `depends on ${sibling}, another task of this run (${path.join(' → ')})`);
+    }
+  }
+  const own = tasks.findIndex((task) => task.project === project);
+  return {
+    projects,
+    forbidden,
+    ports: {
+      own: portsAt(Math.max(own, 0)),
+      siblings: tasks.flatMap((task, index) => (task.project === project ? [] : [{ project: task.project, ...portsAt(index) }])),
+    },
+  };
+}
+
+/** The plugin's `stagger` in milliseconds: 0 when unset or zero. */
+function staggerMs(plugin: FanoutPluginOptions): number {
+  const value = plugin.stagger;
+  if (value === undefined || value === 0 || (typeof value === 'string' && /^\s*0+(\.0*)?\s*(ms|s|m|h)?\s*$/.test(value))) return 0;
+  const ms = durationMs(value);
+  if (ms === undefined) {
+    throw new Error(
+      `nx.json (fanout plugin options): "stagger" must be 0 or a duration such as "2s" or "500ms" (got ${JSON.stringify(value)}).`,
+    );
+  }
+  return ms;
+}
+
+/** The line (or, for a failure, the lines: what went wrong, where the worktree and the log are) printed per task. */
+export function resultLine(result: SessionResult): string {
   const seconds = (result.durationMs / 1000).toFixed(1);
   if (result.status === 'succeeded') {
     return `✔ ${result.project}: ${result.agent} session integrated ${result.files.length} file(s) in ${seconds} s${
@@ -107,27 +154,39 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
   const node = context.projectGraph.nodes[project];
   const projectRoot = node.data.root;
   try {
+    if (options.fresh) await discardSession(context.root, project);
     const assignment = readAssignment(context.root, projectRoot);
     if (options.timeout !== undefined) assignment.timeoutMs = parseDuration(options.timeout, '--timeout');
     const targetName = context.targetName ?? 'fanout';
+    // Every bad input is refused here, before anything is created: no worktree, no branch, no file.
+    const file = `${projectRoot}/${ASSIGNMENT_FILE}`;
+    assertAgentReady(
+      options.agent ?? assignment.agent,
+      { command: options.command ?? assignment.command },
+      options.agent !== undefined || options.command !== undefined ? `${file} with --agent/--command` : file,
+    );
+    const {
+      contracts: { root: contractsRoot },
+      reference: { root: referenceRoot },
+    } = resolveTaskProjects(
+      assignment,
+      { project, file },
+      new Map(Object.values(context.projectGraph.nodes).map((entry) => [entry.name, entry.data.root])),
+      new Set(fanoutTasks(context.taskGraph as TaskGraph, targetName).map((task) => task.project)),
+    );
     confirmIndependence(context, targetName);
 
-    const resolve = (name: string, key: 'like' | 'contracts') => {
-      const target = context.projectGraph.nodes[name];
-      if (!target) {
-        throw new Error(`${projectRoot}/${ASSIGNMENT_FILE}: ${key}: "${name}" is not a project in this workspace.`);
-      }
-      return target.data.root;
-    };
-    const contractsRoot = resolve(assignment.contracts, 'contracts');
-    const referenceRoot = resolve(assignment.like, 'like');
-    const importPath = importPathOnDisk(context.root, contractsRoot);
+    const [importPath] = readImportPaths(context.root, [{ name: assignment.contracts, root: contractsRoot }])[0].importPaths;
     if (!importPath) throw new Error(`the contracts library "${assignment.contracts}" has no import path (tsconfig paths or package.json name).`);
 
     const plugin = pluginOptions(context);
-    const index = fanoutTasks(context.taskGraph as TaskGraph, targetName).findIndex((task) => task.project === project);
+    const tasks = fanoutTasks(context.taskGraph as TaskGraph, targetName);
+    const index = tasks.findIndex((task) => task.project === project);
+    const portBase = plugin.portBase ?? 20_000;
+    const portRange = plugin.portRange ?? 100;
     const contracts = { project: assignment.contracts, root: contractsRoot, importPath };
     const reference = { project: assignment.like, root: referenceRoot };
+    const agentName = options.agent ?? assignment.agent;
     const result = await runSession({
       workspaceRoot: context.root,
       project,
@@ -135,16 +194,30 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
       assignment,
       agent: options.agent,
       command: options.command,
+      // What the cache key holds (the target's options), with env values and retry settings from nx.json.
+      agentOptions: agentOptionsForRun(options.agents?.[agentName], plugin.agents?.[agentName]),
+      model: options.model,
+      startDelayMs: Math.max(index, 0) * staggerMs(plugin),
       contracts,
       reference,
       base: assembleBase({ workspaceRoot: context.root, conventions: CONVENTIONS, contracts, reference }),
       copyFiles: plugin.copyFiles ?? [],
-      portBase: (plugin.portBase ?? 20_000) + Math.max(index, 0) * (plugin.portRange ?? 100),
+      portBase: portBase + Math.max(index, 0) * portRange,
       echo: !options.quiet,
       checks: { checks: plugin.checks, strictNaming: plugin.strictNaming },
+      run: runKnowledge(context, project, tasks, (position) => ({
+        first: portBase + position * portRange,
+        last: portBase + (position + 1) * portRange - 1,
+      })),
       log: (line) => logger.info(`[fanout] ${line}`),
     });
     logger.info(resultLine(result));
+    try {
+      // The report after every session: the last one of a run to end leaves the whole run in it.
+      writeReport(context.root);
+    } catch (error) {
+      logger.warn(`[fanout] the report could not be written: ${error instanceof Error ? error.message : String(error)}`);
+    }
     return { success: result.status === 'succeeded' };
   } catch (error) {
     logger.error(`✖ ${project}: ${error instanceof Error ? error.message : String(error)}`);

@@ -122,6 +122,8 @@ describe('contracts generator', () => {
       [{ name: 'contracts', directory: '../outside' }, 'contains ".."'],
       [{ name: 'contracts', directory: '/tmp/x' }, 'is absolute'],
       [{ name: 'contracts', entities: 'user,../../etc' }, 'entity name "../../etc"'],
+      [{ name: 'contracts', entities: 'user,a\\b' }, 'entity name "a\\b"'],
+      [{ name: 'contracts', directory: 'libs\\..\\..\\x' }, 'contains ".."'],
     ])('%j', async (options, message) => {
       const before = pendingChanges(tree);
       await expect(contractsGenerator(tree, options)).rejects.toThrow(message);

@@ -101,6 +101,10 @@ describe('reference generator', () => {
       [{ name: '../x', contracts: 'contracts' }, 'not a valid name'],
       [{ name: '/abs', contracts: 'contracts' }, 'not a valid name'],
       [{ name: 'users', contracts: 'contracts', directory: 'a/../../b' }, 'contains ".."'],
+      [{ name: 'users', contracts: 'contracts', directory: '/tmp/users' }, 'is absolute'],
+      [{ name: 'users', contracts: 'contracts', entity: '../../etc' }, 'The entity name "../../etc" is not a valid name'],
+      [{ name: 'users', contracts: 'contracts', entity: 'a/b' }, 'The entity name "a/b" is not a valid name'],
+      [{ name: 'users\\..\\x', contracts: 'contracts' }, 'not a valid name'],
       [{ name: 'users', contracts: 'nope' }, 'There is no project named "nope". Contracts libraries in this workspace: contracts.'],
       [{ name: 'users', contracts: '' }, 'Name the contracts library'],
       [

@@ -1,0 +1,186 @@
+import { spawnSync } from 'child_process';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { dirname, join } from 'path';
+import type { AgentSession } from './agent';
+import { CLAUDE_DEFAULT_ALLOWED_TOOLS, CLAUDE_PERMISSION_MODES, claudeAgent, claudeCli, parseClaudeOutput } from './claude';
+
+const session = {} as AgentSession;
+const PROMPT = { via: 'argument', text: '# Build the orders API' } as const;
+
+/** Everything the adapter can emit: every option set. */
+const CONFIGURED = {
+  model: 'claude-sonnet-4-5',
+  permissionMode: 'plan',
+  allowedTools: ['Read', 'Edit', 'Bash(npm test *)'],
+  maxTurns: 12,
+};
+
+/** Shaped like Claude Code 2.1.332's final line in print mode with --output-format json (trimmed). */
+const SUCCESS = {
+  type: 'result',
+  subtype: 'success',
+  is_error: false,
+  num_turns: 3,
+  result: 'Wrote libs/orders/src/lib/orders.handler.ts.',
+  session_id: 'f991cbc8-7997-4471-ac50-7f5d11915979',
+  total_cost_usd: 0.0005115,
+  usage: { input_tokens: 120, cache_creation_input_tokens: 10, cache_read_input_tokens: 30, output_tokens: 7 },
+};
+const RATE_LIMITED = {
+  type: 'result',
+  subtype: 'success',
+  is_error: true,
+  num_turns: 1,
+  result: 'API Error: Request rejected (429) · Number of request tokens has exceeded your per-minute rate limit',
+  session_id: 'ba209190-175f-4d43-83f7-4fc1d5b0bfaf',
+  total_cost_usd: 0,
+  api_error_status: 429,
+  api_error_type: 'rate_limit_error',
+  usage: { input_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 0 },
+};
+
+describe('claude agent', () => {
+  describe('argv', () => {
+    it('asks for print mode, JSON, acceptEdits and the default tools, with the prompt last after "--"', () => {
+      expect(claudeCli.args({}, PROMPT, session)).toEqual([
+        '--print',
+        '--output-format',
+        'json',
+        '--permission-mode',
+        'acceptEdits',
+        '--allowedTools',
+        ...CLAUDE_DEFAULT_ALLOWED_TOOLS,
+        '--',
+        '# Build the orders API',
+      ]);
+    });
+
+    it('passes the configured model, permission mode, tools, max turns and extra arguments', () => {
+      expect(claudeCli.args({ ...CONFIGURED, args: ['--add-dir', '../shared'] }, PROMPT, session)).toEqual([
+        '--print',
+        '--output-format',
+        'json',
+        '--permission-mode',
+        'plan',
+        '--allowedTools',
+        'Read',
+        'Edit',
+        'Bash(npm test *)',
+        '--model',
+        'claude-sonnet-4-5',
+        '--max-turns',
+        '12',
+        '--add-dir',
+        '../shared',
+        '--',
+        '# Build the orders API',
+      ]);
+    });
+
+    it('leaves the prompt out of argv when it goes to stdin, and drops --allowedTools for an empty list', () => {
+      const argv = claudeCli.args({ allowedTools: [] }, { via: 'stdin' }, session);
+      expect(argv).toEqual(['--print', '--output-format', 'json', '--permission-mode', 'acceptEdits']);
+    });
+
+    it('takes its own options besides the common ones', () => {
+      expect(Object.keys(claudeAgent.options ?? {}).sort()).toEqual(
+        ['allowedTools', 'args', 'env', 'maxTurns', 'model', 'permissionMode', 'retries', 'retryDelay'].sort(),
+      );
+    });
+  });
+
+  describe('reading its JSON result', () => {
+    it('reads result, cost, tokens (cache tokens counted as input) and session id', () => {
+      const stdout = `${JSON.stringify(SUCCESS)}\n`;
+      expect(parseClaudeOutput({ stdout, stderr: '', exitCode: 0 })).toEqual({
+        ok: true,
+        summary: 'Wrote libs/orders/src/lib/orders.handler.ts.',
+        costUsd: 0.0005115,
+        tokens: { input: 160, output: 7 },
+        sessionId: 'f991cbc8-7997-4471-ac50-7f5d11915979',
+      });
+    });
+
+    it('turns an error result into a failure with the API status, and no summary', () => {
+      const read = parseClaudeOutput({ stdout: JSON.stringify(RATE_LIMITED), stderr: '', exitCode: 1 });
+      expect(read).toMatchObject({ ok: false, costUsd: 0, sessionId: 'ba209190-175f-4d43-83f7-4fc1d5b0bfaf' });
+      expect(read.error).toBe(`Claude Code reported an error (API status 429): ${RATE_LIMITED.result}`);
+      expect(read.summary).toBeUndefined();
+    });
+
+    it('fails a run that exited 0 without a JSON result, and leaves a crash to its exit code', () => {
+      expect(parseClaudeOutput({ stdout: 'plain text\n', stderr: '', exitCode: 0 })).toMatchObject({ ok: false });
+      expect(parseClaudeOutput({ stdout: '', stderr: 'boom', exitCode: 2 })).toEqual({});
+    });
+
+    it('recognises rate-limit and overload failures, and nothing else', () => {
+      const transient = (text: string) => claudeCli.transient.patterns.some((pattern) => pattern.test(text));
+      expect(transient(JSON.stringify(RATE_LIMITED))).toBe(true);
+      expect(transient('{"is_error":true,"api_error_status":529,"api_error_type":"overloaded_error"}')).toBe(true);
+      expect(transient('{"is_error":true,"api_error_status":null,"api_error_type":"rate_limit_error"}')).toBe(true);
+      expect(transient('Retrying.\nAPI Error: 529 Overloaded. This is a server-side issue, usually temporary')).toBe(true);
+      expect(transient('{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}')).toBe(true);
+      expect(transient(JSON.stringify({ ...SUCCESS, is_error: true, result: 'Invalid API key' }))).toBe(false);
+      // A result that only talks about rate limits is not one.
+      expect(transient(JSON.stringify({ ...SUCCESS, is_error: true, result: 'API Error: 429 handling added; rate_limit_error is retried' }))).toBe(false);
+    });
+  });
+
+  describe('against the installed CLI (@anthropic-ai/claude-code)', () => {
+    // The package's launcher runs the native binary whether or not npm ran its postinstall.
+    const launcher = join(dirname(require.resolve('@anthropic-ai/claude-code/package.json')), 'cli-wrapper.cjs');
+    /**
+     * Flags the CLI accepts but leaves out of --help. Each is checked by the
+     * parser test below, which fails on any unknown option.
+     */
+    const HIDDEN = ['--max-turns'];
+    let home: string;
+
+    beforeAll(() => {
+      home = mkdtempSync(join(tmpdir(), 'fanout-claude-home-'));
+    });
+    afterAll(() => {
+      rmSync(home, { recursive: true, force: true });
+    });
+
+    /** Runs the CLI with stdin closed; it never gets to talk to a model (no prompt), and could only reach 127.0.0.1. */
+    const claude = (args: string[]) =>
+      spawnSync(process.execPath, [launcher, ...args], {
+        encoding: 'utf-8',
+        input: '',
+        timeout: 60_000,
+        env: {
+          PATH: process.env['PATH'],
+          HOME: home,
+          ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
+          ANTHROPIC_API_KEY: 'sk-ant-test-not-a-key',
+          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+          DISABLE_AUTOUPDATER: '1',
+        },
+      });
+
+    const emitted = claudeCli.args({ ...CONFIGURED, args: [] }, { via: 'stdin' }, session);
+
+    it('lists in --help every flag the adapter emits', () => {
+      const help = claude(['--help']);
+      expect(help.status).toBe(0);
+      const flags = emitted.filter((arg) => arg.startsWith('-'));
+      expect(flags).toEqual(['--print', '--output-format', '--permission-mode', '--allowedTools', '--model', '--max-turns']);
+      const missing = flags.filter((flag) => !HIDDEN.includes(flag) && !new RegExp(`(^|[\\s,])${flag}\\b`, 'm').test(help.stdout));
+      expect(missing).toEqual([]);
+      // The permission modes fanout offers are the CLI's.
+      for (const mode of CLAUDE_PERMISSION_MODES) expect(help.stdout).toContain(`"${mode}"`);
+    });
+
+    it("passes the CLI's own parser with every option set, and the parser does reject a wrong flag", () => {
+      const accepted = claude(emitted);
+      // Parsing succeeded: the CLI got as far as asking for a prompt.
+      expect(accepted.stderr).toContain('Input must be provided');
+      expect(accepted.stderr).not.toMatch(/unknown option|is invalid/);
+
+      const rejected = claude([...emitted.filter((arg) => arg !== '--max-turns' && arg !== '12'), '--max-turnz', '12']);
+      expect(rejected.stderr).toContain("unknown option '--max-turnz'");
+    });
+  });
+});

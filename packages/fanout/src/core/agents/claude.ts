@@ -1,0 +1,129 @@
+import type { AgentOptions } from './agent-options';
+import { createCliAgent, finalJson, type CliAgentSpec, type CliOutput, type CliResult, type PromptPlacement } from './cli-agent';
+
+/**
+ * `agent: claude`: Claude Code in print mode (`claude -p`), reporting one JSON
+ * object at the end. Every flag below is checked against the CLI's own parser
+ * in claude.spec.ts (@anthropic-ai/claude-code 2.1.332).
+ */
+
+/** The permission modes the CLI accepts (`claude --help`). */
+export const CLAUDE_PERMISSION_MODES = ['acceptEdits', 'auto', 'bypassPermissions', 'manual', 'dontAsk', 'plan'] as const;
+
+/**
+ * acceptEdits lets Claude Code write files in its working directory (the worktree)
+ * without asking; bypassPermissions would be simpler, but the CLI refuses it as root.
+ */
+export const CLAUDE_DEFAULT_PERMISSION_MODE = 'acceptEdits';
+
+/**
+ * What a session may do beyond editing: read and search its worktree, and look at
+ * git state. Nothing that runs code or reaches the network: in print mode a tool
+ * call outside this list is denied, never asked about.
+ */
+export const CLAUDE_DEFAULT_ALLOWED_TOOLS: readonly string[] = [
+  'Read',
+  'Edit',
+  'Write',
+  'Glob',
+  'Grep',
+  'Bash(git status *)',
+  'Bash(git diff *)',
+  'Bash(git log *)',
+];
+
+/**
+ * Claude Code's reports of a rate limit (429, rate_limit_error) and of an overloaded
+ * API (529, overloaded_error). Anchored to its own fields and line starts, so that
+ * a result that merely mentions them (code that handles rate limits) does not count.
+ */
+const CLAUDE_TRANSIENT = [
+  // The final JSON of a run the API refused.
+  /"api_error_status"\s*:\s*(?:429|529)\b/,
+  /"api_error_type"\s*:\s*"(?:rate_limit_error|overloaded_error)"/,
+  // The same in text: "API Error: Request rejected (429) ...", "API Error: 529 Overloaded ...", or the API's error body.
+  /^API Error: (?:Request rejected \()?(?:429|529)\b/m,
+  /^\{"type":"error","error":\{"type":"(?:rate_limit_error|overloaded_error)"/m,
+];
+
+function claudeArgs(options: AgentOptions, prompt: PromptPlacement): string[] {
+  const allowedTools = (options['allowedTools'] as string[] | undefined) ?? CLAUDE_DEFAULT_ALLOWED_TOOLS;
+  const maxTurns = options['maxTurns'] as number | undefined;
+  return [
+    '--print',
+    '--output-format',
+    'json',
+    '--permission-mode',
+    (options['permissionMode'] as string | undefined) ?? CLAUDE_DEFAULT_PERMISSION_MODE,
+    // One element per tool: a rule such as "Bash(git diff *)" holds spaces.
+    ...(allowedTools.length > 0 ? ['--allowedTools', ...allowedTools] : []),
+    ...(options.model ? ['--model', options.model] : []),
+    ...(maxTurns ? ['--max-turns', String(maxTurns)] : []),
+    ...(options.args ?? []),
+    // "--" ends the options, so that a prompt starting with "-" is not read as one, nor taken by --allowedTools.
+    ...(prompt.via === 'argument' ? ['--', prompt.text] : []),
+  ];
+}
+
+function numberOr(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * Reads the final `{"type":"result", ...}` object. Input tokens count every
+ * prompt token the model read: uncached, written to the cache and read from it
+ * (`input_tokens` + `cache_creation_input_tokens` + `cache_read_input_tokens`), so
+ * sessions compare whatever the cache did; `total_cost_usd` is what the caching saved.
+ */
+export function parseClaudeOutput(output: CliOutput): CliResult {
+  const json = finalJson(output.stdout);
+  if (!json || json['type'] !== 'result') {
+    return output.exitCode === 0
+      ? { ok: false, error: 'claude printed no JSON result on stdout (--output-format json); see the session log.' }
+      : {};
+  }
+  const usage = (typeof json['usage'] === 'object' && json['usage'] !== null ? json['usage'] : {}) as Record<string, unknown>;
+  const inputParts = ['input_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'].map((key) => numberOr(usage[key]));
+  const input = inputParts.every((part) => part === undefined) ? undefined : inputParts.reduce<number>((total, part) => total + (part ?? 0), 0);
+  const outputTokens = numberOr(usage['output_tokens']);
+  const result = typeof json['result'] === 'string' ? json['result'] : undefined;
+  const report: CliResult = {
+    costUsd: numberOr(json['total_cost_usd']),
+    tokens: input === undefined && outputTokens === undefined ? undefined : { input, output: outputTokens },
+    sessionId: typeof json['session_id'] === 'string' ? json['session_id'] : undefined,
+  };
+  const subtype = typeof json['subtype'] === 'string' ? json['subtype'] : undefined;
+  if (json['is_error'] === true || (subtype !== undefined && subtype !== 'success')) {
+    const status = numberOr(json['api_error_status']);
+    const why = result ?? subtype ?? 'no reason given';
+    return { ...report, ok: false, error: `Claude Code reported an error${status ? ` (API status ${status})` : ''}: ${why}` };
+  }
+  return { ...report, ok: true, summary: result };
+}
+
+export const claudeCli: CliAgentSpec = {
+  name: 'claude',
+  title: 'Claude Code',
+  description: 'Claude Code (claude -p): edits the worktree with acceptEdits and an allowed-tools list.',
+  program: 'claude',
+  install: 'npm install -g @anthropic-ai/claude-code',
+  // Claude Code takes the prompt as an argument or on stdin, not from a file.
+  promptVia: 'argument',
+  options: {
+    permissionMode: {
+      type: 'choice',
+      choices: CLAUDE_PERMISSION_MODES,
+      expects: `Claude Code's permission mode (default ${CLAUDE_DEFAULT_PERMISSION_MODE})`,
+    },
+    allowedTools: {
+      type: 'strings',
+      expects: `the tools it may use without asking, e.g. ["Read", "Edit", "Bash(npm test *)"] (default ${CLAUDE_DEFAULT_ALLOWED_TOOLS.join(', ')})`,
+    },
+    maxTurns: { type: 'positive-integer', expects: 'the most agentic turns a session may take' },
+  },
+  args: claudeArgs,
+  parse: parseClaudeOutput,
+  transient: { patterns: CLAUDE_TRANSIENT },
+};
+
+export const claudeAgent = createCliAgent(claudeCli);

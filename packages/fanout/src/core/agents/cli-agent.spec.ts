@@ -1,0 +1,356 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { createWorkspace, gitIn, sessionSpec, type TestWorkspace } from '../../testing/git-workspace';
+import { runSession } from '../session';
+import { createRedactor } from '../redact';
+import type { AgentSession } from './agent';
+import { checkAgentOptions, hashedAgentOptions, agentOptionsForRun } from './agent-options';
+import { claudeCli } from './claude';
+import {
+  backoffDelay,
+  createCliAgent,
+  findProgram,
+  MAX_PROMPT_ARGUMENT_BYTES,
+  MAX_RETRY_DELAY_MS,
+  placePrompt,
+  runCliAgent,
+  type CliRunnerDeps,
+} from './cli-agent';
+
+/**
+ * The shared CLI runner, driven through the claude adapter against a fake
+ * `claude`: a small node script that records each call (argv, stdin, whether it
+ * got the API key) and answers as Claude Code 2.1.332 does, rate limit included.
+ */
+const API_KEY = 'sk-ant-api03-TESTKEYtestkey0123456789abcdef';
+const SUCCESS = {
+  type: 'result',
+  subtype: 'success',
+  is_error: false,
+  result: 'Wrote the orders API.',
+  session_id: 'session-2',
+  total_cost_usd: 0.002,
+  usage: { input_tokens: 100, cache_creation_input_tokens: 0, cache_read_input_tokens: 20, output_tokens: 30 },
+};
+const RATE_LIMITED = {
+  type: 'result',
+  subtype: 'success',
+  is_error: true,
+  result: 'API Error: Request rejected (429) · Number of request tokens has exceeded your per-minute rate limit',
+  session_id: 'session-1',
+  total_cost_usd: 0.001,
+  api_error_status: 429,
+  api_error_type: 'rate_limit_error',
+  usage: { input_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 },
+};
+
+interface FakePlan {
+  /** How many calls answer with a rate limit before one succeeds. */
+  rateLimited?: number;
+  /** Exit 2 with an error on stderr instead. */
+  crash?: boolean;
+  /** Printed on stdout and stderr before the answer. */
+  say?: string;
+  /** Files written (relative to the cwd) on success. */
+  write?: Record<string, string>;
+  result?: string;
+}
+
+interface FakeCall {
+  argv: string[];
+  stdin: string;
+  cwd: string;
+  keyInEnv: boolean;
+}
+
+/** Installs the fake `claude` in `bin` and returns the env that drives it. */
+function fakeClaude(bin: string, plan: FakePlan): { env: NodeJS.ProcessEnv; calls: () => FakeCall[] } {
+  mkdirSync(bin, { recursive: true });
+  const callsFile = join(bin, 'calls.json');
+  const planFile = join(bin, 'plan.json');
+  writeFileSync(planFile, JSON.stringify({ ...plan, calls: callsFile, expectKey: API_KEY }));
+  writeFileSync(
+    join(bin, 'claude'),
+    `#!${process.execPath}
+const fs = require('fs');
+const path = require('path');
+const plan = JSON.parse(fs.readFileSync(process.env.FAKE_CLAUDE_PLAN, 'utf-8'));
+const calls = fs.existsSync(plan.calls) ? JSON.parse(fs.readFileSync(plan.calls, 'utf-8')) : [];
+calls.push({ argv: process.argv.slice(2), stdin: fs.readFileSync(0, 'utf-8'), cwd: process.cwd(), keyInEnv: process.env.ANTHROPIC_API_KEY === plan.expectKey });
+fs.writeFileSync(plan.calls, JSON.stringify(calls));
+if (plan.say) { console.log(plan.say); console.error(plan.say); }
+if (calls.length <= (plan.rateLimited || 0)) { console.log(JSON.stringify(${JSON.stringify(RATE_LIMITED)})); process.exit(1); }
+if (plan.crash) { console.error('Error: the session store is corrupt'); process.exit(2); }
+for (const [file, text] of Object.entries(plan.write || {})) { fs.mkdirSync(path.dirname(file), { recursive: true }); fs.writeFileSync(file, text); }
+console.log(JSON.stringify({ ...${JSON.stringify(SUCCESS)}, result: plan.result || ${JSON.stringify(SUCCESS.result)} }));
+`,
+  );
+  chmodSync(join(bin, 'claude'), 0o755);
+  return {
+    env: { PATH: `${bin}:/usr/bin:/bin`, HOME: bin, FAKE_CLAUDE_PLAN: planFile, ANTHROPIC_API_KEY: API_KEY },
+    calls: () => (existsSync(callsFile) ? JSON.parse(readFileSync(callsFile, 'utf-8')) : []),
+  };
+}
+
+/** Records waits instead of waiting; jitter fixed at half the window. */
+function recordingDeps(): CliRunnerDeps & { waits: number[] } {
+  const waits: number[] = [];
+  return { waits, sleep: async (ms) => void waits.push(ms), random: () => 0.5 };
+}
+
+describe('CLI agent runner', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fanout-cli-agent-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function session(env: NodeJS.ProcessEnv, overrides: Partial<AgentSession> = {}, prompt = '# Build the orders API\n'): AgentSession {
+    const worktree = join(dir, 'worktree');
+    mkdirSync(worktree, { recursive: true });
+    writeFileSync(join(dir, 'prompt.md'), prompt);
+    writeFileSync(join(dir, 'session.log'), '');
+    return {
+      project: 'orders',
+      projectRoot: 'libs/orders',
+      workspaceRoot: join(dir, 'workspace'),
+      worktree,
+      promptFile: join(dir, 'prompt.md'),
+      logFile: join(dir, 'session.log'),
+      reference: { project: 'users', root: 'libs/users' },
+      contracts: { project: 'contracts', root: 'libs/contracts', importPath: '@ws/contracts' },
+      options: { retryDelay: '1s' },
+      timeoutMs: 60_000,
+      env,
+      echo: false,
+      redact: createRedactor(env),
+      ...overrides,
+    };
+  }
+
+  describe('finding the program', () => {
+    const executable = (path: string) => {
+      mkdirSync(join(path, '..'), { recursive: true });
+      writeFileSync(path, '#!/bin/sh\n');
+      chmodSync(path, 0o755);
+    };
+
+    it("prefers the workspace's node_modules/.bin, then PATH, and skips what is not executable", () => {
+      const workspace = join(dir, 'ws');
+      executable(join(dir, 'path-a', 'claude'));
+      writeFileSync(join(dir, 'path-a', 'codex'), 'not executable');
+      executable(join(dir, 'path-b', 'codex'));
+      const env = { PATH: `${join(dir, 'path-a')}:${join(dir, 'path-b')}` };
+      expect(findProgram('claude', env, workspace)).toBe(join(dir, 'path-a', 'claude'));
+      expect(findProgram('codex', env, workspace)).toBe(join(dir, 'path-b', 'codex'));
+      executable(join(workspace, 'node_modules', '.bin', 'claude'));
+      expect(findProgram('claude', env, workspace)).toBe(join(workspace, 'node_modules', '.bin', 'claude'));
+      expect(findProgram('gemini', env, workspace)).toBeUndefined();
+    });
+  });
+
+  describe('delivering the prompt', () => {
+    it('passes a prompt as one argument up to the argv limit, and on stdin beyond it', () => {
+      const file = join(dir, 'prompt.md');
+      writeFileSync(file, 'x'.repeat(MAX_PROMPT_ARGUMENT_BYTES));
+      expect(placePrompt('argument', file)).toEqual({ prompt: { via: 'argument', text: 'x'.repeat(MAX_PROMPT_ARGUMENT_BYTES) } });
+      // Bytes, not characters: "é" is two bytes in UTF-8.
+      writeFileSync(file, 'é'.repeat(MAX_PROMPT_ARGUMENT_BYTES / 2 + 1));
+      expect(placePrompt('argument', file)).toEqual({ prompt: { via: 'stdin' }, stdin: 'é'.repeat(MAX_PROMPT_ARGUMENT_BYTES / 2 + 1) });
+      expect(placePrompt('file', file)).toEqual({ prompt: { via: 'file', file } });
+    });
+
+    it('sends a long prompt to the real command on stdin, not in argv', async () => {
+      const fake = fakeClaude(join(dir, 'bin'), {});
+      const prompt = `# Orders\n${'contracts '.repeat(15_000)}`;
+      const report = await runCliAgent(claudeCli, session(fake.env, {}, prompt), recordingDeps());
+      expect(report.ok).toBe(true);
+      const [call] = fake.calls();
+      expect(call.stdin).toBe(prompt);
+      expect(call.argv).not.toContain('--');
+      expect(call.argv.some((arg) => arg.includes('contracts contracts'))).toBe(false);
+    });
+
+    it('passes a short prompt as the last argument, after "--", with stdin closed', async () => {
+      const fake = fakeClaude(join(dir, 'bin'), {});
+      await runCliAgent(claudeCli, session(fake.env), recordingDeps());
+      const [call] = fake.calls();
+      expect(call.argv.slice(-2)).toEqual(['--', '# Build the orders API\n']);
+      expect(call.stdin).toBe('');
+      expect(call.cwd).toBe(join(dir, 'worktree'));
+    });
+  });
+
+  describe('backoff', () => {
+    it('doubles the window per attempt, draws the wait uniformly inside it, and caps it', () => {
+      expect([1, 2, 3, 4].map((attempt) => backoffDelay(attempt, 1000, () => 0.5))).toEqual([500, 1000, 2000, 4000]);
+      expect(backoffDelay(3, 1000, () => 0)).toBe(0);
+      expect(backoffDelay(3, 1000, () => 0.999)).toBe(3996);
+      expect(backoffDelay(30, 1000, () => 0.5)).toBe(MAX_RETRY_DELAY_MS / 2);
+    });
+  });
+
+  describe('rate limits', () => {
+    it('retries a rate-limited run with exponential backoff, then succeeds, adding up cost and tokens', async () => {
+      const fake = fakeClaude(join(dir, 'bin'), { rateLimited: 2 });
+      const deps = recordingDeps();
+      const report = await runCliAgent(claudeCli, session(fake.env), deps);
+      expect(report).toMatchObject({ ok: true, attempts: 3, summary: 'Wrote the orders API.', sessionId: 'session-2' });
+      expect(fake.calls()).toHaveLength(3);
+      // retryDelay 1s, jitter 0.5: half of 1 s, then half of 2 s.
+      expect(deps.waits).toEqual([500, 1000]);
+      expect(report.costUsd).toBeCloseTo(0.004);
+      expect(report.tokens).toEqual({ input: 140, output: 32 });
+      const log = readFileSync(join(dir, 'session.log'), 'utf-8');
+      expect(log).toContain('[fanout] claude attempt 3 of 4:');
+      expect(log).toContain('[fanout] claude was rate-limited or overloaded (attempt 2); trying again in 1.0 s');
+    });
+
+    it('gives up after the configured retries and says what to change', async () => {
+      const fake = fakeClaude(join(dir, 'bin'), { rateLimited: 10 });
+      const deps = recordingDeps();
+      const report = await runCliAgent(claudeCli, session(fake.env, { options: { retries: 1, retryDelay: '1s' } }), deps);
+      expect(report).toMatchObject({ ok: false, attempts: 2 });
+      expect(deps.waits).toEqual([500]);
+      expect(report.error).toContain('Claude Code reported an error (API status 429)');
+      expect(report.error).toContain('still rate-limited or overloaded after 2 attempt(s): raise agents.claude.retries');
+    });
+
+    it('does not retry any other failure, and quotes what the CLI said', async () => {
+      const fake = fakeClaude(join(dir, 'bin'), { crash: true });
+      const deps = recordingDeps();
+      const report = await runCliAgent(claudeCli, session(fake.env), deps);
+      expect(report).toMatchObject({ ok: false, attempts: 1, exitCode: 2 });
+      expect(deps.waits).toEqual([]);
+      expect(report.error).toBe('claude exited with code 2. Claude Code said: Error: the session store is corrupt');
+    });
+
+    it('stops retrying when the wait would outlast the session timeout', async () => {
+      const fake = fakeClaude(join(dir, 'bin'), { rateLimited: 10 });
+      const deps = { ...recordingDeps(), random: () => 1 };
+      const report = await runCliAgent(claudeCli, session(fake.env, { timeoutMs: 30_000, options: { retryDelay: '1m' } }), deps);
+      expect(report).toMatchObject({ ok: false, attempts: 1 });
+      expect(report.error).toContain("the session's timeout leaves no time to try again");
+    });
+  });
+
+  describe('options', () => {
+    it('checks options against what the agent takes, naming every problem and where', () => {
+      const rules = createCliAgent(claudeCli).options;
+      expect(checkAgentOptions('claude', rules, { model: 'opus', maxTurns: 5, env: { A: 'b' } }, 'nx.json')).toEqual({
+        model: 'opus',
+        maxTurns: 5,
+        env: { A: 'b' },
+      });
+      expect(() =>
+        checkAgentOptions('claude', rules, { permissionMode: 'yolo', maxTurns: 0, modle: 'x', args: ['--api-key', API_KEY] }, 'nx.json'),
+      ).toThrow(
+        new Error(
+          'nx.json: agent "claude" has 4 problems:\n' +
+            '  - unknown option(s) modle. Agent "claude" takes: model, args, env, retries, retryDelay, permissionMode, allowedTools, maxTurns.\n' +
+            '  - "permissionMode" must be one of acceptEdits, auto, bypassPermissions, manual, dontAsk, plan (got "yolo"): Claude Code\'s permission mode (default acceptEdits).\n' +
+            '  - "maxTurns" must be a whole number above 0 (got 0): the most agentic turns a session may take.\n' +
+            '  - "args" holds what looks like an API key: keys travel only in the environment, never in arguments; set it in your shell\'s environment.',
+        ),
+      );
+      expect(() => checkAgentOptions('pattern', undefined, { model: 'opus' }, 'nx.json')).toThrow(
+        'nx.json: agent "pattern" takes no options (got model); remove them.',
+      );
+    });
+
+    it('puts what decides the work in the cache key, env by name only, and takes the rest from nx.json at run time', () => {
+      const configured = {
+        claude: { model: 'opus', allowedTools: ['Read'], env: { ANTHROPIC_BASE_URL: 'http://proxy', B_TOKEN: 'secret-value' }, retries: 5, retryDelay: '2s' },
+        codex: 'not an object',
+      };
+      const hashed = hashedAgentOptions(configured);
+      expect(hashed).toEqual({ claude: { model: 'opus', allowedTools: ['Read'], env: ['ANTHROPIC_BASE_URL', 'B_TOKEN'] } });
+      expect(JSON.stringify(hashed)).not.toContain('secret-value');
+      expect(agentOptionsForRun(hashed['claude'], configured.claude)).toEqual({
+        model: 'opus',
+        allowedTools: ['Read'],
+        env: { ANTHROPIC_BASE_URL: 'http://proxy', B_TOKEN: 'secret-value' },
+        retries: 5,
+        retryDelay: '2s',
+      });
+      expect(agentOptionsForRun(undefined, configured.claude)).toBe(configured.claude);
+    });
+  });
+});
+
+describe('claude sessions', () => {
+  let workspace: TestWorkspace;
+  const task = '---\nlike: users\ncontracts: contracts\nagent: claude\n---\n\nBuild the orders API.\n';
+
+  beforeEach(() => {
+    workspace = createWorkspace(['orders']);
+  });
+  afterEach(() => {
+    workspace.remove();
+  });
+
+  it('fails before any worktree exists when the CLI is not installed, with the install command', async () => {
+    const result = await runSession(sessionSpec(workspace.root, 'orders', task, { env: { PATH: '/usr/bin:/bin', HOME: workspace.scripts } }));
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain('agent "claude" needs Claude Code, but "claude" is neither in');
+    expect(result.error).toContain('Install it with: npm install -g @anthropic-ai/claude-code');
+    expect(existsSync(join(workspace.root, '.fanout/worktrees/orders'))).toBe(false);
+    expect(gitIn(workspace.root, 'worktree', 'list').trim().split('\n')).toHaveLength(1);
+  });
+
+  it('checks its options before any worktree exists', async () => {
+    const fake = fakeClaude(join(workspace.scripts, 'bin'), {});
+    const result = await runSession(
+      sessionSpec(workspace.root, 'orders', task, { env: fake.env, agentOptions: { maxTurns: 'many' } }),
+    );
+    expect(result.error).toBe(
+      'nx.json (fanout plugin options, agents.claude): agent "claude": "maxTurns" must be a whole number above 0 (got "many"): the most agentic turns a session may take.',
+    );
+    expect(fake.calls()).toEqual([]);
+    expect(existsSync(join(workspace.root, '.fanout/worktrees/orders'))).toBe(false);
+  });
+
+  // One session for both, since a session that integrates takes seconds.
+  it('starts staggered, and keeps API keys in the environment only: never in argv, the prompt, session.log or result.json', async () => {
+    const serviceToken = 'svc-token-0123456789-abcdef';
+    const fake = fakeClaude(join(workspace.scripts, 'bin'), {
+      say: `key ${API_KEY} token ${serviceToken}`,
+      result: `Done; the key was ${API_KEY}`,
+      write: { 'libs/orders/src/orders.ts': 'export const orders = [];\n' },
+    });
+    const waits: string[] = [];
+    const result = await runSession(
+      sessionSpec(workspace.root, 'orders', task, {
+        env: fake.env,
+        agentOptions: { model: 'sonnet', env: { SERVICE_TOKEN: serviceToken } },
+        model: 'opus',
+        startDelayMs: 4000,
+        sleep: async (ms) => void waits.push(`slept ${ms} with ${fake.calls().length} call(s) made`),
+      }),
+    );
+    expect(result.error).toBeUndefined();
+    expect(waits).toEqual(['slept 4000 with 0 call(s) made']);
+    expect(readFileSync(result.log, 'utf-8')).toContain('[fanout] the agent starts in 4.0 s (stagger)');
+    expect(readFileSync(join(workspace.root, 'libs/orders/src/orders.ts'), 'utf-8')).toBe('export const orders = [];\n');
+    expect(result).toMatchObject({ status: 'succeeded', attempts: 1, costUsd: 0.002, tokens: { input: 120, output: 30 } });
+    const [call] = fake.calls();
+    expect(call.keyInEnv).toBe(true);
+    // --model from the run wins over the option.
+    expect(call.argv.slice(call.argv.indexOf('--model'), call.argv.indexOf('--model') + 2)).toEqual(['--model', 'opus']);
+    for (const text of [
+      call.argv.join(' '),
+      readFileSync(result.promptFile, 'utf-8'),
+      readFileSync(result.log, 'utf-8'),
+      readFileSync(join(workspace.root, '.fanout/sessions/orders/result.json'), 'utf-8'),
+    ]) {
+      expect(text).not.toContain(API_KEY);
+      expect(text).not.toContain(serviceToken);
+    }
+    expect(readFileSync(result.log, 'utf-8')).toContain(`key [REDACTED] token [REDACTED]`);
+    expect(result.summary).toBe('Done; the key was [REDACTED]');
+  });
+});

@@ -1,0 +1,278 @@
+import { accessSync, appendFileSync, constants, readFileSync, statSync } from 'fs';
+import { delimiter, isAbsolute, join } from 'path';
+import { durationMs } from '../assignment';
+import { runProcess, type ProcessResult } from '../process';
+import type { AgentAdapter, AgentPreflight, AgentReport, AgentSession } from './agent';
+import { CLI_AGENT_OPTIONS, type AgentOptions, type OptionRule } from './agent-options';
+import { processReport } from './command';
+
+/**
+ * The shared runner behind every coding-agent CLI (claude, codex, gemini, ...).
+ * An adapter says how its CLI is called and how to read what it prints; the
+ * runner finds the program, delivers the prompt, retries rate limits with
+ * backoff, and adds up what every attempt cost.
+ */
+
+/**
+ * Linux caps one argv element at 128 KiB (MAX_ARG_STRLEN); a prompt above this
+ * goes to the CLI's stdin instead, with room to spare for multi-byte text.
+ */
+export const MAX_PROMPT_ARGUMENT_BYTES = 100 * 1024;
+export const DEFAULT_RETRIES = 3;
+export const DEFAULT_RETRY_DELAY_MS = 15_000;
+/** No single wait between attempts is longer than this, however many attempts failed. */
+export const MAX_RETRY_DELAY_MS = 5 * 60_000;
+
+/** Where the prompt goes on a CLI's command line. */
+export type PromptPlacement =
+  /** The CLI reads the prompt file itself (aider --message-file <file>). */
+  | { via: 'file'; file: string }
+  /** The whole prompt is one argv element. */
+  | { via: 'argument'; text: string }
+  /** The prompt is too long for argv: the runner writes it to the CLI's stdin; the adapter adds nothing. */
+  | { via: 'stdin' };
+
+/** What one attempt of the CLI left behind, for the adapter to read. */
+export interface CliOutput {
+  /** The last MB of stdout, redacted. */
+  stdout: string;
+  /** The last 64 KB of stderr, redacted. */
+  stderr: string;
+  exitCode: number | null;
+}
+
+/** What the adapter read in its CLI's output. `ok: false` when the CLI reported a failure itself. */
+export type CliResult = Partial<Pick<AgentReport, 'ok' | 'error' | 'summary' | 'costUsd' | 'tokens' | 'sessionId'>>;
+
+export interface CliAgentSpec {
+  /** The agent's name in fanout.md (`agent:`) and --agent. */
+  name: string;
+  /** What people call the CLI, for messages: "Claude Code". */
+  title: string;
+  description: string;
+  /** The executable, looked up in the workspace's node_modules/.bin, then on PATH. */
+  program: string;
+  /** The command that installs it, quoted in the error when it is missing. */
+  install: string;
+  /** 'file' when the CLI reads a prompt file it is given; otherwise 'argument' (stdin beyond MAX_PROMPT_ARGUMENT_BYTES). */
+  promptVia: 'file' | 'argument';
+  /** Its own options, beyond the common model, args, env, retries and retryDelay. */
+  options?: Readonly<Record<string, OptionRule>>;
+  /** argv after the program. It must place `options.model` and `options.args`, and the prompt unless it goes to stdin. */
+  args(options: AgentOptions, prompt: PromptPlacement, session: AgentSession): string[];
+  /** Reads the CLI's final report (result, cost, tokens, session id) from one attempt's output. */
+  parse(output: CliOutput): CliResult;
+  /** Rate-limit and overload failures, worth another attempt: patterns of its output (stdout or stderr), exit codes. */
+  transient: { patterns: readonly RegExp[]; exitCodes?: readonly number[] };
+}
+
+/** Injected so that tests need not wait: how the runner waits and draws jitter. */
+export interface CliRunnerDeps {
+  sleep(ms: number): Promise<void>;
+  random(): number;
+}
+
+const REAL_DEPS: CliRunnerDeps = {
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+};
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The absolute path of `program`: the workspace's node_modules/.bin first (the
+ * version the workspace pins, as npx does), then every PATH entry; undefined when none has it.
+ */
+export function findProgram(program: string, env: NodeJS.ProcessEnv, workspaceRoot: string): string | undefined {
+  if (isAbsolute(program)) return isExecutable(program) ? program : undefined;
+  const dirs = [join(workspaceRoot, 'node_modules', '.bin'), ...(env['PATH'] ?? '').split(delimiter).filter((dir) => isAbsolute(dir))];
+  return dirs.map((dir) => join(dir, program)).find(isExecutable);
+}
+
+/** The message for a CLI that is not installed. */
+export function missingProgramMessage(spec: Pick<CliAgentSpec, 'name' | 'title' | 'program' | 'install'>, workspaceRoot: string): string {
+  return (
+    `agent "${spec.name}" needs ${spec.title}, but "${spec.program}" is neither in ${join(workspaceRoot, 'node_modules', '.bin')} nor on PATH. ` +
+    `Install it with: ${spec.install} (or add it to the workspace's devDependencies), then run the task again.`
+  );
+}
+
+/**
+ * Exponential backoff with full jitter: a uniformly random wait below
+ * base × 2^(attempt-1), capped, so sessions that failed together do not retry together.
+ */
+export function backoffDelay(attempt: number, baseMs: number, random: () => number, capMs = MAX_RETRY_DELAY_MS): number {
+  return Math.floor(random() * Math.min(capMs, baseMs * 2 ** (attempt - 1)));
+}
+
+/** Where the prompt goes for this CLI and this prompt, and what the runner writes to stdin. */
+export function placePrompt(promptVia: CliAgentSpec['promptVia'], promptFile: string): { prompt: PromptPlacement; stdin?: string } {
+  if (promptVia === 'file') return { prompt: { via: 'file', file: promptFile } };
+  const text = readFileSync(promptFile, 'utf-8');
+  if (Buffer.byteLength(text, 'utf-8') > MAX_PROMPT_ARGUMENT_BYTES) return { prompt: { via: 'stdin' }, stdin: text };
+  return { prompt: { via: 'argument', text } };
+}
+
+/** The JSON object a CLI printed last: the whole output when it is one document, else its last JSON line. */
+export function finalJson(stdout: string): Record<string, unknown> | undefined {
+  const parse = (text: string) => {
+    try {
+      const value: unknown = JSON.parse(text);
+      return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const whole = parse(stdout.trim());
+  if (whole) return whole;
+  const lines = stdout.split('\n').map((line) => line.trim());
+  for (let index = lines.length - 1; index >= 0; index--) {
+    if (!lines[index].startsWith('{')) continue;
+    const value = parse(lines[index]);
+    if (value) return value;
+  }
+  return undefined;
+}
+
+/** Every JSON object line of a CLI that prints events (JSON Lines), in order. */
+export function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('{'))
+    .flatMap((line) => {
+      try {
+        const value: unknown = JSON.parse(line);
+        return typeof value === 'object' && value !== null && !Array.isArray(value) ? [value as Record<string, unknown>] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+function isTransient(spec: CliAgentSpec, result: ProcessResult): boolean {
+  if (result.timedOut || result.signal) return false;
+  if (result.exitCode !== null && spec.transient.exitCodes?.includes(result.exitCode)) return true;
+  return spec.transient.patterns.some((pattern) => pattern.test(result.stdout) || pattern.test(result.stderr));
+}
+
+/** The last line the CLI wrote to stderr, to say why it failed without opening the log. */
+function lastStderrLine(stderr: string): string | undefined {
+  const line = stderr
+    .split('\n')
+    .map((text) => text.trim())
+    .filter((text) => text !== '')
+    .pop();
+  return line && line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+/** argv for the log: the prompt shown by its size, never its text. */
+function describeArgv(argv: readonly string[], prompt: PromptPlacement, stdin: string | undefined): string {
+  const shown = argv.map((arg) => (prompt.via === 'argument' && arg === prompt.text ? `<prompt: ${Buffer.byteLength(arg)} bytes>` : arg));
+  const quoted = shown.map((arg) => (/^[\w@%+=:,./<>-]+$/.test(arg) ? arg : JSON.stringify(arg))).join(' ');
+  return stdin === undefined ? quoted : `${quoted} < <prompt: ${Buffer.byteLength(stdin)} bytes on stdin>`;
+}
+
+/** Ends a message with a full stop, so that another sentence can follow it. */
+function sentence(text: string | undefined): string {
+  const trimmed = (text ?? 'it failed').trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
+function sum(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0);
+}
+
+/**
+ * Runs the CLI in the worktree until it succeeds, fails for good, or runs out of
+ * retries or of the session's time. Cost and tokens add up over every attempt:
+ * a rate-limited attempt may have spent before it failed.
+ */
+export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, deps: CliRunnerDeps = REAL_DEPS): Promise<AgentReport> {
+  const say = (line: string) => appendFileSync(session.logFile, session.redact(`[fanout] ${line}\n`));
+  const program = findProgram(spec.program, session.env, session.workspaceRoot);
+  if (!program) return { ok: false, error: missingProgramMessage(spec, session.workspaceRoot), attempts: 0 };
+  const { options } = session;
+  const retries = options.retries ?? DEFAULT_RETRIES;
+  const baseDelayMs = options.retryDelay === undefined ? DEFAULT_RETRY_DELAY_MS : (durationMs(options.retryDelay) ?? DEFAULT_RETRY_DELAY_MS);
+  const { prompt, stdin } = placePrompt(spec.promptVia, session.promptFile);
+  const argv = [program, ...spec.args(options, prompt, session)];
+  const deadline = Date.now() + session.timeoutMs;
+  let costUsd: number | undefined;
+  let input: number | undefined;
+  let output: number | undefined;
+
+  for (let attempt = 1; ; attempt++) {
+    say(`${spec.name} attempt ${attempt} of ${retries + 1}: ${describeArgv(argv, prompt, stdin)}`);
+    const result = await runProcess(argv, {
+      cwd: session.worktree,
+      env: session.env,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      logFile: session.logFile,
+      echo: session.echo,
+      redact: session.redact,
+      stdin,
+    });
+    const read = spec.parse({ stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode });
+    costUsd = sum(costUsd, read.costUsd);
+    input = sum(input, read.tokens?.input);
+    output = sum(output, read.tokens?.output);
+    const exit = processReport(spec.program, result, session.timeoutMs);
+    const ok = exit.ok && read.ok !== false;
+    let error: string | undefined;
+    if (!ok) {
+      // A timeout or a signal says more than anything the CLI printed before it was stopped.
+      const stopped = exit.timedOut === true || Boolean(exit.signal);
+      const stderrLine = lastStderrLine(result.stderr);
+      if (stopped) error = exit.error;
+      else error = read.error ?? (stderrLine ? `${sentence(exit.error)} ${spec.title} said: ${stderrLine}` : exit.error);
+    }
+    const report: AgentReport = {
+      ...exit,
+      ok,
+      error,
+      summary: read.summary,
+      sessionId: read.sessionId,
+      costUsd,
+      tokens: input === undefined && output === undefined ? undefined : { input, output },
+      attempts: attempt,
+    };
+    if (ok || !isTransient(spec, result)) return report;
+    if (attempt > retries) {
+      return {
+        ...report,
+        error:
+          `${sentence(error)} It was still rate-limited or overloaded after ${attempt} attempt(s): raise agents.${spec.name}.retries or ` +
+          `agents.${spec.name}.retryDelay in the plugin options, or run fewer sessions at once (--parallel).`,
+      };
+    }
+    const delay = backoffDelay(attempt, baseDelayMs, deps.random);
+    if (Date.now() + delay >= deadline) {
+      return { ...report, error: `${sentence(error)} It was rate-limited or overloaded, and the session's timeout leaves no time to try again.` };
+    }
+    say(`${spec.name} was rate-limited or overloaded (attempt ${attempt}); trying again in ${(delay / 1000).toFixed(1)} s`);
+    await deps.sleep(delay);
+  }
+}
+
+/** An agent adapter from a CLI spec: option rules, a preflight that finds the program, and the shared runner. */
+export function createCliAgent(spec: CliAgentSpec, deps: CliRunnerDeps = REAL_DEPS): AgentAdapter {
+  return {
+    name: spec.name,
+    description: spec.description,
+    options: { ...CLI_AGENT_OPTIONS, ...spec.options },
+    preflight(context: AgentPreflight): void {
+      if (!findProgram(spec.program, context.env, context.workspaceRoot)) {
+        throw new Error(missingProgramMessage(spec, context.workspaceRoot));
+      }
+    },
+    run: (session) => runCliAgent(spec, session, deps),
+  };
+}

@@ -1,0 +1,224 @@
+import { logger, type ExecutorContext, type ProjectGraph, type TaskGraph } from '@nx/devkit';
+import { createHash } from 'crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { join } from 'path';
+import { agentScript, createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
+import runExecutor from './run';
+import type { RunExecutorSchema } from './schema';
+
+/**
+ * Bad input to `fanout:run`: each is refused with a message that names the
+ * problem and where it is, and nothing is created: no worktree, no branch, no
+ * session folder, no file anywhere in the workspace. The executor is called as
+ * Nx calls it, with a project graph and a task graph, on a real git repository.
+ */
+
+/** sha256 of every file outside .git and node_modules (.fanout included: it must not appear). */
+function bytes(root: string, dir = ''): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const entry of readdirSync(join(root, dir)).sort()) {
+    const path = dir ? `${dir}/${entry}` : entry;
+    if (['.git', 'node_modules'].includes(path)) continue;
+    if (lstatSync(join(root, path)).isDirectory()) Object.assign(result, bytes(root, path));
+    else result[path] = createHash('sha256').update(readFileSync(join(root, path))).digest('hex');
+  }
+  return result;
+}
+
+const ROOTS: Record<string, string> = {
+  contracts: 'libs/contracts',
+  users: 'libs/users',
+  orders: 'libs/orders',
+  products: 'libs/products',
+  shared: 'libs/shared',
+};
+
+interface Run {
+  /** The project whose task runs. */
+  project?: string;
+  /** The fanout tasks of the run. */
+  tasks?: string[];
+  /** Project graph edges: project → its dependencies. */
+  projectDeps?: Record<string, string[]>;
+  /** Task graph edges between fanout tasks: project → the projects whose task it waits for. */
+  taskDeps?: Record<string, string[]>;
+  roots?: Record<string, string>;
+}
+
+function context(root: string, run: Run = {}): ExecutorContext {
+  const roots = run.roots ?? ROOTS;
+  const project = run.project ?? 'orders';
+  const tasks = run.tasks ?? [project];
+  const projectGraph: ProjectGraph = {
+    nodes: Object.fromEntries(
+      Object.entries(roots).map(([name, projectRoot]) => [name, { name, type: 'lib', data: { root: projectRoot } }]),
+    ),
+    dependencies: Object.fromEntries(
+      Object.keys(roots).map((name) => [
+        name,
+        (run.projectDeps?.[name] ?? []).map((target) => ({ source: name, target, type: 'static' })),
+      ]),
+    ),
+  };
+  const id = (name: string) => `${name}:fanout`;
+  const taskGraph: TaskGraph = {
+    roots: tasks.filter((name) => !(run.taskDeps?.[name]?.length)).map(id),
+    tasks: Object.fromEntries(
+      tasks.map((name) => [id(name), { id: id(name), target: { project: name, target: 'fanout' }, overrides: {}, outputs: [], cache: true, parallelism: true }]),
+    ),
+    dependencies: Object.fromEntries(tasks.map((name) => [id(name), (run.taskDeps?.[name] ?? []).map(id)])),
+    continuousDependencies: Object.fromEntries(tasks.map((name) => [id(name), []])),
+  };
+  return {
+    root,
+    cwd: root,
+    isVerbose: false,
+    projectName: project,
+    targetName: 'fanout',
+    projectGraph,
+    taskGraph,
+    nxJsonConfiguration: {},
+    projectsConfigurations: { version: 2, projects: {} },
+  };
+}
+
+const fanoutMd = (frontMatter: string, text = 'Build the orders API.') => `---\n${frontMatter}\n---\n\n${text}\n`;
+const GOOD = 'like: users\ncontracts: contracts\nagent: command\ncommand: node agent.js {promptFile}';
+
+describe('fanout:run refuses bad input, creating nothing', () => {
+  let ws: TestWorkspace;
+  let errors: string[];
+
+  beforeAll(() => {
+    ws = createWorkspace(['orders', 'products', 'shared']);
+    write(ws.root, 'tsconfig.base.json', JSON.stringify({ compilerOptions: { paths: { '@ws/contracts': ['libs/contracts/src/index.ts'] } } }));
+    gitIn(ws.root, 'add', '-A');
+    gitIn(ws.root, 'commit', '-q', '-m', 'tsconfig');
+  });
+
+  afterAll(() => ws.remove());
+
+  beforeEach(() => {
+    errors = [];
+    jest.spyOn(logger, 'error').mockImplementation((message: unknown) => void errors.push(String(message)));
+    jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+    jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+    for (const project of ['orders', 'products']) rmSync(join(ws.root, ROOTS[project], 'fanout.md'), { force: true });
+    // So that one failure does not become the next test's: no worktree or branch outlives a test.
+    rmSync(join(ws.root, '.fanout'), { recursive: true, force: true });
+    gitIn(ws.root, 'worktree', 'prune');
+    for (const branch of gitIn(ws.root, 'branch', '--list', 'fanout/*', '--format=%(refname:short)').split('\n').filter(Boolean)) {
+      gitIn(ws.root, 'branch', '-D', branch);
+    }
+  });
+
+  async function expectRefused(run: Run, options: RunExecutorSchema, ...problems: string[]): Promise<void> {
+    const before = bytes(ws.root);
+    const project = run.project ?? 'orders';
+    await expect(runExecutor(options, context(ws.root, run))).resolves.toEqual({ success: false });
+    expect(errors).toHaveLength(1);
+    expect(errors[0].startsWith(`✖ ${project}: `)).toBe(true);
+    for (const problem of problems) expect(errors[0]).toContain(problem);
+    // Nothing was created: no session folder, worktree or branch, and every file is as it was.
+    expect(existsSync(join(ws.root, '.fanout'))).toBe(false);
+    expect(gitIn(ws.root, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    expect(gitIn(ws.root, 'branch', '--list', 'fanout/*').trim()).toBe('');
+    expect(bytes(ws.root)).toEqual(before);
+  }
+
+  it.each<[string, string, string[]]>([
+    [
+      'front matter that breaks the schema: an unknown key and a wrong type, each at its line',
+      fanoutMd('like: users\ncontracts: contracts\nmodel: opus\ntimeout: [30]'),
+      [
+        'libs/orders/fanout.md: 2 problems in the front matter:',
+        'libs/orders/fanout.md:4: unknown front matter key(s): model.',
+        'libs/orders/fanout.md:5: "timeout" must be a positive number of seconds',
+      ],
+    ],
+    ['an unknown agent', fanoutMd('like: users\ncontracts: contracts\nagent: robot'), ['libs/orders/fanout.md: unknown agent "robot". Known agents: pattern, command']],
+    ['a missing like project', fanoutMd('like: people\ncontracts: contracts'), ['libs/orders/fanout.md: like: "people" is not a project in this workspace']],
+    ['a missing contracts project', fanoutMd('like: users\ncontracts: api-types'), ['libs/orders/fanout.md: contracts: "api-types" is not a project in this workspace']],
+    ['a task that follows itself', fanoutMd('like: orders\ncontracts: contracts'), ['like: "orders" is this task itself']],
+    ['a scope that leaves the project', fanoutMd('like: users\ncontracts: contracts\nscope: [src, ../products/src]'), ['libs/orders/fanout.md:4: "scope" entry "../products/src" leaves the project']],
+    ['an absolute scope', fanoutMd('like: users\ncontracts: contracts\nscope: /etc'), ['"scope" entry "/etc" is absolute']],
+    ['a command template with no program', fanoutMd('like: users\ncontracts: contracts\nagent: command\ncommand: "\'\' {promptFile}"'), ['libs/orders/fanout.md:5: "command" names no program']],
+    ['the command agent without a command', fanoutMd('like: users\ncontracts: contracts\nagent: command'), ['libs/orders/fanout.md: agent "command" needs a command template']],
+    ['an entity that is a path', fanoutMd('like: users\ncontracts: contracts\nentity: ../../etc'), ['"entity" "../../etc" is not a plain name']],
+    ['an empty assignment', fanoutMd('like: users\ncontracts: contracts', '  \n'), ['libs/orders/fanout.md: the assignment text (below the front matter) is empty']],
+    ['no front matter at all', 'Build the orders API.\n', ['libs/orders/fanout.md: has no YAML front matter']],
+  ])('%s', async (_, text, problems) => {
+    write(ws.root, 'libs/orders/fanout.md', text);
+    await expectRefused({}, {}, ...problems);
+  });
+
+  it('a missing fanout.md', async () => {
+    await expectRefused({}, {}, 'libs/orders/fanout.md does not exist.');
+  });
+
+  it.each<[string, RunExecutorSchema, string]>([
+    ['an unknown --agent', { agent: 'gpt' }, 'libs/orders/fanout.md with --agent/--command: unknown agent "gpt"'],
+    ['a --command with no program', { agent: 'command', command: '""' }, 'The command template names no program'],
+    ['a --command with an open quote', { command: "node 'agent.js" }, "unterminated ' quote"],
+    ['a --timeout that is no duration', { timeout: 'soon' }, '--timeout: "timeout" must be a positive number'],
+  ])('%s', async (_, options, problem) => {
+    write(ws.root, 'libs/orders/fanout.md', fanoutMd(GOOD));
+    await expectRefused({}, options, problem);
+  });
+
+  it('a like that is itself a task of the same run', async () => {
+    write(ws.root, 'libs/orders/fanout.md', fanoutMd('like: products\ncontracts: contracts'));
+    write(ws.root, 'libs/products/fanout.md', fanoutMd(GOOD));
+    await expectRefused(
+      { tasks: ['orders', 'products'] },
+      {},
+      'like: "products" is itself a task of this run; a task must follow a finished reference',
+      'nx run-many -t fanout --exclude=products',
+    );
+  });
+
+  it('contracts that are themselves a task of the same run', async () => {
+    write(ws.root, 'libs/orders/fanout.md', fanoutMd('like: users\ncontracts: products'));
+    write(ws.root, 'libs/products/fanout.md', fanoutMd(GOOD));
+    await expectRefused({ tasks: ['orders', 'products'] }, {}, 'contracts: "products" is itself a task of this run');
+  });
+
+  it('a dependency cycle among the tasks, even once Nx has broken it (--nxIgnoreCycles)', async () => {
+    write(ws.root, 'libs/orders/fanout.md', fanoutMd(GOOD));
+    write(ws.root, 'libs/products/fanout.md', fanoutMd(GOOD));
+    await expectRefused(
+      {
+        tasks: ['orders', 'products'],
+        projectDeps: { orders: ['shared', 'contracts'], shared: ['products'], products: ['orders', 'contracts'] },
+        // What Nx's makeAcyclic leaves of the cycle: one task waits for the other.
+        taskDeps: { orders: ['products'] },
+      },
+      {},
+      'the tasks of this run are not independent',
+      '"orders" and "products" depend on each other (orders → shared → products → orders)',
+    );
+  });
+
+  it('a project name that cannot name a session', async () => {
+    write(ws.root, 'libs/orders/fanout.md', fanoutMd(GOOD));
+    await expectRefused(
+      { project: '../../escape', roots: { ...ROOTS, '../../escape': 'libs/orders' } },
+      {},
+      'The project name "../../escape" cannot name a fanout session',
+    );
+  });
+
+  it('while the same run with good input does create its session (the checks above can fail)', async () => {
+    const script = agentScript(ws, 'writer', `fs.writeFileSync('libs/orders/src/orders.ts', 'export const orders = 1;\\n');`);
+    write(ws.root, 'libs/orders/fanout.md', fanoutMd(`like: users\ncontracts: contracts\nagent: command\ncommand: node ${script}`));
+    await expect(runExecutor({}, context(ws.root))).resolves.toEqual({ success: true });
+    expect(errors).toEqual([]);
+    expect(readFileSync(join(ws.root, 'libs/orders/src/orders.ts'), 'utf-8')).toBe('export const orders = 1;\n');
+    expect(existsSync(join(ws.root, '.fanout/sessions/orders/result.json'))).toBe(true);
+    rmSync(join(ws.root, 'libs/orders/src/orders.ts'));
+  });
+});

@@ -1,0 +1,11 @@
+export interface CiGeneratorSchema {
+  name?: string;
+  targets?: string;
+  remoteCache?: 'self-hosted' | 'nx-cloud' | 'none';
+  secrets?: string;
+  nodeVersion?: string;
+  packageManager?: 'npm' | 'pnpm' | 'yarn' | 'bun';
+  mainBranch?: string;
+  force?: boolean;
+  skipFormat?: boolean;
+}
