@@ -13,6 +13,9 @@ import { runSession } from './session';
 describe('sixteen sessions at once', () => {
   let ws: TestWorkspace;
 
+  // Real processes and git on a shared machine: a generous bound, not a speed requirement.
+  jest.setTimeout(180_000);
+
   afterEach(() => ws.remove());
 
   it('all integrate, and leave no worktree, branch or lock behind', async () => {

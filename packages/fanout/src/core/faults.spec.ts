@@ -25,6 +25,9 @@ import { discardSession, runSession, type SessionResult } from './session';
 describe('faults', () => {
   let ws: TestWorkspace;
 
+  // Real processes and git on a shared machine: a generous bound, not a speed requirement.
+  jest.setTimeout(180_000);
+
   afterEach(() => ws.remove());
 
   const run = (project: string, script: string, extra = '') =>

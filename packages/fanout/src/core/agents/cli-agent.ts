@@ -54,12 +54,22 @@ export interface CliAgentSpec {
   program: string;
   /** The command that installs it, quoted in the error when it is missing. */
   install: string;
-  /** 'file' when the CLI reads a prompt file it is given; otherwise 'argument' (stdin beyond MAX_PROMPT_ARGUMENT_BYTES). */
-  promptVia: 'file' | 'argument';
+  /**
+   * 'file' when the CLI reads a prompt file it is given; 'stdin' when only stdin
+   * reaches the model verbatim (opencode quotes an argument); otherwise 'argument'
+   * (stdin beyond MAX_PROMPT_ARGUMENT_BYTES).
+   */
+  promptVia: 'file' | 'argument' | 'stdin';
   /** Its own options, beyond the common model, args, env, retries and retryDelay. */
   options?: Readonly<Record<string, OptionRule>>;
   /** argv after the program. It must place `options.model` and `options.args`, and the prompt unless it goes to stdin. */
   args(options: AgentOptions, prompt: PromptPlacement, session: AgentSession): string[];
+  /**
+   * Variables the CLI needs set over the session's environment (its own configuration,
+   * built from the options and the environment it extends). Also called by the preflight,
+   * so that what it throws, for people, stops the run before any worktree exists.
+   */
+  env?(options: AgentOptions, env: NodeJS.ProcessEnv): Record<string, string>;
   /** Reads the CLI's final report (result, cost, tokens, session id) from one attempt's output. */
   parse(output: CliOutput): CliResult;
   /** Rate-limit and overload failures, worth another attempt: patterns of its output (stdout or stderr), exit codes. */
@@ -116,7 +126,7 @@ export function backoffDelay(attempt: number, baseMs: number, random: () => numb
 export function placePrompt(promptVia: CliAgentSpec['promptVia'], promptFile: string): { prompt: PromptPlacement; stdin?: string } {
   if (promptVia === 'file') return { prompt: { via: 'file', file: promptFile } };
   const text = readFileSync(promptFile, 'utf-8');
-  if (Buffer.byteLength(text, 'utf-8') > MAX_PROMPT_ARGUMENT_BYTES) return { prompt: { via: 'stdin' }, stdin: text };
+  if (promptVia === 'stdin' || Buffer.byteLength(text, 'utf-8') > MAX_PROMPT_ARGUMENT_BYTES) return { prompt: { via: 'stdin' }, stdin: text };
   return { prompt: { via: 'argument', text } };
 }
 
@@ -175,7 +185,12 @@ function lastStderrLine(stderr: string): string | undefined {
 
 /** argv for the log: the prompt shown by its size, never its text. */
 function describeArgv(argv: readonly string[], prompt: PromptPlacement, stdin: string | undefined): string {
-  const shown = argv.map((arg) => (prompt.via === 'argument' && arg === prompt.text ? `<prompt: ${Buffer.byteLength(arg)} bytes>` : arg));
+  const shown = argv.map((arg) => {
+    if (prompt.via !== 'argument') return arg;
+    // The prompt is a whole argument, or the value of "--option=<prompt>" (gemini), which keeps a prompt starting with "-" a value.
+    const option = arg === prompt.text ? '' : /^--[\w-]+=/.exec(arg)?.[0];
+    return option !== undefined && arg === `${option}${prompt.text}` ? `${option}<prompt: ${Buffer.byteLength(prompt.text)} bytes>` : arg;
+  });
   const quoted = shown.map((arg) => (/^[\w@%+=:,./<>-]+$/.test(arg) ? arg : JSON.stringify(arg))).join(' ');
   return stdin === undefined ? quoted : `${quoted} < <prompt: ${Buffer.byteLength(stdin)} bytes on stdin>`;
 }
@@ -204,6 +219,7 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
   const baseDelayMs = options.retryDelay === undefined ? DEFAULT_RETRY_DELAY_MS : (durationMs(options.retryDelay) ?? DEFAULT_RETRY_DELAY_MS);
   const { prompt, stdin } = placePrompt(spec.promptVia, session.promptFile);
   const argv = [program, ...spec.args(options, prompt, session)];
+  const env = spec.env ? { ...session.env, ...spec.env(options, session.env) } : session.env;
   const deadline = Date.now() + session.timeoutMs;
   let costUsd: number | undefined;
   let input: number | undefined;
@@ -213,7 +229,7 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
     say(`${spec.name} attempt ${attempt} of ${retries + 1}: ${describeArgv(argv, prompt, stdin)}`);
     const result = await runProcess(argv, {
       cwd: session.worktree,
-      env: session.env,
+      env,
       timeoutMs: Math.max(1, deadline - Date.now()),
       logFile: session.logFile,
       echo: session.echo,
@@ -272,6 +288,7 @@ export function createCliAgent(spec: CliAgentSpec, deps: CliRunnerDeps = REAL_DE
       if (!findProgram(spec.program, context.env, context.workspaceRoot)) {
         throw new Error(missingProgramMessage(spec, context.workspaceRoot));
       }
+      spec.env?.(context.options, context.env);
     },
     run: (session) => runCliAgent(spec, session, deps),
   };

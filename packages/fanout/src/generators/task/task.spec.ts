@@ -114,7 +114,7 @@ describe('task generator', () => {
       ['a task named like its reference', { names: 'orders,users', like: 'users' }, 'A task cannot follow itself: "users" is both --like and a task name.'],
       ['a --contracts that is no project', { names: 'orders', like: 'users', contracts: 'nope' }, 'There is no project named "nope"'],
       ['a --contracts that is no contracts library', { names: 'orders', like: 'users', contracts: 'users' }, 'is not a fanout contracts library'],
-      ['an unknown agent', { names: 'orders', like: 'users', agent: 'gpt' }, 'Unknown agent "gpt". Known agents: pattern, command, claude.'],
+      ['an unknown agent', { names: 'orders', like: 'users', agent: 'gpt' }, 'Unknown agent "gpt". Known agents: pattern, command, claude'],
       ['the command agent without a command', { names: 'orders', like: 'users', agent: 'command' }, 'The command agent needs a command template with a program'],
       ['the command agent with a blank command', { names: 'orders', like: 'users', agent: 'command', command: '   ' }, 'The command agent needs a command template'],
       ['the command agent with an empty quoted program', { names: 'orders', like: 'users', agent: 'command', command: "'' {promptFile}" }, 'The command agent needs a command template'],

@@ -1,0 +1,131 @@
+import type { AgentOptions } from './agent-options';
+import type { AgentSession } from './agent';
+import { createCliAgent, jsonLines, type CliAgentSpec, type CliOutput, type CliResult, type PromptPlacement } from './cli-agent';
+
+/**
+ * `agent: codex`: the Codex CLI in non-interactive mode (`codex exec --json`),
+ * reporting JSON Lines events on stdout. Every flag below is checked against the
+ * CLI's own parser in codex.spec.ts (@openai/codex 0.171.0).
+ */
+
+/** The sandbox modes `codex exec --sandbox` accepts (`codex exec --help`). */
+export const CODEX_SANDBOX_MODES = ['read-only', 'workspace-write', 'danger-full-access'] as const;
+
+/**
+ * workspace-write lets the commands Codex runs write inside its working root (the
+ * worktree) and nowhere else but the temporary directories, with no network.
+ * `codex exec` never asks for approval, so a command that needs more fails instead of waiting.
+ */
+export const CODEX_DEFAULT_SANDBOX = 'workspace-write';
+
+/**
+ * How Codex reports that it gave up on a rate limit or an overloaded service: the
+ * message of its final `turn.failed` (or fatal `error`) event, after its own
+ * reconnects. Anchored to the start of those events, so that an agent message or
+ * a command's output that merely mentions a 429 does not count. Left out on
+ * purpose: "Quota exceeded" and usage limits, which no retry within minutes cures.
+ */
+const CODEX_TRANSIENT = [
+  new RegExp(
+    String.raw`^\{"type":"(?:turn\.failed","error":\{|error",)"message":"` +
+      String.raw`(?:exceeded retry limit, last status: 429\b` + // HTTP 429, after Codex's own retries
+      String.raw`|rate limit exceeded: ` + // rate_limit_exceeded inside the response stream
+      String.raw`|unexpected status (?:429|503|529)\b` + // 503 Service Unavailable and the like
+      String.raw`|Selected model is at capacity\.` + // server_is_overloaded, in the stream or as a 503
+      String.raw`|We(?:’|\\u2019|')re currently experiencing high demand)`, // HTTP 500 after its retries
+    'm',
+  ),
+];
+
+function codexArgs(options: AgentOptions, prompt: PromptPlacement, session: AgentSession): string[] {
+  return [
+    'exec',
+    '--json',
+    '--sandbox',
+    (options['sandbox'] as string | undefined) ?? CODEX_DEFAULT_SANDBOX,
+    // The runner starts it in the worktree anyway; -C names it outright, and the sandbox's writable root follows it.
+    '-C',
+    session.worktree,
+    ...(options.model ? ['--model', options.model] : []),
+    ...(options.args ?? []),
+    // "--" ends the options: a prompt starting with "-", or one that is a subcommand's name ("review"), stays the prompt.
+    ...(prompt.via === 'argument' ? ['--', prompt.text] : []),
+  ];
+}
+
+function numberOr(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function messageOf(event: Record<string, unknown> | undefined): string | undefined {
+  if (!event) return undefined;
+  const message = event['type'] === 'turn.failed' ? record(event['error'])['message'] : event['message'];
+  return typeof message === 'string' ? message : undefined;
+}
+
+/**
+ * Reads the events of `codex exec --json`: the session id from `thread.started`,
+ * tokens from every `turn.completed` (Codex's `input_tokens` already include the
+ * cached ones, and `output_tokens` the reasoning ones), the summary from the last
+ * agent message, and a failure from `turn.failed`. Codex reports no cost.
+ */
+export function parseCodexOutput(output: CliOutput): CliResult {
+  const events = jsonLines(output.stdout).filter((event) => typeof event['type'] === 'string');
+  if (events.length === 0) {
+    return output.exitCode === 0 ? { ok: false, error: 'codex printed no JSON events on stdout (codex exec --json); see the session log.' } : {};
+  }
+  const threadId = events.find((event) => event['type'] === 'thread.started')?.['thread_id'];
+  let input: number | undefined;
+  let outputTokens: number | undefined;
+  for (const event of events.filter((each) => each['type'] === 'turn.completed')) {
+    const usage = record(event['usage']);
+    const turnInput = numberOr(usage['input_tokens']);
+    const turnOutput = numberOr(usage['output_tokens']);
+    if (turnInput !== undefined) input = (input ?? 0) + turnInput;
+    if (turnOutput !== undefined) outputTokens = (outputTokens ?? 0) + turnOutput;
+  }
+  const agentMessages = events
+    .filter((event) => event['type'] === 'item.completed' && record(event['item'])['type'] === 'agent_message')
+    .map((event) => record(event['item'])['text'])
+    .filter((text): text is string => typeof text === 'string');
+  const report: CliResult = {
+    tokens: input === undefined && outputTokens === undefined ? undefined : { input, output: outputTokens },
+    sessionId: typeof threadId === 'string' ? threadId : undefined,
+  };
+
+  const lastTurn = [...events].reverse().find((event) => ['turn.completed', 'turn.failed'].includes(event['type'] as string));
+  if (lastTurn?.['type'] === 'turn.completed') return { ...report, ok: true, summary: agentMessages.pop() };
+  // A failed turn, or a fatal error before any turn ended: Codex's last word on it.
+  const failure = lastTurn ?? [...events].reverse().find((event) => event['type'] === 'error');
+  const why = messageOf(failure);
+  if (why !== undefined) return { ...report, ok: false, error: `Codex reported an error: ${why}` };
+  return output.exitCode === 0
+    ? { ...report, ok: false, error: 'codex ended without finishing its turn (no turn.completed event); see the session log.' }
+    : report;
+}
+
+export const codexCli: CliAgentSpec = {
+  name: 'codex',
+  title: 'Codex CLI',
+  description: 'Codex CLI (codex exec --json): edits the worktree in the workspace-write sandbox, never asking for approval.',
+  program: 'codex',
+  install: 'npm install -g @openai/codex',
+  // codex exec takes the prompt as an argument, or on stdin when there is none; it reads no prompt file.
+  promptVia: 'argument',
+  options: {
+    sandbox: {
+      type: 'choice',
+      choices: CODEX_SANDBOX_MODES,
+      expects: `the sandbox for the commands Codex runs (default ${CODEX_DEFAULT_SANDBOX})`,
+    },
+  },
+  args: codexArgs,
+  parse: parseCodexOutput,
+  transient: { patterns: CODEX_TRANSIENT },
+};
+
+export const codexAgent = createCliAgent(codexCli);
