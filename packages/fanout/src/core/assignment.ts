@@ -51,7 +51,7 @@ export function taskPlaceholder(project: string): string {
 export const FRONT_MATTER_SCHEMA = {
   like: { type: 'name', required: true, expects: 'the reference project the task follows' },
   contracts: { type: 'name', required: true, expects: 'the contracts library the task uses' },
-  agent: { type: 'name', expects: 'the agent: pattern (the default) or command' },
+  agent: { type: 'name', expects: 'the agent: pattern (the default), command, claude, codex, gemini, opencode or aider' },
   command: { type: 'command', expects: 'the argv template of the command agent, e.g. "node tools/agent.js {promptFile}"' },
   entity: { type: 'entity', expects: 'the contracts entity the task serves, e.g. "order"' },
   scope: { type: 'paths', expects: 'a path or a list of paths, relative to the project root, the session may write' },

@@ -240,7 +240,7 @@ describe('runSession', () => {
       spec(root, 'orders', '---\nlike: users\ncontracts: contracts\nagent: robot\n---\n\nBuild it.\n'),
     );
     expect(result.status).toBe('failed');
-    expect(result.error).toBe('libs/orders/fanout.md: unknown agent "robot". Known agents: pattern, command, claude.');
+    expect(result.error).toContain('libs/orders/fanout.md: unknown agent "robot". Known agents: pattern, command, claude');
     expect(existsSync(join(root, '.fanout/worktrees/orders'))).toBe(false);
   });
 

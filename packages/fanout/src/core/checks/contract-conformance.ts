@@ -51,7 +51,9 @@ export const contractConformance: SessionCheck = {
   description: 'No redeclared contract types; contract imports only from the contracts import path.',
   defaultSeverity: 'error',
   run(input: CheckInput, severity: Severity): Finding[] {
-    const project = new Project({ skipAddingFilesFromTsConfig: true, compilerOptions: { allowJs: false } });
+    // noLib: the check reads declarations and follows exports, never global types; loading
+    // the standard library's declarations would be most of its time.
+    const project = new Project({ skipAddingFilesFromTsConfig: true, compilerOptions: { allowJs: false, noLib: true } });
     const index = join(input.root, input.contracts.root, 'src', 'index.ts');
     if (!existsSync(index)) return [];
     const contractTypes: ContractType[] = [];
