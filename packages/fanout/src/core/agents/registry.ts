@@ -1,11 +1,15 @@
 import type { AgentAdapter, AgentSettings } from './agent';
+import { aiderAgent } from './aider';
 import { claudeAgent } from './claude';
+import { codexAgent } from './codex';
 import { commandAgent } from './command';
+import { geminiAgent } from './gemini';
+import { opencodeAgent } from './opencode';
 import { patternAgent } from './pattern';
 
 /** Every agent fanout knows, by the name used in fanout.md (`agent:`) and --agent. */
 export const AGENTS: ReadonlyMap<string, AgentAdapter> = new Map(
-  [patternAgent, commandAgent, claudeAgent].map((agent) => [agent.name, agent]),
+  [patternAgent, commandAgent, claudeAgent, codexAgent, geminiAgent, opencodeAgent, aiderAgent].map((agent) => [agent.name, agent]),
 );
 
 export function resolveAgent(name: string, where: string): AgentAdapter {
