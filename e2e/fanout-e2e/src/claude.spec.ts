@@ -1,0 +1,246 @@
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  agentRunEnv,
+  assignedTask,
+  assignmentText,
+  cliPrefix,
+  generateAgentTasks,
+  installCli,
+  pinnedVersion,
+  summaryPath,
+  summarySource,
+} from './agent-cli';
+import { killRunningCommands } from './run-command';
+import {
+  startScriptedModelServer,
+  type Script,
+  type ScriptedModelServer,
+} from './scripted-model-server';
+import {
+  INSTALLING,
+  readyWorkspace,
+  removeWorkspace,
+  TEST_LIMIT,
+  TestWorkspace,
+} from './workspace';
+
+/**
+ * The real Claude Code CLI, installed from the npm registry, as the agent of fanout
+ * tasks. Its model is a scripted server on 127.0.0.1 speaking the Messages API: it
+ * answers a session's first request with a Write tool call for the task's file, and
+ * the request that brings the tool's result with a final message.
+ */
+
+const CLAUDE_VERSION = pinnedVersion('@anthropic-ai/claude-code');
+
+// Entities of the ready workspace's contracts. Each session's usage grows with its
+// task's position (1, 2), so its cost must too.
+const TASKS = [
+  { name: 'orders', type: 'Order', scale: 1 },
+  { name: 'invoices', type: 'Invoice', scale: 2 },
+];
+
+/** Shaped like a real key, so that both redactions (by variable name and by shape) apply. */
+const FAKE_API_KEY = `sk-ant-api03-${'e2e0fanout0fake0key0'.repeat(4)}`;
+
+describe('agent: claude, the real Claude Code CLI against a scripted model server', () => {
+  let ws: TestWorkspace;
+  let prefix: string | undefined;
+  let server: ScriptedModelServer | undefined;
+  let roots: Record<string, string> = {};
+  let contractsImportPath = '';
+
+  const summaryFile = (task: string) => summaryPath(roots[task], task);
+
+  const script: Script = (turn) => {
+    const task = assignedTask(TASKS, turn.text);
+    // Requests that are no session's turn (none are expected) get a plain answer.
+    if (!task)
+      return {
+        text: 'Nothing to do.',
+        usage: { inputTokens: 1, outputTokens: 1 },
+      };
+    if (turn.toolResults.length > 0) {
+      const failed = turn.toolResults.filter((result) => result.isError);
+      return {
+        text: failed.length
+          ? `The Write failed: ${failed[0].output}`
+          : `Wrote ${summaryFile(task.name)}.`,
+        usage: {
+          inputTokens: 1500 * task.scale,
+          outputTokens: 20 * task.scale,
+        },
+      };
+    }
+    // The Write tool takes an absolute path: the CLI names its working directory (the worktree).
+    const worktree = /Primary working directory: (.+)/
+      .exec(turn.text)?.[1]
+      ?.trim();
+    if (!worktree)
+      throw new Error('the request names no primary working directory');
+    if (!turn.tools.includes('Write'))
+      throw new Error(
+        `the Write tool is not offered (tools: ${turn.tools.join(', ')})`,
+      );
+    return {
+      text: `Adding a summary of each ${task.type}.`,
+      toolCalls: [
+        {
+          name: 'Write',
+          input: {
+            file_path: join(worktree, summaryFile(task.name)),
+            content: summarySource(task.type, contractsImportPath),
+          },
+        },
+      ],
+      usage: { inputTokens: 1000 * task.scale, outputTokens: 100 * task.scale },
+    };
+  };
+
+  beforeAll(async () => {
+    // Each is set before anything can fail, so that afterAll removes it whatever happens.
+    server = await startScriptedModelServer(script);
+    prefix = cliPrefix();
+    const [ready, bin] = await Promise.all([
+      readyWorkspace('claude'),
+      installCli(prefix, '@anthropic-ai/claude-code', CLAUDE_VERSION),
+    ]);
+    const configDir = join(ready.root, '..', 'claude-config');
+    mkdirSync(configDir);
+    ws = new TestWorkspace(
+      ready.root,
+      agentRunEnv(ready.env, bin, {
+        ANTHROPIC_BASE_URL: server.url,
+        ANTHROPIC_API_KEY: FAKE_API_KEY,
+        // Its settings and transcripts in the suite's folder, none of the machine's read.
+        CLAUDE_CONFIG_DIR: configDir,
+        // Nothing but model requests: no telemetry, error reports, update checks or other traffic.
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        DISABLE_TELEMETRY: '1',
+        DISABLE_ERROR_REPORTING: '1',
+        DISABLE_AUTOUPDATER: '1',
+      }),
+    );
+    ({ roots, contractsImportPath } = await generateAgentTasks(
+      ws,
+      'claude',
+      TASKS,
+    ));
+  }, 2 * TEST_LIMIT);
+
+  afterAll(async () => {
+    killRunningCommands();
+    await server?.stop();
+    removeWorkspace(ws);
+    if (prefix) rmSync(prefix, { recursive: true, force: true });
+  });
+
+  /** The recorded model requests of one task's session, in order. */
+  const sessionRequests = (task: string) =>
+    (server?.requests ?? []).filter(
+      (request) =>
+        request.turn && assignedTask(TASKS, request.turn.text)?.name === task,
+    );
+
+  it(
+    'runs a Claude Code session per task and integrates the file each one wrote',
+    async () => {
+      for (const { name } of TASKS) {
+        expect(ws.readFile(`${roots[name]}/fanout.md`)).toMatch(
+          /^agent: claude$/m,
+        );
+      }
+
+      await ws.nx(['run-many', '-t', 'fanout', '--parallel=2'], INSTALLING);
+
+      for (const { name, type } of TASKS) {
+        const result = ws.readResult(name);
+        expect(result).toMatchObject({ status: 'succeeded', agent: 'claude' });
+        expect(result.files.map((file) => file.path)).toEqual([
+          summaryFile(name),
+        ]);
+        expect(ws.readFile(summaryFile(name))).toBe(
+          summarySource(type, contractsImportPath),
+        );
+        expect(ws.sha256(summaryFile(name))).toBe(result.files[0]?.sha256);
+      }
+      expect(await ws.worktrees()).toHaveLength(1);
+    },
+    2 * INSTALLING,
+  );
+
+  it('each session was the pinned CLI, in two turns: the Write call, then the final message after its result', () => {
+    for (const { name } of TASKS) {
+      const requests = sessionRequests(name);
+      expect(
+        requests.map((request) => request.reply?.toolCalls?.length ?? 0),
+      ).toEqual([1, 0]);
+      expect(requests[1]?.turn?.toolResults).toEqual([
+        expect.objectContaining({ isError: false }),
+      ]);
+      for (const request of requests) {
+        expect(request.headers['user-agent']).toMatch(
+          new RegExp(`^claude-cli/${CLAUDE_VERSION.replace(/\./g, '\\.')} `),
+        );
+        // The key travelled in the environment to the CLI, which sent it to the server.
+        expect(request.headers['x-api-key']).toBe(FAKE_API_KEY);
+        expect(request.body?.['stream']).toBe(true);
+      }
+    }
+    // The server heard nothing but model requests.
+    expect(
+      new Set(
+        server?.requests.map((request) => `${request.method} ${request.path}`),
+      ),
+    ).toEqual(new Set(['POST /v1/messages']));
+  });
+
+  it('result.json holds the session id, and the tokens and cost the CLI reported', () => {
+    const costs = TASKS.map(({ name }) => {
+      const result = ws.readResult(name);
+      const requests = sessionRequests(name);
+      expect(result.sessionId).toBe(
+        requests[0]?.headers['x-claude-code-session-id'],
+      );
+      expect(result.tokens).toEqual({
+        input: sum(
+          requests.map((request) => request.reply?.usage.inputTokens ?? 0),
+        ),
+        output: sum(
+          requests.map((request) => request.reply?.usage.outputTokens ?? 0),
+        ),
+      });
+      expect(result.costUsd).toBeGreaterThan(0);
+      return result.costUsd ?? 0;
+    });
+    // Claude Code priced the usage the server reported: twice the tokens, twice the cost.
+    expect(costs[1]).toBeCloseTo(2 * costs[0], 12);
+  });
+
+  it('every session prompt held the contracts, the reference and its own assignment', () => {
+    for (const { name, type } of TASKS) {
+      const text = sessionRequests(name)[0]?.turn?.text ?? '';
+      expect(text).toContain(`export interface ${type} extends StoredRecord`);
+      expect(text).toContain(contractsImportPath);
+      expect(text).toContain('export function createUsersHandlers');
+      expect(text).toContain(`# Your assignment: ${name} (${roots[name]})`);
+      expect(text).toContain(assignmentText(name));
+    }
+  });
+
+  it('the API key appears in no prompt, log or result file', () => {
+    for (const { name } of TASKS) {
+      const dir = `.fanout/sessions/${name}`;
+      for (const file of ['prompt.md', 'session.log', 'result.json']) {
+        expect(readFileSync(ws.path(dir, file), 'utf8')).not.toContain(
+          FAKE_API_KEY,
+        );
+      }
+    }
+  });
+});
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
