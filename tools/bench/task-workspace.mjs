@@ -2,7 +2,8 @@
 // generators (contracts, the users reference, 12 tasks on the `command` agent),
 // with the built plugin installed, committed to a git repository of its own.
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { installPlugin, run, workspaceEnv } from './plugin.mjs';
@@ -57,15 +58,30 @@ export function createTaskWorkspace(root, pluginDir) {
   mkdirSync(root, { recursive: true });
   installPlugin(root, pluginDir);
   const command = `node tools/bench-agent.mjs ${SLEEP_MS} libs/${REFERENCE} {projectRoot}`;
-  run(
-    process.execPath,
-    [
-      join(here, 'generate-workspace.mjs'),
-      root,
-      JSON.stringify({ entities: [singular(REFERENCE), ...TASKS.map(singular)], reference: REFERENCE, tasks: TASKS, command }),
-    ],
-    { cwd: root, env: workspaceEnv() },
-  );
+  // Nx's lint and jest generators build the project graph of the workspace they run in:
+  // an empty workspace outside this repository (whose graph would be this repository's).
+  // Without an nx.json there, building that graph never finishes; with Nx's plugins
+  // loaded in-process it takes a fraction of the time plugin workers take to start.
+  const scratch = mkdtempSync(join(tmpdir(), 'fanout-bench-generate-'));
+  writeJson(join(scratch, 'nx.json'), {});
+  writeJson(join(scratch, 'package.json'), { name: 'scratch', private: true });
+  try {
+    run(
+      process.execPath,
+      [
+        join(here, 'generate-workspace.mjs'),
+        root,
+        JSON.stringify({ entities: [singular(REFERENCE), ...TASKS.map(singular)], reference: REFERENCE, tasks: TASKS, command }),
+      ],
+      {
+        cwd: scratch,
+        env: workspaceEnv({ NX_WORKSPACE_ROOT_PATH: scratch, NX_ISOLATE_PLUGINS: 'false' }),
+        timeout: 10 * 60_000,
+      },
+    );
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 
   // Only what the benchmarks use: no lint or test plugins loading on every run.
   const nxJson = readJson(join(root, 'nx.json'));

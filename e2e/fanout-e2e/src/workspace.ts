@@ -71,9 +71,13 @@ export interface SessionResult {
 
 /** One workspace under test, and what the tests do in it. */
 export class TestWorkspace {
+  /**
+   * Nx 23 keeps one local cache for every checkout of a repository (`~/.nx/<id>`), so
+   * the copies of one workspace would replay each other's tasks: each keeps its own.
+   */
   constructor(
     readonly root: string,
-    readonly env: NodeJS.ProcessEnv = e2eEnv(),
+    readonly env: NodeJS.ProcessEnv = { ...e2eEnv(), NX_CACHE_DIRECTORY: join(root, '.nx', 'cache') },
   ) {}
 
   run(command: string, args: string[], timeoutMs?: number) {

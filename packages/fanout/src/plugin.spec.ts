@@ -3,6 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { minimatch } from 'minimatch';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { integrationDir } from './core/integrate';
+import { sessionDir } from './core/session';
 import { createNodesV2, PLUGIN_VERSION, type FanoutPluginOptions } from './plugin';
 
 const ASSIGNMENT = `---
@@ -119,9 +121,22 @@ describe('fanout plugin', () => {
     expect(fanout.outputs).toContain('!{projectRoot}/fanout.md');
   });
 
-  it('writes to the project sources and its session folder by default', async () => {
+  it('writes to the project sources, its session folder and its integration record by default', async () => {
     const { fanout } = await targetsOf(ASSIGNMENT);
-    expect(fanout.outputs).toEqual(['{projectRoot}/src', '{workspaceRoot}/.fanout/sessions/{projectName}']);
+    expect(fanout.outputs).toEqual([
+      '{projectRoot}/src',
+      '{workspaceRoot}/.fanout/sessions/{projectName}',
+      '{workspaceRoot}/.fanout/integration/{projectName}',
+    ]);
+  });
+
+  it('names as outputs the folders where a session keeps its files: its result and its record of what it integrated', async () => {
+    const { fanout } = await targetsOf(ASSIGNMENT);
+    const resolved = (fanout.outputs ?? []).map((output) =>
+      output.replace('{workspaceRoot}', workspaceRoot).replace('{projectRoot}', join(workspaceRoot, 'libs/orders')).replace('{projectName}', 'orders'),
+    );
+    expect(resolved).toContain(sessionDir(workspaceRoot, 'orders'));
+    expect(resolved).toContain(integrationDir(workspaceRoot, 'orders'));
   });
 
   it('follows the scope of the assignment in its outputs', async () => {
@@ -130,6 +145,7 @@ describe('fanout plugin', () => {
       '{projectRoot}/lib',
       '{projectRoot}/docs/api',
       '{workspaceRoot}/.fanout/sessions/{projectName}',
+      '{workspaceRoot}/.fanout/integration/{projectName}',
     ]);
   });
 
@@ -139,6 +155,7 @@ describe('fanout plugin', () => {
       '{projectRoot}',
       '!{projectRoot}/fanout.md',
       '{workspaceRoot}/.fanout/sessions/{projectName}',
+      '{workspaceRoot}/.fanout/integration/{projectName}',
     ]);
   });
 
@@ -168,7 +185,11 @@ describe('fanout plugin', () => {
     expect(fanout).toMatchObject({ executor: 'fanout:run', cache: true });
     expect(fanout.inputs).toContain('{projectRoot}/fanout.md');
     expect(fanout.inputs).not.toContainEqual(expect.objectContaining({ projects: expect.anything() }));
-    expect(fanout.outputs).toEqual(['{projectRoot}/src', '{workspaceRoot}/.fanout/sessions/{projectName}']);
+    expect(fanout.outputs).toEqual([
+      '{projectRoot}/src',
+      '{workspaceRoot}/.fanout/sessions/{projectName}',
+      '{workspaceRoot}/.fanout/integration/{projectName}',
+    ]);
   });
 
   it("uses the 'default' named input when the workspace has no 'production'", async () => {

@@ -23,6 +23,13 @@ export interface FanoutPluginOptions {
   agents?: Record<string, AgentOptions>;
   /** Session n of a run starts its agent n × stagger after it began ("2s"; seconds, or ms/s/m). Default 0. */
   stagger?: string | number;
+  /**
+   * Leave out of each session's worktree the projects it does not need (a git sparse
+   * checkout): it keeps its own project, the contracts, the reference, what they
+   * depend on, and everything that is no project's. Default false: every session
+   * checks out the whole workspace; true pays off in large workspaces (see BENCHMARKS.md).
+   */
+  sparseCheckout?: boolean;
 }
 
 /**
@@ -79,6 +86,9 @@ export function fanoutTarget(
       // The assignment is an input; a scope that covers it must not make it an output too.
       ...(scope.includes('.') ? [`!{projectRoot}/${ASSIGNMENT_FILE}`] : []),
       '{workspaceRoot}/.fanout/sessions/{projectName}',
+      // owned.json: which files of the scope fanout wrote. A replay restores them, so it must restore this
+      // record too, or the next session would take them for the user's uncommitted work and refuse to start.
+      '{workspaceRoot}/.fanout/integration/{projectName}',
     ],
     dependsOn: ['^fanout'],
     metadata: {

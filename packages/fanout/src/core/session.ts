@@ -22,6 +22,7 @@ import { createRedactor, redactDeep } from './redact';
 import { formatFinding, type CheckInput, type Finding } from './checks/check';
 import { runChecks, type CheckSettings } from './checks/registry';
 import { judgeScope, workspaceScope, type FileChange } from './scope';
+import type { SparseCheckout } from './sparse-checkout';
 import { createWorktree, FANOUT_DIR, lockPath, removeWorktree, sessionChanges, type Worktree } from './worktree';
 
 export interface SessionSpec {
@@ -44,6 +45,8 @@ export interface SessionSpec {
   reference: { project: string; root: string };
   base: ReturnType<typeof assembleBase>;
   copyFiles: readonly string[];
+  /** Projects to keep in and leave out of the worktree; absent, the worktree holds the whole workspace. */
+  sparse?: SparseCheckout;
   portBase: number;
   echo: boolean;
   env?: NodeJS.ProcessEnv;
@@ -257,9 +260,12 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
 
     for (const project of await recoverUnfinished(spec.workspaceRoot)) say(`undid the unfinished integration of ${project} that a killed run left`);
     await assertScopeUntouched(spec.workspaceRoot, scopeRoots, readOnlyRoots, owned);
-    worktree = await createWorktree(spec.workspaceRoot, spec.project, spec.copyFiles);
+    worktree = await createWorktree(spec.workspaceRoot, spec.project, spec.copyFiles, spec.sparse);
     timings.worktreeMs = lap();
-    say(`worktree ${worktree.path} on ${worktree.branch}, agent ${agent.name}, ports from ${spec.portBase}`);
+    say(
+      `worktree ${worktree.path} on ${worktree.branch}${worktree.sparse ? ' (sparse: projects it does not need left out)' : ''}, ` +
+        `agent ${agent.name}, ports from ${spec.portBase}`,
+    );
     const env = agentEnv(spec, baseEnv, worktree, promptFile);
     if (spec.startDelayMs && spec.startDelayMs > 0) {
       say(`the agent starts in ${(spec.startDelayMs / 1000).toFixed(1)} s (stagger)`);

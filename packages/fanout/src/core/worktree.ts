@@ -1,9 +1,10 @@
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'fs';
 import { dirname, join, resolve } from 'path';
 import { dirtyPaths, git } from './git';
 import { withLock } from './lock';
 import { endStrays } from './process';
 import { parseNameStatus, type FileChange } from './scope';
+import { conePathspecs, conePatterns, sparseCone, type SparseCheckout } from './sparse-checkout';
 
 export const FANOUT_DIR = '.fanout';
 
@@ -12,6 +13,39 @@ export interface Worktree {
   branch: string;
   /** The commit the session starts from: HEAD plus the user's uncommitted state. */
   baseline: string;
+  /** Whether projects the session does not need were left out (a sparse checkout). */
+  sparse?: boolean;
+}
+
+/**
+ * Sparse checkout for one git command, leaving the user's repository configuration
+ * alone: the patterns live in the worktree's own git folder, and only fanout's
+ * commands read them.
+ */
+const SPARSE = ['-c', 'core.sparseCheckout=true', '-c', 'core.sparseCheckoutCone=true'];
+
+let sparseSupport: Promise<boolean> | undefined;
+
+/**
+ * Git 2.37 and later notice a file written outside the sparse patterns and stage
+ * it (`add --sparse`); with an older git a session's write into a left-out project
+ * would go unseen by the scope check, so worktrees are then checked out in full.
+ */
+function gitStagesOutsideSparse(cwd: string): Promise<boolean> {
+  sparseSupport ??= git(cwd, ['version']).then(
+    (output) => {
+      const [major, minor] = (/(\d+)\.(\d+)/.exec(output) ?? []).slice(1).map(Number);
+      return major > 2 || (major === 2 && minor >= 37);
+    },
+    () => false,
+  );
+  return sparseSupport;
+}
+
+/** The worktree's own git folder, from the `.git` file git writes into a linked worktree. */
+function worktreeGitDir(worktree: string): string {
+  const pointer = readFileSync(join(worktree, '.git'), 'utf-8').trim();
+  return resolve(worktree, pointer.replace(/^gitdir:\s*/, ''));
 }
 
 export function lockPath(workspaceRoot: string): string {
@@ -26,7 +60,7 @@ export function worktreePath(workspaceRoot: string, project: string): string {
  * What a session must not see as its own change: the shared node_modules link
  * (a symlink, which a `node_modules/` ignore pattern does not match).
  */
-function stageAll(worktree: string, workspaceRoot: string): Promise<string> {
+function stageAll(worktree: string, workspaceRoot: string, sparse = false): Promise<string> {
   const excludes = join(workspaceRoot, FANOUT_DIR, 'worktree-excludes');
   if (!existsSync(excludes)) {
     // Written aside and renamed into place: a session starting meanwhile must never read it empty.
@@ -35,7 +69,9 @@ function stageAll(worktree: string, workspaceRoot: string): Promise<string> {
     writeFileSync(draft, '/node_modules\n');
     renameSync(draft, excludes);
   }
-  return git(worktree, ['-c', `core.excludesFile=${excludes}`, 'add', '-A']);
+  return sparse
+    ? git(worktree, [...SPARSE, '-c', `core.excludesFile=${excludes}`, 'add', '-A', '--sparse'])
+    : git(worktree, ['-c', `core.excludesFile=${excludes}`, 'add', '-A']);
 }
 
 /**
@@ -43,12 +79,14 @@ function stageAll(worktree: string, workspaceRoot: string): Promise<string> {
  * with the user's uncommitted files laid over it, so the session sees the
  * workspace as it is now (freshly generated projects included). node_modules is
  * linked, not reinstalled. A worktree, branch or ref lock left by an earlier
- * session (kept on failure, or left by a killed run) is cleared first.
+ * session (kept on failure, or left by a killed run) is cleared first. Given
+ * `checkout`, the projects the session does not need are left out of it.
  */
 export async function createWorktree(
   workspaceRoot: string,
   project: string,
   copyFiles: readonly string[] = [],
+  checkout?: SparseCheckout,
 ): Promise<Worktree> {
   const path = worktreePath(workspaceRoot, project);
   const branch = `fanout/${project}`;
@@ -63,10 +101,19 @@ export async function createWorktree(
       await add();
     }
   });
+  const cone = checkout && (await gitStagesOutsideSparse(workspaceRoot)) ? sparseCone(workspaceRoot, checkout) : undefined;
+  if (cone) {
+    const info = join(worktreeGitDir(path), 'info');
+    mkdirSync(info, { recursive: true });
+    writeFileSync(join(info, 'sparse-checkout'), `${conePatterns(cone).join('\n')}\n`);
+  }
+  const sparse = cone !== undefined;
   // The checkout, the slow part in a large workspace, writes only the worktree and its own index.
-  await git(path, ['reset', '--hard', '-q']);
+  await git(path, [...(sparse ? SPARSE : []), 'reset', '--hard', '-q']);
 
-  for (const [file, state] of await dirtyPaths(workspaceRoot)) {
+  // Only what the worktree holds: git status over a whole large workspace takes seconds.
+  const overlay = cone ? conePathspecs(cone, [workspaceRoot, path]) : [];
+  for (const [file, state] of await dirtyPaths(workspaceRoot, overlay)) {
     if (file.startsWith(`${FANOUT_DIR}/`)) continue;
     const target = join(path, file);
     if (state === 'deleted') {
@@ -88,15 +135,15 @@ export async function createWorktree(
     symlinkSync(modules, join(path, 'node_modules'), 'dir');
   }
 
-  await stageAll(path, workspaceRoot);
+  await stageAll(path, workspaceRoot, sparse);
   await git(path, ['commit', '--no-verify', '--allow-empty', '-q', '-m', `fanout: baseline for ${project}`]);
   const baseline = (await git(path, ['rev-parse', 'HEAD'])).trim();
-  return { path, branch, baseline };
+  return { path, branch, baseline, sparse };
 }
 
 /** Every file the session added, modified or deleted since the baseline. */
 export async function sessionChanges(workspaceRoot: string, worktree: Worktree): Promise<FileChange[]> {
-  await stageAll(worktree.path, workspaceRoot);
+  await stageAll(worktree.path, workspaceRoot, worktree.sparse);
   return parseNameStatus(
     await git(worktree.path, ['diff', '--cached', '--name-status', '--no-renames', '-z', worktree.baseline]),
   );

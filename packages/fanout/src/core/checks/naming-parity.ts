@@ -70,8 +70,12 @@ export const namingParity: SessionCheck = {
       }
     }
 
-    // noLib: only exported names are compared; the standard library's declarations are not needed.
-    const project = new Project({ skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: false, compilerOptions: { noLib: true } });
+    // Only exported names are compared: the standard library's and the @types packages' declarations are not needed.
+    const project = new Project({
+      skipAddingFilesFromTsConfig: true,
+      skipFileDependencyResolution: false,
+      compilerOptions: { noLib: true, types: [] },
+    });
     const expectedSymbols = [...exportedNames(project, referenceFiles).keys()].map((name) => [name, renameSymbol(name)] as const);
     const actual = exportedNames(project, listFiles(taskSrc));
     const expectedNames = new Set(expectedSymbols.map(([, expected]) => expected));

@@ -19,6 +19,7 @@ import { findIndependenceViolations, reachableFrom, type FanoutTaskRef } from '.
 import { writeReport } from '../../core/report';
 import { workspaceScope } from '../../core/scope';
 import { discardSession, runSession, type SessionResult } from '../../core/session';
+import type { SparseCheckout } from '../../core/sparse-checkout';
 import type { FanoutPluginOptions } from '../../plugin';
 import type { RunExecutorSchema } from './schema';
 
@@ -120,6 +121,19 @@ function runKnowledge(
   };
 }
 
+/** The projects a session's worktree keeps (its own, the contracts, the reference and what they depend on) and the rest. */
+function sparseCheckout(graph: ProjectGraph, needed: string[]): SparseCheckout {
+  const kept = new Set(needed);
+  for (const parents of reachableFrom(projectAdjacency(graph), needed).values()) {
+    for (const project of parents.keys()) kept.add(project);
+  }
+  const nodes = Object.values(graph.nodes);
+  return {
+    keep: nodes.filter((node) => kept.has(node.name)).map((node) => node.data.root),
+    leave: nodes.filter((node) => !kept.has(node.name)).map((node) => node.data.root),
+  };
+}
+
 /** The plugin's `stagger` in milliseconds: 0 when unset or zero. */
 function staggerMs(plugin: FanoutPluginOptions): number {
   const value = plugin.stagger;
@@ -202,6 +216,7 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
       reference,
       base: assembleBase({ workspaceRoot: context.root, conventions: CONVENTIONS, contracts, reference }),
       copyFiles: plugin.copyFiles ?? [],
+      sparse: plugin.sparseCheckout !== true ? undefined : sparseCheckout(context.projectGraph, [project, assignment.contracts, assignment.like]),
       portBase: portBase + Math.max(index, 0) * portRange,
       echo: !options.quiet,
       checks: { checks: plugin.checks, strictNaming: plugin.strictNaming },

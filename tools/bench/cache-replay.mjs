@@ -1,0 +1,56 @@
+// Cache replay: `nx run-many -t fanout` over 12 tasks whose sessions are all in
+// Nx's cache, from a fresh checkout (the outputs are restored: every session's
+// files and its .fanout/sessions record), against the same run of a cached
+// no-op nx:run-commands target over the same 12 projects.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { median } from './stats.mjs';
+import { nx, resetTaskWorkspace, TASKS } from './task-workspace.mjs';
+import { run, workspaceEnv } from './plugin.mjs';
+
+const REPETITIONS = 5;
+
+/** run-many of `target` over the tasks from the committed state; fails unless every task came from the cache. */
+function replay(workspace, target) {
+  resetTaskWorkspace(workspace);
+  const started = performance.now();
+  const output = run(
+    process.execPath,
+    [join(workspace, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), 'run-many', '-t', target, `--parallel=${TASKS.length}`, '--output-style=static'],
+    { cwd: workspace, env: workspaceEnv() },
+  );
+  const wallMs = performance.now() - started;
+  const cached = /Nx read the output from the cache instead of running the command for (\d+) out of (\d+) tasks/.exec(output);
+  if (!cached || cached[1] !== String(TASKS.length) || cached[2] !== String(TASKS.length)) {
+    throw new Error(`nx run-many -t ${target} was not replayed from the cache for all ${TASKS.length} tasks:\n${output}`);
+  }
+  return wallMs;
+}
+
+export async function benchCacheReplay({ workspace }) {
+  // Fills the cache (the fan-out benchmark ran with --skip-nx-cache): one real run of each.
+  resetTaskWorkspace(workspace);
+  nx(workspace, ['run-many', '-t', 'fanout', 'bench-noop', `--parallel=${TASKS.length}`]);
+  const fanout = [];
+  const noop = [];
+  for (let index = 0; index < REPETITIONS; index++) {
+    fanout.push(replay(workspace, 'fanout'));
+    const restored = TASKS.every((task) => existsSync(join(workspace, 'libs', task, 'src', 'lib', `${task}.handler.ts`)));
+    if (!restored) throw new Error("the replay did not restore the sessions' files (libs/<task>/src/lib/<task>.handler.ts)");
+    noop.push(replay(workspace, 'bench-noop'));
+  }
+  resetTaskWorkspace(workspace);
+  const value = median(fanout);
+  const baseline = median(noop);
+  return [
+    {
+      bench: 'cache replay',
+      figure: 'nx run-many -t fanout, 12 tasks all from the cache',
+      value,
+      unit: 'ms',
+      baseline: { label: 'the same run of a cached no-op target', value: baseline },
+      target: { text: 'ratio ≤ 1.5', met: value / baseline <= 1.5 },
+      note: `outputs restored from the cache (fresh checkout before each run); whole CLI run, wall; median of ${REPETITIONS}, runs alternated`,
+    },
+  ];
+}

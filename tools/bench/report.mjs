@@ -1,0 +1,101 @@
+// The figures, printed as they come and written to BENCHMARKS.md with the machine
+// they were measured on. Every figure is reported against a baseline measured in
+// the same run (ratio = figure / baseline) and, where there is one, its target.
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { repo, run } from './plugin.mjs';
+import { formatMs } from './stats.mjs';
+
+export function ratio(figure) {
+  return figure.value / figure.baseline.value;
+}
+
+function verdict(figure) {
+  if (!figure.target) return '';
+  return figure.target.met ? 'met' : '**missed**';
+}
+
+export function printFigure(figure) {
+  const cpu = figure.cpuMs === undefined ? '' : ` (CPU ${formatMs(figure.cpuMs)})`;
+  const target = figure.target ? `  target ${figure.target.text}: ${figure.target.met ? 'met' : 'MISSED'}` : '';
+  console.log(
+    `  ${figure.bench} | ${figure.figure}: ${formatMs(figure.value)}${cpu}  vs ${figure.baseline.label} ${formatMs(figure.baseline.value)} ` +
+      `= ${ratio(figure).toFixed(2)}×${target}\n    ${figure.note ?? ''}`,
+  );
+}
+
+export function machine() {
+  const commit = run('git', ['rev-parse', '--short', 'HEAD'], { cwd: repo }).trim();
+  const dirty = run('git', ['status', '--porcelain'], { cwd: repo }).trim() !== '';
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+    node: process.version,
+    git: run('git', ['version'], { cwd: repo }).trim().replace(/^git version /, ''),
+    commit: dirty ? `${commit} (with uncommitted changes)` : commit,
+    load: loadavg()[0],
+  };
+}
+
+export function renderReport({ figures, started, ended, host, loadAtEnd }) {
+  const row = (figure) =>
+    `| ${figure.bench} | ${figure.figure} | ${formatMs(figure.value)}${figure.cpuMs === undefined ? '' : ` (CPU ${formatMs(figure.cpuMs)})`} | ` +
+    `${figure.baseline.label}: ${formatMs(figure.baseline.value)} | ${ratio(figure).toFixed(2)}× | ${figure.target?.text ?? ''} | ${verdict(figure)} |`;
+  const notes = figures.filter((figure) => figure.note).map((figure) => `- **${figure.bench}, ${figure.figure}**: ${figure.note}`);
+  const fixes = readFileSync(join(repo, 'tools', 'bench', 'fixes.md'), 'utf-8').trim();
+  return `# Benchmarks
+
+Written by \`npm run bench\` (tools/bench/run.mjs); run it again to measure your machine.
+
+- **Measured**: ${started.toISOString()} to ${ended.toISOString()} (${Math.round((ended - started) / 60_000)} min)
+- **Machine**: ${host.cpu}, ${host.cores} cores, ${host.memoryGb} GB, Node ${host.node}, git ${host.git}
+- **Commit**: ${host.commit}
+- **Load**: the machine was shared with other work while these figures were taken (1-minute load
+  average ${host.load.toFixed(1)} at the start, ${loadAtEnd.toFixed(1)} at the end, on ${host.cores} cores), so wall times are noisy
+  and higher than on an idle machine. Each figure is a median where repetitions are affordable; figures
+  measured in-process also give their CPU time, which other processes disturb much less.
+
+Ratio is the figure divided by its baseline, measured in the same run.
+
+| Benchmark | Figure | Measured | Baseline (same run) | Ratio | Target | Met |
+| --- | --- | --- | --- | --- | --- | --- |
+${figures.map(row).join('\n')}
+
+## Details
+
+${notes.join('\n')}
+
+## How each figure is measured
+
+- **Fan-out efficiency**: a workspace made by fanout's own generators (contracts, the \`users\`
+  reference, 12 tasks), the plugin built by \`nx build fanout\` and installed into its node_modules.
+  Each task runs fanout's \`command\` agent on \`tools/bench-agent.mjs\`, which waits 5 s and then
+  writes the reference's files renamed for its task, so every check and the integration have real
+  work. The real \`nx run-many -t fanout --parallel=P --skip-nx-cache\` (no Nx daemon), timed from
+  start to exit. fanout's overhead per session is the session's duration minus its agent's, from the
+  phase timings in \`.fanout/sessions/<project>/result.json\` (\`timings\`: context, worktree,
+  agent, checks, integration); the executor's own start (a process per task, loading the plugin) is
+  taken from Nx's task trace (\`NX_PROFILE\`).
+- **Worktree setup**: \`createWorktree\` from the built plugin, in a generated workspace of 2,000
+  projects and 20,000 committed files, keeping the task's project, the contracts and the reference;
+  then the same with \`sparseCheckout: false\` (the whole workspace, as before), and \`git worktree
+  add\` of the same commit as the baseline.
+- **Independence**: \`findIndependenceViolations\` from the built plugin on a synthetic, seeded graph:
+  4,500 libraries in 10 layers, each depending on 3 of the layers below, and 500 tasks, each
+  depending on the contracts and 3 libraries; no task graph edges between them (as with
+  \`dependsOn: ["^fanout"]\` and no fanout target on libraries). In-process.
+- **Cache replay**: the same workspace; the cache filled by one real run, then, from a fresh checkout
+  each time (so outputs are restored, not left in place), \`nx run-many -t fanout\` and the same run of
+  a cached no-op \`nx:run-commands\` target (\`bench-noop\`) on the same 12 projects, alternated.
+- **Checks**: 12 sessions of 20 files each (the reference's files renamed, and modules of the task's
+  own that use the contract types), each in a folder with a copy of the contracts; one fresh Node
+  process per pass, as every session runs in a process of its own; the baseline parses the same files
+  with the same compiler and nothing else.
+
+## Fixes made for these targets
+
+${fixes}
+`;
+}
