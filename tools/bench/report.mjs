@@ -79,9 +79,9 @@ ${notes.join('\n')}
   agent, checks, integration); the executor's own start (a process per task, loading the plugin) is
   taken from Nx's task trace (\`NX_PROFILE\`).
 - **Worktree setup**: \`createWorktree\` from the built plugin, in a generated workspace of 2,000
-  projects and 20,000 committed files, keeping the task's project, the contracts and the reference;
-  then the same with \`sparseCheckout: false\` (the whole workspace, as before), and \`git worktree
-  add\` of the same commit as the baseline.
+  projects and 20,000 committed files, with the plugin's \`sparseCheckout: true\` (keeping the task's
+  project, the contracts and the reference), then without it (the whole workspace, the default), and
+  \`git worktree add\` of the same commit as the baseline.
 - **Independence**: \`findIndependenceViolations\` from the built plugin on a synthetic, seeded graph:
   4,500 libraries in 10 layers, each depending on 3 of the layers below, and 500 tasks, each
   depending on the contracts and 3 libraries; no task graph edges between them (as with

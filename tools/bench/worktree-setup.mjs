@@ -1,6 +1,6 @@
 // Worktree setup in a large workspace: 2,000 projects, 20,000 committed files.
-// fanout's createWorktree as sessions get it (a sparse checkout of what the
-// session needs), and as it was before (the whole workspace), against the
+// fanout's createWorktree with the plugin's sparseCheckout (what the session
+// needs) and without it (the whole workspace, the default), against the
 // baseline of git alone: `git worktree add` of the same commit.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,7 +99,7 @@ export async function benchWorktreeSetup({ workspace, scratch, repetitions = { s
   return [
     {
       bench: 'worktree setup',
-      figure: 'createWorktree, sparse checkout (the default)',
+      figure: 'createWorktree, sparse checkout (sparseCheckout: true)',
       value: sparseMs,
       unit: 'ms',
       baseline: { label: 'git worktree add (full checkout)', value: baselineMs },
@@ -108,7 +108,7 @@ export async function benchWorktreeSetup({ workspace, scratch, repetitions = { s
     },
     {
       bench: 'worktree setup',
-      figure: 'createWorktree, whole workspace (sparseCheckout: false; before)',
+      figure: 'createWorktree, whole workspace (the default)',
       value: fullMs,
       unit: 'ms',
       baseline: { label: 'git worktree add (full checkout)', value: baselineMs },
