@@ -340,7 +340,7 @@ describe('fanout in a new Nx workspace', () => {
     async () => {
       const result = await ws.nx(
         // static: Nx prints the output of successful tasks too, verify's summary among them.
-        ['run-many', '-t', 'fanout', 'fanout-verify', '--parallel=3', '--output-style=static'],
+        ['run-many', '-t', 'fanout', 'fanout-verify', '--parallel=3', '--outputStyle=static'],
         2 * INSTALLING,
       );
 
