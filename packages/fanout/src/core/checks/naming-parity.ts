@@ -1,21 +1,21 @@
 import { existsSync } from 'fs';
 import { join, relative } from 'path';
-import { Project } from 'ts-morph';
 import { listFiles, referenceEntity, substitution } from '../agents/pattern';
+import { moduleExports, type ExportedDeclaration } from '../module-exports';
 import { entityNames } from '../names';
 import type { CheckInput, Finding, SessionCheck, Severity } from './check';
 
 const CHECK_NAME = 'naming-parity';
 
-/** Exported names of the given files, each with where it is declared. */
-function exportedNames(project: Project, files: string[]): Map<string, { file: string; line: number }> {
+/**
+ * Exported names of the given files, each with where it is declared. Syntax only
+ * (module-exports.ts): a program and type checker per session cost seconds.
+ */
+function exportedNames(files: string[], cache: Map<string, Map<string, ExportedDeclaration>>): Map<string, { file: string; line: number }> {
   const names = new Map<string, { file: string; line: number }>();
   for (const path of files.filter((file) => /\.tsx?$/.test(file) && !/\.(spec|test)\.tsx?$/.test(file))) {
-    for (const [name, declarations] of project.addSourceFileAtPath(path).getExportedDeclarations()) {
-      const declaration = declarations[0];
-      if (!names.has(name) && declaration) {
-        names.set(name, { file: declaration.getSourceFile().getFilePath(), line: declaration.getStartLineNumber() });
-      }
+    for (const [name, declaration] of moduleExports(path, cache)) {
+      if (!names.has(name)) names.set(name, { file: declaration.file, line: declaration.line });
     }
   }
   return names;
@@ -70,14 +70,9 @@ export const namingParity: SessionCheck = {
       }
     }
 
-    // Only exported names are compared: the standard library's and the @types packages' declarations are not needed.
-    const project = new Project({
-      skipAddingFilesFromTsConfig: true,
-      skipFileDependencyResolution: false,
-      compilerOptions: { noLib: true, types: [] },
-    });
-    const expectedSymbols = [...exportedNames(project, referenceFiles).keys()].map((name) => [name, renameSymbol(name)] as const);
-    const actual = exportedNames(project, listFiles(taskSrc));
+    const modules = new Map<string, Map<string, ExportedDeclaration>>();
+    const expectedSymbols = [...exportedNames(referenceFiles, modules).keys()].map((name) => [name, renameSymbol(name)] as const);
+    const actual = exportedNames(listFiles(taskSrc), modules);
     const expectedNames = new Set(expectedSymbols.map(([, expected]) => expected));
     for (const [original, expected] of expectedSymbols) {
       if (actual.has(expected)) continue;
