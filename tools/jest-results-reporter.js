@@ -24,6 +24,7 @@ class JestResultsReporter {
           file: suite.testFilePath,
           passed: suite.numPassingTests,
           failed: suite.numFailingTests,
+          durationMs: suite.perfStats ? suite.perfStats.end - suite.perfStats.start : undefined,
           error: suite.testExecError ? String(suite.testExecError.message) : undefined,
         })),
       }),

@@ -12,12 +12,24 @@ try {
 } catch {
   // No results at all: nothing ran.
 }
+const timed = [];
 for (const file of files) {
   const results = JSON.parse(readFileSync(join(dir, file), 'utf-8'));
+  for (const suite of results.suites ?? []) {
+    if (typeof suite.durationMs === 'number') timed.push(suite);
+  }
   passed += results.numPassedTests;
   failed += results.numFailedTests + results.numRuntimeErrorTestSuites;
   for (const suite of results.suites ?? []) {
     if (suite.error) console.error(`suite failed to run: ${suite.file}: ${suite.error}`);
+  }
+}
+// The slowest suites, so that a CI log shows where its time went.
+timed.sort((a, b) => b.durationMs - a.durationMs);
+if (timed.length > 0) {
+  console.log('slowest suites:');
+  for (const suite of timed.slice(0, 10)) {
+    console.log(`  ${(suite.durationMs / 1000).toFixed(1).padStart(7)} s  ${suite.file}`);
   }
 }
 console.log(`${passed} passed, ${failed} failed`);
