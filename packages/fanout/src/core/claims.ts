@@ -1,4 +1,5 @@
-import { ts } from 'ts-morph';
+import type { ts } from 'ts-morph';
+import { typescript } from './typescript';
 
 /**
  * What a session's file claims in the shared world of the workspace: the module
@@ -21,28 +22,28 @@ function lineOf(source: ts.SourceFile, node: ts.Node): number {
 }
 
 function hasExportModifier(node: ts.Node): boolean {
-  return (ts.canHaveModifiers(node) ? ts.getModifiers(node) : undefined)?.some(
-    (modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword,
+  return (typescript.canHaveModifiers(node) ? typescript.getModifiers(node) : undefined)?.some(
+    (modifier) => modifier.kind === typescript.SyntaxKind.ExportKeyword,
   ) ?? false;
 }
 
 function nameText(name: ts.PropertyName | ts.BindingName | undefined): string | undefined {
   if (!name) return undefined;
-  if (ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name)) return name.text;
+  if (typescript.isIdentifier(name) || typescript.isStringLiteral(name) || typescript.isNumericLiteral(name)) return name.text;
   return undefined;
 }
 
 export function extractClaims(fileName: string, text: string): FileClaims {
-  const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
+  const source = typescript.createSourceFile(fileName, text, typescript.ScriptTarget.Latest, true);
   const claims: FileClaims = { imports: [], exports: [], routes: [], ports: [] };
   // String constants of the file, so that `${ORDERS_BASE_PATH}/:id` resolves to `/orders/:id`.
   const constants = new Map<string, string>();
 
   const stringValue = (node: ts.Expression | undefined): string | undefined => {
     if (!node) return undefined;
-    if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) return node.text;
-    if (ts.isIdentifier(node)) return constants.get(node.text);
-    if (ts.isTemplateExpression(node)) {
+    if (typescript.isStringLiteral(node) || typescript.isNoSubstitutionTemplateLiteral(node)) return node.text;
+    if (typescript.isIdentifier(node)) return constants.get(node.text);
+    if (typescript.isTemplateExpression(node)) {
       let value = node.head.text;
       for (const span of node.templateSpans) {
         const part = stringValue(span.expression);
@@ -51,19 +52,19 @@ export function extractClaims(fileName: string, text: string): FileClaims {
       }
       return value;
     }
-    if (ts.isAsExpression(node) || ts.isParenthesizedExpression(node)) return stringValue(node.expression);
+    if (typescript.isAsExpression(node) || typescript.isParenthesizedExpression(node)) return stringValue(node.expression);
     return undefined;
   };
   const portValue = (node: ts.Expression | undefined): number | undefined => {
     if (!node) return undefined;
-    if (ts.isNumericLiteral(node)) return Number(node.text);
+    if (typescript.isNumericLiteral(node)) return Number(node.text);
     // Number(process.env.PORT ?? 3000), process.env.PORT || 3000: the fallback is the claim.
-    if (ts.isBinaryExpression(node)) {
+    if (typescript.isBinaryExpression(node)) {
       const operator = node.operatorToken.kind;
-      if (operator === ts.SyntaxKind.QuestionQuestionToken || operator === ts.SyntaxKind.BarBarToken) return portValue(node.right);
+      if (operator === typescript.SyntaxKind.QuestionQuestionToken || operator === typescript.SyntaxKind.BarBarToken) return portValue(node.right);
     }
-    if (ts.isCallExpression(node) && node.arguments.length === 1) return portValue(node.arguments[0]);
-    if (ts.isParenthesizedExpression(node) || ts.isAsExpression(node)) return portValue(node.expression);
+    if (typescript.isCallExpression(node) && node.arguments.length === 1) return portValue(node.arguments[0]);
+    if (typescript.isParenthesizedExpression(node) || typescript.isAsExpression(node)) return portValue(node.expression);
     return undefined;
   };
   const claimPort = (node: ts.Expression | undefined, at: ts.Node) => {
@@ -72,20 +73,20 @@ export function extractClaims(fileName: string, text: string): FileClaims {
   };
 
   const visit = (node: ts.Node): void => {
-    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) {
+    if (typescript.isImportDeclaration(node) || typescript.isExportDeclaration(node)) {
       const specifier = node.moduleSpecifier;
-      if (specifier && ts.isStringLiteral(specifier)) claims.imports.push({ specifier: specifier.text, line: lineOf(source, node) });
-      if (ts.isExportDeclaration(node) && node.exportClause && ts.isNamedExports(node.exportClause) && !node.isTypeOnly) {
+      if (specifier && typescript.isStringLiteral(specifier)) claims.imports.push({ specifier: specifier.text, line: lineOf(source, node) });
+      if (typescript.isExportDeclaration(node) && node.exportClause && typescript.isNamedExports(node.exportClause) && !node.isTypeOnly) {
         for (const element of node.exportClause.elements) claims.exports.push({ name: element.name.text, line: lineOf(source, element) });
       }
-    } else if (ts.isCallExpression(node)) {
+    } else if (typescript.isCallExpression(node)) {
       const callee = node.expression;
       const [first] = node.arguments;
-      if (ts.isIdentifier(callee) && (callee.text === 'require' || callee.text === 'import') && first && ts.isStringLiteral(first)) {
+      if (typescript.isIdentifier(callee) && (callee.text === 'require' || callee.text === 'import') && first && typescript.isStringLiteral(first)) {
         claims.imports.push({ specifier: first.text, line: lineOf(source, node) });
-      } else if (callee.kind === ts.SyntaxKind.ImportKeyword && first && ts.isStringLiteral(first)) {
+      } else if (callee.kind === typescript.SyntaxKind.ImportKeyword && first && typescript.isStringLiteral(first)) {
         claims.imports.push({ specifier: first.text, line: lineOf(source, node) });
-      } else if (ts.isPropertyAccessExpression(callee)) {
+      } else if (typescript.isPropertyAccessExpression(callee)) {
         const method = callee.name.text.toLowerCase();
         const path = stringValue(first);
         // app.get('/orders', ...), router.post(`${BASE}/:id`, ...)
@@ -94,26 +95,26 @@ export function extractClaims(fileName: string, text: string): FileClaims {
         }
         if (callee.name.text === 'listen') claimPort(first, node);
       }
-    } else if (ts.isVariableStatement(node)) {
+    } else if (typescript.isVariableStatement(node)) {
       const exported = hasExportModifier(node);
       for (const declaration of node.declarationList.declarations) {
         const name = nameText(declaration.name);
         if (!name) continue;
         if (exported) claims.exports.push({ name, line: lineOf(source, declaration) });
         const value = stringValue(declaration.initializer);
-        if (value !== undefined && node.declarationList.flags & ts.NodeFlags.Const) constants.set(name, value);
+        if (value !== undefined && node.declarationList.flags & typescript.NodeFlags.Const) constants.set(name, value);
         if (PORT_NAME.test(name)) claimPort(declaration.initializer, declaration);
       }
     } else if (
-      (ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node) || ts.isEnumDeclaration(node)) &&
+      (typescript.isFunctionDeclaration(node) || typescript.isClassDeclaration(node) || typescript.isEnumDeclaration(node)) &&
       hasExportModifier(node) &&
       node.name
     ) {
       claims.exports.push({ name: node.name.text, line: lineOf(source, node) });
-    } else if (ts.isObjectLiteralExpression(node)) {
+    } else if (typescript.isObjectLiteralExpression(node)) {
       const properties = new Map<string, ts.Expression>();
       for (const property of node.properties) {
-        if (ts.isPropertyAssignment(property)) {
+        if (typescript.isPropertyAssignment(property)) {
           const name = nameText(property.name);
           if (name) properties.set(name, property.initializer);
         }
@@ -126,7 +127,7 @@ export function extractClaims(fileName: string, text: string): FileClaims {
       }
       for (const [name, value] of properties) if (PORT_NAME.test(name)) claimPort(value, value);
     }
-    ts.forEachChild(node, visit);
+    typescript.forEachChild(node, visit);
   };
   visit(source);
   return claims;

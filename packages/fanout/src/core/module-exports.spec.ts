@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { write } from '../testing/git-workspace';
-import { moduleExports, resolveRelativeModule } from './module-exports';
+import { moduleExports, parseModule, resolveRelativeModule } from './module-exports';
 
 describe('moduleExports', () => {
   let root: string;
@@ -72,5 +72,28 @@ describe('resolveRelativeModule', () => {
     expect(resolveRelativeModule(from, './data.json')).toBe(join(root, 'src/data.json'));
     expect(resolveRelativeModule(from, './nothing')).toBeUndefined();
     rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('parseModule', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'fanout-parse-'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('reuses a parse while the text is the same and parses again once it changes', () => {
+    write(root, 'contracts.ts', 'export interface Order { id: string }\n');
+    const first = parseModule(join(root, 'contracts.ts'));
+    expect(parseModule(join(root, 'contracts.ts'))).toBe(first);
+    write(root, 'contracts.ts', 'export interface Invoice { id: string }\n');
+    const second = parseModule(join(root, 'contracts.ts'));
+    expect(second).not.toBe(first);
+    expect(second?.getText()).toBe('export interface Invoice { id: string }\n');
+    expect([...moduleExports(join(root, 'contracts.ts')).keys()]).toEqual(['Invoice']);
+  });
+
+  it('returns nothing for a file that does not exist', () => {
+    expect(parseModule(join(root, 'missing.ts'))).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'fs';
 import { dirname, join } from 'path';
-import { ts } from 'ts-morph';
+import type { ts } from 'ts-morph';
+import { typescript } from './typescript';
 
 /**
  * What a TypeScript module exports, read from syntax alone: one parse per file,
@@ -18,9 +19,20 @@ export interface ExportedDeclaration {
 
 const EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.d.ts'];
 
+/** Parsed files by path, reused while their text is the same (the contracts, parsed ahead by `warmChecks`). */
+const parsed = new Map<string, { text: string; source: ts.SourceFile }>();
+const PARSED_LIMIT = 256;
+
 export function parseModule(path: string): ts.SourceFile | undefined {
   if (!existsSync(path)) return undefined;
-  return ts.createSourceFile(path, readFileSync(path, 'utf-8'), ts.ScriptTarget.Latest, true);
+  const text = readFileSync(path, 'utf-8');
+  const known = parsed.get(path);
+  if (known?.text === text) return known.source;
+  const source = typescript.createSourceFile(path, text, typescript.ScriptTarget.Latest, true);
+  parsed.delete(path);
+  parsed.set(path, { text, source });
+  if (parsed.size > PARSED_LIMIT) parsed.delete(parsed.keys().next().value as string);
+  return source;
 }
 
 /** The file a relative specifier names: as written, with a TypeScript extension (also for a `.js` one), or its index. */
@@ -37,25 +49,25 @@ export function lineOf(node: ts.Node): number {
 }
 
 function modifiers(node: ts.Node): readonly ts.ModifierLike[] {
-  return (ts.canHaveModifiers(node) ? ts.getModifiers(node) : undefined) ?? [];
+  return (typescript.canHaveModifiers(node) ? typescript.getModifiers(node) : undefined) ?? [];
 }
 
 /** The names a top-level statement declares, each with the node declaring it. */
 function declared(statement: ts.Statement): [string, ts.Node][] {
-  if (ts.isVariableStatement(statement)) {
+  if (typescript.isVariableStatement(statement)) {
     return statement.declarationList.declarations.flatMap((declaration) =>
-      ts.isIdentifier(declaration.name) ? [[declaration.name.text, declaration] as [string, ts.Node]] : [],
+      typescript.isIdentifier(declaration.name) ? [[declaration.name.text, declaration] as [string, ts.Node]] : [],
     );
   }
   if (
-    ts.isInterfaceDeclaration(statement) ||
-    ts.isTypeAliasDeclaration(statement) ||
-    ts.isEnumDeclaration(statement) ||
-    ts.isFunctionDeclaration(statement) ||
-    ts.isClassDeclaration(statement) ||
-    ts.isModuleDeclaration(statement)
+    typescript.isInterfaceDeclaration(statement) ||
+    typescript.isTypeAliasDeclaration(statement) ||
+    typescript.isEnumDeclaration(statement) ||
+    typescript.isFunctionDeclaration(statement) ||
+    typescript.isClassDeclaration(statement) ||
+    typescript.isModuleDeclaration(statement)
   ) {
-    return statement.name && ts.isIdentifier(statement.name) ? [[statement.name.text, statement]] : [];
+    return statement.name && typescript.isIdentifier(statement.name) ? [[statement.name.text, statement]] : [];
   }
   return [];
 }
@@ -79,9 +91,9 @@ export function moduleExports(file: string, cache = new Map<string, Map<string, 
   const imported = new Map<string, { from: string; name: string }>();
   for (const statement of source.statements) {
     for (const [name, node] of declared(statement)) if (!local.has(name)) local.set(name, node);
-    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
+    if (typescript.isImportDeclaration(statement) && typescript.isStringLiteral(statement.moduleSpecifier)) {
       const bindings = statement.importClause?.namedBindings;
-      if (bindings && ts.isNamedImports(bindings)) {
+      if (bindings && typescript.isNamedImports(bindings)) {
         for (const element of bindings.elements) {
           imported.set(element.name.text, { from: statement.moduleSpecifier.text, name: (element.propertyName ?? element.name).text });
         }
@@ -95,18 +107,18 @@ export function moduleExports(file: string, cache = new Map<string, Map<string, 
   const stars: string[] = [];
   for (const statement of source.statements) {
     const flags = modifiers(statement).map((modifier) => modifier.kind);
-    if (flags.includes(ts.SyntaxKind.ExportKeyword)) {
+    if (flags.includes(typescript.SyntaxKind.ExportKeyword)) {
       const names = declared(statement);
-      if (flags.includes(ts.SyntaxKind.DefaultKeyword)) exported.set('default', at(names[0]?.[1] ?? statement));
+      if (flags.includes(typescript.SyntaxKind.DefaultKeyword)) exported.set('default', at(names[0]?.[1] ?? statement));
       else for (const [name, node] of names) if (!exported.has(name)) exported.set(name, at(node));
     }
-    if (ts.isExportAssignment(statement) && !statement.isExportEquals) exported.set('default', at(statement));
-    if (!ts.isExportDeclaration(statement)) continue;
-    const specifier = statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier) ? statement.moduleSpecifier.text : undefined;
+    if (typescript.isExportAssignment(statement) && !statement.isExportEquals) exported.set('default', at(statement));
+    if (!typescript.isExportDeclaration(statement)) continue;
+    const specifier = statement.moduleSpecifier && typescript.isStringLiteral(statement.moduleSpecifier) ? statement.moduleSpecifier.text : undefined;
     const clause = statement.exportClause;
     if (!clause) {
       if (specifier !== undefined) stars.push(specifier);
-    } else if (ts.isNamedExports(clause)) {
+    } else if (typescript.isNamedExports(clause)) {
       for (const element of clause.elements) {
         const name = (element.propertyName ?? element.name).text;
         let declaration: ExportedDeclaration | undefined;

@@ -119,6 +119,9 @@ describe('runSession', () => {
     // The worktree and its branch are gone after a success.
     expect(existsSync(worktree)).toBe(false);
     expect(gitIn(root, 'branch', '--list', 'fanout/*').trim()).toBe('');
+    // Git forgot the worktree too: no administrative folder left for `git worktree prune`.
+    expect(gitIn(root, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    expect(existsSync(join(root, '.git/worktrees/orders'))).toBe(false);
     const recorded = JSON.parse(readFileSync(join(root, '.fanout/sessions/orders/result.json'), 'utf-8'));
     expect(recorded).toMatchObject({ status: 'succeeded', agent: 'command', project: 'orders' });
     expect(recorded.baseCommit).toBe(gitIn(root, 'rev-parse', 'HEAD').trim());

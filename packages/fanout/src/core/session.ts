@@ -20,7 +20,7 @@ import { withLock } from './lock';
 import { assertSessionName } from './names';
 import { createRedactor, redactDeep } from './redact';
 import { formatFinding, type CheckInput, type Finding } from './checks/check';
-import { runChecks, type CheckSettings } from './checks/registry';
+import { CHECKS, runChecks, severityOf, warmChecks, type CheckSettings } from './checks/registry';
 import { judgeScope, workspaceScope, type FileChange } from './scope';
 import type { SparseCheckout } from './sparse-checkout';
 import { createWorktree, FANOUT_DIR, lockPath, removeWorktree, sessionChanges, type Worktree } from './worktree';
@@ -271,7 +271,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       say(`the agent starts in ${(spec.startDelayMs / 1000).toFixed(1)} s (stagger)`);
       await (spec.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(spec.startDelayMs);
     }
-    const report = await agent.run({
+    const running = agent.run({
       project: spec.project,
       projectRoot: spec.projectRoot,
       workspaceRoot: spec.workspaceRoot,
@@ -288,6 +288,19 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       echo: spec.echo,
       redact,
     });
+    // While the agent works, the checks' compiler is loaded and the contracts parsed, so they start warm.
+    const settings = spec.checks ?? {};
+    const contractsWorktree = worktree.path;
+    const warm = CHECKS.some((check) => severityOf(check, settings) !== 'off')
+      ? setTimeout(() => {
+          try {
+            warmChecks(contractsWorktree, spec.contracts.root);
+          } catch {
+            // Only a head start: the checks themselves report what is wrong.
+          }
+        }, 0)
+      : undefined;
+    const report = await running.finally(() => clearTimeout(warm));
     Object.assign(result, {
       summary: report.summary,
       costUsd: report.costUsd,

@@ -108,12 +108,12 @@ export async function createWorktree(
     writeFileSync(join(info, 'sparse-checkout'), `${conePatterns(cone).join('\n')}\n`);
   }
   const sparse = cone !== undefined;
-  // The checkout, the slow part in a large workspace, writes only the worktree and its own index.
-  await git(path, [...(sparse ? SPARSE : []), 'reset', '--hard', '-q']);
-
   // Only what the worktree holds: git status over a whole large workspace takes seconds.
   const overlay = cone ? conePathspecs(cone, [workspaceRoot, path]) : [];
-  for (const [file, state] of await dirtyPaths(workspaceRoot, overlay)) {
+  // At once: the checkout (the slow part in a large workspace; it writes only the worktree and
+  // its own index) and the status of the user's workspace, which reads only the workspace.
+  const [, dirty] = await Promise.all([git(path, [...(sparse ? SPARSE : []), 'reset', '--hard', '-q']), dirtyPaths(workspaceRoot, overlay)]);
+  for (const [file, state] of dirty) {
     if (file.startsWith(`${FANOUT_DIR}/`)) continue;
     const target = join(path, file);
     if (state === 'deleted') {
@@ -137,8 +137,24 @@ export async function createWorktree(
 
   await stageAll(path, workspaceRoot, sparse);
   await git(path, ['commit', '--no-verify', '--allow-empty', '-q', '-m', `fanout: baseline for ${project}`]);
-  const baseline = (await git(path, ['rev-parse', 'HEAD'])).trim();
+  const baseline = branchTip(path, branch) ?? (await git(path, ['rev-parse', 'HEAD'])).trim();
   return { path, branch, baseline, sparse };
+}
+
+/**
+ * The commit a branch points at, read from its loose ref in the repository's
+ * common git folder (where `git commit` has just written it), sparing a git
+ * process; undefined where the ref is not a plain file (packed, or another ref store).
+ */
+function branchTip(worktree: string, branch: string): string | undefined {
+  try {
+    const gitDir = worktreeGitDir(worktree);
+    const common = resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf-8').trim());
+    const tip = readFileSync(join(common, 'refs', 'heads', ...branch.split('/')), 'utf-8').trim();
+    return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(tip) ? tip : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every file the session added, modified or deleted since the baseline. */
@@ -189,14 +205,19 @@ export async function removeWorktree(workspaceRoot: string, project: string): Pr
   const trash = join(workspaceRoot, FANOUT_DIR, 'trash');
   const aside = join(trash, `${process.pid}-${Math.random().toString(36).slice(2)}`);
   let moved = false;
+  let admin: string | undefined;
   if (existsSync(path)) {
     endStrays(path);
+    admin = ownAdminDir(workspaceRoot, path);
     mkdirSync(trash, { recursive: true });
     renameSync(path, aside);
     moved = true;
   }
   await withLock(lockPath(workspaceRoot), async () => {
-    await git(workspaceRoot, ['worktree', 'prune'], { allowFailure: true });
+    // What `git worktree prune` would remove for this worktree, without a git process;
+    // prune itself where the worktree's git folder is not where git keeps them.
+    if (admin) rmSync(admin, { recursive: true, force: true });
+    else await git(workspaceRoot, ['worktree', 'prune'], { allowFailure: true });
     await git(workspaceRoot, ['branch', '-D', `fanout/${project}`], { allowFailure: true });
   });
   if (moved) rmSync(aside, { recursive: true, force: true });
@@ -207,6 +228,22 @@ export async function removeWorktree(workspaceRoot: string, project: string): Pr
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) {
       rmSync(join(trash, entry.name), { recursive: true, force: true });
     }
+  }
+}
+
+/**
+ * The worktree's administrative folder (`<common git dir>/worktrees/<id>`, gitrepository-layout),
+ * when the worktree's `.git` file points there and it points back at the worktree.
+ */
+function ownAdminDir(workspaceRoot: string, worktree: string): string | undefined {
+  try {
+    const admin = worktreeGitDir(worktree);
+    const common = resolve(admin, readFileSync(join(admin, 'commondir'), 'utf-8').trim());
+    const back = readFileSync(join(admin, 'gitdir'), 'utf-8').trim();
+    const inWorktrees = dirname(admin) === join(common, 'worktrees');
+    return inWorktrees && resolve(back) === resolve(worktree, '.git') && resolve(workspaceRoot) !== resolve(worktree) ? admin : undefined;
+  } catch {
+    return undefined;
   }
 }
 

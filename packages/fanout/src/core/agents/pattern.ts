@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { dirname, join, relative } from 'path';
-import { Project, ts } from 'ts-morph';
+import { moduleExports, parseModule } from '../module-exports';
+import { typescript } from '../typescript';
 import { entityNames, type EntityNames } from '../names';
 import type { AgentAdapter, AgentReport, AgentSession } from './agent';
 
@@ -10,7 +11,7 @@ import type { AgentAdapter, AgentReport, AgentSession } from './agent';
  * entity replaced by the task's (users/Users/USERS/user/User → orders/Orders/...),
  * token by token with the TypeScript scanner (identifiers get camelCase, strings
  * and paths kebab-case), files renamed, and every name imported from the
- * contracts checked, with ts-morph, to exist.
+ * contracts checked to exist (read from syntax, as the checks read it).
  */
 export const patternAgent: AgentAdapter = {
   name: 'pattern',
@@ -103,35 +104,38 @@ export function substitution(
 export function substituteSource(source: string, from: EntityNames, to: EntityNames): string {
   const identifier = substitution(from, to, 'identifier');
   const text = substitution(from, to, 'text');
-  const scanner = ts.createScanner(ts.ScriptTarget.Latest, false, ts.LanguageVariant.Standard, source);
+  const scanner = typescript.createScanner(typescript.ScriptTarget.Latest, false, typescript.LanguageVariant.Standard, source);
   // Braces opened inside `${...}` of a template, so its closing `}` resumes the template text.
   const braces: ('block' | 'template')[] = [];
   let output = '';
-  for (let kind = scanner.scan(); kind !== ts.SyntaxKind.EndOfFileToken; kind = scanner.scan()) {
-    if (kind === ts.SyntaxKind.OpenBraceToken) braces.push('block');
-    else if (kind === ts.SyntaxKind.TemplateHead) braces.push('template');
-    else if (kind === ts.SyntaxKind.CloseBraceToken && braces.pop() === 'template') {
+  for (let kind = scanner.scan(); kind !== typescript.SyntaxKind.EndOfFileToken; kind = scanner.scan()) {
+    if (kind === typescript.SyntaxKind.OpenBraceToken) braces.push('block');
+    else if (kind === typescript.SyntaxKind.TemplateHead) braces.push('template');
+    else if (kind === typescript.SyntaxKind.CloseBraceToken && braces.pop() === 'template') {
       kind = scanner.reScanTemplateToken(false);
-      if (kind === ts.SyntaxKind.TemplateMiddle) braces.push('template');
+      if (kind === typescript.SyntaxKind.TemplateMiddle) braces.push('template');
     }
     const token = scanner.getTokenText();
-    output += kind === ts.SyntaxKind.Identifier ? identifier(token) : text(token);
+    output += kind === typescript.SyntaxKind.Identifier ? identifier(token) : text(token);
   }
   return output;
 }
 
 /** Names imported from the contracts' import path that the contracts do not export. */
 function missingContractImports(session: AgentSession, files: string[]): string[] {
-  const project = new Project({ skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: true });
   const index = join(session.worktree, session.contracts.root, 'src', 'index.ts');
   if (!existsSync(index)) return [];
-  const exported = new Set(project.addSourceFileAtPath(index).getExportedDeclarations().keys());
+  const exported = moduleExports(index);
   const missing = new Set<string>();
   for (const file of files.filter((path) => path.endsWith('.ts'))) {
-    for (const declaration of project.addSourceFileAtPath(file).getImportDeclarations()) {
-      if (declaration.getModuleSpecifierValue() !== session.contracts.importPath) continue;
-      for (const named of declaration.getNamedImports()) {
-        if (!exported.has(named.getName())) missing.add(named.getName());
+    for (const statement of parseModule(file)?.statements ?? []) {
+      if (!typescript.isImportDeclaration(statement) || !typescript.isStringLiteral(statement.moduleSpecifier)) continue;
+      if (statement.moduleSpecifier.text !== session.contracts.importPath) continue;
+      const bindings = statement.importClause?.namedBindings;
+      if (!bindings || !typescript.isNamedImports(bindings)) continue;
+      for (const element of bindings.elements) {
+        const name = (element.propertyName ?? element.name).text;
+        if (!exported.has(name)) missing.add(name);
       }
     }
   }

@@ -1,6 +1,7 @@
 import { existsSync, realpathSync } from 'fs';
 import { dirname, join, relative, sep } from 'path';
-import { ts } from 'ts-morph';
+import type { ts } from 'ts-morph';
+import { typescript } from '../typescript';
 import { lineOf, moduleExports, parseModule, resolveRelativeModule } from '../module-exports';
 import type { CheckInput, Finding, SessionCheck, Severity } from './check';
 
@@ -15,19 +16,19 @@ interface ContractType {
 type TypeDeclaration = ts.InterfaceDeclaration | ts.TypeAliasDeclaration | ts.EnumDeclaration;
 
 function isTypeDeclaration(node: ts.Node): node is TypeDeclaration {
-  return ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node) || ts.isEnumDeclaration(node);
+  return typescript.isInterfaceDeclaration(node) || typescript.isTypeAliasDeclaration(node) || typescript.isEnumDeclaration(node);
 }
 
 /** A structural fingerprint of an interface, type literal or enum: its members and their types. */
 function shapeOf(node: TypeDeclaration): string {
   const properties = (members: ts.NodeArray<ts.TypeElement>) =>
     members
-      .filter(ts.isPropertySignature)
+      .filter(typescript.isPropertySignature)
       .map((property) => `${property.name.getText()}${property.questionToken ? '?' : ''}:${property.type?.getText() ?? ''}`)
       .sort()
       .join(';');
-  if (ts.isInterfaceDeclaration(node)) return properties(node.members);
-  if (ts.isTypeAliasDeclaration(node)) return ts.isTypeLiteralNode(node.type) ? properties(node.type.members) : '';
+  if (typescript.isInterfaceDeclaration(node)) return properties(node.members);
+  if (typescript.isTypeAliasDeclaration(node)) return typescript.isTypeLiteralNode(node.type) ? properties(node.type.members) : '';
   return `enum:${node.members
     .map((member) => member.name.getText())
     .sort()
@@ -102,7 +103,7 @@ export const contractConformance: SessionCheck = {
       const where = relative(input.root, absolute);
       const declarations = file.statements.filter(isTypeDeclaration);
       // Interfaces, then type aliases, then enums: the order findings are listed in.
-      const ordered = [ts.isInterfaceDeclaration, ts.isTypeAliasDeclaration, ts.isEnumDeclaration].flatMap((kind) =>
+      const ordered = [typescript.isInterfaceDeclaration, typescript.isTypeAliasDeclaration, typescript.isEnumDeclaration].flatMap((kind) =>
         declarations.filter((declaration) => kind(declaration)),
       );
       for (const declaration of ordered) {
@@ -126,8 +127,8 @@ export const contractConformance: SessionCheck = {
           );
         }
       }
-      for (const declaration of file.statements.filter(ts.isImportDeclaration)) {
-        if (!ts.isStringLiteral(declaration.moduleSpecifier)) continue;
+      for (const declaration of file.statements.filter(typescript.isImportDeclaration)) {
+        if (!typescript.isStringLiteral(declaration.moduleSpecifier)) continue;
         const specifier = declaration.moduleSpecifier.text;
         if (specifier === input.contracts.importPath) continue;
         const deepImport = specifier.startsWith(`${input.contracts.importPath}/`);

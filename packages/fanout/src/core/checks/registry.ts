@@ -1,3 +1,5 @@
+import { join } from 'path';
+import { moduleExports } from '../module-exports';
 import type { Finding, SessionCheck, Severity } from './check';
 import { contractConformance } from './contract-conformance';
 import { hiddenDependencies } from './hidden-dependencies';
@@ -30,4 +32,13 @@ export function runChecks(input: CheckInput, settings: CheckSettings): Finding[]
     const severity = severityOf(check, settings);
     return severity === 'off' ? [] : check.run(input, severity);
   });
+}
+
+/**
+ * Loads the compiler and parses the contracts the checks will read, so that the
+ * checks after the agent start warm. Sessions call it while their agent works:
+ * the first parse in a process costs several hundred milliseconds, later ones tens.
+ */
+export function warmChecks(root: string, contractsRoot: string): void {
+  moduleExports(join(root, contractsRoot, 'src', 'index.ts'));
 }

@@ -10,6 +10,9 @@ import { pendingChanges } from '../../testing/compile-tree';
 import { ciGenerator } from './ci';
 import type { CiGeneratorSchema } from './schema';
 
+// The Tree is the workspace: Nx's generators get an empty graph, not this repository's (see devkitForTrees).
+jest.mock('@nx/devkit', () => require('../../testing/tree-project-graph').devkitForTrees());
+
 const WORKFLOW = '.github/workflows/fanout.yml';
 const NPM_LOCK = { 'package-lock.json': '{ "lockfileVersion": 3 }\n' };
 

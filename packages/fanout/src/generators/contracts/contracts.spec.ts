@@ -3,6 +3,9 @@ import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { compileTree, pendingChanges, snapshotFiles } from '../../testing/compile-tree';
 import { contractsGenerator } from './contracts';
 
+// The Tree is the workspace: Nx's generators get an empty graph, not this repository's (see devkitForTrees).
+jest.mock('@nx/devkit', () => require('../../testing/tree-project-graph').devkitForTrees());
+
 describe('contracts generator', () => {
   let tree: Tree;
 

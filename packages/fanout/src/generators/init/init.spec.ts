@@ -3,6 +3,9 @@ import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { SECTION_START } from '../../core/conventions';
 import { initGenerator } from './init';
 
+// The Tree is the workspace: Nx's generators get an empty graph, not this repository's (see devkitForTrees).
+jest.mock('@nx/devkit', () => require('../../testing/tree-project-graph').devkitForTrees());
+
 describe('init generator', () => {
   let tree: Tree;
 

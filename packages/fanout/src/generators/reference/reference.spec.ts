@@ -5,6 +5,9 @@ import { compileTree, pendingChanges, visit } from '../../testing/compile-tree';
 import { contractsGenerator } from '../contracts/contracts';
 import { referenceGenerator } from './reference';
 
+// The Tree is the workspace: Nx's generators get an empty graph, not this repository's (see devkitForTrees).
+jest.mock('@nx/devkit', () => require('../../testing/tree-project-graph').devkitForTrees());
+
 describe('reference generator', () => {
   let tree: Tree;
   const paths = { '@proj/contracts': ['libs/contracts/src/index.ts'] };

@@ -7,6 +7,9 @@ import { referenceGenerator } from '../reference/reference';
 import type { TaskGeneratorSchema } from './schema';
 import { taskGenerator } from './task';
 
+// The Tree is the workspace: Nx's generators get an empty graph, not this repository's (see devkitForTrees).
+jest.mock('@nx/devkit', () => require('../../testing/tree-project-graph').devkitForTrees());
+
 // Each workspace below runs Nx's library generator three or more times: seconds each, far more on a busy machine.
 const GENERATOR_TIMEOUT_MS = 300_000;
 
