@@ -6,8 +6,7 @@ import {
   startLocalRegistry,
   type LocalRegistry,
 } from './local-registry';
-import { childEnv } from './run-command';
-import { createBareWorkspace } from './workspace';
+import { createBareWorkspace, e2eEnv } from './workspace';
 
 declare global {
   // Read back by global-teardown.ts, which jest runs in the same context.
@@ -34,13 +33,7 @@ export default async function globalSetup(): Promise<void> {
 
     const temp = mkdtempSync(join(tmpdir(), 'fanout-e2e-base-'));
     globalThis.fanoutE2eTemp = temp;
-    const env = childEnv({
-      ...registry.env,
-      NX_DAEMON: 'false',
-      NX_NO_CLOUD: 'true',
-      NX_TUI: 'false',
-    });
-    const bare = await createBareWorkspace(temp, 'e2e-ws', env);
+    const bare = await createBareWorkspace(temp, 'e2e-ws', e2eEnv());
     process.env.FANOUT_E2E_BARE = bare.root;
   } catch (error) {
     // jest does not run the global teardown when the global setup fails.

@@ -255,8 +255,7 @@ export const READY_ENTITIES = ['user', 'order', 'product', 'invoice'];
  */
 export async function readyWorkspace(suite: string): Promise<TestWorkspace> {
   const ready = `${requireEnv('FANOUT_E2E_BARE')}-ready`;
-  const done = `${ready}.done`;
-  if (!existsSync(done)) {
+  await buildOnce(ready, async () => {
     rmSync(ready, { recursive: true, force: true });
     await copyWorkspace(requireEnv('FANOUT_E2E_BARE'), ready);
     const workspace = new TestWorkspace(ready);
@@ -267,11 +266,43 @@ export async function readyWorkspace(suite: string): Promise<TestWorkspace> {
     );
     await workspace.nx(['g', 'fanout:reference', 'users', '--contracts=contracts', '--no-interactive'], INSTALLING);
     await workspace.commitEverything('e2e: fanout, contracts and reference');
-    writeFileSync(done, '');
-  }
+  });
   const root = join(mkdtempSync(join(tmpdir(), `fanout-e2e-${suite}-`)), 'ws');
   await copyWorkspace(ready, root);
   return new TestWorkspace(root);
+}
+
+/**
+ * Runs `build` once across the suites, which run in parallel jest workers: the
+ * first to create `<path>.lock` builds and then writes `<path>.done`; the others
+ * wait for it. If the builder fails, it removes its lock and the next suite tries.
+ */
+async function buildOnce(path: string, build: () => Promise<void>): Promise<void> {
+  const done = `${path}.done`;
+  const lock = `${path}.lock`;
+  const deadline = Date.now() + 2 * INSTALLING;
+  while (!existsSync(done)) {
+    let mine = false;
+    try {
+      mkdirSync(lock);
+      mine = true;
+    } catch {
+      // Another suite is building it.
+    }
+    if (mine) {
+      try {
+        if (!existsSync(done)) {
+          await build();
+          writeFileSync(done, '');
+        }
+      } finally {
+        rmSync(lock, { recursive: true, force: true });
+      }
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`${path} was not built within ${(2 * INSTALLING) / 60_000} minutes by another suite.`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
 }
 
 /** Removes a suite's workspace, unless FANOUT_E2E_KEEP=1 asks to keep it for inspection. */
