@@ -99,6 +99,18 @@ describe('applyChanges', () => {
     expect(readFileSync(join(workspace, 'libs/orders/src/index.ts'), 'utf-8')).toBe("export * from './lib/orders';\n");
   });
 
+  it("keeps a scoped project's record where the fanout target's outputs name it, and recovers its integration", () => {
+    applyChanges(workspace, '@acme/orders', worktree, changes);
+    // `.fanout/integration/{projectName}` in the target's outputs: the cache restores this folder.
+    expect(integrationDir(workspace, '@acme/orders')).toBe(join(workspace, '.fanout/integration/@acme/orders'));
+    expect([...ownedByFanout(workspace, '@acme/orders').keys()].sort()).toEqual(changes.map((change) => change.path).sort());
+    // A journal left by a killed run is found one level down, under the scope's folder.
+    const journal = join(integrationDir(workspace, '@acme/orders'), 'journal.json');
+    writeFileSync(journal, JSON.stringify({ pid: 1, files: [], deleted: [], createdDirs: [] }));
+    expect(recoverIntegrations(workspace)).toEqual(['@acme/orders']);
+    expect(existsSync(journal)).toBe(false);
+  });
+
   it('leaves the workspace untouched when killed while staging, and clears what it staged', async () => {
     const before = files();
     await crashAt('openSync', 2, 'staging');

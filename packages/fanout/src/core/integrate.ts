@@ -205,8 +205,24 @@ export function copySessionFile(worktree: string, path: string, destination: str
 
 /** Where one task's integration stages its files and keeps its journal and its record of what it wrote. */
 export function integrationDir(workspaceRoot: string, project: string): string {
-  // One folder per project, also for scoped names (@scope/name).
-  return join(workspaceRoot, FANOUT_DIR, 'integration', encodeURIComponent(project));
+  // The path the fanout target's outputs name (`.fanout/integration/{projectName}`), so the cache
+  // keeps and restores it; a scoped name (@scope/name) is a folder inside its scope's folder.
+  return join(workspaceRoot, FANOUT_DIR, 'integration', ...project.split('/'));
+}
+
+/** The integration folders there are: one per project, those of scoped projects one level down. */
+function integrationDirs(workspaceRoot: string): { project: string; dir: string }[] {
+  const root = join(workspaceRoot, FANOUT_DIR, 'integration');
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) =>
+      entry.name.startsWith('@')
+        ? readdirSync(join(root, entry.name), { withFileTypes: true })
+            .filter((inner) => inner.isDirectory())
+            .map((inner) => ({ project: `${entry.name}/${inner.name}`, dir: join(root, entry.name, inner.name) }))
+        : [{ project: entry.name, dir: join(root, entry.name) }],
+    );
 }
 
 /**
@@ -350,11 +366,8 @@ function rollBack(workspaceRoot: string, dir: string, journal: Journal): void {
  * Returns the projects whose integration was undone.
  */
 export function recoverIntegrations(workspaceRoot: string): string[] {
-  const root = join(workspaceRoot, FANOUT_DIR, 'integration');
-  if (!existsSync(root)) return [];
   const undone: string[] = [];
-  for (const project of readdirSync(root)) {
-    const dir = join(root, project);
+  for (const { project, dir } of integrationDirs(workspaceRoot)) {
     const journalFile = join(dir, 'journal.json');
     if (existsSync(journalFile)) {
       rollBack(workspaceRoot, dir, JSON.parse(readFileSync(journalFile, 'utf-8')) as Journal);
@@ -373,8 +386,7 @@ export function recoverIntegrations(workspaceRoot: string): string[] {
  * folder with a journal or staged files.
  */
 export async function recoverUnfinished(workspaceRoot: string): Promise<string[]> {
-  const root = join(workspaceRoot, FANOUT_DIR, 'integration');
-  const pending = existsSync(root) && readdirSync(root).some((project) => readdirSync(join(root, project)).some((entry) => entry !== 'owned.json'));
+  const pending = integrationDirs(workspaceRoot).some(({ dir }) => readdirSync(dir).some((entry) => entry !== 'owned.json'));
   return pending ? withLock(lockPath(workspaceRoot), async () => recoverIntegrations(workspaceRoot)) : [];
 }
 
