@@ -1,7 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { createRedactor } from '../redact';
 import type { AgentSession } from './agent';
 import { checkAgentOptions } from './agent-options';
 import {
@@ -13,7 +12,8 @@ import {
   aiderModelProblem,
   parseAiderOutput,
 } from './aider';
-import { MAX_PROMPT_ARGUMENT_BYTES, runCliAgent, type CliRunnerDeps } from './cli-agent';
+import { MAX_PROMPT_ARGUMENT_BYTES, runCliAgent } from './cli-agent';
+import { cliSession, recordingDeps } from '../../testing/cli-session';
 
 const SESSION_DIR = '/ws/.fanout/sessions/orders';
 const PROMPT_FILE = `${SESSION_DIR}/prompt.md`;
@@ -357,12 +357,6 @@ for (const file of files) process.stdout.write('Applied edit to ' + file + '\\n'
   };
 }
 
-/** Records waits instead of waiting; jitter fixed at half the window. */
-function recordingDeps(): CliRunnerDeps & { waits: number[] } {
-  const waits: number[] = [];
-  return { waits, sleep: async (ms) => void waits.push(ms), random: () => 0.5 };
-}
-
 describe('aider sessions against a fake aider', () => {
   let dir: string;
 
@@ -373,29 +367,8 @@ describe('aider sessions against a fake aider', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function fakeSession(env: NodeJS.ProcessEnv, prompt: string, options: AgentSession['options'] = { retryDelay: '1s' }): AgentSession {
-    const worktree = join(dir, 'worktree');
-    const sessionDir = join(dir, 'sessions', 'orders');
-    mkdirSync(worktree, { recursive: true });
-    mkdirSync(sessionDir, { recursive: true });
-    writeFileSync(join(sessionDir, 'prompt.md'), prompt);
-    writeFileSync(join(sessionDir, 'session.log'), '');
-    return {
-      project: 'orders',
-      projectRoot: 'libs/orders',
-      workspaceRoot: join(dir, 'workspace'),
-      worktree,
-      promptFile: join(sessionDir, 'prompt.md'),
-      logFile: join(sessionDir, 'session.log'),
-      reference: { project: 'users', root: 'libs/users' },
-      contracts: { project: 'contracts', root: 'libs/contracts', importPath: '@ws/contracts' },
-      options,
-      timeoutMs: 60_000,
-      env,
-      echo: false,
-      redact: createRedactor(env),
-    };
-  }
+  const fakeSession = (env: NodeJS.ProcessEnv, prompt: string, options: AgentSession['options'] = { retryDelay: '1s' }): AgentSession =>
+    cliSession(dir, env, { prompt, sessionDir: join(dir, 'sessions', 'orders'), overrides: { options } });
 
   it('retries the rate limit aider gave up on, with backoff, then reads the reply; the prompt goes by file, even a long one', async () => {
     const fake = fakeAider(join(dir, 'bin'), { rateLimited: 2, write: { 'libs/orders/src/orders.ts': 'export const orders = [];\n' } });

@@ -3,7 +3,6 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { createWorkspace, gitIn, sessionSpec, type TestWorkspace } from '../../testing/git-workspace';
 import { runSession } from '../session';
-import { createRedactor } from '../redact';
 import type { AgentSession } from './agent';
 import { checkAgentOptions, hashedAgentOptions, agentOptionsForRun } from './agent-options';
 import { claudeCli } from './claude';
@@ -15,8 +14,8 @@ import {
   MAX_RETRY_DELAY_MS,
   placePrompt,
   runCliAgent,
-  type CliRunnerDeps,
 } from './cli-agent';
+import { cliSession, recordingDeps } from '../../testing/cli-session';
 
 /**
  * The shared CLI runner, driven through the claude adapter against a fake
@@ -93,12 +92,6 @@ console.log(JSON.stringify({ ...${JSON.stringify(SUCCESS)}, result: plan.result 
   };
 }
 
-/** Records waits instead of waiting; jitter fixed at half the window. */
-function recordingDeps(): CliRunnerDeps & { waits: number[] } {
-  const waits: number[] = [];
-  return { waits, sleep: async (ms) => void waits.push(ms), random: () => 0.5 };
-}
-
 describe('CLI agent runner', () => {
   let dir: string;
 
@@ -109,28 +102,8 @@ describe('CLI agent runner', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function session(env: NodeJS.ProcessEnv, overrides: Partial<AgentSession> = {}, prompt = '# Build the orders API\n'): AgentSession {
-    const worktree = join(dir, 'worktree');
-    mkdirSync(worktree, { recursive: true });
-    writeFileSync(join(dir, 'prompt.md'), prompt);
-    writeFileSync(join(dir, 'session.log'), '');
-    return {
-      project: 'orders',
-      projectRoot: 'libs/orders',
-      workspaceRoot: join(dir, 'workspace'),
-      worktree,
-      promptFile: join(dir, 'prompt.md'),
-      logFile: join(dir, 'session.log'),
-      reference: { project: 'users', root: 'libs/users' },
-      contracts: { project: 'contracts', root: 'libs/contracts', importPath: '@ws/contracts' },
-      options: { retryDelay: '1s' },
-      timeoutMs: 60_000,
-      env,
-      echo: false,
-      redact: createRedactor(env),
-      ...overrides,
-    };
-  }
+  const session = (env: NodeJS.ProcessEnv, overrides: Partial<AgentSession> = {}, prompt = '# Build the orders API\n'): AgentSession =>
+    cliSession(dir, env, { prompt, overrides });
 
   describe('finding the program', () => {
     const executable = (path: string) => {

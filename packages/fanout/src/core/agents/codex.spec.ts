@@ -7,8 +7,9 @@ import { dirname, join } from 'path';
 import { createRedactor } from '../redact';
 import type { AgentSession } from './agent';
 import { checkAgentOptions } from './agent-options';
-import { runCliAgent, type CliRunnerDeps } from './cli-agent';
+import { runCliAgent } from './cli-agent';
 import { CODEX_SANDBOX_MODES, codexAgent, codexCli, parseCodexOutput } from './codex';
+import { cliSession, recordingDeps } from '../../testing/cli-session';
 
 const WORKTREE = '/ws/.fanout/worktrees/orders';
 const session = { worktree: WORKTREE } as AgentSession;
@@ -51,12 +52,6 @@ const failedWith = (message: string) => [
   { type: 'error', message },
   { type: 'turn.failed', error: { message } },
 ];
-
-/** Records waits instead of waiting; jitter fixed at half the window. */
-function recordingDeps(): CliRunnerDeps & { waits: number[] } {
-  const waits: number[] = [];
-  return { waits, sleep: async (ms) => void waits.push(ms), random: () => 0.5 };
-}
 
 describe('codex agent', () => {
   describe('argv', () => {
@@ -203,27 +198,8 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
       };
     }
 
-    function runSession(env: NodeJS.ProcessEnv, prompt: string, options: AgentSession['options'] = { retryDelay: '1s' }): AgentSession {
-      const worktree = join(dir, 'worktree');
-      mkdirSync(worktree, { recursive: true });
-      writeFileSync(join(dir, 'prompt.md'), prompt);
-      writeFileSync(join(dir, 'session.log'), '');
-      return {
-        project: 'orders',
-        projectRoot: 'libs/orders',
-        workspaceRoot: join(dir, 'workspace'),
-        worktree,
-        promptFile: join(dir, 'prompt.md'),
-        logFile: join(dir, 'session.log'),
-        reference: { project: 'users', root: 'libs/users' },
-        contracts: { project: 'contracts', root: 'libs/contracts', importPath: '@ws/contracts' },
-        options,
-        timeoutMs: 60_000,
-        env,
-        echo: false,
-        redact: createRedactor(env),
-      };
-    }
+    const runSession = (env: NodeJS.ProcessEnv, prompt: string, options: AgentSession['options'] = { retryDelay: '1s' }): AgentSession =>
+      cliSession(dir, env, { prompt, overrides: { options } });
 
     it('retries a rate-limited run with backoff, in the worktree with stdin closed, then reads the success', async () => {
       const fake = fakeCodex({ rateLimited: 2 });

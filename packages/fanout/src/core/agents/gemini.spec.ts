@@ -2,11 +2,11 @@ import { spawnSync } from 'child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { createRedactor } from '../redact';
 import type { AgentSession } from './agent';
-import { runCliAgent, type CliRunnerDeps } from './cli-agent';
+import { runCliAgent } from './cli-agent';
 import { GEMINI_APPROVAL_MODES, geminiAgent, geminiCli, parseGeminiOutput } from './gemini';
 import { AGENTS } from './registry';
+import { cliSession, recordingDeps } from '../../testing/cli-session';
 
 const WORKSPACE = '/ws';
 const session = { workspaceRoot: WORKSPACE } as AgentSession;
@@ -229,32 +229,8 @@ process.stdout.write(${JSON.stringify(pretty(SUCCESS))});
       };
     }
 
-    function geminiSession(env: NodeJS.ProcessEnv, prompt: string, options: AgentSession['options'] = { retryDelay: '1s' }): AgentSession {
-      mkdirSync(join(dir, 'worktree'));
-      writeFileSync(join(dir, 'prompt.md'), prompt);
-      writeFileSync(join(dir, 'session.log'), '');
-      return {
-        project: 'orders',
-        projectRoot: 'libs/orders',
-        workspaceRoot: join(dir, 'workspace'),
-        worktree: join(dir, 'worktree'),
-        promptFile: join(dir, 'prompt.md'),
-        logFile: join(dir, 'session.log'),
-        reference: { project: 'users', root: 'libs/users' },
-        contracts: { project: 'contracts', root: 'libs/contracts', importPath: '@ws/contracts' },
-        options,
-        timeoutMs: 60_000,
-        env,
-        echo: false,
-        redact: createRedactor(env),
-      };
-    }
-
-    /** Records waits instead of waiting; jitter fixed at half the window. */
-    function recordingDeps(): CliRunnerDeps & { waits: number[] } {
-      const waits: number[] = [];
-      return { waits, sleep: async (ms) => void waits.push(ms), random: () => 0.5 };
-    }
+    const geminiSession = (env: NodeJS.ProcessEnv, prompt: string, options: AgentSession['options'] = { retryDelay: '1s' }): AgentSession =>
+      cliSession(dir, env, { prompt, overrides: { options } });
 
     it('retries a rate limit with backoff, then reads the report; the log shows the prompt by its size only', async () => {
       const fake = fakeGemini(2);

@@ -3,12 +3,12 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { createWorkspace, gitIn, sessionSpec, type TestWorkspace } from '../../testing/git-workspace';
-import { createRedactor } from '../redact';
 import { runSession } from '../session';
 import type { AgentSession } from './agent';
 import { checkAgentOptions, type AgentOptions } from './agent-options';
-import { MAX_PROMPT_ARGUMENT_BYTES, placePrompt, runCliAgent, type CliRunnerDeps } from './cli-agent';
+import { MAX_PROMPT_ARGUMENT_BYTES, placePrompt, runCliAgent } from './cli-agent';
 import { OPENCODE_DEFAULT_ALLOWED_COMMANDS, opencodeAgent, opencodeAgentDefinition, opencodeCli, parseOpencodeOutput } from './opencode';
+import { cliSession, recordingDeps } from '../../testing/cli-session';
 
 const WORKTREE = '/ws/.fanout/worktrees/orders';
 const session = { worktree: WORKTREE } as AgentSession;
@@ -416,41 +416,14 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
       };
     }
 
-    function cliSession(env: NodeJS.ProcessEnv, prompt: string): AgentSession {
-      const worktree = join(dir, 'worktree');
-      mkdirSync(worktree, { recursive: true });
-      writeFileSync(join(dir, 'prompt.md'), prompt);
-      writeFileSync(join(dir, 'session.log'), '');
-      return {
-        project: 'orders',
-        projectRoot: 'libs/orders',
-        workspaceRoot: join(dir, 'workspace'),
-        worktree,
-        promptFile: join(dir, 'prompt.md'),
-        logFile: join(dir, 'session.log'),
-        reference: { project: 'users', root: 'libs/users' },
-        contracts: {
-          project: 'contracts',
-          root: 'libs/contracts',
-          importPath: '@ws/contracts',
-        },
-        options: { retryDelay: '1s', model: 'anthropic/claude-sonnet-4-5' },
-        timeoutMs: 60_000,
-        env,
-        echo: false,
-        redact: createRedactor(env),
-      };
-    }
+    const opencodeSession = (env: NodeJS.ProcessEnv, prompt: string): AgentSession =>
+      cliSession(dir, env, { prompt, overrides: { options: { retryDelay: '1s', model: 'anthropic/claude-sonnet-4-5' } } });
 
     it('retries a rate-limited run with backoff, with the prompt on stdin as written and the fanout agent in its environment', async () => {
       const fake = fakeOpencode(2);
-      const waits: number[] = [];
-      const deps: CliRunnerDeps = {
-        sleep: async (ms) => void waits.push(ms),
-        random: () => 0.5,
-      };
+      const deps = recordingDeps();
       const prompt = '# Orders\nImplement `handle("order")` as in "libs/users".\n';
-      const report = await runCliAgent(opencodeCli, cliSession(fake.env, prompt), deps);
+      const report = await runCliAgent(opencodeCli, opencodeSession(fake.env, prompt), deps);
       expect(report).toMatchObject({
         ok: true,
         attempts: 3,
@@ -458,7 +431,7 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
         sessionId: SESSION,
         tokens: { input: 2550, output: 80 },
       });
-      expect(waits).toEqual([500, 1000]);
+      expect(deps.waits).toEqual([500, 1000]);
       const calls = fake.calls();
       expect(calls).toHaveLength(3);
       const worktree = join(dir, 'worktree');
