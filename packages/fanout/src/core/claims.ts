@@ -1,4 +1,5 @@
 import type { ts } from 'ts-morph';
+import { cachedByText } from './text-cache';
 import { typescript } from './typescript';
 
 /**
@@ -33,20 +34,8 @@ function nameText(name: ts.PropertyName | ts.BindingName | undefined): string | 
   return undefined;
 }
 
-/** Claims by file, reused while the text is the same: several checks read the same session files. */
-const claimed = new Map<string, { text: string; claims: FileClaims }>();
-const CLAIMED_LIMIT = 256;
-
-/** What a file claims (imports, exports, routes, ports), from its syntax. Treat the result as read-only. */
-export function extractClaims(fileName: string, text: string): FileClaims {
-  const known = claimed.get(fileName);
-  if (known?.text === text) return known.claims;
-  const claims = readClaims(fileName, text);
-  claimed.delete(fileName);
-  claimed.set(fileName, { text, claims });
-  if (claimed.size > CLAIMED_LIMIT) claimed.delete(claimed.keys().next().value as string);
-  return claims;
-}
+/** What a file claims (imports, exports, routes, ports), from its syntax; reused while its text is the same. Read-only. */
+export const extractClaims = cachedByText(256, readClaims);
 
 function readClaims(fileName: string, text: string): FileClaims {
   const source = typescript.createSourceFile(fileName, text, typescript.ScriptTarget.Latest, true);

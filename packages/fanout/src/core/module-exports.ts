@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'fs';
 import { dirname, join } from 'path';
 import type { ts } from 'ts-morph';
+import { cachedByText } from './text-cache';
 import { typescript } from './typescript';
 
 /**
@@ -19,20 +20,17 @@ export interface ExportedDeclaration {
 
 const EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.d.ts'];
 
-/** Parsed files by path, reused while their text is the same (the contracts, parsed ahead by `warmChecks`). */
-const parsed = new Map<string, { text: string; source: ts.SourceFile }>();
-const PARSED_LIMIT = 256;
+const parse = cachedByText(256, (path, text) => typescript.createSourceFile(path, text, typescript.ScriptTarget.Latest, true));
 
+/** A file's syntax tree, reused while its text is the same (the contracts are parsed ahead by `warmChecks`). */
 export function parseModule(path: string): ts.SourceFile | undefined {
   if (!existsSync(path)) return undefined;
-  const text = readFileSync(path, 'utf-8');
-  const known = parsed.get(path);
-  if (known?.text === text) return known.source;
-  const source = typescript.createSourceFile(path, text, typescript.ScriptTarget.Latest, true);
-  parsed.delete(path);
-  parsed.set(path, { text, source });
-  if (parsed.size > PARSED_LIMIT) parsed.delete(parsed.keys().next().value as string);
-  return source;
+  return parse(path, readFileSync(path, 'utf-8'));
+}
+
+/** The contracts library's public entry point, which the checks and the pattern agent read its exports from. */
+export function contractsEntry(root: string, contractsRoot: string): string {
+  return join(root, contractsRoot, 'src', 'index.ts');
 }
 
 /** The file a relative specifier names: as written, with a TypeScript extension (also for a `.js` one), or its index. */

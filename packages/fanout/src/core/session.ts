@@ -20,7 +20,7 @@ import { withLock } from './lock';
 import { assertSessionName } from './names';
 import { createRedactor, redactDeep } from './redact';
 import { formatFinding, type CheckInput, type Finding } from './checks/check';
-import { CHECKS, runChecks, severityOf, warmChecks, type CheckSettings } from './checks/registry';
+import { runChecks, warmChecks, type CheckSettings } from './checks/registry';
 import { judgeScope, workspaceScope, type FileChange } from './scope';
 import type { SparseCheckout } from './sparse-checkout';
 import { createWorktree, FANOUT_DIR, lockPath, removeWorktree, sessionChanges, type Worktree } from './worktree';
@@ -289,17 +289,8 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       redact,
     });
     // While the agent works, the checks' compiler is loaded and the contracts parsed, so they start warm.
-    const settings = spec.checks ?? {};
-    const contractsWorktree = worktree.path;
-    const warm = CHECKS.some((check) => severityOf(check, settings) !== 'off')
-      ? setTimeout(() => {
-          try {
-            warmChecks(contractsWorktree, spec.contracts.root);
-          } catch {
-            // Only a head start: the checks themselves report what is wrong.
-          }
-        }, 0)
-      : undefined;
+    const { path: worktreeRoot } = worktree;
+    const warm = setTimeout(() => warmChecks(worktreeRoot, spec.contracts.root, spec.checks ?? {}), 0);
     const report = await running.finally(() => clearTimeout(warm));
     Object.assign(result, {
       summary: report.summary,

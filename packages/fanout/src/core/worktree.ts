@@ -48,6 +48,11 @@ function worktreeGitDir(worktree: string): string {
   return resolve(worktree, pointer.replace(/^gitdir:\s*/, ''));
 }
 
+/** The repository's common git folder, named by the `commondir` file of a linked worktree's git folder. */
+function commonGitDir(gitDir: string): string {
+  return resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf-8').trim());
+}
+
 export function lockPath(workspaceRoot: string): string {
   return join(workspaceRoot, FANOUT_DIR, 'git.lock');
 }
@@ -148,8 +153,7 @@ export async function createWorktree(
  */
 function branchTip(worktree: string, branch: string): string | undefined {
   try {
-    const gitDir = worktreeGitDir(worktree);
-    const common = resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf-8').trim());
+    const common = commonGitDir(worktreeGitDir(worktree));
     const tip = readFileSync(join(common, 'refs', 'heads', ...branch.split('/')), 'utf-8').trim();
     return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(tip) ? tip : undefined;
   } catch {
@@ -238,7 +242,7 @@ export async function removeWorktree(workspaceRoot: string, project: string): Pr
 function ownAdminDir(workspaceRoot: string, worktree: string): string | undefined {
   try {
     const admin = worktreeGitDir(worktree);
-    const common = resolve(admin, readFileSync(join(admin, 'commondir'), 'utf-8').trim());
+    const common = commonGitDir(admin);
     const back = readFileSync(join(admin, 'gitdir'), 'utf-8').trim();
     const inWorktrees = dirname(admin) === join(common, 'worktrees');
     return inWorktrees && resolve(back) === resolve(worktree, '.git') && resolve(workspaceRoot) !== resolve(worktree) ? admin : undefined;

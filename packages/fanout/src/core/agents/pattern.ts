@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { dirname, join, relative } from 'path';
-import { moduleExports, parseModule } from '../module-exports';
+import { contractsEntry, moduleExports, parseModule } from '../module-exports';
 import { typescript } from '../typescript';
 import { entityNames, type EntityNames } from '../names';
 import type { AgentAdapter, AgentReport, AgentSession } from './agent';
@@ -123,7 +123,7 @@ export function substituteSource(source: string, from: EntityNames, to: EntityNa
 
 /** Names imported from the contracts' import path that the contracts do not export. */
 function missingContractImports(session: AgentSession, files: string[]): string[] {
-  const index = join(session.worktree, session.contracts.root, 'src', 'index.ts');
+  const index = contractsEntry(session.worktree, session.contracts.root);
   if (!existsSync(index)) return [];
   const exported = moduleExports(index);
   const missing = new Set<string>();

@@ -2,7 +2,7 @@ import { existsSync, realpathSync } from 'fs';
 import { dirname, join, relative, sep } from 'path';
 import type { ts } from 'ts-morph';
 import { typescript } from '../typescript';
-import { lineOf, moduleExports, parseModule, resolveRelativeModule } from '../module-exports';
+import { contractsEntry, lineOf, moduleExports, parseModule, resolveRelativeModule } from '../module-exports';
 import type { CheckInput, Finding, SessionCheck, Severity } from './check';
 
 const CHECK_NAME = 'contract-conformance';
@@ -82,7 +82,7 @@ export const contractConformance: SessionCheck = {
   description: 'No redeclared contract types; contract imports only from the contracts import path.',
   defaultSeverity: 'error',
   run(input: CheckInput, severity: Severity): Finding[] {
-    const index = join(input.root, input.contracts.root, 'src', 'index.ts');
+    const index = contractsEntry(input.root, input.contracts.root);
     if (!existsSync(index)) return [];
     // Syntax only (module-exports.ts): a program and type checker per session cost seconds.
     const contractTypes: ContractType[] = [...moduleExports(index)].flatMap(([name, { node }]) =>

@@ -1,5 +1,4 @@
-import { join } from 'path';
-import { moduleExports } from '../module-exports';
+import { contractsEntry, moduleExports } from '../module-exports';
 import type { Finding, SessionCheck, Severity } from './check';
 import { contractConformance } from './contract-conformance';
 import { hiddenDependencies } from './hidden-dependencies';
@@ -36,9 +35,16 @@ export function runChecks(input: CheckInput, settings: CheckSettings): Finding[]
 
 /**
  * Loads the compiler and parses the contracts the checks will read, so that the
- * checks after the agent start warm. Sessions call it while their agent works:
- * the first parse in a process costs several hundred milliseconds, later ones tens.
+ * checks after the agent start warm; nothing when every check is off. Sessions
+ * call it while their agent works: the first parse in a process costs several
+ * hundred milliseconds, later ones tens. Never throws: it is only a head start,
+ * and the checks themselves report what is wrong.
  */
-export function warmChecks(root: string, contractsRoot: string): void {
-  moduleExports(join(root, contractsRoot, 'src', 'index.ts'));
+export function warmChecks(root: string, contractsRoot: string, settings: CheckSettings): void {
+  if (CHECKS.every((check) => severityOf(check, settings) === 'off')) return;
+  try {
+    moduleExports(contractsEntry(root, contractsRoot));
+  } catch {
+    // The checks read the same files and say what is wrong with them.
+  }
 }
