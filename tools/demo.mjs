@@ -37,7 +37,10 @@ mkdirSync(demoRoot, { recursive: true });
 
 step('Build the fanout plugin', 'npx', ['nx', 'build', 'fanout', '--skip-nx-cache'], repo);
 step('Pack it as the npm package users install', 'npm', ['pack', '--pack-destination', demoRoot], join(repo, 'packages', 'fanout'));
-const tarball = join(demoRoot, readdirSync(demoRoot).find((file) => file.startsWith('fanout-') && file.endsWith('.tgz')));
+const tarball = join(
+  demoRoot,
+  readdirSync(demoRoot).find((file) => file.startsWith('fanout-') && file.endsWith('.tgz')),
+);
 
 step(
   `Create a fresh Nx ${nxVersion} workspace`,

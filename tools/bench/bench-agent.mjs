@@ -12,7 +12,14 @@ const [ms, referenceRoot, projectRoot] = process.argv.slice(2);
 function names(plural) {
   const singular = plural.endsWith('ies') ? `${plural.slice(0, -3)}y` : plural.replace(/s$/, '');
   const upperFirst = (word) => word[0].toUpperCase() + word.slice(1);
-  return { plural, singular, Plural: upperFirst(plural), Singular: upperFirst(singular), PLURAL: plural.toUpperCase(), SINGULAR: singular.toUpperCase() };
+  return {
+    plural,
+    singular,
+    Plural: upperFirst(plural),
+    Singular: upperFirst(singular),
+    PLURAL: plural.toUpperCase(),
+    SINGULAR: singular.toUpperCase(),
+  };
 }
 
 function files(dir) {
@@ -22,8 +29,20 @@ function files(dir) {
 function writeSession() {
   const from = names(referenceRoot.split('/').pop());
   const to = names(projectRoot.split('/').pop());
-  const swap = { [from.plural]: to.plural, [from.Plural]: to.Plural, [from.PLURAL]: to.PLURAL, [from.singular]: to.singular, [from.Singular]: to.Singular, [from.SINGULAR]: to.SINGULAR };
-  const pattern = new RegExp(Object.keys(swap).sort((a, b) => b.length - a.length).join('|'), 'g');
+  const swap = {
+    [from.plural]: to.plural,
+    [from.Plural]: to.Plural,
+    [from.PLURAL]: to.PLURAL,
+    [from.singular]: to.singular,
+    [from.Singular]: to.Singular,
+    [from.SINGULAR]: to.SINGULAR,
+  };
+  const pattern = new RegExp(
+    Object.keys(swap)
+      .sort((a, b) => b.length - a.length)
+      .join('|'),
+    'g',
+  );
   const rename = (text) => text.replace(pattern, (word) => swap[word]);
   const source = join(referenceRoot, 'src');
   for (const file of files(source)) {

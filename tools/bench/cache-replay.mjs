@@ -16,7 +16,14 @@ function replay(workspace, target) {
   const started = performance.now();
   const output = run(
     process.execPath,
-    [join(workspace, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), 'run-many', '-t', target, `--parallel=${TASKS.length}`, '--output-style=static'],
+    [
+      join(workspace, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'),
+      'run-many',
+      '-t',
+      target,
+      `--parallel=${TASKS.length}`,
+      '--output-style=static',
+    ],
     { cwd: workspace, env: workspaceEnv() },
   );
   const wallMs = performance.now() - started;

@@ -11,8 +11,22 @@ import { REFERENCE, TASKS } from './task-workspace.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const FILES_PER_SESSION = 20;
 const PARTS = [
-  'mapper', 'filters', 'sorting', 'pagination', 'cache', 'events', 'audit', 'errors',
-  'queries', 'commands', 'policy', 'format', 'search', 'exporter', 'importer', 'metrics',
+  'mapper',
+  'filters',
+  'sorting',
+  'pagination',
+  'cache',
+  'events',
+  'audit',
+  'errors',
+  'queries',
+  'commands',
+  'policy',
+  'format',
+  'search',
+  'exporter',
+  'importer',
+  'metrics',
 ];
 const REPETITIONS = 3;
 
@@ -23,7 +37,14 @@ function files(dir) {
 function names(plural) {
   const singular = plural.endsWith('ies') ? `${plural.slice(0, -3)}y` : plural.replace(/s$/, '');
   const upper = (word) => word[0].toUpperCase() + word.slice(1);
-  return { plural, singular, Plural: upper(plural), Singular: upper(singular), PLURAL: plural.toUpperCase(), SINGULAR: singular.toUpperCase() };
+  return {
+    plural,
+    singular,
+    Plural: upper(plural),
+    Singular: upper(singular),
+    PLURAL: plural.toUpperCase(),
+    SINGULAR: singular.toUpperCase(),
+  };
 }
 
 /** A module a session might write: its own option and result types, functions over the contract types. */
@@ -91,7 +112,12 @@ function prepareSessions(workspace, root) {
     symlinkSync(join(workspace, 'node_modules'), join(sessionRoot, 'node_modules'), 'dir');
     const to = names(task);
     const swap = Object.fromEntries(Object.keys(from).map((key) => [from[key], to[key]]));
-    const pattern = new RegExp(Object.keys(swap).sort((a, b) => b.length - a.length).join('|'), 'g');
+    const pattern = new RegExp(
+      Object.keys(swap)
+        .sort((a, b) => b.length - a.length)
+        .join('|'),
+      'g',
+    );
     const rename = (text) => text.replace(pattern, (word) => swap[word]);
     const written = [];
     const write = (path, text) => {
@@ -119,14 +145,20 @@ function prepareSessions(workspace, root) {
         entity: task,
         projects,
         forbidden: TASKS.filter((other) => other !== task).map((other) => [other, `is another task of this run (${other}:fanout)`]),
-        ports: { own: ports(index), siblings: TASKS.flatMap((other, position) => (other === task ? [] : [{ project: other, ...ports(position) }])) },
+        ports: {
+          own: ports(index),
+          siblings: TASKS.flatMap((other, position) => (other === task ? [] : [{ project: other, ...ports(position) }])),
+        },
       },
     };
   });
 }
 
 function pass(workspace, mode, sessionsFile) {
-  const output = run(process.execPath, [join(here, 'check-sessions.mjs'), workspace, mode, sessionsFile], { cwd: workspace, env: workspaceEnv() });
+  const output = run(process.execPath, [join(here, 'check-sessions.mjs'), workspace, mode, sessionsFile], {
+    cwd: workspace,
+    env: workspaceEnv(),
+  });
   return JSON.parse(output.trim().split('\n').pop());
 }
 

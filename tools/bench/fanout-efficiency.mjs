@@ -43,7 +43,10 @@ export async function benchFanoutEfficiency({ workspace }) {
     const { wallMs, tasks } = runOnce(workspace, 'fanout', parallel);
     const results = sessionResults(workspace);
     const failed = results.filter((result) => result.status !== 'succeeded');
-    if (failed.length > 0) throw new Error(`sessions failed at --parallel=${parallel}: ${failed.map((result) => `${result.project}: ${result.error}`).join('; ')}`);
+    if (failed.length > 0)
+      throw new Error(
+        `sessions failed at --parallel=${parallel}: ${failed.map((result) => `${result.project}: ${result.error}`).join('; ')}`,
+      );
     const inSession = results.map((result) => result.durationMs - result.timings.agentMs);
     const phase = (name) => Math.round(median(results.map((result) => result.timings[name])));
     const perTask = results.map((result) => (tasks.get(result.project) ?? Number.NaN) - result.timings.agentMs);

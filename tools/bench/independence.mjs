@@ -68,7 +68,7 @@ function walkAll(graph) {
 }
 
 export async function benchIndependence({ workspace }) {
-  const { findIndependenceViolations, reachableFrom } = pluginModule(workspace, 'core/independence');
+  const { findIndependenceViolations, reachableFrom } = pluginModule(workspace, 'core/graph/independence');
   const { graph, tasks, taskGraph } = syntheticGraph();
   const check = [];
   const walk = [];

@@ -33,7 +33,9 @@ export function machine() {
     cores: cpus().length,
     memoryGb: Math.round(totalmem() / 1024 ** 3),
     node: process.version,
-    git: run('git', ['version'], { cwd: repo }).trim().replace(/^git version /, ''),
+    git: run('git', ['version'], { cwd: repo })
+      .trim()
+      .replace(/^git version /, ''),
     commit: dirty ? `${commit} (with uncommitted changes)` : commit,
     load: loadavg()[0],
   };

@@ -48,7 +48,9 @@ function parseArguments(argv) {
 const options = parseArguments(process.argv.slice(2));
 const started = new Date();
 const host = machine();
-console.log(`fanout benchmarks on ${host.cpu}, ${host.cores} cores, Node ${host.node}, commit ${host.commit}, load ${host.load.toFixed(1)}`);
+console.log(
+  `fanout benchmarks on ${host.cpu}, ${host.cores} cores, Node ${host.node}, commit ${host.commit}, load ${host.load.toFixed(1)}`,
+);
 const pluginDir = buildPlugin(options.pluginDir);
 const workspace = join(benchRoot, 'workspace');
 console.log(`Creating the benchmark workspace with fanout's generators: ${workspace}`);
@@ -68,7 +70,9 @@ for (const name of options.only) {
 
 const ended = new Date();
 const missed = figures.filter((figure) => figure.target && !figure.target.met);
-console.log(`\n${figures.length} figures in ${Math.round((ended - started) / 1000)} s; targets missed: ${missed.length === 0 ? 'none' : missed.map((figure) => figure.figure).join('; ')}`);
+console.log(
+  `\n${figures.length} figures in ${Math.round((ended - started) / 1000)} s; targets missed: ${missed.length === 0 ? 'none' : missed.map((figure) => figure.figure).join('; ')}`,
+);
 if (options.only.length === Object.keys(BENCHMARKS).length) {
   writeFileSync(join(repo, 'BENCHMARKS.md'), renderReport({ figures, started, ended, host, loadAtEnd: loadavg()[0] }));
   console.log('Written to BENCHMARKS.md');

@@ -10,8 +10,18 @@ import { installPlugin, run, workspaceEnv } from './plugin.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const TASKS = [
-  'orders', 'products', 'invoices', 'customers', 'payments', 'shipments',
-  'refunds', 'reviews', 'coupons', 'vendors', 'warehouses', 'categories',
+  'orders',
+  'products',
+  'invoices',
+  'customers',
+  'payments',
+  'shipments',
+  'refunds',
+  'reviews',
+  'coupons',
+  'vendors',
+  'warehouses',
+  'categories',
 ];
 export const REFERENCE = 'users';
 export const SLEEP_MS = 5000;

@@ -66,7 +66,7 @@ export async function benchWorktreeSetup({ workspace, scratch, repetitions = { s
   const root = join(scratch, 'large');
   const generated = largeWorkspace(root);
   const files = git(root, ['ls-files']).trim().split('\n').length;
-  const { createWorktree, removeWorktree } = pluginModule(workspace, 'core/worktree');
+  const { createWorktree, removeWorktree } = pluginModule(workspace, 'core/session/worktree');
   const keep = [SESSION.project, SESSION.contracts, SESSION.reference].map((project) => `libs/${project}`);
   const leave = Array.from({ length: PROJECTS }, (_, index) => `libs/${name(index)}`).filter((project) => !keep.includes(project));
 

@@ -13,13 +13,11 @@ import { e2eEnv, INSTALLING, type TestWorkspace } from './workspace';
 
 /** The version this repository pins (root devDependencies): what the adapter's flags were checked against. */
 export function pinnedVersion(packageName: string): string {
-  const version = readJsonFile<{ devDependencies?: Record<string, string> }>(
-    join(workspaceRoot, 'package.json'),
-  ).devDependencies?.[packageName];
+  const version = readJsonFile<{ devDependencies?: Record<string, string> }>(join(workspaceRoot, 'package.json')).devDependencies?.[
+    packageName
+  ];
   if (!version)
-    throw new Error(
-      `${packageName} is not in the root package.json's devDependencies: pin the version the adapter is checked against.`,
-    );
+    throw new Error(`${packageName} is not in the root package.json's devDependencies: pin the version the adapter is checked against.`);
   return version;
 }
 
@@ -32,23 +30,12 @@ export function cliPrefix(): string {
  * Installs `packageName@version` into `prefix` through the local registry (which
  * proxies the npm registry), and returns the folder of its executables.
  */
-export async function installCli(
-  prefix: string,
-  packageName: string,
-  version: string,
-): Promise<string> {
-  await runCommand(
-    'npm',
-    [
-      'install',
-      '--prefix',
-      prefix,
-      '--no-audit',
-      '--no-fund',
-      `${packageName}@${version}`,
-    ],
-    { cwd: prefix, env: e2eEnv(), timeoutMs: INSTALLING },
-  );
+export async function installCli(prefix: string, packageName: string, version: string): Promise<string> {
+  await runCommand('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', `${packageName}@${version}`], {
+    cwd: prefix,
+    env: e2eEnv(),
+    timeoutMs: INSTALLING,
+  });
   return join(prefix, 'node_modules', '.bin');
 }
 
@@ -57,11 +44,7 @@ export async function installCli(
  * own provider settings and credentials, the CLI's bin folder first on PATH (before a
  * copy the outer npx may have put there), and `settings`.
  */
-export function agentRunEnv(
-  base: NodeJS.ProcessEnv,
-  bin: string,
-  settings: Record<string, string>,
-): NodeJS.ProcessEnv {
+export function agentRunEnv(base: NodeJS.ProcessEnv, bin: string, settings: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(base)) {
     if (!/^(ANTHROPIC_|CLAUDE_|OPENAI_|CODEX_)/.test(key)) env[key] = value;
@@ -97,17 +80,13 @@ export async function generateAgentTasks(
     INSTALLING,
   );
   const projects = await ws.projectGraphNodes();
-  const roots = Object.fromEntries(
-    tasks.map(({ name }) => [name, projects[name]?.root ?? name]),
-  );
+  const roots = Object.fromEntries(tasks.map(({ name }) => [name, projects[name]?.root ?? name]));
   for (const { name } of tasks) {
     if (!/^agent: \S+$/m.test(ws.readFile(`${roots[name]}/fanout.md`))) {
       throw new Error(`${roots[name]}/fanout.md names no agent`);
     }
   }
-  const contractsImportPath = ws.readJson<{ name: string }>(
-    `${projects.contracts?.root ?? 'contracts'}/package.json`,
-  ).name;
+  const contractsImportPath = ws.readJson<{ name: string }>(`${projects.contracts?.root ?? 'contracts'}/package.json`).name;
   return { roots, contractsImportPath };
 }
 
@@ -134,10 +113,7 @@ export function summarySource(type: string, importPath: string): string {
 }
 
 /** The task whose assignment a model request carries (fanout's prompt names it in a heading). */
-export function assignedTask<T extends AgentTask>(
-  tasks: readonly T[],
-  text: string,
-): T | undefined {
+export function assignedTask<T extends AgentTask>(tasks: readonly T[], text: string): T | undefined {
   const name = /^# Your assignment: (\S+) \(/m.exec(text)?.[1];
   return tasks.find((task) => task.name === name);
 }

@@ -1,15 +1,7 @@
 import { ownCacheEnv } from './own-cache';
 import { killRunningCommands } from './run-command';
 import { printedAsRun, replayedFrom } from './task-runs';
-import {
-  INSTALLING,
-  readyWorkspace,
-  removeWorkspace,
-  requireEnv,
-  TEST_LIMIT,
-  TestWorkspace,
-  type SessionResult,
-} from './workspace';
+import { INSTALLING, readyWorkspace, removeWorkspace, requireEnv, TEST_LIMIT, TestWorkspace, type SessionResult } from './workspace';
 
 /** Three tasks the built-in pattern agent replicates from the `users` reference. */
 const TASKS = ['orders', 'products', 'invoices'];
@@ -124,7 +116,7 @@ describe('the fanout target and the Nx cache', () => {
   );
 
   it(
-    "editing a contracts production file re-runs every task that uses the contracts",
+    'editing a contracts production file re-runs every task that uses the contracts',
     async () => {
       const entity = `${roots.contracts}/src/lib/entities/order.ts`;
       ws.writeFile(entity, `${ws.readFile(entity).trimEnd()}\n// Orders are kept for seven years.\n`);

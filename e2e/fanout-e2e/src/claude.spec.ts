@@ -12,18 +12,8 @@ import {
   summarySource,
 } from './agent-cli';
 import { killRunningCommands } from './run-command';
-import {
-  startScriptedModelServer,
-  type Script,
-  type ScriptedModelServer,
-} from './scripted-model-server';
-import {
-  INSTALLING,
-  readyWorkspace,
-  removeWorkspace,
-  TEST_LIMIT,
-  TestWorkspace,
-} from './workspace';
+import { startScriptedModelServer, type Script, type ScriptedModelServer } from './scripted-model-server';
+import { INSTALLING, readyWorkspace, removeWorkspace, TEST_LIMIT, TestWorkspace } from './workspace';
 
 /**
  * The real Claude Code CLI, installed from the npm registry, as the agent of fanout
@@ -64,9 +54,7 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
     if (turn.toolResults.length > 0) {
       const failed = turn.toolResults.filter((result) => result.isError);
       return {
-        text: failed.length
-          ? `The Write failed: ${failed[0].output}`
-          : `Wrote ${summaryFile(task.name)}.`,
+        text: failed.length ? `The Write failed: ${failed[0].output}` : `Wrote ${summaryFile(task.name)}.`,
         usage: {
           inputTokens: 1500 * task.scale,
           outputTokens: 20 * task.scale,
@@ -74,15 +62,9 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
       };
     }
     // The Write tool takes an absolute path: the CLI names its working directory (the worktree).
-    const worktree = /Primary working directory: (.+)/
-      .exec(turn.text)?.[1]
-      ?.trim();
-    if (!worktree)
-      throw new Error('the request names no primary working directory');
-    if (!turn.tools.includes('Write'))
-      throw new Error(
-        `the Write tool is not offered (tools: ${turn.tools.join(', ')})`,
-      );
+    const worktree = /Primary working directory: (.+)/.exec(turn.text)?.[1]?.trim();
+    if (!worktree) throw new Error('the request names no primary working directory');
+    if (!turn.tools.includes('Write')) throw new Error(`the Write tool is not offered (tools: ${turn.tools.join(', ')})`);
     return {
       text: `Adding a summary of each ${task.type}.`,
       toolCalls: [
@@ -102,10 +84,7 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
     // Each is set before anything can fail, so that afterAll removes it whatever happens.
     server = await startScriptedModelServer(script);
     prefix = cliPrefix();
-    const [ready, bin] = await Promise.all([
-      readyWorkspace('claude'),
-      installCli(prefix, '@anthropic-ai/claude-code', CLAUDE_VERSION),
-    ]);
+    const [ready, bin] = await Promise.all([readyWorkspace('claude'), installCli(prefix, '@anthropic-ai/claude-code', CLAUDE_VERSION)]);
     const configDir = join(ready.root, '..', 'claude-config');
     mkdirSync(configDir);
     ws = new TestWorkspace(
@@ -122,11 +101,7 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
         DISABLE_AUTOUPDATER: '1',
       }),
     );
-    ({ roots, contractsImportPath } = await generateAgentTasks(
-      ws,
-      'claude',
-      TASKS,
-    ));
+    ({ roots, contractsImportPath } = await generateAgentTasks(ws, 'claude', TASKS));
   }, 2 * TEST_LIMIT);
 
   afterAll(async () => {
@@ -138,18 +113,13 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
 
   /** The recorded model requests of one task's session, in order. */
   const sessionRequests = (task: string) =>
-    (server?.requests ?? []).filter(
-      (request) =>
-        request.turn && assignedTask(TASKS, request.turn.text)?.name === task,
-    );
+    (server?.requests ?? []).filter((request) => request.turn && assignedTask(TASKS, request.turn.text)?.name === task);
 
   it(
     'runs a Claude Code session per task and integrates the file each one wrote',
     async () => {
       for (const { name } of TASKS) {
-        expect(ws.readFile(`${roots[name]}/fanout.md`)).toMatch(
-          /^agent: claude$/m,
-        );
+        expect(ws.readFile(`${roots[name]}/fanout.md`)).toMatch(/^agent: claude$/m);
       }
 
       await ws.nx(['run-many', '-t', 'fanout', '--parallel=2'], INSTALLING);
@@ -157,12 +127,8 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
       for (const { name, type } of TASKS) {
         const result = ws.readResult(name);
         expect(result).toMatchObject({ status: 'succeeded', agent: 'claude' });
-        expect(result.files.map((file) => file.path)).toEqual([
-          summaryFile(name),
-        ]);
-        expect(ws.readFile(summaryFile(name))).toBe(
-          summarySource(type, contractsImportPath),
-        );
+        expect(result.files.map((file) => file.path)).toEqual([summaryFile(name)]);
+        expect(ws.readFile(summaryFile(name))).toBe(summarySource(type, contractsImportPath));
         expect(ws.sha256(summaryFile(name))).toBe(result.files[0]?.sha256);
       }
       expect(await ws.worktrees()).toHaveLength(1);
@@ -173,43 +139,27 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
   it('each session was the pinned CLI, in two turns: the Write call, then the final message after its result', () => {
     for (const { name } of TASKS) {
       const requests = sessionRequests(name);
-      expect(
-        requests.map((request) => request.reply?.toolCalls?.length ?? 0),
-      ).toEqual([1, 0]);
-      expect(requests[1]?.turn?.toolResults).toEqual([
-        expect.objectContaining({ isError: false }),
-      ]);
+      expect(requests.map((request) => request.reply?.toolCalls?.length ?? 0)).toEqual([1, 0]);
+      expect(requests[1]?.turn?.toolResults).toEqual([expect.objectContaining({ isError: false })]);
       for (const request of requests) {
-        expect(request.headers['user-agent']).toMatch(
-          new RegExp(`^claude-cli/${CLAUDE_VERSION.replace(/\./g, '\\.')} `),
-        );
+        expect(request.headers['user-agent']).toMatch(new RegExp(`^claude-cli/${CLAUDE_VERSION.replace(/\./g, '\\.')} `));
         // The key travelled in the environment to the CLI, which sent it to the server.
         expect(request.headers['x-api-key']).toBe(FAKE_API_KEY);
         expect(request.body?.['stream']).toBe(true);
       }
     }
     // The server heard nothing but model requests.
-    expect(
-      new Set(
-        server?.requests.map((request) => `${request.method} ${request.path}`),
-      ),
-    ).toEqual(new Set(['POST /v1/messages']));
+    expect(new Set(server?.requests.map((request) => `${request.method} ${request.path}`))).toEqual(new Set(['POST /v1/messages']));
   });
 
   it('result.json holds the session id, and the tokens and cost the CLI reported', () => {
     const costs = TASKS.map(({ name }) => {
       const result = ws.readResult(name);
       const requests = sessionRequests(name);
-      expect(result.sessionId).toBe(
-        requests[0]?.headers['x-claude-code-session-id'],
-      );
+      expect(result.sessionId).toBe(requests[0]?.headers['x-claude-code-session-id']);
       expect(result.tokens).toEqual({
-        input: sum(
-          requests.map((request) => request.reply?.usage.inputTokens ?? 0),
-        ),
-        output: sum(
-          requests.map((request) => request.reply?.usage.outputTokens ?? 0),
-        ),
+        input: sum(requests.map((request) => request.reply?.usage.inputTokens ?? 0)),
+        output: sum(requests.map((request) => request.reply?.usage.outputTokens ?? 0)),
       });
       expect(result.costUsd).toBeGreaterThan(0);
       return result.costUsd ?? 0;
@@ -233,9 +183,7 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
     for (const { name } of TASKS) {
       const dir = `.fanout/sessions/${name}`;
       for (const file of ['prompt.md', 'session.log', 'result.json']) {
-        expect(readFileSync(ws.path(dir, file), 'utf8')).not.toContain(
-          FAKE_API_KEY,
-        );
+        expect(readFileSync(ws.path(dir, file), 'utf8')).not.toContain(FAKE_API_KEY);
       }
     }
   });

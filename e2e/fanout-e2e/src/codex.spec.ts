@@ -12,18 +12,8 @@ import {
   summarySource,
 } from './agent-cli';
 import { killRunningCommands } from './run-command';
-import {
-  startScriptedModelServer,
-  type Script,
-  type ScriptedModelServer,
-} from './scripted-model-server';
-import {
-  INSTALLING,
-  readyWorkspace,
-  removeWorkspace,
-  TEST_LIMIT,
-  TestWorkspace,
-} from './workspace';
+import { startScriptedModelServer, type Script, type ScriptedModelServer } from './scripted-model-server';
+import { INSTALLING, readyWorkspace, removeWorkspace, TEST_LIMIT, TestWorkspace } from './workspace';
 
 /**
  * The real Codex CLI, installed from the npm registry, as the agent of fanout tasks.
@@ -50,12 +40,7 @@ function addFilePatch(path: string, content: string): string {
     .replace(/\n$/, '')
     .split('\n')
     .map((line) => `+${line}`);
-  return [
-    '*** Begin Patch',
-    `*** Add File: ${path}`,
-    ...lines,
-    '*** End Patch',
-  ].join('\n');
+  return ['*** Begin Patch', `*** Add File: ${path}`, ...lines, '*** End Patch'].join('\n');
 }
 
 describe('agent: codex, the real Codex CLI against a scripted model server', () => {
@@ -83,10 +68,7 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
     // Codex states its working root (the worktree) in the environment context it sends.
     const worktree = /<cwd>([^<]+)<\/cwd>/.exec(turn.text)?.[1];
     if (!worktree) throw new Error('the request names no <cwd>');
-    const patch = addFilePatch(
-      join(worktree, summaryFile(task.name)),
-      summarySource(task.type, contractsImportPath),
-    );
+    const patch = addFilePatch(join(worktree, summaryFile(task.name)), summarySource(task.type, contractsImportPath));
     // apply_patch is a freeform tool; this version offers it inside `exec`, a JavaScript tool that calls the others.
     const call = turn.tools.includes('apply_patch')
       ? { name: 'apply_patch', input: patch }
@@ -96,10 +78,7 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
             input: `text(await tools.apply_patch(${JSON.stringify(patch)}));`,
           }
         : undefined;
-    if (!call)
-      throw new Error(
-        `neither apply_patch nor exec is offered (tools: ${turn.tools.join(', ')})`,
-      );
+    if (!call) throw new Error(`neither apply_patch nor exec is offered (tools: ${turn.tools.join(', ')})`);
     return {
       text: `Adding a summary of each ${task.type}.`,
       toolCalls: [call],
@@ -111,10 +90,7 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
     // Each is set before anything can fail, so that afterAll removes it whatever happens.
     server = await startScriptedModelServer(script);
     prefix = cliPrefix();
-    const [ready, bin] = await Promise.all([
-      readyWorkspace('codex'),
-      installCli(prefix, '@openai/codex', CODEX_VERSION),
-    ]);
+    const [ready, bin] = await Promise.all([readyWorkspace('codex'), installCli(prefix, '@openai/codex', CODEX_VERSION)]);
     // The provider is plain configuration, as a user pointing Codex at a gateway writes it.
     const codexHome = join(ready.root, '..', 'codex-home');
     mkdirSync(codexHome);
@@ -146,11 +122,7 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
         OPENAI_API_KEY: FAKE_API_KEY,
       }),
     );
-    ({ roots, contractsImportPath } = await generateAgentTasks(
-      ws,
-      'codex',
-      TASKS,
-    ));
+    ({ roots, contractsImportPath } = await generateAgentTasks(ws, 'codex', TASKS));
   }, 2 * TEST_LIMIT);
 
   afterAll(async () => {
@@ -161,18 +133,13 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
   });
 
   const sessionRequests = (task: string) =>
-    (server?.requests ?? []).filter(
-      (request) =>
-        request.turn && assignedTask(TASKS, request.turn.text)?.name === task,
-    );
+    (server?.requests ?? []).filter((request) => request.turn && assignedTask(TASKS, request.turn.text)?.name === task);
 
   it(
     'runs a Codex session per task and integrates the file each one patched in',
     async () => {
       for (const { name } of TASKS) {
-        expect(ws.readFile(`${roots[name]}/fanout.md`)).toMatch(
-          /^agent: codex$/m,
-        );
+        expect(ws.readFile(`${roots[name]}/fanout.md`)).toMatch(/^agent: codex$/m);
       }
 
       await ws.nx(['run-many', '-t', 'fanout', '--parallel=2'], INSTALLING);
@@ -180,12 +147,8 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
       for (const { name, type } of TASKS) {
         const result = ws.readResult(name);
         expect(result).toMatchObject({ status: 'succeeded', agent: 'codex' });
-        expect(result.files.map((file) => file.path)).toEqual([
-          summaryFile(name),
-        ]);
-        expect(ws.readFile(summaryFile(name))).toBe(
-          summarySource(type, contractsImportPath),
-        );
+        expect(result.files.map((file) => file.path)).toEqual([summaryFile(name)]);
+        expect(ws.readFile(summaryFile(name))).toBe(summarySource(type, contractsImportPath));
         expect(ws.sha256(summaryFile(name))).toBe(result.files[0]?.sha256);
       }
       expect(await ws.worktrees()).toHaveLength(1);
@@ -196,23 +159,15 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
   it('each session was the pinned CLI, in two turns: the patch, then the final message after its result', () => {
     for (const { name } of TASKS) {
       const requests = sessionRequests(name);
-      expect(
-        requests.map((request) => request.reply?.toolCalls?.length ?? 0),
-      ).toEqual([1, 0]);
+      expect(requests.map((request) => request.reply?.toolCalls?.length ?? 0)).toEqual([1, 0]);
       expect(requests[1]?.turn?.toolResults).toHaveLength(1);
       for (const request of requests) {
-        expect(request.headers['user-agent']).toMatch(
-          new RegExp(`^codex_exec/${CODEX_VERSION.replace(/\./g, '\\.')} `),
-        );
+        expect(request.headers['user-agent']).toMatch(new RegExp(`^codex_exec/${CODEX_VERSION.replace(/\./g, '\\.')} `));
         expect(request.headers['authorization']).toBe(`Bearer ${FAKE_API_KEY}`);
         expect(request.body?.['stream']).toBe(true);
       }
     }
-    expect(
-      new Set(
-        server?.requests.map((request) => `${request.method} ${request.path}`),
-      ),
-    ).toEqual(new Set(['POST /v1/responses']));
+    expect(new Set(server?.requests.map((request) => `${request.method} ${request.path}`))).toEqual(new Set(['POST /v1/responses']));
   });
 
   it('result.json holds the thread id and the tokens Codex reported, and no cost (Codex reports none)', () => {
@@ -221,12 +176,8 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
       const requests = sessionRequests(name);
       expect(result.sessionId).toBe(requests[0]?.headers['thread-id']);
       expect(result.tokens).toEqual({
-        input: sum(
-          requests.map((request) => request.reply?.usage.inputTokens ?? 0),
-        ),
-        output: sum(
-          requests.map((request) => request.reply?.usage.outputTokens ?? 0),
-        ),
+        input: sum(requests.map((request) => request.reply?.usage.inputTokens ?? 0)),
+        output: sum(requests.map((request) => request.reply?.usage.outputTokens ?? 0)),
       });
       expect(result.costUsd).toBeUndefined();
     }
@@ -247,9 +198,7 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
     for (const { name } of TASKS) {
       const dir = `.fanout/sessions/${name}`;
       for (const file of ['prompt.md', 'session.log', 'result.json']) {
-        expect(readFileSync(ws.path(dir, file), 'utf8')).not.toContain(
-          FAKE_API_KEY,
-        );
+        expect(readFileSync(ws.path(dir, file), 'utf8')).not.toContain(FAKE_API_KEY);
       }
     }
   });

@@ -2,14 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readJsonFile } from '@nx/devkit';
 import { killRunningCommands, type CommandResult } from './run-command';
-import {
-  bareWorkspace,
-  INSTALLING,
-  removeWorkspace,
-  requireEnv,
-  TEST_LIMIT,
-  type TestWorkspace,
-} from './workspace';
+import { bareWorkspace, INSTALLING, removeWorkspace, requireEnv, TEST_LIMIT, type TestWorkspace } from './workspace';
 
 // Set by global-setup.ts once the plugin is published to the local registry.
 const version = requireEnv('FANOUT_E2E_VERSION');
@@ -45,9 +38,7 @@ process.exit(3);
 `;
 
 /** Writes in its scope, at the workspace root, and in the contracts' index. */
-const escapeAgent = (
-  contractsIndex: string,
-) => `const { appendFileSync, mkdirSync, writeFileSync } = require('node:fs');
+const escapeAgent = (contractsIndex: string) => `const { appendFileSync, mkdirSync, writeFileSync } = require('node:fs');
 const root = process.env.FANOUT_PROJECT_ROOT;
 mkdirSync(\`\${root}/src\`, { recursive: true });
 writeFileSync(\`\${root}/src/ok.ts\`, 'export const ok = true;\\n');
@@ -86,22 +77,14 @@ describe('fanout in a new Nx workspace', () => {
     async () => {
       await ws.nx(['add', `fanout@${version}`], INSTALLING);
 
-      expect(
-        ws.readJson<{ version: string }>(
-          'node_modules/fanout/package.json',
-        ).version,
-      ).toBe(version);
+      expect(ws.readJson<{ version: string }>('node_modules/fanout/package.json').version).toBe(version);
       const nxJson = ws.readJson<{
         plugins?: (string | { plugin: string })[];
         targetDefaults?: Record<string, { cache?: boolean }>;
       }>('nx.json');
-      expect(nxJson.plugins).toContainEqual(
-        expect.objectContaining({ plugin: 'fanout' }),
-      );
+      expect(nxJson.plugins).toContainEqual(expect.objectContaining({ plugin: 'fanout' }));
       expect(nxJson.targetDefaults?.fanout?.cache).toBe(true);
-      expect(ws.readFile('.gitignore').split(/\r?\n/)).toContain(
-        '.fanout/',
-      );
+      expect(ws.readFile('.gitignore').split(/\r?\n/)).toContain('.fanout/');
       expect(existsSync(ws.path('AGENTS.md'))).toBe(true);
       expect(existsSync(ws.path('CLAUDE.md'))).toBe(true);
     },
@@ -111,25 +94,12 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'fanout:contracts creates the contracts library with one file per entity',
     async () => {
-      await ws.nx(
-        [
-          'g',
-          'fanout:contracts',
-          'contracts',
-          '--entities=user,order,product',
-          '--no-interactive',
-        ],
-        INSTALLING,
-      );
+      await ws.nx(['g', 'fanout:contracts', 'contracts', '--entities=user,order,product', '--no-interactive'], INSTALLING);
 
       const project = await showProject('contracts');
       expect(project.tags).toContain('fanout:contracts');
       for (const entity of ['user', 'order', 'product']) {
-        expect(
-          existsSync(
-            ws.path(project.root, 'src/lib/entities', `${entity}.ts`),
-          ),
-        ).toBe(true);
+        expect(existsSync(ws.path(project.root, 'src/lib/entities', `${entity}.ts`))).toBe(true);
       }
     },
     TEST_LIMIT,
@@ -138,16 +108,7 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'fanout:reference creates a project that depends on the contracts library',
     async () => {
-      await ws.nx(
-        [
-          'g',
-          'fanout:reference',
-          'users',
-          '--contracts=contracts',
-          '--no-interactive',
-        ],
-        INSTALLING,
-      );
+      await ws.nx(['g', 'fanout:reference', 'users', '--contracts=contracts', '--no-interactive'], INSTALLING);
 
       expect((await showProject('users')).tags).toContain('fanout:reference');
       const graphFile = join(dirname(ws.root), 'graph.json');
@@ -155,9 +116,7 @@ describe('fanout in a new Nx workspace', () => {
       const { graph } = readJsonFile<{
         graph: { dependencies: Record<string, { target: string }[]> };
       }>(graphFile);
-      expect(
-        graph.dependencies.users?.map((dependency) => dependency.target),
-      ).toContain('contracts');
+      expect(graph.dependencies.users?.map((dependency) => dependency.target)).toContain('contracts');
     },
     TEST_LIMIT,
   );
@@ -175,13 +134,7 @@ describe('fanout in a new Nx workspace', () => {
     'rejects a name that is a path, and writes nothing',
     async () => {
       const before = await ws.snapshot();
-      const result = await ws.nxFailing([
-        'g',
-        'fanout:reference',
-        '../x',
-        '--contracts=contracts',
-        '--no-interactive',
-      ]);
+      const result = await ws.nxFailing(['g', 'fanout:reference', '../x', '--contracts=contracts', '--no-interactive']);
 
       expectFailure(result, 'not a valid name');
       expect(await ws.snapshot()).toEqual(before);
@@ -193,13 +146,7 @@ describe('fanout in a new Nx workspace', () => {
     'rejects an unknown contracts library by name, and writes nothing',
     async () => {
       const before = await ws.snapshot();
-      const result = await ws.nxFailing([
-        'g',
-        'fanout:reference',
-        'orders',
-        '--contracts=nope',
-        '--no-interactive',
-      ]);
+      const result = await ws.nxFailing(['g', 'fanout:reference', 'orders', '--contracts=nope', '--no-interactive']);
 
       expectFailure(result, 'nope');
       expect(await ws.snapshot()).toEqual(before);
@@ -211,14 +158,7 @@ describe('fanout in a new Nx workspace', () => {
     '--dry-run lists what it would create and writes nothing',
     async () => {
       const before = await ws.snapshot();
-      const result = await ws.nx([
-        'g',
-        'fanout:contracts',
-        'contracts',
-        '--entities=invoice',
-        '--dry-run',
-        '--no-interactive',
-      ]);
+      const result = await ws.nx(['g', 'fanout:contracts', 'contracts', '--entities=invoice', '--dry-run', '--no-interactive']);
 
       expect(result.output).toMatch(/^CREATE .*invoice/m);
       expect(await ws.snapshot()).toEqual(before);
@@ -229,43 +169,16 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'fan-out: three uncommitted tasks run as sessions at the same time, each integrated into its own src/',
     async () => {
-      await ws.nx(
-        [
-          'g',
-          'fanout:contracts',
-          'contracts',
-          '--entities=invoice',
-          '--no-interactive',
-        ],
-        INSTALLING,
-      );
+      await ws.nx(['g', 'fanout:contracts', 'contracts', '--entities=invoice', '--no-interactive'], INSTALLING);
       await ws.commitEverything('e2e: contracts and reference');
       // The tasks stay uncommitted: a session starts from HEAD plus the user's uncommitted files.
-      await ws.nx(
-        [
-          'g',
-          'fanout:task',
-          PATTERN_TASKS.join(','),
-          '--like=users',
-          '--no-interactive',
-        ],
-        INSTALLING,
-      );
+      await ws.nx(['g', 'fanout:task', PATTERN_TASKS.join(','), '--like=users', '--no-interactive'], INSTALLING);
       const projects = await ws.projectGraphNodes();
       for (const task of PATTERN_TASKS) {
         expect(projects[task]?.tags).toContain('fanout:task');
       }
       const root = (task: string) => projects[task]?.root ?? task;
-      expect(
-        (
-          await ws.run('git', [
-            'status',
-            '--porcelain',
-            '--',
-            ...PATTERN_TASKS.map(root),
-          ])
-        ).stdout,
-      ).not.toBe('');
+      expect((await ws.run('git', ['status', '--porcelain', '--', ...PATTERN_TASKS.map(root)])).stdout).not.toBe('');
 
       await ws.nx(['run-many', '-t', 'fanout', '--parallel=3'], INSTALLING);
 
@@ -285,16 +198,11 @@ describe('fanout in a new Nx workspace', () => {
           expect(Date.parse(a.startedAt)).toBeLessThan(Date.parse(b.endedAt));
         }
       }
-      expect(
-        ws.readFile(`${root('orders')}/src/lib/orders.handler.ts`),
-      ).toContain('createOrdersHandlers');
+      expect(ws.readFile(`${root('orders')}/src/lib/orders.handler.ts`)).toContain('createOrdersHandlers');
       expect(await ws.worktrees()).toHaveLength(1);
       expect(await ws.fanoutBranches()).toEqual([]);
 
-      await ws.nx(
-        ['run-many', '-t', 'test', 'typecheck', '-p', PATTERN_TASKS.join(',')],
-        INSTALLING,
-      );
+      await ws.nx(['run-many', '-t', 'test', 'typecheck', '-p', PATTERN_TASKS.join(',')], INSTALLING);
     },
     4 * INSTALLING,
   );
@@ -304,29 +212,19 @@ describe('fanout in a new Nx workspace', () => {
     async () => {
       const before = PATTERN_TASKS.map((task) => ws.readResult(task));
 
-      const result = await ws.nx(
-        ['run-many', '-t', 'fanout', '--parallel=3'],
-        INSTALLING,
-      );
+      const result = await ws.nx(['run-many', '-t', 'fanout', '--parallel=3'], INSTALLING);
 
       expect(result.output).toContain('3 out of 3 tasks');
       for (const task of PATTERN_TASKS) {
         expect(result.output).toMatch(
-          new RegExp(
-            `nx run ${task}:fanout\\s+\\[(local cache|existing outputs match the cache, left as is)\\]`,
-          ),
+          new RegExp(`nx run ${task}:fanout\\s+\\[(local cache|existing outputs match the cache, left as is)\\]`),
         );
       }
       // No session ran: each result.json is the one the first run wrote.
       expect(PATTERN_TASKS.map((task) => ws.readResult(task))).toEqual(before);
 
-      const { targets } = JSON.parse(
-        (await ws.nx(['show', 'project', 'orders', '--json'])).stdout,
-      ) as {
-        targets: Record<
-          string,
-          { cache?: boolean; inputs?: unknown[]; outputs?: string[] }
-        >;
+      const { targets } = JSON.parse((await ws.nx(['show', 'project', 'orders', '--json'])).stdout) as {
+        targets: Record<string, { cache?: boolean; inputs?: unknown[]; outputs?: string[] }>;
       };
       expect(targets.fanout?.cache).toBe(true);
       expect(targets.fanout?.outputs).toContain('{projectRoot}/src');
@@ -373,20 +271,14 @@ describe('fanout in a new Nx workspace', () => {
         JSON.stringify(
           {
             ...betaProject,
-            implicitDependencies: [
-              ...(betaProject.implicitDependencies ?? []),
-              'alpha',
-            ],
+            implicitDependencies: [...(betaProject.implicitDependencies ?? []), 'alpha'],
           },
           null,
           2,
         ) + '\n',
       );
 
-      await ws.nx(
-        ['run-many', '-t', 'fanout', '-p', 'alpha,beta', '--parallel=2'],
-        INSTALLING,
-      );
+      await ws.nx(['run-many', '-t', 'fanout', '-p', 'alpha,beta', '--parallel=2'], INSTALLING);
 
       const alpha = ws.readResult('alpha');
       const beta = ws.readResult('beta');
@@ -400,9 +292,7 @@ describe('fanout in a new Nx workspace', () => {
         expect(ws.readFile(generated)).toContain(`'${project}'`);
       }
       // dependsOn ^fanout: beta's session started once alpha's had ended.
-      expect(Date.parse(beta.startedAt)).toBeGreaterThanOrEqual(
-        Date.parse(alpha.endedAt),
-      );
+      expect(Date.parse(beta.startedAt)).toBeGreaterThanOrEqual(Date.parse(alpha.endedAt));
 
       // Only removing the ordering makes them run together: Nx 23 keeps the dependency
       // between two tasks of the same run even with --exclude-task-dependencies.
@@ -420,21 +310,11 @@ describe('fanout in a new Nx workspace', () => {
       );
       const before = await ws.snapshot();
 
-      const together = await ws.nxFailing([
-        'run-many',
-        '-t',
-        'fanout',
-        '-p',
-        'alpha,beta',
-        '--parallel=2',
-        '--skip-nx-cache',
-      ]);
+      const together = await ws.nxFailing(['run-many', '-t', 'fanout', '-p', 'alpha,beta', '--parallel=2', '--skip-nx-cache']);
 
       expect(together.status).not.toBe(0);
       for (const project of ['alpha', 'beta']) {
-        expect(together.output).toContain(
-          `✖ ${project}: the tasks of this run are not independent`,
-        );
+        expect(together.output).toContain(`✖ ${project}: the tasks of this run are not independent`);
       }
       expect(together.output).toContain('"beta" and "alpha"');
       expect(together.output).toContain('beta → alpha');
@@ -452,14 +332,7 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'a failing agent fails only its own task, keeps its worktree and integrates nothing',
     async () => {
-      const result = await ws.nxFailing([
-        'run-many',
-        '-t',
-        'fanout',
-        '-p',
-        'gamma,delta',
-        '--skip-nx-cache',
-      ]);
+      const result = await ws.nxFailing(['run-many', '-t', 'fanout', '-p', 'gamma,delta', '--skip-nx-cache']);
 
       expect(result.status).not.toBe(0);
       const generated = `${commandRoots.gamma}/src/generated.ts`;
@@ -489,29 +362,16 @@ describe('fanout in a new Nx workspace', () => {
       const contractsBefore = readFileSync(ws.path(contractsIndex));
       const before = await ws.snapshot();
 
-      const result = await ws.nxFailing([
-        'run-many',
-        '-t',
-        'fanout',
-        '-p',
-        'epsilon',
-        '--skip-nx-cache',
-      ]);
+      const result = await ws.nxFailing(['run-many', '-t', 'fanout', '-p', 'epsilon', '--skip-nx-cache']);
 
       expect(result.status).not.toBe(0);
       const epsilon = ws.readResult('epsilon');
       expect(epsilon.status).toBe('failed');
-      expect(epsilon.rejected.map((change) => change.path).sort()).toEqual(
-        ['HACKED.md', contractsIndex].sort(),
-      );
+      expect(epsilon.rejected.map((change) => change.path).sort()).toEqual(['HACKED.md', contractsIndex].sort());
       expect(epsilon.files).toEqual([]);
       expect(existsSync(ws.path('HACKED.md'))).toBe(false);
-      expect(readFileSync(ws.path(contractsIndex))).toEqual(
-        contractsBefore,
-      );
-      expect(
-        existsSync(ws.path(commandRoots.epsilon ?? '', 'src/ok.ts')),
-      ).toBe(false);
+      expect(readFileSync(ws.path(contractsIndex))).toEqual(contractsBefore);
+      expect(existsSync(ws.path(commandRoots.epsilon ?? '', 'src/ok.ts'))).toBe(false);
       expect(await ws.snapshot()).toEqual(before);
     },
     TEST_LIMIT,
@@ -554,9 +414,7 @@ describe('fanout in a new Nx workspace', () => {
       const node = after[task];
       expect(node?.tags).toContain('fanout:task');
       roots[task] = node?.root ?? task;
-      expect(ws.readFile(`${roots[task]}/fanout.md`)).toMatch(
-        /^agent: command$/m,
-      );
+      expect(ws.readFile(`${roots[task]}/fanout.md`)).toMatch(/^agent: command$/m);
     }
     return roots;
   }

@@ -1,11 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  publishPlugin,
-  startLocalRegistry,
-  type LocalRegistry,
-} from './local-registry';
+import { publishPlugin, startLocalRegistry, type LocalRegistry } from './local-registry';
 import { createBareWorkspace, e2eEnv } from './workspace';
 
 declare global {

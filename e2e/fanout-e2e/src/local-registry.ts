@@ -1,13 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -126,9 +118,7 @@ async function createUser(url: string): Promise<string> {
   });
   const body = (await response.json()) as { token?: string; error?: string };
   if (!response.ok || !body.token) {
-    throw new Error(
-      `The local registry at ${url} refused to create a user (${response.status}): ${JSON.stringify(body)}`,
-    );
+    throw new Error(`The local registry at ${url} refused to create a user (${response.status}): ${JSON.stringify(body)}`);
   }
   return body.token;
 }
@@ -141,23 +131,15 @@ async function createUser(url: string): Promise<string> {
 export async function publishPlugin(registry: LocalRegistry): Promise<string> {
   const packageRoot = join(workspaceRoot, 'packages', 'fanout');
   if (!existsSync(join(packageRoot, 'dist', 'index.js'))) {
-    throw new Error(
-      `${packageRoot}/dist/index.js is missing: build the plugin first (npx nx build fanout).`,
-    );
+    throw new Error(`${packageRoot}/dist/index.js is missing: build the plugin first (npx nx build fanout).`);
   }
 
   // npm itself says which files a publish would contain (the `files` field of package.json).
-  const packed = await runCommand(
-    'npm',
-    ['pack', '--dry-run', '--json', '--ignore-scripts'],
-    {
-      cwd: packageRoot,
-      env: childEnv(registry.env),
-    },
-  );
-  const [{ files }] = JSON.parse(packed.stdout) as [
-    { files: { path: string }[] },
-  ];
+  const packed = await runCommand('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: packageRoot,
+    env: childEnv(registry.env),
+  });
+  const [{ files }] = JSON.parse(packed.stdout) as [{ files: { path: string }[] }];
 
   const staging = mkdtempSync(join(tmpdir(), 'fanout-e2e-package-'));
   try {
@@ -168,10 +150,7 @@ export async function publishPlugin(registry: LocalRegistry): Promise<string> {
     const version = `0.0.0-e2e.${Date.now()}`;
     const manifestPath = join(staging, 'package.json');
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-    writeFileSync(
-      manifestPath,
-      JSON.stringify({ ...manifest, version }, null, 2) + '\n',
-    );
+    writeFileSync(manifestPath, JSON.stringify({ ...manifest, version }, null, 2) + '\n');
 
     await runCommand('npm', ['publish', '--tag', 'e2e', '--ignore-scripts'], {
       cwd: staging,

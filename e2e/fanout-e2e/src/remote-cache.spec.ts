@@ -5,13 +5,7 @@ import { startRemoteCacheServer, type RemoteCacheServer } from './remote-cache-s
 import { killRunningCommands, runCommand } from './run-command';
 import { printedAsRun, replayedFrom } from './task-runs';
 import { ownCacheEnv } from './own-cache';
-import {
-  INSTALLING,
-  readyWorkspace,
-  removeWorkspace,
-  TEST_LIMIT,
-  TestWorkspace,
-} from './workspace';
+import { INSTALLING, readyWorkspace, removeWorkspace, TEST_LIMIT, TestWorkspace } from './workspace';
 
 /** The tokens of the test's cache server: one for main-branch jobs, one for pull requests. */
 const TOKENS = { readWrite: 'fanout-e2e-read-write-token', readOnly: 'fanout-e2e-read-only-token' };
@@ -144,9 +138,7 @@ describe('fanout results through a self-hosted remote cache', () => {
       }
       const calls = server.requests.slice(requestsBefore);
       expect(calls.filter((call) => call.method === 'PUT')).toEqual([]);
-      expect(calls.map((call) => [call.method, call.token, call.status])).toEqual(
-        TASKS.map(() => ['GET', 'read-only', 200]),
-      );
+      expect(calls.map((call) => [call.method, call.token, call.status])).toEqual(TASKS.map(() => ['GET', 'read-only', 200]));
       expect(await b.worktrees()).toHaveLength(1);
       // B restored them through its own local cache, not one shared with A.
       expect(b.exists('.nx/cache')).toBe(true);
@@ -155,7 +147,7 @@ describe('fanout results through a self-hosted remote cache', () => {
   );
 
   it(
-    "a session run with a read-only token is not stored: the server refuses the PUT and the task still succeeds",
+    'a session run with a read-only token is not stored: the server refuses the PUT and the task still succeeds',
     async () => {
       // A session commits in its worktree: git clone does not carry A's identity over.
       await b.run('git', ['config', 'user.name', 'fanout e2e']);

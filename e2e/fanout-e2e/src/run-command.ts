@@ -25,11 +25,7 @@ const running = new Set<ChildProcess>();
  * It is asynchronous on purpose: the local registry lives in this process, so a
  * synchronous spawn would block the event loop that has to answer npm's requests.
  */
-export function runCommand(
-  command: string,
-  args: string[],
-  options: RunOptions,
-): Promise<CommandResult> {
+export function runCommand(command: string, args: string[], options: RunOptions): Promise<CommandResult> {
   const timeoutMs = options.timeoutMs ?? 5 * 60_000;
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
@@ -45,12 +41,8 @@ export function runCommand(
     }, timeoutMs);
     let stdout = '';
     let stderr = '';
-    child.stdout
-      .setEncoding('utf8')
-      .on('data', (chunk: string) => (stdout += chunk));
-    child.stderr
-      .setEncoding('utf8')
-      .on('data', (chunk: string) => (stderr += chunk));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', (error) => {
       clearTimeout(timer);
       running.delete(child);
@@ -95,8 +87,7 @@ function killTree(child: ChildProcess): void {
   const ps = spawnSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' });
   for (const line of (ps.stdout ?? '').split('\n')) {
     const [pid, ppid] = line.trim().split(/\s+/).map(Number);
-    if (pid && ppid)
-      childrenOf.set(ppid, [...(childrenOf.get(ppid) ?? []), pid]);
+    if (pid && ppid) childrenOf.set(ppid, [...(childrenOf.get(ppid) ?? []), pid]);
   }
   const tree: number[] = [];
   const visit = (pid: number) => {
@@ -115,8 +106,7 @@ function killTree(child: ChildProcess): void {
 
 // Variables an outer `npx nx e2e ...` leaves behind that would point a nested
 // npm or Nx at this repository instead of the workspace under test.
-const LEAKING_VARIABLE =
-  /^(NX_|npm_|INIT_CWD$|NODE_ENV$)/i;
+const LEAKING_VARIABLE = /^(NX_|npm_|INIT_CWD$|NODE_ENV$)/i;
 
 /** The environment of this process without what leaks from the outer run, plus `extra`. */
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

@@ -1,8 +1,4 @@
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -53,10 +49,7 @@ export interface ScriptedTurn {
   toolResults: { output: string; isError: boolean }[];
 }
 
-export type Script = (
-  turn: ScriptedTurn,
-  request: RecordedRequest,
-) => ScriptedReply;
+export type Script = (turn: ScriptedTurn, request: RecordedRequest) => ScriptedReply;
 
 export interface ScriptedModelServer {
   /** e.g. http://127.0.0.1:41234 (ANTHROPIC_BASE_URL; add /v1 for an OpenAI provider's base_url). */
@@ -66,9 +59,7 @@ export interface ScriptedModelServer {
 }
 
 /** Starts the server on 127.0.0.1 and a free port. */
-export async function startScriptedModelServer(
-  script: Script,
-): Promise<ScriptedModelServer> {
+export async function startScriptedModelServer(script: Script): Promise<ScriptedModelServer> {
   const requests: RecordedRequest[] = [];
   let replies = 0;
   const server = createServer((request, response) => {
@@ -110,13 +101,7 @@ export async function startScriptedModelServer(
       return;
     }
     const api: ModelApi | undefined =
-      method !== 'POST' || !body
-        ? undefined
-        : path === '/v1/messages'
-          ? 'messages'
-          : path === '/v1/responses'
-            ? 'responses'
-            : undefined;
+      method !== 'POST' || !body ? undefined : path === '/v1/messages' ? 'messages' : path === '/v1/responses' ? 'responses' : undefined;
     if (!api || !body) {
       sendJson(response, 404, {
         type: 'error',
@@ -127,8 +112,7 @@ export async function startScriptedModelServer(
       });
       return;
     }
-    recorded.turn =
-      api === 'messages' ? readMessagesTurn(body) : readResponsesTurn(body);
+    recorded.turn = api === 'messages' ? readMessagesTurn(body) : readResponsesTurn(body);
     const reply = script(recorded.turn, recorded);
     recorded.reply = reply;
     const id = ++replies;
@@ -156,18 +140,13 @@ export async function startScriptedModelServer(
 
 type Json = Record<string, unknown>;
 
-const isJson = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isJson = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 /** Every `text` of a content value (a string, or blocks that may nest tool results). */
 function textsOf(content: unknown): string[] {
   if (typeof content === 'string') return [content];
-  return list(content).flatMap((block) =>
-    isJson(block)
-      ? [...textsOf(block['text']), ...textsOf(block['content'])]
-      : [],
-  );
+  return list(content).flatMap((block) => (isJson(block) ? [...textsOf(block['text']), ...textsOf(block['content'])] : []));
 }
 
 function readMessagesTurn(body: Json): ScriptedTurn {
@@ -181,13 +160,8 @@ function readMessagesTurn(body: Json): ScriptedTurn {
     }));
   return {
     api: 'messages',
-    text: [
-      ...textsOf(body['system']),
-      ...messages.flatMap((message) => textsOf(message['content'])),
-    ].join('\n'),
-    tools: list(body['tools']).flatMap((tool) =>
-      isJson(tool) && typeof tool['name'] === 'string' ? [tool['name']] : [],
-    ),
+    text: [...textsOf(body['system']), ...messages.flatMap((message) => textsOf(message['content']))].join('\n'),
+    tools: list(body['tools']).flatMap((tool) => (isJson(tool) && typeof tool['name'] === 'string' ? [tool['name']] : [])),
     toolResults,
   };
 }
@@ -199,13 +173,7 @@ function readResponsesTurn(body: Json): ScriptedTurn {
   // Tools come in `tools`, or (Codex) in input items of type additional_tools, grouped in namespaces.
   const toolNames = (tools: unknown): string[] =>
     list(tools).flatMap((tool) =>
-      !isJson(tool)
-        ? []
-        : tool['type'] === 'namespace'
-          ? toolNames(tool['tools'])
-          : typeof tool['name'] === 'string'
-            ? [tool['name']]
-            : [],
+      !isJson(tool) ? [] : tool['type'] === 'namespace' ? toolNames(tool['tools']) : typeof tool['name'] === 'string' ? [tool['name']] : [],
     );
   const trailingOutputs: Json[] = [];
   for (const item of [...items].reverse()) {
@@ -224,12 +192,7 @@ function readResponsesTurn(body: Json): ScriptedTurn {
             : [],
       ),
     ].join('\n'),
-    tools: [
-      ...toolNames(body['tools']),
-      ...items.flatMap((item) =>
-        item['type'] === 'additional_tools' ? toolNames(item['tools']) : [],
-      ),
-    ],
+    tools: [...toolNames(body['tools']), ...items.flatMap((item) => (item['type'] === 'additional_tools' ? toolNames(item['tools']) : []))],
     // The Responses API has no error flag on a tool's output: a failure is in its text.
     toolResults: trailingOutputs.map((item) => ({
       output: textsOf(item['output']).join('\n'),
@@ -249,19 +212,11 @@ type MessageBlock =
       input: Record<string, unknown>;
     };
 
-function sendMessage(
-  response: ServerResponse,
-  reply: ScriptedReply,
-  id: number,
-  body: Json,
-) {
+function sendMessage(response: ServerResponse, reply: ScriptedReply, id: number, body: Json) {
   const content: MessageBlock[] = [];
   if (reply.text) content.push({ type: 'text', text: reply.text });
   (reply.toolCalls ?? []).forEach((call, index) => {
-    if (typeof call.input === 'string')
-      throw new Error(
-        `the Messages API has no freeform tool calls (${call.name})`,
-      );
+    if (typeof call.input === 'string') throw new Error(`the Messages API has no freeform tool calls (${call.name})`);
     content.push({
       type: 'tool_use',
       id: `toolu_scripted_${id}_${index}`,
@@ -335,12 +290,7 @@ function sendMessage(
 
 // --- Answering: the Responses API --------------------------------------------------
 
-function sendResponse(
-  response: ServerResponse,
-  reply: ScriptedReply,
-  id: number,
-  body: Json,
-) {
+function sendResponse(response: ServerResponse, reply: ScriptedReply, id: number, body: Json) {
   const output: Json[] = [];
   if (reply.text) {
     output.push({
@@ -412,10 +362,7 @@ function openEventStream(response: ServerResponse) {
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',
   });
-  return (type: string, data: object) =>
-    response.write(
-      `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`,
-    );
+  return (type: string, data: object) => response.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
 }
 
 function sendJson(response: ServerResponse, status: number, body: object) {

@@ -29,7 +29,6 @@ export function replayedFrom(output: string, taskId: string): 'local' | 'remote'
  */
 export function printedAsRun(output: string, taskId: string): boolean {
   return (
-    new RegExp(`nx run ${escape(taskId)}(?:[ \\t]+\\([^)\\n]*\\))?[ \\t]*$`, 'm').test(output) &&
-    replayedFrom(output, taskId) === undefined
+    new RegExp(`nx run ${escape(taskId)}(?:[ \\t]+\\([^)\\n]*\\))?[ \\t]*$`, 'm').test(output) && replayedFrom(output, taskId) === undefined
   );
 }

@@ -1,13 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readJsonFile, workspaceRoot } from '@nx/devkit';
@@ -27,24 +19,17 @@ export const INSTALLING = 5 * 60_000;
 export const TEST_LIMIT = INSTALLING + 60_000;
 
 /** The Nx this plugin is built and tested with; the workspace under test gets it, never @latest. */
-export const nxVersion = readJsonFile<{ version: string }>(
-  join(workspaceRoot, 'node_modules/nx/package.json'),
-).version;
+export const nxVersion = readJsonFile<{ version: string }>(join(workspaceRoot, 'node_modules/nx/package.json')).version;
 
 export function requireEnv(name: string): string {
   const value = process.env[name];
-  if (!value)
-    throw new Error(
-      `${name} is not set: run this suite with \`npx nx e2e fanout-e2e\`, whose global setup sets it.`,
-    );
+  if (!value) throw new Error(`${name} is not set: run this suite with \`npx nx e2e fanout-e2e\`, whose global setup sets it.`);
   return value;
 }
 
 /** npm and Nx settings for commands in a workspace under test: the local registry, no daemon. */
 export function e2eEnv(): NodeJS.ProcessEnv {
-  const registryEnv = JSON.parse(
-    requireEnv('FANOUT_E2E_REGISTRY_ENV'),
-  ) as Record<string, string>;
+  const registryEnv = JSON.parse(requireEnv('FANOUT_E2E_REGISTRY_ENV')) as Record<string, string>;
   return childEnv({
     ...registryEnv,
     NX_DAEMON: 'false',
@@ -125,7 +110,9 @@ export class TestWorkspace {
   }
 
   sha256(path: string): string {
-    return createHash('sha256').update(readFileSync(this.path(path))).digest('hex');
+    return createHash('sha256')
+      .update(readFileSync(this.path(path)))
+      .digest('hex');
   }
 
   readResult(project: string): SessionResult {
@@ -133,9 +120,7 @@ export class TestWorkspace {
   }
 
   /** Every project's root and tags, from one `nx graph` (each nx call computes the graph). */
-  async projectGraphNodes(): Promise<
-    Record<string, { root: string; tags?: string[] }>
-  > {
+  async projectGraphNodes(): Promise<Record<string, { root: string; tags?: string[] }>> {
     const graphFile = join(dirname(this.root), `graph-${Date.now()}.json`);
     await this.nx(['graph', `--file=${graphFile}`]);
     const { graph } = readJsonFile<{
@@ -144,9 +129,7 @@ export class TestWorkspace {
       };
     }>(graphFile);
     rmSync(graphFile, { force: true });
-    return Object.fromEntries(
-      Object.entries(graph.nodes).map(([name, node]) => [name, node.data]),
-    );
+    return Object.fromEntries(Object.entries(graph.nodes).map(([name, node]) => [name, node.data]));
   }
 
   /** The paths of the repository's worktrees, the workspace's own first. */
@@ -159,24 +142,18 @@ export class TestWorkspace {
   }
 
   async fanoutBranches(): Promise<string[]> {
-    const list = (
-      await this.run('git', ['branch', '--list', 'fanout/*', '--format=%(refname:short)'])
-    ).stdout;
+    const list = (await this.run('git', ['branch', '--list', 'fanout/*', '--format=%(refname:short)'])).stdout;
     return list.split('\n').filter(Boolean);
   }
 
   /** `git status` and a hash of every file git does not ignore: what a command must not change. */
   async snapshot(): Promise<{ status: string; files: Record<string, string> }> {
     const status = (await this.run('git', ['status', '--porcelain'])).stdout;
-    const listed = (
-      await this.run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'])
-    ).stdout;
+    const listed = (await this.run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'])).stdout;
     const files: Record<string, string> = {};
     for (const path of listed.split('\0').filter(Boolean)) {
       const file = this.path(path);
-      files[path] = existsSync(file)
-        ? createHash('sha1').update(readFileSync(file)).digest('hex')
-        : 'deleted';
+      files[path] = existsSync(file) ? createHash('sha1').update(readFileSync(file)).digest('hex') : 'deleted';
     }
     return { status, files };
   }
@@ -198,22 +175,10 @@ export class TestWorkspace {
  * Creates a bare Nx workspace (the `ts` preset, TypeScript pinned, committed) in
  * `parent/name`. Used by the global setup, once per suite run.
  */
-export async function createBareWorkspace(
-  parent: string,
-  name: string,
-  env: NodeJS.ProcessEnv,
-): Promise<TestWorkspace> {
+export async function createBareWorkspace(parent: string, name: string, env: NodeJS.ProcessEnv): Promise<TestWorkspace> {
   await runCommand(
     'npx',
-    [
-      '-y',
-      `create-nx-workspace@${nxVersion}`,
-      name,
-      '--preset=ts',
-      '--nxCloud=skip',
-      '--interactive=false',
-      '--packageManager=npm',
-    ],
+    ['-y', `create-nx-workspace@${nxVersion}`, name, '--preset=ts', '--nxCloud=skip', '--interactive=false', '--packageManager=npm'],
     { cwd: parent, env, timeoutMs: INSTALLING },
   );
   const workspace = new TestWorkspace(join(parent, name), env);
@@ -260,10 +225,7 @@ export async function readyWorkspace(suite: string): Promise<TestWorkspace> {
     await copyWorkspace(requireEnv('FANOUT_E2E_BARE'), ready);
     const workspace = new TestWorkspace(ready);
     await workspace.nx(['add', `fanout@${requireEnv('FANOUT_E2E_VERSION')}`], INSTALLING);
-    await workspace.nx(
-      ['g', 'fanout:contracts', 'contracts', `--entities=${READY_ENTITIES.join(',')}`, '--no-interactive'],
-      INSTALLING,
-    );
+    await workspace.nx(['g', 'fanout:contracts', 'contracts', `--entities=${READY_ENTITIES.join(',')}`, '--no-interactive'], INSTALLING);
     await workspace.nx(['g', 'fanout:reference', 'users', '--contracts=contracts', '--no-interactive'], INSTALLING);
     await workspace.commitEverything('e2e: fanout, contracts and reference');
   });

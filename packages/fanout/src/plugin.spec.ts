@@ -3,9 +3,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { minimatch } from 'minimatch';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { integrationDir } from './core/integrate';
-import { sessionDir } from './core/session';
-import { createNodesV2, PLUGIN_VERSION, type FanoutPluginOptions } from './plugin';
+import { integrationDir } from './core/session/integrate';
+import { sessionDir } from './core/session/session';
+import { createNodesV2, PLUGIN_VERSION } from './plugin';
+import { FanoutPluginOptions } from './constants';
 
 const ASSIGNMENT = `---
 like: users
@@ -66,7 +67,7 @@ describe('fanout plugin', () => {
     expect(fanout).toMatchObject({ executor: 'fanout:run', cache: true, dependsOn: ['^fanout'] });
   });
 
-  it("takes the assignment and the production files of the reference and the contracts as inputs", async () => {
+  it('takes the assignment and the production files of the reference and the contracts as inputs', async () => {
     const { fanout } = await targetsOf(ASSIGNMENT);
     expect(fanout.inputs).toContain('{projectRoot}/fanout.md');
     expect(fanout.inputs).toContainEqual({ input: 'production', projects: ['users', 'contracts'] });
@@ -90,9 +91,16 @@ describe('fanout plugin', () => {
     expect(fanout.inputs).not.toContainEqual({ externalDependencies: expect.arrayContaining(['fanout']) });
   });
 
-  it("puts the agent and its options into the cache key, env by name only, never its values or retry settings", async () => {
+  it('puts the agent and its options into the cache key, env by name only, never its values or retry settings', async () => {
     const agents = {
-      claude: { model: 'sonnet', maxTurns: 30, args: ['--verbose'], env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8080', X_TOKEN: 'value' }, retries: 5, retryDelay: '1s' },
+      claude: {
+        model: 'sonnet',
+        maxTurns: 30,
+        args: ['--verbose'],
+        env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:8080', X_TOKEN: 'value' },
+        retries: 5,
+        retryDelay: '1s',
+      },
     };
     const { fanout } = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nagent: claude'), { agents });
     expect(fanout.options).toMatchObject({
@@ -133,7 +141,10 @@ describe('fanout plugin', () => {
   it('names as outputs the folders where a session keeps its files: its result and its record of what it integrated', async () => {
     const { fanout } = await targetsOf(ASSIGNMENT);
     const resolved = (fanout.outputs ?? []).map((output) =>
-      output.replace('{workspaceRoot}', workspaceRoot).replace('{projectRoot}', join(workspaceRoot, 'libs/orders')).replace('{projectName}', 'orders'),
+      output
+        .replace('{workspaceRoot}', workspaceRoot)
+        .replace('{projectRoot}', join(workspaceRoot, 'libs/orders'))
+        .replace('{projectName}', 'orders'),
     );
     expect(resolved).toContain(sessionDir(workspaceRoot, 'orders'));
     expect(resolved).toContain(integrationDir(workspaceRoot, 'orders'));

@@ -1,36 +1,21 @@
 import { createNodesFromFiles, type CreateNodesContextV2, type CreateNodesV2, type TargetConfiguration } from '@nx/devkit';
 import { readFileSync } from 'fs';
 import { dirname, join } from 'path';
-import { hashedAgentOptions, type AgentOptions } from './core/agents/agent-options';
-import { ASSIGNMENT_FILE, DEFAULT_SCOPE, parseAssignment } from './core/assignment';
+import { hashedAgentOptions } from './core/agents/agent-options';
+import { DEFAULT_SCOPE, parseAssignment } from './core/session/assignment';
+import {
+  ASSIGNMENT_FILE,
+  CONVENTIONS_FILE,
+  FANOUT_DIR,
+  FANOUT_TARGET as FANOUT_TARGET_DEFAULT,
+  fanoutTargetName,
+  TASK_TAG,
+  VERIFY_TARGET,
+  type FanoutPluginOptions,
+} from './constants';
 
-export interface FanoutPluginOptions {
-  /** Name of the inferred target. Default: fanout. */
-  targetName?: string;
-  /** Files copied from the workspace into every session's worktree (e.g. `.env`). */
-  copyFiles?: string[];
-  /** First port of the first session; each session gets `portRange` ports from its base. */
-  portBase?: number;
-  portRange?: number;
-  /** Severity per check: contract-conformance (error), naming-parity (warning). */
-  checks?: Record<string, 'error' | 'warning' | 'off'>;
-  /** Makes naming-parity findings errors. */
-  strictNaming?: boolean;
-  /**
-   * Options per agent, by name: `{ "claude": { "model": "sonnet", "maxTurns": 40 } }`.
-   * Every CLI agent takes model, args, env, retries and retryDelay; each adds its own.
-   */
-  agents?: Record<string, AgentOptions>;
-  /** Session n of a run starts its agent n × stagger after it began ("2s"; seconds, or ms/s/m). Default 0. */
-  stagger?: string | number;
-  /**
-   * Leave out of each session's worktree the projects it does not need (a git sparse
-   * checkout): it keeps its own project, the contracts, the reference, what they
-   * depend on, and everything that is no project's. Default false: every session
-   * checks out the whole workspace; true pays off in large workspaces (see BENCHMARKS.md).
-   */
-  sparseCheckout?: boolean;
-}
+// Re-exported for the package's users: the options' type is part of its public face.
+export type { FanoutPluginOptions };
 
 /**
  * fanout's own version. It enters every session's cache key through the target's
@@ -70,7 +55,7 @@ export function fanoutTarget(
     inputs: [
       `{projectRoot}/${ASSIGNMENT_FILE}`,
       ...(shared.length > 0 ? [{ input: production, projects: shared }] : []),
-      '{workspaceRoot}/AGENTS.md',
+      `{workspaceRoot}/${CONVENTIONS_FILE}`,
       // No npm package is an input: without this line Nx would hash every one of them.
       { externalDependencies: [] },
     ],
@@ -85,12 +70,13 @@ export function fanoutTarget(
       ...scope.map((entry) => (entry === '.' ? '{projectRoot}' : `{projectRoot}/${entry}`)),
       // The assignment is an input; a scope that covers it must not make it an output too.
       ...(scope.includes('.') ? [`!{projectRoot}/${ASSIGNMENT_FILE}`] : []),
-      '{workspaceRoot}/.fanout/sessions/{projectName}',
+      `{workspaceRoot}/${FANOUT_DIR}/sessions/{projectName}`,
       // owned.json: which files of the scope fanout wrote. A replay restores them, so it must restore this
       // record too, or the next session would take them for the user's uncommitted work and refuse to start.
-      '{workspaceRoot}/.fanout/integration/{projectName}',
+      `{workspaceRoot}/${FANOUT_DIR}/integration/{projectName}`,
     ],
-    dependsOn: ['^fanout'],
+    // Tasks that depend on each other run in order: the dependency's session first, whatever the target is named.
+    dependsOn: [`^${fanoutTargetName(pluginOptions)}`],
     metadata: {
       description: `Run this task's agent session in its own git worktree and integrate the result (${ASSIGNMENT_FILE}).`,
       technologies: ['fanout'],
@@ -98,17 +84,16 @@ export function fanoutTarget(
   };
 }
 
-/** Every project with a fanout.md is a task; the tag lets `fanout-verify` depend on all of them. */
-export const TASK_TAG = 'fanout:task';
-export const VERIFY_TARGET = 'fanout-verify';
-
 /**
  * The root project with the `fanout-verify` target. It depends on every task
  * (implicitly, through the tag), so `nx affected` runs it whenever a task is
  * affected, and `^fanout` runs every task's session before it. The root keeps
  * the name it has; a root that is not a project yet takes its package.json's.
  */
-export function verifyProject(workspaceRoot: string, fanoutTargetName = 'fanout'): { name: string; implicitDependencies: string[]; targets: Record<string, TargetConfiguration> } {
+export function verifyProject(
+  workspaceRoot: string,
+  sessionTarget = FANOUT_TARGET_DEFAULT,
+): { name: string; implicitDependencies: string[]; targets: Record<string, TargetConfiguration> } {
   let name: string | undefined;
   for (const file of ['project.json', 'package.json']) {
     try {
@@ -126,9 +111,10 @@ export function verifyProject(workspaceRoot: string, fanoutTargetName = 'fanout'
       [VERIFY_TARGET]: {
         executor: 'fanout:verify',
         cache: false,
-        dependsOn: [`^${fanoutTargetName}`],
+        dependsOn: [`^${sessionTarget}`],
         metadata: {
-          description: 'Verify the fan-out as a whole: cross-session checks, nx affected since its base commit, and the report (.fanout/report.md, report.html).',
+          description:
+            'Verify the fan-out as a whole: cross-session checks, nx affected since its base commit, and the report (.fanout/report.md, report.html).',
           technologies: ['fanout'],
         },
       },
@@ -148,7 +134,7 @@ export const createNodesV2: CreateNodesV2<FanoutPluginOptions> = [
           projects: {
             [projectRoot]: {
               tags: [TASK_TAG],
-              targets: { [pluginOptions?.targetName ?? 'fanout']: fanoutTarget(projectRoot, source, production, pluginOptions ?? {}) },
+              targets: { [fanoutTargetName(pluginOptions)]: fanoutTarget(projectRoot, source, production, pluginOptions ?? {}) },
             },
           },
         };
@@ -159,7 +145,7 @@ export const createNodesV2: CreateNodesV2<FanoutPluginOptions> = [
     );
     if (files.length === 0) return results;
     // One fanout-verify for the whole workspace, on the root project, after every task's session.
-    return [...results, ['nx.json', { projects: { '.': verifyProject(context.workspaceRoot, options?.targetName) } }]];
+    return [...results, ['nx.json', { projects: { '.': verifyProject(context.workspaceRoot, fanoutTargetName(options)) } }]];
   },
 ];
 

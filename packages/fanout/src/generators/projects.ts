@@ -11,12 +11,11 @@ import {
 } from '@nx/devkit';
 import { libraryGenerator } from '@nx/js';
 import { posix } from 'path';
-import { listCollections } from '../core/contracts-source';
-import { assertValidName, normalizeWorkspaceDirectory } from '../core/names';
+import { listCollections } from '../core/checks/contracts-source';
+import { assertValidName, normalizeWorkspaceDirectory } from '../core/naming/names';
+import { CONTRACTS_TAG } from '../constants';
 
 /** Tags that mark the parts of a fan-out; later steps find projects by them. */
-export const CONTRACTS_TAG = 'fanout:contracts';
-export const REFERENCE_TAG = 'fanout:reference';
 
 export interface NewLibraryOptions {
   name: string;
@@ -57,9 +56,7 @@ export function assertNewProject(tree: Tree, name: string, root: string): void {
   assertValidName(name, 'project name');
   const projects = getProjects(tree);
   if (projects.has(name)) {
-    throw new Error(
-      `A project named "${name}" already exists (at ${projects.get(name)?.root}). Choose another name.`,
-    );
+    throw new Error(`A project named "${name}" already exists (at ${projects.get(name)?.root}). Choose another name.`);
   }
   for (const [other, project] of projects) {
     if (project.root === root) {
@@ -171,9 +168,7 @@ export function readContractsLibrary(tree: Tree, projectName: string): Contracts
   try {
     project = readProjectConfiguration(tree, projectName);
   } catch {
-    const contracts = [...getProjects(tree)]
-      .filter(([, config]) => config.tags?.includes(CONTRACTS_TAG))
-      .map(([name]) => name);
+    const contracts = [...getProjects(tree)].filter(([, config]) => config.tags?.includes(CONTRACTS_TAG)).map(([name]) => name);
     throw new Error(
       `There is no project named "${projectName}". ` +
         (contracts.length > 0

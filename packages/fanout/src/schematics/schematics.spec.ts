@@ -16,16 +16,14 @@ describe('Angular devkit schematics collection', () => {
     // The published collection points at dist/; the test points the same entries at the sources.
     dir = mkdtempSync(join(tmpdir(), 'fanout-schematics-'));
     const schematics = Object.fromEntries(
-      Object.entries(published.schematics as Record<string, { factory: string; schema: string }>).map(
-        ([name, entry]) => [
-          name,
-          {
-            ...entry,
-            factory: join(packageRoot, entry.factory.replace('./dist/', 'src/')),
-            schema: join(packageRoot, entry.schema.replace('./dist/', 'src/')),
-          },
-        ],
-      ),
+      Object.entries(published.schematics as Record<string, { factory: string; schema: string }>).map(([name, entry]) => [
+        name,
+        {
+          ...entry,
+          factory: join(packageRoot, entry.factory.replace('./dist/', 'src/')),
+          schema: join(packageRoot, entry.schema.replace('./dist/', 'src/')),
+        },
+      ]),
     );
     const collectionPath = join(dir, 'collection.json');
     writeFileSync(collectionPath, JSON.stringify({ ...published, schematics }));
@@ -59,8 +57,8 @@ describe('Angular devkit schematics collection', () => {
     const host = new HostTree();
     host.create('package.json', JSON.stringify({ name: '@proj/source' }));
     host.create('nx.json', JSON.stringify({}));
-    await expect(
-      runner.runSchematic('reference', { name: '../x', contracts: 'contracts', skipFormat: true }, host),
-    ).rejects.toThrow('not a valid name');
+    await expect(runner.runSchematic('reference', { name: '../x', contracts: 'contracts', skipFormat: true }, host)).rejects.toThrow(
+      'not a valid name',
+    );
   });
 });

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { AgentSession } from '../core/agents/agent';
 import type { CliRunnerDeps } from '../core/agents/cli-agent';
-import { createRedactor } from '../core/redact';
+import { createRedactor } from '../core/system/redact';
 
 /** Runner dependencies that record the waits instead of waiting; jitter fixed at half the window. */
 export function recordingDeps(): CliRunnerDeps & { waits: number[] } {

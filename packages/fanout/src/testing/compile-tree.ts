@@ -20,9 +20,7 @@ export function compileTree(tree: Tree, roots: string[], paths: Record<string, s
       module: ts.ModuleKind.ESNext,
       moduleResolution: ts.ModuleResolutionKind.Bundler,
       lib: ['lib.es2022.d.ts'],
-      paths: Object.fromEntries(
-        Object.entries(paths).map(([specifier, targets]) => [specifier, targets.map((target) => `/${target}`)]),
-      ),
+      paths: Object.fromEntries(Object.entries(paths).map(([specifier, targets]) => [specifier, targets.map((target) => `/${target}`)])),
     },
   });
   for (const root of roots) {

@@ -2,9 +2,9 @@ import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { parseAssignment } from '../core/assignment';
-import { assembleBase } from '../core/context';
-import type { SessionSpec } from '../core/session';
+import { parseAssignment } from '../core/session/assignment';
+import { assembleBase } from '../core/session/prompt';
+import type { SessionSpec } from '../core/session/session';
 
 /**
  * A real git repository in a temporary folder, shaped like a small fan-out

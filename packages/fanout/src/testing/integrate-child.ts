@@ -1,6 +1,6 @@
 import fs = require('fs');
-import { applyChanges } from '../core/integrate';
-import type { FileChange } from '../core/scope';
+import { applyChanges } from '../core/session/integrate';
+import type { FileChange } from '../core/session/scope';
 
 /**
  * `node -r @swc-node/register integrate-child.ts <workspaceRoot> <project> <worktree> <changes JSON> <fs function> <n> <where>`:

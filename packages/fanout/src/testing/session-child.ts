@@ -1,4 +1,4 @@
-import { runSession } from '../core/session';
+import { runSession } from '../core/session/session';
 import { sessionSpec } from './git-workspace';
 
 /**

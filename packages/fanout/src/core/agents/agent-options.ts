@@ -1,5 +1,5 @@
-import { durationMs } from '../assignment';
-import { createRedactor } from '../redact';
+import { durationMs } from '../session/assignment';
+import { createRedactor } from '../system/redact';
 
 /**
  * One agent's options, from the plugin options in nx.json (`agents.<name>`).
@@ -70,9 +70,13 @@ function problemWith(name: string, rule: OptionRule, value: unknown): string | u
         ? undefined
         : `"${name}" has a name that is not an environment variable name: ${Object.keys(value).join(', ')}.`;
     case 'count':
-      return Number.isInteger(value) && (value as number) >= 0 ? undefined : `"${name}" must be a whole number, 0 or more ${got}: ${rule.expects}.`;
+      return Number.isInteger(value) && (value as number) >= 0
+        ? undefined
+        : `"${name}" must be a whole number, 0 or more ${got}: ${rule.expects}.`;
     case 'positive-integer':
-      return Number.isInteger(value) && (value as number) > 0 ? undefined : `"${name}" must be a whole number above 0 ${got}: ${rule.expects}.`;
+      return Number.isInteger(value) && (value as number) > 0
+        ? undefined
+        : `"${name}" must be a whole number above 0 ${got}: ${rule.expects}.`;
     case 'duration':
       return durationMs(value) === undefined ? `"${name}" must be a positive duration ${got}: ${rule.expects}.` : undefined;
     case 'choice':
@@ -112,7 +116,10 @@ export function checkAgentOptions(
     if (problem) problems.push(problem);
   }
   if (problems.length === 1) throw new Error(`${where}: agent "${agent}": ${problems[0]}`);
-  if (problems.length > 1) throw new Error(`${where}: agent "${agent}" has ${problems.length} problems:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  if (problems.length > 1)
+    throw new Error(
+      `${where}: agent "${agent}" has ${problems.length} problems:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`,
+    );
   return Object.fromEntries(given) as AgentOptions;
 }
 
@@ -127,9 +134,7 @@ export function hashedAgentOptions(agents: unknown): Record<string, Record<strin
   const hashed: Record<string, Record<string, unknown>> = {};
   for (const [name, options] of Object.entries(agents).sort(([a], [b]) => a.localeCompare(b))) {
     if (!isRecord(options)) continue;
-    const kept = Object.fromEntries(
-      Object.entries(options).filter(([option]) => !(RUNTIME_OPTIONS as readonly string[]).includes(option)),
-    );
+    const kept = Object.fromEntries(Object.entries(options).filter(([option]) => !(RUNTIME_OPTIONS as readonly string[]).includes(option)));
     if (isRecord(options['env'])) kept['env'] = Object.keys(options['env']).sort();
     hashed[name] = kept;
   }

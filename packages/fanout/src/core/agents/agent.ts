@@ -73,3 +73,23 @@ export interface AgentPreflight {
   env: NodeJS.ProcessEnv;
   options: AgentOptions;
 }
+
+/** Turns a finished process into a report; shared by every agent that runs a process. */
+export function processReport(
+  program: string,
+  result: { exitCode: number | null; signal: string | null; timedOut: boolean },
+  timeoutMs: number,
+): AgentReport {
+  const base = { exitCode: result.exitCode, signal: result.signal, timedOut: result.timedOut };
+  if (result.timedOut) {
+    return {
+      ...base,
+      ok: false,
+      error: `${program} did not finish within ${Math.round(timeoutMs / 1000)} s and was killed with its process group.`,
+    };
+  }
+  if (result.signal) return { ...base, ok: false, error: `${program} was killed by ${result.signal}.` };
+  if (result.exitCode === 127) return { ...base, ok: false, error: `${program} could not be started (not found or not executable).` };
+  if (result.exitCode !== 0) return { ...base, ok: false, error: `${program} exited with code ${result.exitCode}.` };
+  return { ...base, ok: true };
+}

@@ -184,7 +184,9 @@ describe('aider agent', () => {
 
     it('reads the prompt only from a file, and refuses any other placement', () => {
       expect(aiderCli.promptVia).toBe('file');
-      expect(() => aiderCli.args({}, { via: 'argument', text: '# Orders' }, session)).toThrow('aider reads its prompt from a file (--message-file)');
+      expect(() => aiderCli.args({}, { via: 'argument', text: '# Orders' }, session)).toThrow(
+        'aider reads its prompt from a file (--message-file)',
+      );
       expect(() => aiderCli.args({}, { via: 'stdin' }, session)).toThrow('--message-file');
     });
 
@@ -265,7 +267,9 @@ describe('aider agent', () => {
     });
 
     it('fails a run that hit the token limit, ran out of reflections, or had no model', () => {
-      const limit = parseAiderOutput(ok(`${BANNER}\nModel anthropic/claude-sonnet-4-20250514 has hit a token limit!\nToken counts below are approximate.\n`));
+      const limit = parseAiderOutput(
+        ok(`${BANNER}\nModel anthropic/claude-sonnet-4-20250514 has hit a token limit!\nToken counts below are approximate.\n`),
+      );
       expect(limit.error).toContain('aider stopped: "Model anthropic/claude-sonnet-4-20250514 has hit a token limit!"');
       const reflections = parseAiderOutput(ok(`${SUCCESS}\nOnly 3 reflections allowed, stopping.\n`));
       expect(reflections).toMatchObject({ ok: false, tokens: { input: 16_200, output: 405 }, costUsd: 0.03 });
@@ -291,12 +295,18 @@ describe('aider agent', () => {
       expect(transient(RATE_LIMITED)).toBe(true);
       expect(transient(OVERLOADED)).toBe(true);
       // Older aider releases printed only litellm's exception, and "Retry in".
-      expect(transient('litellm.ServiceUnavailableError: OpenAIException - 503\nRetry in 0.5 seconds.\nlitellm.ServiceUnavailableError: OpenAIException - 503\n')).toBe(true);
+      expect(
+        transient(
+          'litellm.ServiceUnavailableError: OpenAIException - 503\nRetry in 0.5 seconds.\nlitellm.ServiceUnavailableError: OpenAIException - 503\n',
+        ),
+      ).toBe(true);
       expect(transient('OpenRouter or the upstream API provider is down, overloaded or rate limiting\nyour requests.\n')).toBe(true);
       expect(transient(RECOVERED)).toBe(false);
       expect(transient(BAD_KEY)).toBe(false);
       // A reply that only talks about rate limits is not one.
-      expect(transient(`${BANNER}\nHandle litellm.RateLimitError: The API provider has rate limited you.\n\nTokens: 1k sent, 9 received.\n`)).toBe(false);
+      expect(
+        transient(`${BANNER}\nHandle litellm.RateLimitError: The API provider has rate limited you.\n\nTokens: 1k sent, 9 received.\n`),
+      ).toBe(false);
     });
   });
 
@@ -326,7 +336,10 @@ interface FakeCall {
   keyInEnv: boolean;
 }
 
-function fakeAider(bin: string, plan: { rateLimited?: number; write?: Record<string, string> }): { env: NodeJS.ProcessEnv; calls: () => FakeCall[] } {
+function fakeAider(
+  bin: string,
+  plan: { rateLimited?: number; write?: Record<string, string> },
+): { env: NodeJS.ProcessEnv; calls: () => FakeCall[] } {
   mkdirSync(bin, { recursive: true });
   const callsFile = join(bin, 'calls.json');
   const planFile = join(bin, 'plan.json');
@@ -425,4 +438,3 @@ describe('aider sessions against a fake aider', () => {
     expect(fake.calls()).toEqual([]);
   });
 });
-

@@ -55,7 +55,11 @@ const AIDER_TRANSIENT = [
       GAVE_UP,
     'm',
   ),
-  new RegExp(String.raw`^(?:Unexpected error: )?litellm\.(?:RateLimitError|RouterRateLimitError|ServiceUnavailableError|InternalServerError)\b` + GAVE_UP, 'm'),
+  new RegExp(
+    String.raw`^(?:Unexpected error: )?litellm\.(?:RateLimitError|RouterRateLimitError|ServiceUnavailableError|InternalServerError)\b` +
+      GAVE_UP,
+    'm',
+  ),
 ];
 
 function aiderArgs(options: AgentOptions, prompt: PromptPlacement, session: AgentSession): string[] {
@@ -152,7 +156,8 @@ function failureOf(stdout: string): string | undefined {
   const apiError = unrecoveredApiError(stdout.split('\n'));
   if (apiError) return `aider gave up on an API error: ${apiError}`;
   const tokenLimit = TOKEN_LIMIT.exec(stdout)?.[0];
-  if (tokenLimit) return `aider stopped: "${tokenLimit}" The prompt, the files in the chat or the reply did not fit the model; see the session log.`;
+  if (tokenLimit)
+    return `aider stopped: "${tokenLimit}" The prompt, the files in the chat or the reply did not fit the model; see the session log.`;
   const reflections = REFLECTIONS.exec(stdout)?.[0];
   if (reflections) {
     return `aider stopped before finishing: "${reflections}" Its edits kept failing to apply or its linter kept finding errors; see the session log.`;
@@ -160,7 +165,7 @@ function failureOf(stdout: string): string | undefined {
   if (NO_MODEL.test(stdout)) {
     return (
       'aider found no model and no API key ("No LLM model was specified and no API keys were provided."): set agents.aider.model ' +
-      'in the plugin options and the provider\'s key (ANTHROPIC_API_KEY, OPENAI_API_KEY, ...) in the environment.'
+      "in the plugin options and the provider's key (ANTHROPIC_API_KEY, OPENAI_API_KEY, ...) in the environment."
     );
   }
   return undefined;
@@ -192,10 +197,18 @@ export function parseAiderOutput(output: CliOutput): CliResult {
   // Any other non-zero exit (a wrong flag, a crash) is for the runner to report, with what aider wrote to stderr.
   if (output.exitCode !== 0) return read;
   if (input === undefined) {
-    return { ...read, ok: false, error: 'aider ended without a reply from the model (no "Tokens: … sent, … received." report); see the session log.' };
+    return {
+      ...read,
+      ok: false,
+      error: 'aider ended without a reply from the model (no "Tokens: … sent, … received." report); see the session log.',
+    };
   }
   const edited = [...new Set([...stdout.matchAll(APPLIED)].map((match) => match[1].trim()))];
-  return { ...read, ok: true, summary: edited.length > 0 ? `Applied edits to ${edited.join(', ')}.` : 'aider answered without editing any file.' };
+  return {
+    ...read,
+    ok: true,
+    summary: edited.length > 0 ? `Applied edits to ${edited.join(', ')}.` : 'aider answered without editing any file.',
+  };
 }
 
 /** Why aider would have no model to use, or undefined: the check a run makes before it creates a worktree. */

@@ -123,7 +123,9 @@ describe('claude agent', () => {
       expect(transient('{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}')).toBe(true);
       expect(transient(JSON.stringify({ ...SUCCESS, is_error: true, result: 'Invalid API key' }))).toBe(false);
       // A result that only talks about rate limits is not one.
-      expect(transient(JSON.stringify({ ...SUCCESS, is_error: true, result: 'API Error: 429 handling added; rate_limit_error is retried' }))).toBe(false);
+      expect(
+        transient(JSON.stringify({ ...SUCCESS, is_error: true, result: 'API Error: 429 handling added; rate_limit_error is retried' })),
+      ).toBe(false);
     });
   });
 

@@ -84,7 +84,9 @@ export function parseClaudeOutput(output: CliOutput): CliResult {
   }
   const usage = (typeof json['usage'] === 'object' && json['usage'] !== null ? json['usage'] : {}) as Record<string, unknown>;
   const inputParts = ['input_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'].map((key) => numberOr(usage[key]));
-  const input = inputParts.every((part) => part === undefined) ? undefined : inputParts.reduce<number>((total, part) => total + (part ?? 0), 0);
+  const input = inputParts.every((part) => part === undefined)
+    ? undefined
+    : inputParts.reduce<number>((total, part) => total + (part ?? 0), 0);
   const outputTokens = numberOr(usage['output_tokens']);
   const result = typeof json['result'] === 'string' ? json['result'] : undefined;
   const report: CliResult = {

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { createWorkspace, gitIn, sessionSpec, type TestWorkspace } from '../../testing/git-workspace';
-import { runSession } from '../session';
+import { runSession } from '../session/session';
 import type { AgentSession } from './agent';
 import { checkAgentOptions, hashedAgentOptions, agentOptionsForRun } from './agent-options';
 import { claudeCli } from './claude';
@@ -237,7 +237,13 @@ describe('CLI agent runner', () => {
 
     it('puts what decides the work in the cache key, env by name only, and takes the rest from nx.json at run time', () => {
       const configured = {
-        claude: { model: 'opus', allowedTools: ['Read'], env: { ANTHROPIC_BASE_URL: 'http://proxy', B_TOKEN: 'secret-value' }, retries: 5, retryDelay: '2s' },
+        claude: {
+          model: 'opus',
+          allowedTools: ['Read'],
+          env: { ANTHROPIC_BASE_URL: 'http://proxy', B_TOKEN: 'secret-value' },
+          retries: 5,
+          retryDelay: '2s',
+        },
         codex: 'not an object',
       };
       const hashed = hashedAgentOptions(configured);
@@ -267,7 +273,9 @@ describe('claude sessions', () => {
   });
 
   it('fails before any worktree exists when the CLI is not installed, with the install command', async () => {
-    const result = await runSession(sessionSpec(workspace.root, 'orders', task, { env: { PATH: '/usr/bin:/bin', HOME: workspace.scripts } }));
+    const result = await runSession(
+      sessionSpec(workspace.root, 'orders', task, { env: { PATH: '/usr/bin:/bin', HOME: workspace.scripts } }),
+    );
     expect(result.status).toBe('failed');
     expect(result.error).toContain('agent "claude" needs Claude Code, but "claude" is neither in');
     expect(result.error).toContain('Install it with: npm install -g @anthropic-ai/claude-code');
@@ -277,9 +285,7 @@ describe('claude sessions', () => {
 
   it('checks its options before any worktree exists', async () => {
     const fake = fakeClaude(join(workspace.scripts, 'bin'), {});
-    const result = await runSession(
-      sessionSpec(workspace.root, 'orders', task, { env: fake.env, agentOptions: { maxTurns: 'many' } }),
-    );
+    const result = await runSession(sessionSpec(workspace.root, 'orders', task, { env: fake.env, agentOptions: { maxTurns: 'many' } }));
     expect(result.error).toBe(
       'nx.json (fanout plugin options, agents.claude): agent "claude": "maxTurns" must be a whole number above 0 (got "many"): the most agentic turns a session may take.',
     );

@@ -1,10 +1,9 @@
 import { accessSync, appendFileSync, constants, readFileSync, statSync } from 'fs';
 import { delimiter, isAbsolute, join } from 'path';
-import { durationMs } from '../assignment';
-import { runProcess, type ProcessResult } from '../process';
-import type { AgentAdapter, AgentPreflight, AgentReport, AgentSession } from './agent';
+import { durationMs } from '../session/assignment';
+import { runProcess, type ProcessResult } from '../system/process';
+import { processReport, type AgentAdapter, type AgentPreflight, type AgentReport, type AgentSession } from './agent';
 import { CLI_AGENT_OPTIONS, type AgentOptions, type OptionRule } from './agent-options';
-import { processReport } from './command';
 
 /**
  * The shared runner behind every coding-agent CLI (claude, codex, gemini, ...).
@@ -126,7 +125,8 @@ export function backoffDelay(attempt: number, baseMs: number, random: () => numb
 export function placePrompt(promptVia: CliAgentSpec['promptVia'], promptFile: string): { prompt: PromptPlacement; stdin?: string } {
   if (promptVia === 'file') return { prompt: { via: 'file', file: promptFile } };
   const text = readFileSync(promptFile, 'utf-8');
-  if (promptVia === 'stdin' || Buffer.byteLength(text, 'utf-8') > MAX_PROMPT_ARGUMENT_BYTES) return { prompt: { via: 'stdin' }, stdin: text };
+  if (promptVia === 'stdin' || Buffer.byteLength(text, 'utf-8') > MAX_PROMPT_ARGUMENT_BYTES)
+    return { prompt: { via: 'stdin' }, stdin: text };
   return { prompt: { via: 'argument', text } };
 }
 
@@ -216,7 +216,8 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
   if (!program) return { ok: false, error: missingProgramMessage(spec, session.workspaceRoot), attempts: 0 };
   const { options } = session;
   const retries = options.retries ?? DEFAULT_RETRIES;
-  const baseDelayMs = options.retryDelay === undefined ? DEFAULT_RETRY_DELAY_MS : (durationMs(options.retryDelay) ?? DEFAULT_RETRY_DELAY_MS);
+  const baseDelayMs =
+    options.retryDelay === undefined ? DEFAULT_RETRY_DELAY_MS : (durationMs(options.retryDelay) ?? DEFAULT_RETRY_DELAY_MS);
   const { prompt, stdin } = placePrompt(spec.promptVia, session.promptFile);
   const argv = [program, ...spec.args(options, prompt, session)];
   const env = spec.env ? { ...session.env, ...spec.env(options, session.env) } : session.env;
@@ -271,7 +272,10 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
     }
     const delay = backoffDelay(attempt, baseDelayMs, deps.random);
     if (Date.now() + delay >= deadline) {
-      return { ...report, error: `${sentence(error)} It was rate-limited or overloaded, and the session's timeout leaves no time to try again.` };
+      return {
+        ...report,
+        error: `${sentence(error)} It was rate-limited or overloaded, and the session's timeout leaves no time to try again.`,
+      };
     }
     say(`${spec.name} was rate-limited or overloaded (attempt ${attempt}); trying again in ${(delay / 1000).toFixed(1)} s`);
     await deps.sleep(delay);

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { createRedactor } from '../redact';
+import { createRedactor } from '../system/redact';
 import type { AgentSession } from './agent';
 import { checkAgentOptions } from './agent-options';
 import { runCliAgent } from './cli-agent';
@@ -24,12 +24,22 @@ const jsonl = (events: readonly object[]) => events.map((event) => `${JSON.strin
 const SUCCESS = [
   { type: 'thread.started', thread_id: '01a21fed-fcf7-7431-af6c-b9e4342a16b2' },
   // A warning, not a failure: Codex reports some as error items and carries on.
-  { type: 'item.completed', item: { id: 'item_0', type: 'error', message: 'Model metadata for `gpt-5-codex` not found. Defaulting to fallback metadata.' } },
+  {
+    type: 'item.completed',
+    item: { id: 'item_0', type: 'error', message: 'Model metadata for `gpt-5-codex` not found. Defaulting to fallback metadata.' },
+  },
   { type: 'turn.started' },
   { type: 'item.completed', item: { id: 'item_1', type: 'agent_message', text: 'I will write the handler first.' } },
   {
     type: 'item.completed',
-    item: { id: 'item_2', type: 'command_execution', command: "/bin/bash -lc 'mkdir -p src'", aggregated_output: '', exit_code: 0, status: 'completed' },
+    item: {
+      id: 'item_2',
+      type: 'command_execution',
+      command: "/bin/bash -lc 'mkdir -p src'",
+      aggregated_output: '',
+      exit_code: 0,
+      status: 'completed',
+    },
   },
   { type: 'item.completed', item: { id: 'item_3', type: 'agent_message', text: 'Wrote libs/orders/src/orders.handler.ts.' } },
   {
@@ -110,7 +120,9 @@ describe('codex agent', () => {
 
     it('adds up the tokens of every completed turn', () => {
       const secondTurn = { type: 'turn.completed', usage: { input_tokens: 300, cached_input_tokens: 0, output_tokens: 5 } };
-      expect(parseCodexOutput({ stdout: jsonl([...SUCCESS, { type: 'turn.started' }, secondTurn]), stderr: '', exitCode: 0 }).tokens).toEqual({
+      expect(
+        parseCodexOutput({ stdout: jsonl([...SUCCESS, { type: 'turn.started' }, secondTurn]), stderr: '', exitCode: 0 }).tokens,
+      ).toEqual({
         input: 2500,
         output: 75,
       });
@@ -126,7 +138,10 @@ describe('codex agent', () => {
     });
 
     it('fails on an error event that ended the run with no turn.failed after it', () => {
-      const stdout = jsonl([{ type: 'thread.started', thread_id: 't' }, { type: 'error', message: 'Missing environment variable: `LOCAL_KEY`.' }]);
+      const stdout = jsonl([
+        { type: 'thread.started', thread_id: 't' },
+        { type: 'error', message: 'Missing environment variable: `LOCAL_KEY`.' },
+      ]);
       expect(parseCodexOutput({ stdout, stderr: '', exitCode: 1 })).toMatchObject({
         ok: false,
         error: 'Codex reported an error: Missing environment variable: `LOCAL_KEY`.',
@@ -145,10 +160,16 @@ describe('codex agent', () => {
       const transient = (text: string) => codexCli.transient.patterns.some((pattern) => pattern.test(text));
       expect(transient(jsonl(RATE_LIMITED))).toBe(true);
       // rate_limit_exceeded inside the response stream.
-      expect(transient(jsonl(failedWith('rate limit exceeded: Rate limit reached for gpt-5 on tokens per min (TPM). Please try again in 20ms.')))).toBe(true);
+      expect(
+        transient(
+          jsonl(failedWith('rate limit exceeded: Rate limit reached for gpt-5 on tokens per min (TPM). Please try again in 20ms.')),
+        ),
+      ).toBe(true);
       // server_is_overloaded, in the stream or with a 503.
       expect(transient(jsonl(failedWith('Selected model is at capacity. Please try a different model.')))).toBe(true);
-      expect(transient(jsonl(failedWith('unexpected status 503 Service Unavailable: busy, url: https://api.openai.com/v1/responses')))).toBe(true);
+      expect(
+        transient(jsonl(failedWith('unexpected status 503 Service Unavailable: busy, url: https://api.openai.com/v1/responses'))),
+      ).toBe(true);
       // HTTP 500 after its retries; the apostrophe typographic, or escaped.
       expect(transient(jsonl(failedWith('We’re currently experiencing high demand, which may cause temporary errors.')))).toBe(true);
       expect(transient('{"type":"turn.failed","error":{"message":"We\\u2019re currently experiencing high demand"}}')).toBe(true);
@@ -194,7 +215,8 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
       chmodSync(join(bin, 'codex'), 0o755);
       return {
         env: { PATH: `${bin}:/usr/bin:/bin`, HOME: dir },
-        calls: (): { argv: string[]; stdin: string; cwd: string }[] => (existsSync(callsFile) ? JSON.parse(readFileSync(callsFile, 'utf-8')) : []),
+        calls: (): { argv: string[]; stdin: string; cwd: string }[] =>
+          existsSync(callsFile) ? JSON.parse(readFileSync(callsFile, 'utf-8')) : [],
       };
     }
 
@@ -223,7 +245,9 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
         expect(call.stdin).toBe('');
         expect(call.cwd).toBe(worktree);
       }
-      expect(readFileSync(join(dir, 'session.log'), 'utf-8')).toContain('[fanout] codex was rate-limited or overloaded (attempt 2); trying again in 1.0 s');
+      expect(readFileSync(join(dir, 'session.log'), 'utf-8')).toContain(
+        '[fanout] codex was rate-limited or overloaded (attempt 2); trying again in 1.0 s',
+      );
     });
 
     it('sends a prompt too long for argv on stdin', async () => {
@@ -299,17 +323,50 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
     it('runs a real session against a local Responses API: retried overload, file written, tokens and thread id read', async () => {
       const key = 'sk-local-test-0123456789abcdefghij';
       const requests: { authorization?: string; body: { input?: { content?: { text?: string }[] }[] } }[] = [];
-      const sse = (events: object[]) => events.map((event) => `event: ${(event as { type: string }).type}\ndata: ${JSON.stringify(event)}\n\n`).join('');
+      const sse = (events: object[]) =>
+        events.map((event) => `event: ${(event as { type: string }).type}\ndata: ${JSON.stringify(event)}\n\n`).join('');
       const completed = (id: string, output: object[], input: number, cached: number, out: number) => ({
         type: 'response.completed',
-        response: { id, object: 'response', status: 'completed', output, usage: { input_tokens: input, input_tokens_details: { cached_tokens: cached }, output_tokens: out, total_tokens: input + out } },
+        response: {
+          id,
+          object: 'response',
+          status: 'completed',
+          output,
+          usage: { input_tokens: input, input_tokens_details: { cached_tokens: cached }, output_tokens: out, total_tokens: input + out },
+        },
       });
-      const write = { type: 'function_call', id: 'fc_1', call_id: 'call_1', name: 'exec_command', arguments: JSON.stringify({ cmd: "mkdir -p src && printf 'export const orders = [];\\n' > src/orders.ts" }) };
-      const answer = { type: 'message', id: 'msg_1', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Wrote src/orders.ts.', annotations: [] }] };
+      const write = {
+        type: 'function_call',
+        id: 'fc_1',
+        call_id: 'call_1',
+        name: 'exec_command',
+        arguments: JSON.stringify({ cmd: "mkdir -p src && printf 'export const orders = [];\\n' > src/orders.ts" }),
+      };
+      const answer = {
+        type: 'message',
+        id: 'msg_1',
+        role: 'assistant',
+        status: 'completed',
+        content: [{ type: 'output_text', text: 'Wrote src/orders.ts.', annotations: [] }],
+      };
       const script = [
-        [{ type: 'response.created', response: { id: 'resp_0' } }, { type: 'response.failed', response: { id: 'resp_0', status: 'failed', error: { code: 'server_is_overloaded', message: 'busy' } } }],
-        [{ type: 'response.created', response: { id: 'resp_1' } }, { type: 'response.output_item.done', output_index: 0, item: write }, completed('resp_1', [write], 900, 0, 40)],
-        [{ type: 'response.created', response: { id: 'resp_2' } }, { type: 'response.output_item.done', output_index: 0, item: answer }, completed('resp_2', [answer], 1000, 800, 12)],
+        [
+          { type: 'response.created', response: { id: 'resp_0' } },
+          {
+            type: 'response.failed',
+            response: { id: 'resp_0', status: 'failed', error: { code: 'server_is_overloaded', message: 'busy' } },
+          },
+        ],
+        [
+          { type: 'response.created', response: { id: 'resp_1' } },
+          { type: 'response.output_item.done', output_index: 0, item: write },
+          completed('resp_1', [write], 900, 0, 40),
+        ],
+        [
+          { type: 'response.created', response: { id: 'resp_2' } },
+          { type: 'response.output_item.done', output_index: 0, item: answer },
+          completed('resp_2', [answer], 1000, 800, 12),
+        ],
       ];
       const server: Server = createServer((request, response) => {
         let body = '';
@@ -338,13 +395,20 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
           retryDelay: '1s',
           args: [
             // A provider of its own on 127.0.0.1; nothing that would reach any other host (plugin sync, analytics).
-            '-c', 'model_provider="local"',
-            '-c', 'model_providers.local.name="local"',
-            '-c', `model_providers.local.base_url="http://127.0.0.1:${port}/v1"`,
-            '-c', 'model_providers.local.env_key="LOCAL_MODEL_KEY"',
-            '-c', 'model_providers.local.wire_api="responses"',
-            '-c', 'analytics.enabled=false',
-            '--disable', 'plugins',
+            '-c',
+            'model_provider="local"',
+            '-c',
+            'model_providers.local.name="local"',
+            '-c',
+            `model_providers.local.base_url="http://127.0.0.1:${port}/v1"`,
+            '-c',
+            'model_providers.local.env_key="LOCAL_MODEL_KEY"',
+            '-c',
+            'model_providers.local.wire_api="responses"',
+            '-c',
+            'analytics.enabled=false',
+            '--disable',
+            'plugins',
           ],
         };
         const deps = recordingDeps();
@@ -369,7 +433,9 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
           deps,
         );
         const log = readFileSync(join(dir, 'session.log'), 'utf-8');
-        expect({ report, log }).toMatchObject({ report: { ok: true, attempts: 2, summary: 'Wrote src/orders.ts.', tokens: { input: 1900, output: 52 } } });
+        expect({ report, log }).toMatchObject({
+          report: { ok: true, attempts: 2, summary: 'Wrote src/orders.ts.', tokens: { input: 1900, output: 52 } },
+        });
         expect(report.sessionId).toMatch(/^[0-9a-f-]{36}$/);
         expect(deps.waits).toEqual([500]);
         expect(readFileSync(join(worktree, 'src/orders.ts'), 'utf-8')).toBe('export const orders = [];\n');

@@ -76,7 +76,9 @@ function messageOf(event: Record<string, unknown> | undefined): string | undefin
 export function parseCodexOutput(output: CliOutput): CliResult {
   const events = jsonLines(output.stdout).filter((event) => typeof event['type'] === 'string');
   if (events.length === 0) {
-    return output.exitCode === 0 ? { ok: false, error: 'codex printed no JSON events on stdout (codex exec --json); see the session log.' } : {};
+    return output.exitCode === 0
+      ? { ok: false, error: 'codex printed no JSON events on stdout (codex exec --json); see the session log.' }
+      : {};
   }
   const threadId = events.find((event) => event['type'] === 'thread.started')?.['thread_id'];
   let input: number | undefined;

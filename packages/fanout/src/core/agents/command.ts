@@ -1,6 +1,6 @@
-import { buildArgv } from '../argv';
-import { runProcess } from '../process';
-import type { AgentAdapter, AgentReport, AgentSession, AgentSettings } from './agent';
+import { buildArgv } from './argv';
+import { runProcess } from '../system/process';
+import { processReport, type AgentAdapter, type AgentReport, type AgentSession, type AgentSettings } from './agent';
 
 /**
  * `agent: command`: any program. The template from fanout.md (or --command) is
@@ -40,19 +40,3 @@ export const commandAgent: AgentAdapter = {
     return processReport(argv[0], result, session.timeoutMs);
   },
 };
-
-/** Turns a finished process into a report; shared by every process agent. */
-export function processReport(
-  program: string,
-  result: { exitCode: number | null; signal: string | null; timedOut: boolean },
-  timeoutMs: number,
-): AgentReport {
-  const base = { exitCode: result.exitCode, signal: result.signal, timedOut: result.timedOut };
-  if (result.timedOut) {
-    return { ...base, ok: false, error: `${program} did not finish within ${Math.round(timeoutMs / 1000)} s and was killed with its process group.` };
-  }
-  if (result.signal) return { ...base, ok: false, error: `${program} was killed by ${result.signal}.` };
-  if (result.exitCode === 127) return { ...base, ok: false, error: `${program} could not be started (not found or not executable).` };
-  if (result.exitCode !== 0) return { ...base, ok: false, error: `${program} exited with code ${result.exitCode}.` };
-  return { ...base, ok: true };
-}

@@ -100,7 +100,13 @@ describe('gemini agent', () => {
 
     it('keeps a prompt starting with "-" one value, and leaves the prompt out of argv when it goes to stdin', () => {
       expect(geminiCli.args({}, { via: 'argument', text: '--- a\nb' }, session).pop()).toBe('--prompt=--- a\nb');
-      expect(geminiCli.args({}, { via: 'stdin' }, session)).toEqual(['--output-format', 'json', '--approval-mode', 'auto_edit', '--skip-trust']);
+      expect(geminiCli.args({}, { via: 'stdin' }, session)).toEqual([
+        '--output-format',
+        'json',
+        '--approval-mode',
+        'auto_edit',
+        '--skip-trust',
+      ]);
     });
 
     it('takes its own options besides the common ones, and is registered', () => {
@@ -113,7 +119,9 @@ describe('gemini agent', () => {
 
   describe('reading its JSON report', () => {
     it('reads the response, the session id and the tokens of every model; no cost', () => {
-      expect(parseGeminiOutput({ stdout: pretty(SUCCESS), stderr: 'Ripgrep is not available. Falling back to GrepTool.\n', exitCode: 0 })).toEqual({
+      expect(
+        parseGeminiOutput({ stdout: pretty(SUCCESS), stderr: 'Ripgrep is not available. Falling back to GrepTool.\n', exitCode: 0 }),
+      ).toEqual({
         ok: true,
         summary: 'Wrote libs/orders/src/lib/orders.handler.ts.',
         // prompt + tool over both models; candidates + thoughts.
@@ -147,7 +155,11 @@ describe('gemini agent', () => {
     });
 
     it('fails a run that exited 0 with an error in its report, or that stopped early, and keeps other warnings', () => {
-      const blocked = { ...SUCCESS, response: '', error: { type: 'INVALID_STREAM', message: 'Model stream ended with empty response text.' } };
+      const blocked = {
+        ...SUCCESS,
+        response: '',
+        error: { type: 'INVALID_STREAM', message: 'Model stream ended with empty response text.' },
+      };
       expect(parseGeminiOutput({ stdout: pretty(blocked), stderr: '', exitCode: 0 })).toMatchObject({
         ok: false,
         error: 'Gemini CLI reported an error (INVALID_STREAM): Model stream ended with empty response text.',
@@ -183,7 +195,9 @@ describe('gemini agent', () => {
       // The daily quota and a quota of 0 do not come back within minutes.
       expect(transient(rateLimitedStderr('You have exhausted your daily quota on this model.'))).toBe(false);
       expect(transient(rateLimitedStderr(perMinute.replace('limit: 2000000', 'limit: 0')))).toBe(false);
-      expect(transient(pretty({ error: { type: 'Error', message: 'API key not valid. Please pass a valid API key.', code: 400 } }))).toBe(false);
+      expect(transient(pretty({ error: { type: 'Error', message: 'API key not valid. Please pass a valid API key.', code: 400 } }))).toBe(
+        false,
+      );
       // A response that only talks about rate limits is not one.
       expect(transient(pretty({ ...SUCCESS, response: 'Handled "code": 429 and RESOURCE_EXHAUSTED with a retry.' }))).toBe(false);
     });

@@ -139,13 +139,21 @@ export function parseGeminiOutput(output: CliOutput): CliResult {
     const code = typeof error['code'] === 'number' || typeof error['code'] === 'string' ? `code ${error['code']}` : undefined;
     const qualifiers = [type, code].filter((part) => part !== undefined);
     const why = typeof error['message'] === 'string' ? error['message'] : 'no reason given';
-    return { ...report, ok: false, error: `Gemini CLI reported an error${qualifiers.length > 0 ? ` (${qualifiers.join(', ')})` : ''}: ${why}` };
+    return {
+      ...report,
+      ok: false,
+      error: `Gemini CLI reported an error${qualifiers.length > 0 ? ` (${qualifiers.join(', ')})` : ''}: ${why}`,
+    };
   }
-  const warnings = (Array.isArray(json['warnings']) ? json['warnings'] : []).filter((warning): warning is string => typeof warning === 'string');
+  const warnings = (Array.isArray(json['warnings']) ? json['warnings'] : []).filter(
+    (warning): warning is string => typeof warning === 'string',
+  );
   const stopped = warnings.find((warning) => GEMINI_STOPPED.test(warning));
   if (stopped) return { ...report, ok: false, error: `Gemini CLI stopped before it was done: ${stopped}` };
   const response = typeof json['response'] === 'string' && json['response'].trim() !== '' ? json['response'] : undefined;
-  const summary = [response, ...warnings.map((warning) => `Gemini CLI warned: ${warning}`)].filter((part) => part !== undefined).join('\n\n');
+  const summary = [response, ...warnings.map((warning) => `Gemini CLI warned: ${warning}`)]
+    .filter((part) => part !== undefined)
+    .join('\n\n');
   return { ...report, ok: true, summary: summary === '' ? undefined : summary };
 }
 

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { createWorkspace, gitIn, sessionSpec, type TestWorkspace } from '../../testing/git-workspace';
-import { runSession } from '../session';
+import { runSession } from '../session/session';
 import type { AgentSession } from './agent';
 import { checkAgentOptions, type AgentOptions } from './agent-options';
 import { MAX_PROMPT_ARGUMENT_BYTES, placePrompt, runCliAgent } from './cli-agent';
@@ -251,7 +251,9 @@ describe('opencode agent', () => {
     });
 
     it('allows the configured commands instead of the default ones', () => {
-      const bash = (agentConfig(env({ allowedCommands: ['npm test *', 'npx nx lint *'] }))['permission'] as Record<string, unknown>)['bash'];
+      const bash = (agentConfig(env({ allowedCommands: ['npm test *', 'npx nx lint *'] }))['permission'] as Record<string, unknown>)[
+        'bash'
+      ];
       expect(bash).toEqual({
         '*': 'deny',
         'npm test *': 'allow',
@@ -435,7 +437,17 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
       const calls = fake.calls();
       expect(calls).toHaveLength(3);
       const worktree = join(dir, 'worktree');
-      expect(calls[2].argv).toEqual(['run', '--format', 'json', '--dir', worktree, '--agent', 'fanout', '--model', 'anthropic/claude-sonnet-4-5']);
+      expect(calls[2].argv).toEqual([
+        'run',
+        '--format',
+        'json',
+        '--dir',
+        worktree,
+        '--agent',
+        'fanout',
+        '--model',
+        'anthropic/claude-sonnet-4-5',
+      ]);
       expect(calls[2].stdin).toBe(prompt);
       expect(calls[2].cwd).toBe(worktree);
       expect(JSON.parse(calls[2].config).agent.fanout.permission['*']).toBe('deny');

@@ -187,7 +187,9 @@ export function parseOpencodeOutput(output: CliOutput): CliResult {
   const steps = events.filter((event) => event['type'] === 'step_finish').map((event) => recordOf(event['part']));
   const tokens = steps.map((part) => recordOf(part['tokens']));
   const cache = tokens.map((used) => recordOf(used['cache']));
-  const input = total(tokens.flatMap((used, index) => [numberOr(used['input']), numberOr(cache[index]['read']), numberOr(cache[index]['write'])]));
+  const input = total(
+    tokens.flatMap((used, index) => [numberOr(used['input']), numberOr(cache[index]['read']), numberOr(cache[index]['write'])]),
+  );
   const outputTokens = total(tokens.flatMap((used) => [numberOr(used['output']), numberOr(used['reasoning'])]));
   const sessionId = events.map((event) => event['sessionID']).find((id): id is string => typeof id === 'string');
   const report: CliResult = {

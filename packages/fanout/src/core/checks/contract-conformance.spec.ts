@@ -29,7 +29,11 @@ describe('contractConformance', () => {
       "export * from './lib/entities';\nexport { Shape as Outline } from './lib/shapes.js';\nexport { Status };\nimport { Status } from './lib/status';\nexport const VERSION = 1;\n",
     );
     write(root, 'libs/contracts/src/lib/entities/index.ts', "export * from './user';\nexport * from '../cycle';\n");
-    write(root, 'libs/contracts/src/lib/entities/user.ts', 'export interface User {\n  id: string;\n  name?: string;\n}\ninterface Hidden { secret: string }\n');
+    write(
+      root,
+      'libs/contracts/src/lib/entities/user.ts',
+      'export interface User {\n  id: string;\n  name?: string;\n}\ninterface Hidden { secret: string }\n',
+    );
     write(root, 'libs/contracts/src/lib/cycle.ts', "export * from './entities';\nexport type Page = { items: string[]; total: number };\n");
     write(root, 'libs/contracts/src/lib/shapes.ts', 'export interface Shape { kind: string }\n');
     write(root, 'libs/contracts/src/lib/status.ts', "export enum Status { Open = 'open', Closed = 'closed' }\n");

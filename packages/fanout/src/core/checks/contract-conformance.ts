@@ -1,8 +1,8 @@
 import { existsSync, realpathSync } from 'fs';
 import { dirname, join, relative, sep } from 'path';
 import type { ts } from 'ts-morph';
-import { typescript } from '../typescript';
-import { contractsEntry, lineOf, moduleExports, parseModule, resolveRelativeModule } from '../module-exports';
+import { typescript } from './typescript';
+import { contractsEntry, lineOf, moduleExports, parseModule, resolveRelativeModule } from './module-exports';
 import type { CheckInput, Finding, SessionCheck, Severity } from './check';
 
 const CHECK_NAME = 'contract-conformance';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'fs';
 import { join, posix } from 'path';
-import { extractClaims } from '../claims';
+import { extractClaims } from './claims';
 import type { CheckInput, Finding, ProjectRef, SessionCheck, Severity } from './check';
 
 const CHECK_NAME = 'hidden-dependencies';
@@ -60,4 +60,3 @@ export const hiddenDependencies: SessionCheck = {
     return findings;
   },
 };
-

@@ -1,9 +1,11 @@
 import { existsSync } from 'fs';
 import { join, relative } from 'path';
-import { listFiles, referenceEntity, substitution } from '../agents/pattern';
-import { moduleExports, type ExportedDeclaration } from '../module-exports';
-import { entityNames } from '../names';
+import { referenceEntity, substitution } from '../naming/substitution';
+import { listFiles } from '../system/files';
+import { moduleExports, type ExportedDeclaration } from './module-exports';
+import { entityNames } from '../naming/names';
 import type { CheckInput, Finding, SessionCheck, Severity } from './check';
+import { editDistance } from '../naming/edit-distance';
 
 const CHECK_NAME = 'naming-parity';
 
@@ -19,19 +21,6 @@ function exportedNames(files: string[], cache: Map<string, Map<string, ExportedD
     }
   }
   return names;
-}
-
-/** Edit distance, to point at the export that was probably meant. */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }
 
 /**
@@ -79,7 +68,7 @@ export const namingParity: SessionCheck = {
       // The export that was probably meant: the closest name that is not itself expected.
       const [closest] = [...actual.keys()]
         .filter((name) => !expectedNames.has(name))
-        .map((name) => [name, distance(name, expected)] as const)
+        .map((name) => [name, editDistance(name, expected)] as const)
         .filter(([name, score]) => score <= Math.max(3, Math.floor(name.length / 4)))
         .sort((a, b) => a[1] - b[1]);
       const where = closest ? actual.get(closest[0]) : undefined;

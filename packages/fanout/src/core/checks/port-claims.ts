@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { extractClaims } from '../claims';
+import { extractClaims } from './claims';
 import type { CheckInput, Finding, SessionCheck, Severity } from './check';
 
 const CHECK_NAME = 'port-claims';

@@ -1,4 +1,4 @@
-import { contractsEntry, moduleExports } from '../module-exports';
+import { contractsEntry, moduleExports } from './module-exports';
 import type { Finding, SessionCheck, Severity } from './check';
 import { contractConformance } from './contract-conformance';
 import { hiddenDependencies } from './hidden-dependencies';
@@ -25,7 +25,9 @@ export function severityOf(check: SessionCheck, settings: CheckSettings): Severi
 export function runChecks(input: CheckInput, settings: CheckSettings): Finding[] {
   const unknown = Object.keys(settings.checks ?? {}).filter((name) => !CHECKS.some((check) => check.name === name));
   if (unknown.length > 0) {
-    throw new Error(`unknown check(s) in the fanout plugin options: ${unknown.join(', ')}. Known: ${CHECKS.map((check) => check.name).join(', ')}.`);
+    throw new Error(
+      `unknown check(s) in the fanout plugin options: ${unknown.join(', ')}. Known: ${CHECKS.map((check) => check.name).join(', ')}.`,
+    );
   }
   return CHECKS.flatMap((check) => {
     const severity = severityOf(check, settings);

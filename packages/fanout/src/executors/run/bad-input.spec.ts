@@ -1,8 +1,8 @@
 import { logger, type ExecutorContext, type ProjectGraph, type TaskGraph } from '@nx/devkit';
-import { createHash } from 'crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { existsSync, rmSync } from 'fs';
 import { join } from 'path';
 import { agentScript, createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
+import { bytes } from '../../testing/workspace-bytes';
 import runExecutor from './run';
 import type { RunExecutorSchema } from './schema';
 
@@ -13,17 +13,8 @@ import type { RunExecutorSchema } from './schema';
  * Nx calls it, with a project graph and a task graph, on a real git repository.
  */
 
-/** sha256 of every file outside .git and node_modules (.fanout included: it must not appear). */
-function bytes(root: string, dir = ''): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const entry of readdirSync(join(root, dir)).sort()) {
-    const path = dir ? `${dir}/${entry}` : entry;
-    if (['.git', 'node_modules'].includes(path)) continue;
-    if (lstatSync(join(root, path)).isDirectory()) Object.assign(result, bytes(root, path));
-    else result[path] = createHash('sha256').update(readFileSync(join(root, path))).digest('hex');
-  }
-  return result;
-}
+/** Every file outside .git and node_modules (.fanout included: it must not appear). */
+const snapshot = (root: string) => bytes(root, ['.git', 'node_modules']);
 
 const ROOTS: Record<string, string> = {
   contracts: 'libs/contracts',
@@ -54,17 +45,17 @@ function context(root: string, run: Run = {}): ExecutorContext {
       Object.entries(roots).map(([name, projectRoot]) => [name, { name, type: 'lib', data: { root: projectRoot } }]),
     ),
     dependencies: Object.fromEntries(
-      Object.keys(roots).map((name) => [
-        name,
-        (run.projectDeps?.[name] ?? []).map((target) => ({ source: name, target, type: 'static' })),
-      ]),
+      Object.keys(roots).map((name) => [name, (run.projectDeps?.[name] ?? []).map((target) => ({ source: name, target, type: 'static' }))]),
     ),
   };
   const id = (name: string) => `${name}:fanout`;
   const taskGraph: TaskGraph = {
-    roots: tasks.filter((name) => !(run.taskDeps?.[name]?.length)).map(id),
+    roots: tasks.filter((name) => !run.taskDeps?.[name]?.length).map(id),
     tasks: Object.fromEntries(
-      tasks.map((name) => [id(name), { id: id(name), target: { project: name, target: 'fanout' }, overrides: {}, outputs: [], cache: true, parallelism: true }]),
+      tasks.map((name) => [
+        id(name),
+        { id: id(name), target: { project: name, target: 'fanout' }, overrides: {}, outputs: [], cache: true, parallelism: true },
+      ]),
     ),
     dependencies: Object.fromEntries(tasks.map((name) => [id(name), (run.taskDeps?.[name] ?? []).map(id)])),
     continuousDependencies: Object.fromEntries(tasks.map((name) => [id(name), []])),
@@ -91,7 +82,11 @@ describe('fanout:run refuses bad input, creating nothing', () => {
 
   beforeAll(() => {
     ws = createWorkspace(['orders', 'products', 'shared']);
-    write(ws.root, 'tsconfig.base.json', JSON.stringify({ compilerOptions: { paths: { '@ws/contracts': ['libs/contracts/src/index.ts'] } } }));
+    write(
+      ws.root,
+      'tsconfig.base.json',
+      JSON.stringify({ compilerOptions: { paths: { '@ws/contracts': ['libs/contracts/src/index.ts'] } } }),
+    );
     gitIn(ws.root, 'add', '-A');
     gitIn(ws.root, 'commit', '-q', '-m', 'tsconfig');
   });
@@ -117,7 +112,7 @@ describe('fanout:run refuses bad input, creating nothing', () => {
   });
 
   async function expectRefused(run: Run, options: RunExecutorSchema, ...problems: string[]): Promise<void> {
-    const before = bytes(ws.root);
+    const before = snapshot(ws.root);
     const project = run.project ?? 'orders';
     await expect(runExecutor(options, context(ws.root, run))).resolves.toEqual({ success: false });
     expect(errors).toHaveLength(1);
@@ -127,7 +122,7 @@ describe('fanout:run refuses bad input, creating nothing', () => {
     expect(existsSync(join(ws.root, '.fanout'))).toBe(false);
     expect(gitIn(ws.root, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
     expect(gitIn(ws.root, 'branch', '--list', 'fanout/*').trim()).toBe('');
-    expect(bytes(ws.root)).toEqual(before);
+    expect(snapshot(ws.root)).toEqual(before);
   }
 
   it.each<[string, string, string[]]>([
@@ -140,16 +135,48 @@ describe('fanout:run refuses bad input, creating nothing', () => {
         'libs/orders/fanout.md:5: "timeout" must be a positive number of seconds',
       ],
     ],
-    ['an unknown agent', fanoutMd('like: users\ncontracts: contracts\nagent: robot'), ['libs/orders/fanout.md: unknown agent "robot". Known agents: pattern, command']],
-    ['a missing like project', fanoutMd('like: people\ncontracts: contracts'), ['libs/orders/fanout.md: like: "people" is not a project in this workspace']],
-    ['a missing contracts project', fanoutMd('like: users\ncontracts: api-types'), ['libs/orders/fanout.md: contracts: "api-types" is not a project in this workspace']],
+    [
+      'an unknown agent',
+      fanoutMd('like: users\ncontracts: contracts\nagent: robot'),
+      ['libs/orders/fanout.md: unknown agent "robot". Known agents: pattern, command'],
+    ],
+    [
+      'a missing like project',
+      fanoutMd('like: people\ncontracts: contracts'),
+      ['libs/orders/fanout.md: like: "people" is not a project in this workspace'],
+    ],
+    [
+      'a missing contracts project',
+      fanoutMd('like: users\ncontracts: api-types'),
+      ['libs/orders/fanout.md: contracts: "api-types" is not a project in this workspace'],
+    ],
     ['a task that follows itself', fanoutMd('like: orders\ncontracts: contracts'), ['like: "orders" is this task itself']],
-    ['a scope that leaves the project', fanoutMd('like: users\ncontracts: contracts\nscope: [src, ../products/src]'), ['libs/orders/fanout.md:4: "scope" entry "../products/src" leaves the project']],
+    [
+      'a scope that leaves the project',
+      fanoutMd('like: users\ncontracts: contracts\nscope: [src, ../products/src]'),
+      ['libs/orders/fanout.md:4: "scope" entry "../products/src" leaves the project'],
+    ],
     ['an absolute scope', fanoutMd('like: users\ncontracts: contracts\nscope: /etc'), ['"scope" entry "/etc" is absolute']],
-    ['a command template with no program', fanoutMd('like: users\ncontracts: contracts\nagent: command\ncommand: "\'\' {promptFile}"'), ['libs/orders/fanout.md:5: "command" names no program']],
-    ['the command agent without a command', fanoutMd('like: users\ncontracts: contracts\nagent: command'), ['libs/orders/fanout.md: agent "command" needs a command template']],
-    ['an entity that is a path', fanoutMd('like: users\ncontracts: contracts\nentity: ../../etc'), ['"entity" "../../etc" is not a plain name']],
-    ['an empty assignment', fanoutMd('like: users\ncontracts: contracts', '  \n'), ['libs/orders/fanout.md: the assignment text (below the front matter) is empty']],
+    [
+      'a command template with no program',
+      fanoutMd('like: users\ncontracts: contracts\nagent: command\ncommand: "\'\' {promptFile}"'),
+      ['libs/orders/fanout.md:5: "command" names no program'],
+    ],
+    [
+      'the command agent without a command',
+      fanoutMd('like: users\ncontracts: contracts\nagent: command'),
+      ['libs/orders/fanout.md: agent "command" needs a command template'],
+    ],
+    [
+      'an entity that is a path',
+      fanoutMd('like: users\ncontracts: contracts\nentity: ../../etc'),
+      ['"entity" "../../etc" is not a plain name'],
+    ],
+    [
+      'an empty assignment',
+      fanoutMd('like: users\ncontracts: contracts', '  \n'),
+      ['libs/orders/fanout.md: the assignment text (below the front matter) is empty'],
+    ],
     ['no front matter at all', 'Build the orders API.\n', ['libs/orders/fanout.md: has no YAML front matter']],
   ])('%s', async (_, text, problems) => {
     write(ws.root, 'libs/orders/fanout.md', text);

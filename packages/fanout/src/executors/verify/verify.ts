@@ -2,25 +2,17 @@ import { logger, type ExecutorContext } from '@nx/devkit';
 import { spawn } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { join, relative } from 'path';
-import { listFiles } from '../../core/agents/pattern';
-import { ASSIGNMENT_FILE, parseAssignment } from '../../core/assignment';
-import { extractClaims } from '../../core/claims';
-import { readSessionResults, writeReport, type VerifySummary } from '../../core/report';
-import { fanoutBaseCommit, findCrossSessionProblems } from '../../core/verify';
-import type { FanoutPluginOptions } from '../../plugin';
+import { listFiles } from '../../core/system/files';
+import { parseAssignment } from '../../core/session/assignment';
+import { extractClaims } from '../../core/checks/claims';
+import { readSessionResults, writeReport, type VerifySummary } from '../../core/report/report';
+import { fanoutBaseCommit, findCrossSessionProblems } from '../../core/verify/cross-session';
 import type { VerifyExecutorSchema } from './schema';
+import { ASSIGNMENT_FILE, DEFAULT_CHECK_TARGETS, fanoutTargetName, readPluginOptions, VERIFY_TARGET } from '../../constants';
 
-const DEFAULT_TARGETS = ['lint', 'test', 'typecheck', 'build'];
 /** Variables of the outer Nx task that would confuse the nested nx; the user's own settings stay. */
-const OUTER_TASK_VARIABLE = /^NX_(TASK_|CLI_SET|LOAD_DOT_ENV_FILES|WORKSPACE_ROOT|TERMINAL|STREAM_OUTPUT|PREFIX_OUTPUT|FORKED_TASK_EXECUTOR|SET_CLI)/;
-
-function pluginTargetName(context: ExecutorContext): string {
-  const entry = context.nxJsonConfiguration?.plugins?.find(
-    (plugin) => (typeof plugin === 'string' ? plugin : plugin.plugin) === 'fanout',
-  );
-  const options = typeof entry === 'object' ? (entry.options as FanoutPluginOptions | undefined) : undefined;
-  return options?.targetName ?? 'fanout';
-}
+const OUTER_TASK_VARIABLE =
+  /^NX_(TASK_|CLI_SET|LOAD_DOT_ENV_FILES|WORKSPACE_ROOT|TERMINAL|STREAM_OUTPUT|PREFIX_OUTPUT|FORKED_TASK_EXECUTOR|SET_CLI)/;
 
 /** The names every sibling exports by design: what the tasks' references export. */
 function referenceExports(context: ExecutorContext, taskRoots: string[]): Set<string> {
@@ -79,17 +71,21 @@ function summaryLines(summary: VerifySummary): string[] {
  */
 export default async function verifyExecutor(options: VerifyExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
   try {
-    const targets = options.targets ?? DEFAULT_TARGETS;
-    const fanoutTarget = pluginTargetName(context);
+    const targets = options.targets ?? DEFAULT_CHECK_TARGETS;
+    const fanoutTarget = fanoutTargetName(readPluginOptions(context.nxJsonConfiguration));
     const recursive = targets.filter((target) => target === fanoutTarget || target === context.targetName);
     if (recursive.length > 0) {
-      throw new Error(`targets: ${recursive.join(', ')} cannot be verified by ${context.targetName ?? 'fanout-verify'} itself; list the checks to run, such as ${DEFAULT_TARGETS.join(', ')}.`);
+      throw new Error(
+        `targets: ${recursive.join(', ')} cannot be verified by ${context.targetName ?? VERIFY_TARGET} itself; list the checks to run, such as ${DEFAULT_CHECK_TARGETS.join(', ')}.`,
+      );
     }
     const tasks = Object.values(context.projectGraph.nodes)
       .filter((node) => node.data.targets?.[fanoutTarget])
       .map((node) => ({ name: node.name, root: node.data.root }));
     if (tasks.length === 0) {
-      throw new Error(`no project has a ${fanoutTarget} target: create tasks with nx g fanout:task, run them with nx run-many -t ${fanoutTarget}, then verify.`);
+      throw new Error(
+        `no project has a ${fanoutTarget} target: create tasks with nx g fanout:task, run them with nx run-many -t ${fanoutTarget}, then verify.`,
+      );
     }
     const taskNames = new Set(tasks.map((task) => task.name));
     const results = readSessionResults(context.root).filter((result) => taskNames.has(result.project));
@@ -98,7 +94,7 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
     if (missing.length > 0) {
       summary.problems.push({
         kind: 'no-session',
-        message: `${missing.join(', ')} ha${missing.length === 1 ? 's' : 've'} no session result. Run nx run-many -t ${fanoutTarget} ${context.targetName ?? 'fanout-verify'}.`,
+        message: `${missing.join(', ')} ha${missing.length === 1 ? 's' : 've'} no session result. Run nx run-many -t ${fanoutTarget} ${context.targetName ?? VERIFY_TARGET}.`,
         sessions: missing,
       });
     }
@@ -114,7 +110,10 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
       ...findCrossSessionProblems({
         workspaceRoot: context.root,
         results: succeeded,
-        sharedNames: referenceExports(context, tasks.map((task) => task.root)),
+        sharedNames: referenceExports(
+          context,
+          tasks.map((task) => task.root),
+        ),
       }),
     );
     summary.baseCommit = options.base ?? (await fanoutBaseCommit(context.root, results));
@@ -134,9 +133,13 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
     summary.ok = summary.problems.length === 0 && (summary.affected?.ok ?? true);
     const report = writeReport(context.root, summary);
     if (summary.ok) {
-      logger.info(`✔ fanout-verify: ${results.length} session(s) verified together${summary.affected ? `, ${summary.affected.command} green` : ''}. Report: ${report.markdown}`);
+      logger.info(
+        `✔ fanout-verify: ${results.length} session(s) verified together${summary.affected ? `, ${summary.affected.command} green` : ''}. Report: ${report.markdown}`,
+      );
     } else {
-      logger.error(`✖ fanout-verify found ${summary.problems.length + (summary.affected?.ok === false ? 1 : 0)} problem(s):\n${summaryLines(summary).join('\n')}\nReport: ${report.markdown}`);
+      logger.error(
+        `✖ fanout-verify found ${summary.problems.length + (summary.affected?.ok === false ? 1 : 0)} problem(s):\n${summaryLines(summary).join('\n')}\nReport: ${report.markdown}`,
+      );
     }
     return { success: summary.ok };
   } catch (error) {

@@ -36,10 +36,7 @@ interface Workflow {
 /** A workspace as create-nx-workspace's TypeScript preset leaves it: Nx's plugins infer lint, test, build. */
 function workspace(files: Record<string, string> = NPM_LOCK, manifest: Record<string, unknown> = {}): Tree {
   const tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
-  tree.write(
-    'package.json',
-    JSON.stringify({ name: '@proj/source', devDependencies: { nx: '23.2.1', '@nx/js': '23.2.1' }, ...manifest }),
-  );
+  tree.write('package.json', JSON.stringify({ name: '@proj/source', devDependencies: { nx: '23.2.1', '@nx/js': '23.2.1' }, ...manifest }));
   tree.write(
     'nx.json',
     JSON.stringify({
@@ -88,10 +85,12 @@ async function fanoutInferredTargets(options: Record<string, unknown>): Promise<
       .map((entry) => relative(root, join(entry.parentPath, entry.name)));
     const [glob, createNodes] = createNodesV2;
     const context: CreateNodesContextV2 = { nxJsonConfiguration: JSON.parse(files['nx.json']), workspaceRoot: root };
-    const results = await createNodes(all.filter((file) => minimatch(file, glob, { dot: true })), options, context);
-    return results.flatMap(([, result]) =>
-      Object.values(result.projects ?? {}).flatMap((project) => Object.keys(project.targets ?? {})),
+    const results = await createNodes(
+      all.filter((file) => minimatch(file, glob, { dot: true })),
+      options,
+      context,
     );
+    return results.flatMap(([, result]) => Object.values(result.projects ?? {}).flatMap((project) => Object.keys(project.targets ?? {})));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -100,7 +99,10 @@ async function fanoutInferredTargets(options: Record<string, unknown>): Promise<
 /** Target names Nx's own plugins infer, read from their options the way each plugin reads them. */
 type PluginOptions = Record<string, { targetName?: string } | string | undefined>;
 const NX_PLUGIN_TARGETS: Record<string, (options: PluginOptions) => unknown[]> = {
-  '@nx/js/typescript': (options) => [(options['typecheck'] as { targetName?: string })?.targetName, (options['build'] as { targetName?: string })?.targetName],
+  '@nx/js/typescript': (options) => [
+    (options['typecheck'] as { targetName?: string })?.targetName,
+    (options['build'] as { targetName?: string })?.targetName,
+  ],
   '@nx/eslint/plugin': (options) => [options['targetName']],
   '@nx/jest/plugin': (options) => [options['targetName']],
 };
@@ -216,7 +218,7 @@ describe('ci generator', () => {
     });
 
     it('leaves a reformatted or commented copy of the same workflow as it is', async () => {
-      const edited = `# ours\n${(tree.read(WORKFLOW, 'utf-8') ?? '').replace("node-version: \"20\"", "node-version: '20'")}`;
+      const edited = `# ours\n${(tree.read(WORKFLOW, 'utf-8') ?? '').replace('node-version: "20"', "node-version: '20'")}`;
       tree.write(WORKFLOW, edited);
       await ciGenerator(tree, {});
       expect(tree.read(WORKFLOW, 'utf-8')).toBe(edited);
@@ -224,7 +226,9 @@ describe('ci generator', () => {
   });
 
   describe('package managers, from the lock file', () => {
-    it.each<[string, Record<string, string>, Record<string, unknown>, { setup?: string; cache?: string; install: string; affected: string }]>([
+    it.each<
+      [string, Record<string, string>, Record<string, unknown>, { setup?: string; cache?: string; install: string; affected: string }]
+    >([
       [
         'pnpm',
         { 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n" },
@@ -322,7 +326,11 @@ describe('ci generator', () => {
       const tree = workspace();
       tree.write(
         'nx.json',
-        JSON.stringify({ ...readNxJson(tree), defaultBase: 'origin/trunk', plugins: [{ plugin: 'fanout', options: { targetName: 'agents' } }] }),
+        JSON.stringify({
+          ...readNxJson(tree),
+          defaultBase: 'origin/trunk',
+          plugins: [{ plugin: 'fanout', options: { targetName: 'agents' } }],
+        }),
       );
       await ciGenerator(tree, {});
       const workflow = readWorkflow(tree);
@@ -395,7 +403,12 @@ describe('ci generator', () => {
       ],
       ['pnpm without a pinned version', { 'pnpm-lock.yaml': "lockfileVersion: '9.0'\n" }, {}, 'cannot tell which pnpm to install'],
       ['Yarn 4 without a pinned version', { 'yarn.lock': '__metadata:\n  version: 8\n' }, {}, 'cannot tell which Yarn to use'],
-      ['a packageManager field that contradicts the lock file', NPM_LOCK, { packageManager: 'yarn@4.5.0' }, `package.json's "packageManager" is "yarn@4.5.0", but CI would install with npm`],
+      [
+        'a packageManager field that contradicts the lock file',
+        NPM_LOCK,
+        { packageManager: 'yarn@4.5.0' },
+        `package.json's "packageManager" is "yarn@4.5.0", but CI would install with npm`,
+      ],
       ['nx missing from package.json', NPM_LOCK, { devDependencies: {} }, 'but nx is not a dependency in package.json'],
     ])('%s', async (_, files, manifest, message) => {
       const tree = workspace(files, manifest);

@@ -9,18 +9,23 @@ import {
   SELF_HOSTED_READ_ONLY_TOKEN,
   type RemoteCache,
   type WorkflowSettings,
-} from '../../core/ci-workflow';
-import { detectPackageManager } from '../../core/package-manager';
-import { VERIFY_TARGET } from '../../plugin';
-import { FANOUT_TARGET, initGenerator, PLUGIN_NAME } from '../init/init';
+} from '../../core/ci/ci-workflow';
+import { detectPackageManager } from '../../core/ci/package-manager';
+import { initGenerator } from '../init/init';
 import type { CiGeneratorSchema } from './schema';
+import {
+  DEFAULT_CHECK_TARGETS,
+  FANOUT_TARGET,
+  fanoutTargetName,
+  isPluginRegistered,
+  readPluginOptions,
+  VERIFY_TARGET,
+} from '../../constants';
 
 export const WORKFLOWS_DIR = '.github/workflows';
 export const DEFAULT_WORKFLOW_NAME = 'fanout';
 export const DEFAULT_SECRETS = ['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', 'GEMINI_API_KEY'];
 export const DEFAULT_NODE_VERSION = '20';
-/** The checks the workflow runs after the sessions, by the names Nx's own plugins give them. */
-export const DEFAULT_CHECK_TARGETS = ['lint', 'test', 'build'];
 
 // Targets and secrets end up inside the workflow's `run:` line and expressions, which a
 // shell and GitHub evaluate: only plain names get there.
@@ -34,19 +39,9 @@ function list(value: string | undefined): string[] {
   return [...new Set((value ?? '').split(/[\s,]+/).filter(Boolean))];
 }
 
-function fanoutPluginOptions(nxJson: NxJsonConfiguration): Record<string, unknown> | undefined {
-  for (const entry of nxJson.plugins ?? []) {
-    if (typeof entry === 'string' && entry === PLUGIN_NAME) return {};
-    if (typeof entry === 'object' && entry.plugin === PLUGIN_NAME) return (entry.options ?? {}) as Record<string, unknown>;
-  }
-  return undefined;
-}
-
 /** The fanout plugin's target names in this workspace, renamed by its `targetName` option or not. */
 function fanoutTargets(nxJson: NxJsonConfiguration): string[] {
-  const options = fanoutPluginOptions(nxJson) ?? {};
-  const run = typeof options['targetName'] === 'string' ? options['targetName'] : FANOUT_TARGET;
-  return [run, VERIFY_TARGET];
+  return [fanoutTargetName(readPluginOptions(nxJson)), VERIFY_TARGET];
 }
 
 function workflowName(value: string | undefined): string {
@@ -181,7 +176,7 @@ export function declaredTargets(tree: Tree): Set<string> {
   for (const entry of nxJson.plugins ?? []) {
     if (typeof entry === 'object') optionTargetNames(entry.options).forEach((target) => targets.add(target));
   }
-  if (fanoutPluginOptions(nxJson)) fanoutTargets(nxJson).forEach((target) => targets.add(target));
+  if (isPluginRegistered(nxJson)) fanoutTargets(nxJson).forEach((target) => targets.add(target));
   return targets;
 }
 

@@ -96,9 +96,7 @@ describe('contracts generator', () => {
       const changed = [...before.keys()].filter((path) => before.get(path) !== after.get(path)).sort();
       expect(changed).toEqual([`${root}/src/index.ts`, `${root}/src/lib/collections.ts`]);
       // The edits are additions only.
-      expect(after.get(`${root}/src/index.ts`)).toBe(
-        `${before.get(`${root}/src/index.ts`)}export * from './lib/entities/invoice';\n`,
-      );
+      expect(after.get(`${root}/src/index.ts`)).toBe(`${before.get(`${root}/src/index.ts`)}export * from './lib/entities/invoice';\n`);
       expect(after.get(`${root}/src/lib/collections.ts`)).toContain('invoices: Invoice;');
       expect(compileTree(tree, [root], paths)).toEqual([]);
     });

@@ -8,18 +8,12 @@ import {
   type Tree,
 } from '@nx/devkit';
 import { join } from 'path';
-import { addEntityCollection, addEntityExport } from '../../core/contracts-source';
-import { assertValidName, parseEntityList, type EntityNames } from '../../core/names';
+import { addEntityCollection, addEntityExport } from '../../core/checks/contracts-source';
+import { assertValidName, parseEntityList, type EntityNames } from '../../core/naming/names';
 import { initGenerator } from '../init/init';
-import {
-  CONTRACTS_TAG,
-  createLibrary,
-  planLibrary,
-  readContractsLibrary,
-  relativeImportExtension,
-  type ContractsLibrary,
-} from '../projects';
+import { createLibrary, planLibrary, readContractsLibrary, relativeImportExtension, type ContractsLibrary } from '../projects';
 import type { ContractsGeneratorSchema } from './schema';
+import { CONTRACTS_TAG } from '../../constants';
 
 /** The entity a new contracts library starts with when none is named. */
 export const DEFAULT_ENTITY = 'user';
@@ -28,10 +22,7 @@ export const DEFAULT_ENTITY = 'user';
  * `nx g fanout:contracts <name> --entities=...`: creates the shared contracts
  * library, or adds entities to an existing one by editing its syntax tree.
  */
-export async function contractsGenerator(
-  tree: Tree,
-  options: ContractsGeneratorSchema,
-): Promise<GeneratorCallback | void> {
+export async function contractsGenerator(tree: Tree, options: ContractsGeneratorSchema): Promise<GeneratorCallback | void> {
   assertValidName(options.name, 'contracts library name');
   const entities = parseEntityList(options.entities);
   const tasks: GeneratorCallback[] = [];

@@ -1,6 +1,6 @@
 import { readNxJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { SECTION_START } from '../../core/conventions';
+import { SECTION_START } from '../../core/session/conventions';
 import { initGenerator } from './init';
 
 // The Tree is the workspace: Nx's generators get an empty graph, not this repository's (see devkitForTrees).
@@ -21,10 +21,7 @@ describe('init generator', () => {
   });
 
   it('keeps an existing registration and existing target defaults', async () => {
-    tree.write(
-      'nx.json',
-      JSON.stringify({ plugins: ['fanout'], targetDefaults: { fanout: { cache: false, parallelism: false } } }),
-    );
+    tree.write('nx.json', JSON.stringify({ plugins: ['fanout'], targetDefaults: { fanout: { cache: false, parallelism: false } } }));
     await initGenerator(tree, {});
     const nxJson = readNxJson(tree);
     expect(nxJson?.plugins).toEqual(['fanout']);

@@ -1,16 +1,9 @@
 import { formatFiles, readNxJson, updateNxJson, type Tree } from '@nx/devkit';
-import {
-  appendSectionOnce,
-  CLAUDE_FILE,
-  CLAUDE_POINTER,
-  CONVENTIONS_FILE,
-  CONVENTIONS_SECTION,
-} from '../../core/conventions';
+import { appendSectionOnce, CLAUDE_POINTER, CONVENTIONS_SECTION } from '../../core/session/conventions';
 import type { InitGeneratorSchema } from './schema';
+import { CLAUDE_FILE, CONVENTIONS_FILE, FANOUT_DIR, FANOUT_TARGET, isPluginRegistered, PLUGIN_NAME } from '../../constants';
 
-export const PLUGIN_NAME = 'fanout';
-export const FANOUT_TARGET = 'fanout';
-export const FANOUT_FOLDER = '.fanout/';
+export const FANOUT_FOLDER = `${FANOUT_DIR}/`;
 
 /**
  * `nx add fanout` / `nx g fanout:init`: registers the plugin, keeps fanout's
@@ -27,9 +20,7 @@ export async function initGenerator(tree: Tree, options: InitGeneratorSchema = {
 function registerPlugin(tree: Tree): void {
   const nxJson = readNxJson(tree) ?? {};
   const plugins = nxJson.plugins ?? [];
-  const registered = plugins.some(
-    (entry) => (typeof entry === 'string' ? entry : entry.plugin) === PLUGIN_NAME,
-  );
+  const registered = isPluginRegistered(nxJson);
   const targetDefaults = nxJson.targetDefaults ?? {};
   const hasDefaults = targetDefaults[FANOUT_TARGET] !== undefined;
   if (registered && hasDefaults) return;

@@ -48,8 +48,12 @@ describe('reference generator', () => {
     await referenceGenerator(tree, { name: 'users', contracts: 'contracts' });
     await referenceGenerator(tree, { name: 'orders', contracts: 'contracts' });
     const substitute = (text: string) =>
-      text.replace(/users/g, 'orders').replace(/Users/g, 'Orders').replace(/USERS/g, 'ORDERS')
-        .replace(/user/g, 'order').replace(/User/g, 'Order');
+      text
+        .replace(/users/g, 'orders')
+        .replace(/Users/g, 'Orders')
+        .replace(/USERS/g, 'ORDERS')
+        .replace(/user/g, 'order')
+        .replace(/User/g, 'Order');
     for (const file of ['index.ts', 'lib/users.handler.ts', 'lib/users.handler.spec.ts', 'lib/users.routes.ts']) {
       const users = tree.read(`libs/users/src/${file}`, 'utf-8') ?? '';
       const orders = tree.read(`libs/orders/src/${file.replace('users', 'orders')}`, 'utf-8');

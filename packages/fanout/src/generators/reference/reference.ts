@@ -1,16 +1,10 @@
 import { formatFiles, generateFiles, runTasksInSerial, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { join } from 'path';
-import { assertValidName, entityNames } from '../../core/names';
+import { assertValidName, entityNames } from '../../core/naming/names';
 import { initGenerator } from '../init/init';
-import {
-  addLibraryDependency,
-  createLibrary,
-  planLibrary,
-  readContractsLibrary,
-  REFERENCE_TAG,
-  relativeImportExtension,
-} from '../projects';
+import { addLibraryDependency, createLibrary, planLibrary, readContractsLibrary, relativeImportExtension } from '../projects';
 import type { ReferenceGeneratorSchema } from './schema';
+import { REFERENCE_TAG } from '../../constants';
 
 /**
  * `nx g fanout:reference <name> --contracts=<project>`: the reference
@@ -18,10 +12,7 @@ import type { ReferenceGeneratorSchema } from './schema';
  * It holds nothing entity-specific beyond the entity's names: types, validators
  * and fixtures all come from the contracts, so a sibling is a renamed copy.
  */
-export async function referenceGenerator(
-  tree: Tree,
-  options: ReferenceGeneratorSchema,
-): Promise<GeneratorCallback> {
+export async function referenceGenerator(tree: Tree, options: ReferenceGeneratorSchema): Promise<GeneratorCallback> {
   assertValidName(options.name, 'reference project name');
   if (!options.contracts) {
     throw new Error('Name the contracts library the reference uses: --contracts=<project>.');

@@ -1,6 +1,6 @@
 import { getProjects, readNxJson, readProjectConfiguration, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { parseAssignment } from '../../core/assignment';
+import { parseAssignment } from '../../core/session/assignment';
 import { pendingChanges } from '../../testing/compile-tree';
 import { contractsGenerator } from '../contracts/contracts';
 import { referenceGenerator } from '../reference/reference';
@@ -71,30 +71,34 @@ describe('task generator', () => {
     });
   });
 
-  it('stores the prompt (with <name> substituted), the command agent, the scope and the timeout', async () => {
-    const tree = await workspace();
-    await taskGenerator(tree, {
-      names: 'reports,invoices',
-      like: 'users',
-      contracts: 'contracts',
-      agent: 'command',
-      command: `node tools/agent.js "{promptFile}" --name '<name>'`,
-      prompt: '  Write the <name> module; <name> must export a handler.  ',
-      scope: 'src, docs/api/',
-      timeout: '90s',
-    });
-    expect(assignmentOf(tree, 'invoices')).toEqual({
-      like: 'users',
-      contracts: 'contracts',
-      agent: 'command',
-      command: `node tools/agent.js "{promptFile}" --name '<name>'`,
-      entity: undefined,
-      scope: ['src', 'docs/api'],
-      timeoutMs: 90_000,
-      text: 'Write the invoices module; invoices must export a handler.',
-    });
-    expect(assignmentOf(tree, 'reports').text).toBe('Write the reports module; reports must export a handler.');
-  }, GENERATOR_TIMEOUT_MS);
+  it(
+    'stores the prompt (with <name> substituted), the command agent, the scope and the timeout',
+    async () => {
+      const tree = await workspace();
+      await taskGenerator(tree, {
+        names: 'reports,invoices',
+        like: 'users',
+        contracts: 'contracts',
+        agent: 'command',
+        command: `node tools/agent.js "{promptFile}" --name '<name>'`,
+        prompt: '  Write the <name> module; <name> must export a handler.  ',
+        scope: 'src, docs/api/',
+        timeout: '90s',
+      });
+      expect(assignmentOf(tree, 'invoices')).toEqual({
+        like: 'users',
+        contracts: 'contracts',
+        agent: 'command',
+        command: `node tools/agent.js "{promptFile}" --name '<name>'`,
+        entity: undefined,
+        scope: ['src', 'docs/api'],
+        timeoutMs: 90_000,
+        text: 'Write the invoices module; invoices must export a handler.',
+      });
+      expect(assignmentOf(tree, 'reports').text).toBe('Write the reports module; reports must export a handler.');
+    },
+    GENERATOR_TIMEOUT_MS,
+  );
 
   describe('bad input: a clear error and nothing written', () => {
     let tree: Tree;
@@ -113,16 +117,44 @@ describe('task generator', () => {
       ['an absolute --directory', { names: 'orders', like: 'users', directory: '/tmp/tasks' }, 'is absolute'],
       ['no --like', { names: 'orders', like: '' }, 'Name the reference the tasks follow: --like=<project>'],
       ['a --like that is no project', { names: 'orders', like: 'people' }, 'There is no project named "people" to follow (--like)'],
-      ['a --like that is not a reference', { names: 'orders', like: 'contracts' }, 'The project "contracts" is not a reference (it lacks the tag "fanout:reference")'],
-      ['a task named like its reference', { names: 'orders,users', like: 'users' }, 'A task cannot follow itself: "users" is both --like and a task name.'],
+      [
+        'a --like that is not a reference',
+        { names: 'orders', like: 'contracts' },
+        'The project "contracts" is not a reference (it lacks the tag "fanout:reference")',
+      ],
+      [
+        'a task named like its reference',
+        { names: 'orders,users', like: 'users' },
+        'A task cannot follow itself: "users" is both --like and a task name.',
+      ],
       ['a --contracts that is no project', { names: 'orders', like: 'users', contracts: 'nope' }, 'There is no project named "nope"'],
-      ['a --contracts that is no contracts library', { names: 'orders', like: 'users', contracts: 'users' }, 'is not a fanout contracts library'],
+      [
+        'a --contracts that is no contracts library',
+        { names: 'orders', like: 'users', contracts: 'users' },
+        'is not a fanout contracts library',
+      ],
       ['an unknown agent', { names: 'orders', like: 'users', agent: 'gpt' }, 'Unknown agent "gpt". Known agents: pattern, command, claude'],
-      ['the command agent without a command', { names: 'orders', like: 'users', agent: 'command' }, 'The command agent needs a command template with a program'],
-      ['the command agent with a blank command', { names: 'orders', like: 'users', agent: 'command', command: '   ' }, 'The command agent needs a command template'],
-      ['the command agent with an empty quoted program', { names: 'orders', like: 'users', agent: 'command', command: "'' {promptFile}" }, 'The command agent needs a command template'],
+      [
+        'the command agent without a command',
+        { names: 'orders', like: 'users', agent: 'command' },
+        'The command agent needs a command template with a program',
+      ],
+      [
+        'the command agent with a blank command',
+        { names: 'orders', like: 'users', agent: 'command', command: '   ' },
+        'The command agent needs a command template',
+      ],
+      [
+        'the command agent with an empty quoted program',
+        { names: 'orders', like: 'users', agent: 'command', command: "'' {promptFile}" },
+        'The command agent needs a command template',
+      ],
       ['a scope with an empty entry', { names: 'orders', like: 'users', scope: 'src,' }, '"scope" has an empty entry'],
-      ['a command with an unterminated quote', { names: 'orders', like: 'users', agent: 'command', command: 'node "x' }, 'unterminated " quote'],
+      [
+        'a command with an unterminated quote',
+        { names: 'orders', like: 'users', agent: 'command', command: 'node "x' },
+        'unterminated " quote',
+      ],
       ['a scope leaving the project', { names: 'orders', like: 'users', scope: 'src,../x' }, '"scope" entry "../x" leaves the project'],
       ['an absolute scope', { names: 'orders', like: 'users', scope: '/abs' }, '"scope" entry "/abs" is absolute'],
       ['a bad timeout', { names: 'orders', like: 'users', timeout: 'soon' }, '--timeout: "timeout" must be a positive number of seconds'],
@@ -133,7 +165,11 @@ describe('task generator', () => {
         { names: 'orders,invoices', like: 'users' },
         'The contracts library "contracts" has no "invoice" entity, which the pattern agent needs for the task "invoices". Add it first: nx g fanout:contracts contracts --entities=invoice',
       ],
-      ['a name already taken by a project', { names: 'contracts', like: 'users', agent: 'command', command: 'agent' }, 'A project named "contracts" already exists'],
+      [
+        'a name already taken by a project',
+        { names: 'contracts', like: 'users', agent: 'command', command: 'agent' },
+        'A project named "contracts" already exists',
+      ],
     ])('%s', async (_, options, message) => {
       const before = pendingChanges(tree);
       await expect(taskGenerator(tree, options)).rejects.toThrow(message);
@@ -141,13 +177,17 @@ describe('task generator', () => {
     });
   });
 
-  it('asks which contracts library to use when there are several', async () => {
-    const tree = await workspace();
-    await contractsGenerator(tree, { name: 'billing-contracts', entities: 'order' });
-    const before = pendingChanges(tree);
-    await expect(taskGenerator(tree, { names: 'orders', like: 'users' })).rejects.toThrow(
-      'There are several contracts libraries (contracts, billing-contracts): choose one with --contracts=<project>.',
-    );
-    expect(pendingChanges(tree)).toEqual(before);
-  }, GENERATOR_TIMEOUT_MS);
+  it(
+    'asks which contracts library to use when there are several',
+    async () => {
+      const tree = await workspace();
+      await contractsGenerator(tree, { name: 'billing-contracts', entities: 'order' });
+      const before = pendingChanges(tree);
+      await expect(taskGenerator(tree, { names: 'orders', like: 'users' })).rejects.toThrow(
+        'There are several contracts libraries (contracts, billing-contracts): choose one with --contracts=<project>.',
+      );
+      expect(pendingChanges(tree)).toEqual(before);
+    },
+    GENERATOR_TIMEOUT_MS,
+  );
 });

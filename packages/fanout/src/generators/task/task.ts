@@ -8,29 +8,14 @@ import {
   type GeneratorCallback,
   type Tree,
 } from '@nx/devkit';
-import {
-  ASSIGNMENT_FILE,
-  assertInsideProject,
-  DEFAULT_AGENT,
-  parseDuration,
-  renderAssignment,
-  taskPlaceholder,
-} from '../../core/assignment';
-import { splitTemplate } from '../../core/argv';
+import { assertInsideProject, DEFAULT_AGENT, parseDuration, renderAssignment, taskPlaceholder } from '../../core/session/assignment';
+import { splitTemplate } from '../../core/agents/argv';
 import { AGENTS } from '../../core/agents/registry';
-import { assertValidName, entityNames } from '../../core/names';
+import { assertValidName, entityNames } from '../../core/naming/names';
 import { initGenerator } from '../init/init';
-import {
-  addLibraryDependency,
-  CONTRACTS_TAG,
-  createLibrary,
-  planLibrary,
-  readContractsLibrary,
-  REFERENCE_TAG,
-} from '../projects';
+import { addLibraryDependency, createLibrary, planLibrary, readContractsLibrary } from '../projects';
 import type { TaskGeneratorSchema } from './schema';
-
-export const TASK_TAG = 'fanout:task';
+import { ASSIGNMENT_FILE, CONTRACTS_TAG, REFERENCE_TAG, TASK_TAG } from '../../constants';
 
 function defaultContracts(tree: Tree): string {
   const contracts = [...getProjects(tree)].filter(([, project]) => project.tags?.includes(CONTRACTS_TAG)).map(([name]) => name);
@@ -48,15 +33,27 @@ function defaultContracts(tree: Tree): string {
  * (`fanout.md`) from which the plugin infers its `fanout` target.
  */
 export async function taskGenerator(tree: Tree, options: TaskGeneratorSchema): Promise<GeneratorCallback> {
-  const names = [...new Set(String(options.names ?? '').split(',').map((name) => name.trim()).filter(Boolean))];
+  const names = [
+    ...new Set(
+      String(options.names ?? '')
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (names.length === 0) throw new Error('Name at least one task: nx g fanout:task orders,products --like=users');
   for (const name of names) assertValidName(name, 'task name');
   if (!options.like) throw new Error('Name the reference the tasks follow: --like=<project> (a project tagged fanout:reference).');
   const projects = getProjects(tree);
   const like = projects.get(options.like);
-  if (!like) throw new Error(`There is no project named "${options.like}" to follow (--like). Create the reference first: nx g fanout:reference ${options.like} --contracts=<contracts>`);
+  if (!like)
+    throw new Error(
+      `There is no project named "${options.like}" to follow (--like). Create the reference first: nx g fanout:reference ${options.like} --contracts=<contracts>`,
+    );
   if (!like.tags?.includes(REFERENCE_TAG)) {
-    throw new Error(`The project "${options.like}" is not a reference (it lacks the tag "${REFERENCE_TAG}"); --like must name one made by nx g fanout:reference.`);
+    throw new Error(
+      `The project "${options.like}" is not a reference (it lacks the tag "${REFERENCE_TAG}"); --like must name one made by nx g fanout:reference.`,
+    );
   }
   if (names.includes(options.like)) throw new Error(`A task cannot follow itself: "${options.like}" is both --like and a task name.`);
   const contracts = readContractsLibrary(tree, options.contracts ?? defaultContracts(tree));
@@ -99,10 +96,7 @@ export async function taskGenerator(tree: Tree, options: TaskGeneratorSchema): P
     const project = readProjectConfiguration(tree, name);
     project.implicitDependencies = [...new Set([...(project.implicitDependencies ?? []), contracts.name])];
     updateProjectConfiguration(tree, name, project);
-    tree.write(
-      joinPathFragments(library.root, 'src', 'index.ts'),
-      taskPlaceholder(name),
-    );
+    tree.write(joinPathFragments(library.root, 'src', 'index.ts'), taskPlaceholder(name));
     tree.write(
       joinPathFragments(library.root, ASSIGNMENT_FILE),
       renderAssignment({

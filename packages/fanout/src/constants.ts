@@ -1,0 +1,83 @@
+import type { AgentOptions } from './core/agents/agent-options';
+
+/**
+ * fanout's names: the tags, targets and files every part of the plugin agrees on,
+ * and the one reader of the plugin's options in nx.json. Plain data: no Nx import.
+ */
+
+/** The package name, as registered in nx.json `plugins`. */
+export const PLUGIN_NAME = 'fanout';
+
+/** The inferred session target's default name (the plugin's `targetName` option renames it). */
+export const FANOUT_TARGET = 'fanout';
+/** The root project's target that checks the fan-out as a whole. */
+export const VERIFY_TARGET = 'fanout-verify';
+
+/** Every project with a fanout.md is a task; the tag lets `fanout-verify` depend on all of them. */
+export const TASK_TAG = 'fanout:task';
+export const CONTRACTS_TAG = 'fanout:contracts';
+export const REFERENCE_TAG = 'fanout:reference';
+
+/** A task's assignment, at its project's root. */
+export const ASSIGNMENT_FILE = 'fanout.md';
+/** The conventions every session reads; `CLAUDE.md` imports them for Claude Code. */
+export const CONVENTIONS_FILE = 'AGENTS.md';
+export const CLAUDE_FILE = 'CLAUDE.md';
+/** Sessions' worktrees, prompts, logs, results and the report, under the workspace root. */
+export const FANOUT_DIR = '.fanout';
+
+/**
+ * The checks run over the integrated workspace, by the names Nx's own plugins give
+ * them: by `fanout-verify` (nx affected since the fan-out's base) and by the CI
+ * workflow `nx g fanout:ci` writes, after the sessions.
+ */
+export const DEFAULT_CHECK_TARGETS: readonly string[] = ['lint', 'test', 'typecheck', 'build'];
+
+export interface FanoutPluginOptions {
+  /** Name of the inferred target. Default: fanout. */
+  targetName?: string;
+  /** Files copied from the workspace into every session's worktree (e.g. `.env`). */
+  copyFiles?: string[];
+  /** First port of the first session; each session gets `portRange` ports from its base. */
+  portBase?: number;
+  portRange?: number;
+  /** Severity per check: contract-conformance (error), naming-parity (warning). */
+  checks?: Record<string, 'error' | 'warning' | 'off'>;
+  /** Makes naming-parity findings errors. */
+  strictNaming?: boolean;
+  /**
+   * Options per agent, by name: `{ "claude": { "model": "sonnet", "maxTurns": 40 } }`.
+   * Every CLI agent takes model, args, env, retries and retryDelay; each adds its own.
+   */
+  agents?: Record<string, AgentOptions>;
+  /** Session n of a run starts its agent n × stagger after it began ("2s"; seconds, or ms/s/m). Default 0. */
+  stagger?: string | number;
+  /**
+   * Leave out of each session's worktree the projects it does not need (a git sparse
+   * checkout): it keeps its own project, the contracts, the reference, what they
+   * depend on, and everything that is no project's. Default false: every session
+   * checks out the whole workspace; true pays off in large workspaces (see BENCHMARKS.md).
+   */
+  sparseCheckout?: boolean;
+}
+
+/** The part of nx.json this module reads. */
+export interface PluginsConfiguration {
+  plugins?: readonly (string | { plugin: string; options?: unknown })[];
+}
+
+/** Whether nx.json registers fanout, as a name or with options. */
+export function isPluginRegistered(nxJson: PluginsConfiguration | undefined): boolean {
+  return (nxJson?.plugins ?? []).some((entry) => (typeof entry === 'string' ? entry : entry.plugin) === PLUGIN_NAME);
+}
+
+/** fanout's options from nx.json `plugins` (an empty object when it is registered without options, or not at all). */
+export function readPluginOptions(nxJson: PluginsConfiguration | undefined): FanoutPluginOptions {
+  const entry = nxJson?.plugins?.find((plugin) => (typeof plugin === 'string' ? plugin : plugin.plugin) === PLUGIN_NAME);
+  return typeof entry === 'object' && entry.options && typeof entry.options === 'object' ? (entry.options as FanoutPluginOptions) : {};
+}
+
+/** The session target's name in this workspace: the plugin's `targetName`, or `fanout`. */
+export function fanoutTargetName(options: FanoutPluginOptions | undefined): string {
+  return typeof options?.targetName === 'string' && options.targetName.trim() !== '' ? options.targetName : FANOUT_TARGET;
+}

@@ -1,0 +1,297 @@
+import {
+  AssignmentError,
+  DEFAULT_TIMEOUT_MS,
+  FRONT_MATTER_SCHEMA,
+  parseAssignment,
+  parseDuration,
+  renderAssignment,
+  resolveTaskProjects,
+  type AssignmentFields,
+} from './assignment';
+
+const FILE = 'libs/orders/fanout.md';
+
+const source = (frontMatter: string, body = 'Build the orders API.') => `---\n${frontMatter}\n---\n\n${body}\n`;
+
+describe('parseAssignment', () => {
+  it('parses a fanout.md, with the defaults for what it leaves out', () => {
+    expect(parseAssignment(source('like: users\ncontracts: contracts'), FILE)).toEqual({
+      like: 'users',
+      contracts: 'contracts',
+      agent: 'pattern',
+      command: undefined,
+      entity: undefined,
+      scope: ['src'],
+      timeoutMs: 30 * 60 * 1000,
+      text: 'Build the orders API.',
+    });
+    expect(DEFAULT_TIMEOUT_MS).toBe(30 * 60 * 1000);
+  });
+
+  it('reads every setting', () => {
+    const assignment = parseAssignment(
+      source(
+        [
+          'like: users',
+          'contracts: shared-contracts',
+          'agent: command',
+          'command: node agent.js {promptFile}',
+          'entity: order',
+          'scope: [src, docs/api]',
+          'timeout: 90s',
+        ].join('\n'),
+        'Line one.\n\nLine two.',
+      ),
+      FILE,
+    );
+    expect(assignment).toEqual({
+      like: 'users',
+      contracts: 'shared-contracts',
+      agent: 'command',
+      command: 'node agent.js {promptFile}',
+      entity: 'order',
+      scope: ['src', 'docs/api'],
+      timeoutMs: 90_000,
+      text: 'Line one.\n\nLine two.',
+    });
+  });
+
+  it('accepts a single scope path, a byte order mark and CRLF line ends', () => {
+    const assignment = parseAssignment('\uFEFF---\r\nlike: users\r\ncontracts: contracts\r\nscope: lib/\r\n---\r\nDo it.\r\n', FILE);
+    expect(assignment.scope).toEqual(['lib']);
+    expect(assignment.text).toBe('Do it.');
+  });
+
+  it.each([
+    ['.', ['.']],
+    ['./src/', ['src']],
+    ['src//lib', ['src/lib']],
+  ])('normalises the scope %j', (scope, expected) => {
+    expect(parseAssignment(source(`like: users\ncontracts: contracts\nscope: "${scope}"`), FILE).scope).toEqual(expected);
+  });
+
+  describe('errors name the file first', () => {
+    it.each([
+      ['no front matter', 'Build the orders API.\n', 'has no YAML front matter'],
+      ['an unclosed front matter', '---\nlike: users\ncontracts: contracts\nBuild it.\n', 'has no YAML front matter'],
+      ['invalid YAML', source('like: [users\ncontracts: contracts'), 'its front matter is not valid YAML'],
+      ['a front matter that is a list', source('- like\n- contracts'), 'its front matter must be a mapping'],
+      ['a front matter that is a string', source('just text'), 'its front matter must be a mapping'],
+      ['an unknown key', source('like: users\ncontracts: contracts\nprompt: hi\nmodel: x'), 'unknown front matter key(s): prompt, model.'],
+      ['a number for like', source('like: 3\ncontracts: contracts'), '"like" must be a non-empty string (got 3)'],
+      ['an empty contracts', source('like: users\ncontracts: "  "'), '"contracts" must be a non-empty string'],
+      ['a list for agent', source('like: users\ncontracts: contracts\nagent: [a]'), '"agent" must be a non-empty string'],
+      ['a missing like', source('contracts: contracts'), '"like" is required in the front matter:'],
+      ['a missing contracts', source('like: users'), '"contracts" is required in the front matter:'],
+      ['an empty front matter', source(''), '"like" is required'],
+      [
+        'an empty assignment text',
+        source('like: users\ncontracts: contracts', '  \n\n '),
+        'the assignment text (below the front matter) is empty',
+      ],
+      ['a scope leaving the project', source('like: users\ncontracts: contracts\nscope: ../x'), '"scope" entry "../x" leaves the project'],
+      ['an absolute scope', source('like: users\ncontracts: contracts\nscope: /abs'), '"scope" entry "/abs" is absolute'],
+      ['a drive-letter scope', source('like: users\ncontracts: contracts\nscope: "C:/x"'), 'is absolute'],
+      [
+        'a scope leaving through a folder',
+        source('like: users\ncontracts: contracts\nscope: [src, a/../../b]'),
+        '"scope" entry "a/../../b" leaves the project',
+      ],
+      ['an empty scope entry', source('like: users\ncontracts: contracts\nscope: [src, ""]'), '"scope" has an empty entry'],
+      ['an empty scope list', source('like: users\ncontracts: contracts\nscope: []'), '"scope" must be a path or a non-empty list'],
+      ['a scope of numbers', source('like: users\ncontracts: contracts\nscope: [1]'), '"scope" must be a path or a non-empty list'],
+      [
+        'a timeout word',
+        source('like: users\ncontracts: contracts\ntimeout: soon'),
+        '"timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got "soon")',
+      ],
+      ['a negative timeout', source('like: users\ncontracts: contracts\ntimeout: -1'), '(got -1)'],
+      ['a zero timeout', source('like: users\ncontracts: contracts\ntimeout: 0'), '(got 0)'],
+      ['an empty timeout', source('like: users\ncontracts: contracts\ntimeout:'), '"timeout" must be a positive number'],
+      ['a boolean timeout', source('like: users\ncontracts: contracts\ntimeout: true'), '(got true)'],
+      ['a list for timeout', source('like: users\ncontracts: contracts\ntimeout: [1]'), '"timeout" must be a positive number'],
+      [
+        'a mapping for like',
+        source('like: { name: users }\ncontracts: contracts'),
+        '"like" must be a non-empty string (got {"name":"users"})',
+      ],
+      ['a number for command', source('like: users\ncontracts: contracts\ncommand: 42'), '"command" must be a non-empty string (got 42)'],
+      [
+        'a command template with no program',
+        source('like: users\ncontracts: contracts\ncommand: "\'\' {promptFile}"'),
+        '"command" names no program',
+      ],
+      [
+        'a command template with an open quote',
+        source('like: users\ncontracts: contracts\ncommand: node "agent.js'),
+        '"command" has an unterminated " quote',
+      ],
+      [
+        'an entity that is a path',
+        source('like: users\ncontracts: contracts\nentity: ../../etc'),
+        '"entity" "../../etc" is not a plain name',
+      ],
+      ['an entity with a separator', source('like: users\ncontracts: contracts\nentity: a/b'), '"entity" "a/b" is not a plain name'],
+      [
+        'a misspelt key',
+        source('like: users\ncontracts: contracts\ntimout: 30m\nScope: src'),
+        'unknown front matter key(s): timout (did you mean "timeout"?), Scope (did you mean "scope"?)',
+      ],
+      [
+        'a duplicated key',
+        source('like: users\nlike: orders\ncontracts: contracts'),
+        'its front matter is not valid YAML: Map keys must be unique',
+      ],
+    ])('%s', (_, text, problem) => {
+      let error: unknown;
+      try {
+        parseAssignment(text, FILE);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(AssignmentError);
+      expect((error as Error).message).toMatch(new RegExp(`^${FILE}(:\\d+)?: `));
+      expect((error as Error).message).toContain(problem);
+    });
+  });
+
+  describe('validation against the front matter schema', () => {
+    it('knows exactly the keys of the schema', () => {
+      expect(Object.keys(FRONT_MATTER_SCHEMA)).toEqual(['like', 'contracts', 'agent', 'command', 'entity', 'scope', 'timeout']);
+    });
+
+    it('points at the line of the key that is wrong (the file line, below the opening ---)', () => {
+      const text = source('like: users\ncontracts: contracts\n# a comment\nscope: ../x');
+      expect(() => parseAssignment(text, FILE)).toThrow(`${FILE}:5: "scope" entry "../x" leaves the project`);
+    });
+
+    it('points at the line of invalid YAML', () => {
+      expect(() => parseAssignment(source('like: users\ncontracts: [a'), FILE)).toThrow(
+        new RegExp(`^${FILE}:3: its front matter is not valid YAML`),
+      );
+    });
+
+    it('reports every problem at once, each at its line', () => {
+      const text = source('like: 3\nmodel: opus\ntimeout: soon', '');
+      let error: AssignmentError | undefined;
+      try {
+        parseAssignment(text, FILE);
+      } catch (caught) {
+        error = caught as AssignmentError;
+      }
+      expect(error?.problems).toEqual([
+        { line: 3, message: 'unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, scope, timeout.' },
+        { line: 2, message: '"like" must be a non-empty string (got 3): the reference project the task follows.' },
+        { message: '"contracts" is required in the front matter: the contracts library the task uses.' },
+        { line: 4, message: '"timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got "soon").' },
+        { message: 'the assignment text (below the front matter) is empty: say what the session should build.' },
+      ]);
+      expect(error?.message.split('\n')).toEqual([
+        `${FILE}: 5 problems in the front matter:`,
+        `  ${FILE}:3: unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, scope, timeout.`,
+        `  ${FILE}:2: "like" must be a non-empty string (got 3): the reference project the task follows.`,
+        `  ${FILE}: "contracts" is required in the front matter: the contracts library the task uses.`,
+        `  ${FILE}:4: "timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got "soon").`,
+        `  ${FILE}: the assignment text (below the front matter) is empty: say what the session should build.`,
+      ]);
+    });
+
+    it('treats assignment text full of shell syntax as plain text', () => {
+      const text = 'Build it. $(touch CANARY) `rm -rf ~` ; | && "quoted" \'single\'\n---\nnot front matter';
+      expect(parseAssignment(source('like: users\ncontracts: contracts', text), FILE).text).toBe(text);
+    });
+  });
+});
+
+describe('resolveTaskProjects', () => {
+  const projects = new Map([
+    ['users', 'libs/users'],
+    ['contracts', 'libs/contracts'],
+    ['orders', 'libs/orders'],
+    ['products', 'libs/products'],
+  ]);
+  const task = { project: 'orders', file: FILE };
+  const resolve = (like: string, contracts: string, runTasks: string[] = ['orders']) =>
+    resolveTaskProjects({ like, contracts }, task, projects, new Set(runTasks));
+
+  it('gives the roots of the reference and the contracts', () => {
+    expect(resolve('users', 'contracts', ['orders', 'products'])).toEqual({
+      reference: { project: 'users', root: 'libs/users' },
+      contracts: { project: 'contracts', root: 'libs/contracts' },
+    });
+  });
+
+  it.each([
+    ['a like that is no project', 'people', 'contracts', [], 'like: "people" is not a project in this workspace'],
+    ['a contracts that is no project', 'users', 'shared', [], 'contracts: "shared" is not a project in this workspace'],
+    ['a task that follows itself', 'orders', 'contracts', [], 'like: "orders" is this task itself'],
+    ['a task that is its own contracts', 'users', 'orders', [], 'contracts: "orders" is this task itself'],
+    ['a like that is a task of the same run', 'products', 'contracts', ['products'], 'like: "products" is itself a task of this run'],
+    ['contracts that are a task of the same run', 'users', 'products', ['products'], 'contracts: "products" is itself a task of this run'],
+  ])('rejects %s, naming the file', (_, like, contracts, others, message) => {
+    expect(() => resolve(like, contracts, ['orders', ...others])).toThrow(`${FILE}: ${message}`);
+  });
+
+  it('reports both projects when both are wrong', () => {
+    expect(() => resolve('people', 'shared')).toThrow(`${FILE}: 2 problems in the front matter:`);
+  });
+});
+
+describe('parseDuration', () => {
+  it.each([
+    ['90s', 90_000],
+    ['30m', 1_800_000],
+    ['1h', 3_600_000],
+    ['250ms', 250],
+    ['1.5m', 90_000],
+    [' 90 ', 90_000],
+    [45, 45_000],
+    [0.5, 500],
+  ])('reads %j as %d ms', (value, ms) => {
+    expect(parseDuration(value, FILE)).toBe(ms);
+  });
+
+  it.each(['soon', '', '0', '0s', '-1', '1d', '1 h 2 m', -1, 0, Number.NaN, Number.POSITIVE_INFINITY, null, true])(
+    'rejects %j, naming the file',
+    (value) => {
+      expect(() => parseDuration(value, FILE)).toThrow(`${FILE}: "timeout" must be a positive number of seconds`);
+    },
+  );
+});
+
+describe('renderAssignment', () => {
+  it('writes only the settings that were given', () => {
+    const text = renderAssignment({ like: 'users', contracts: 'contracts', text: '  Build it.  ' });
+    expect(text).toBe('---\nlike: users\ncontracts: contracts\nagent: pattern\n---\n\nBuild it.\n');
+  });
+
+  it.each<[string, AssignmentFields]>([
+    ['the defaults', { like: 'users', contracts: 'contracts', text: 'Build the orders API.' }],
+    [
+      'every setting, with a quoted command and a scope list',
+      {
+        like: 'users',
+        contracts: 'shared',
+        agent: 'command',
+        command: `node "my agent.js" --prompt '{promptFile}' --note "it's: #1" \\ x`,
+        entity: 'order',
+        scope: ['src', 'docs/api'],
+        timeout: '90s',
+        text: 'First line: with a colon.\n\n---\n\nA line that looks like front matter.',
+      },
+    ],
+    ['a timeout in plain seconds', { like: 'users', contracts: 'contracts', timeout: '45', text: 'x' }],
+  ])('round-trips %s through parseAssignment', (_, fields) => {
+    const parsed = parseAssignment(renderAssignment(fields), FILE);
+    expect(parsed).toEqual({
+      like: fields.like,
+      contracts: fields.contracts,
+      agent: fields.agent ?? 'pattern',
+      command: fields.command,
+      entity: fields.entity,
+      scope: fields.scope ?? ['src'],
+      timeoutMs: fields.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(fields.timeout, FILE),
+      text: fields.text,
+    });
+  });
+});

@@ -1,0 +1,323 @@
+import { isMap, isNode, isScalar, LineCounter, parseDocument, stringify } from 'yaml';
+import { splitTemplate } from '../agents/argv';
+import { isPlainName } from '../naming/names';
+import { editDistance } from '../naming/edit-distance';
+
+/**
+ * A task's assignment: the `fanout.md` at its project root. YAML front matter
+ * says how the session runs; the body is what the agent is asked to do.
+ */
+export interface Assignment {
+  /** The reference project the task follows. */
+  like: string;
+  /** The contracts library the task must use. */
+  contracts: string;
+  /** The agent adapter: `pattern` (default), `command`, or a CLI agent. */
+  agent: string;
+  /** argv template for the `command` agent. */
+  command?: string;
+  /** The contracts entity the task serves; defaults to the task's name. */
+  entity?: string;
+  /** Paths, relative to the project root, the session may write. Default: `src`. */
+  scope: string[];
+  /** Session time limit in milliseconds. */
+  timeoutMs: number;
+  /** The assignment text given to the agent. */
+  text: string;
+}
+
+export const DEFAULT_AGENT = 'pattern';
+export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
+/**
+ * Where a session writes by default: its project's sources. Everything a session
+ * may write is an output of the cached fanout target (replayed from the cache),
+ * so the default keeps the project's own configuration out of it.
+ */
+export const DEFAULT_SCOPE: readonly string[] = ['src'];
+
+/**
+ * The placeholder source \`nx g fanout:task\` writes at \`<projectRoot>/src/index.ts\`,
+ * so the project type-checks before its session ran. It is fanout's own: a session
+ * may replace it even while it is uncommitted.
+ */
+export function taskPlaceholder(project: string): string {
+  return `// The fanout session for this task writes this project's sources: nx run ${project}:fanout\nexport {};\n`;
+}
+
+/**
+ * The front matter's schema: every key fanout reads and the value it takes.
+ * Any other key is an error, so a misspelt setting never silently does nothing.
+ */
+export const FRONT_MATTER_SCHEMA = {
+  like: { type: 'name', required: true, expects: 'the reference project the task follows' },
+  contracts: { type: 'name', required: true, expects: 'the contracts library the task uses' },
+  agent: { type: 'name', expects: 'the agent: pattern (the default), command, claude, codex, gemini, opencode or aider' },
+  command: { type: 'command', expects: 'the argv template of the command agent, e.g. "node tools/agent.js {promptFile}"' },
+  entity: { type: 'entity', expects: 'the contracts entity the task serves, e.g. "order"' },
+  scope: { type: 'paths', expects: 'a path or a list of paths, relative to the project root, the session may write' },
+  timeout: { type: 'duration', expects: 'seconds, or a duration such as "90s", "30m" or "1h"' },
+} as const satisfies Record<string, { type: string; required?: boolean; expects: string }>;
+
+type FrontMatterKey = keyof typeof FRONT_MATTER_SCHEMA;
+const KEYS = Object.keys(FRONT_MATTER_SCHEMA) as FrontMatterKey[];
+
+/** One thing wrong with a fanout.md, at a line of it when known. */
+export interface AssignmentProblem {
+  line?: number;
+  message: string;
+}
+
+export class AssignmentError extends Error {
+  readonly problems: AssignmentProblem[];
+
+  constructor(file: string, problems: string | AssignmentProblem[]) {
+    const list = typeof problems === 'string' ? [{ message: problems }] : problems;
+    const at = (problem: AssignmentProblem) => (problem.line === undefined ? `${file}: ` : `${file}:${problem.line}: `);
+    super(
+      list.length === 1
+        ? `${at(list[0])}${list[0].message}`
+        : `${file}: ${list.length} problems in the front matter:\n${list.map((problem) => `  ${at(problem)}${problem.message}`).join('\n')}`,
+    );
+    this.name = 'AssignmentError';
+    this.problems = list;
+  }
+}
+
+/** Splits `---\nyaml\n---\nbody` into its two parts; the front matter is required. */
+function splitFrontMatter(source: string, file: string): { yaml: string; body: string } {
+  const match = /^\uFEFF?---[ \t]*\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)([\s\S]*)$/.exec(source);
+  if (!match) {
+    throw new AssignmentError(
+      file,
+      'has no YAML front matter. It must start with a line "---", the settings (like: <reference>, contracts: <library>), and a closing "---".',
+    );
+  }
+  return { yaml: match[1], body: match[2] };
+}
+
+const DURATION_PROBLEM = (value: unknown) =>
+  `"timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got ${JSON.stringify(value)}).`;
+
+/** A duration (seconds, or "90s", "30m", "1h") in milliseconds; undefined unless it is one and positive. */
+export function durationMs(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value * 1000;
+  if (typeof value === 'string') {
+    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+    if (match) {
+      const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] ?? 1000;
+      const ms = Number(match[1]) * unit;
+      if (ms > 0) return ms;
+    }
+  }
+  return undefined;
+}
+
+/** `90`, `"90s"`, `"30m"`, `"1h"` → milliseconds. */
+export function parseDuration(value: unknown, file: string): number {
+  const ms = durationMs(value);
+  if (ms === undefined) throw new AssignmentError(file, DURATION_PROBLEM(value));
+  return ms;
+}
+
+/** A scope entry normalised, or why it is not a path inside the project. */
+function scopeEntry(path: string): { path: string } | { problem: string } {
+  const normalized = path.trim().replace(/\\/g, '/').replace(/\/+$/, '');
+  if (normalized === '') return { problem: '"scope" has an empty entry; write "." for the whole project.' };
+  if (normalized === '.') return { path: '.' };
+  if (normalized.startsWith('/') || /^[A-Za-z]:/.test(normalized)) {
+    return { problem: `"scope" entry "${path}" is absolute; give paths relative to the project root.` };
+  }
+  const segments = normalized.split('/').filter((segment) => segment !== '' && segment !== '.');
+  if (segments.includes('..')) {
+    return { problem: `"scope" entry "${path}" leaves the project ("..") ; a session may only write inside its project.` };
+  }
+  return { path: segments.join('/') };
+}
+
+/** Throws unless `path` is a relative path inside the project. */
+export function assertInsideProject(path: string, file: string): string {
+  const entry = scopeEntry(path);
+  if ('problem' in entry) throw new AssignmentError(file, entry.problem);
+  return entry.path;
+}
+
+/** Checks one value against its schema entry: the value to use, or what is wrong with it. */
+function validateField(key: FrontMatterKey, value: unknown): { value: unknown } | { problem: string } {
+  const schema = FRONT_MATTER_SCHEMA[key];
+  const got = `(got ${JSON.stringify(value)})`;
+  switch (schema.type) {
+    case 'name':
+    case 'entity':
+    case 'command': {
+      if (typeof value !== 'string' || value.trim() === '') {
+        return { problem: `"${key}" must be a non-empty string ${got}: ${schema.expects}.` };
+      }
+      const text = value.trim();
+      if (schema.type === 'entity' && !isPlainName(text)) {
+        return {
+          problem: `"entity" "${text}" is not a plain name: use letters, digits and single "-" or "_" between words, starting with a letter, e.g. "order" or "line-item".`,
+        };
+      }
+      if (schema.type === 'command') {
+        let words: string[];
+        try {
+          words = splitTemplate(text);
+        } catch (error) {
+          return { problem: `"command" ${(error as Error).message.replace(/^The command template /, '')}.` };
+        }
+        if (words.length === 0 || words[0].trim() === '') {
+          return { problem: `"command" names no program ${got}: ${schema.expects}.` };
+        }
+      }
+      return { value: text };
+    }
+    case 'paths': {
+      const entries = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(entries) || entries.length === 0 || entries.some((entry) => typeof entry !== 'string')) {
+        return { problem: '"scope" must be a path or a non-empty list of paths, relative to the project root.' };
+      }
+      const paths: string[] = [];
+      for (const entry of entries as string[]) {
+        const checked = scopeEntry(entry);
+        if ('problem' in checked) return checked;
+        paths.push(checked.path);
+      }
+      return { value: paths };
+    }
+    case 'duration': {
+      const ms = durationMs(value);
+      return ms === undefined ? { problem: DURATION_PROBLEM(value) } : { value: ms };
+    }
+  }
+}
+
+/**
+ * Parses and validates a `fanout.md` against FRONT_MATTER_SCHEMA. Every problem
+ * is reported at once, each with the file and, where it has one, its line.
+ */
+export function parseAssignment(source: string, file: string): Assignment {
+  const { yaml, body } = splitFrontMatter(source, file);
+  const lines = new LineCounter();
+  // The front matter starts on the file's second line, below the opening "---".
+  const lineOf = (offset: number | undefined) => (offset === undefined ? undefined : lines.linePos(offset).line + 1);
+  const document = parseDocument(yaml, { lineCounter: lines, prettyErrors: false });
+  if (document.errors.length > 0) {
+    const [error] = document.errors;
+    throw new AssignmentError(file, [{ line: lineOf(error.pos[0]), message: `its front matter is not valid YAML: ${error.message}.` }]);
+  }
+  const data: unknown = document.toJS() ?? {};
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new AssignmentError(file, 'its front matter must be a mapping of settings (key: value).');
+  }
+  const record = data as Record<string, unknown>;
+  const keyLines = new Map<string, number | undefined>();
+  if (isMap(document.contents)) {
+    for (const pair of document.contents.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      keyLines.set(key, lineOf(isNode(pair.key) ? pair.key.range?.[0] : undefined));
+    }
+  }
+
+  const problems: AssignmentProblem[] = [];
+  const unknown = Object.keys(record).filter((key) => !(KEYS as string[]).includes(key));
+  if (unknown.length > 0) {
+    const named = unknown.map((key) => {
+      const meant = KEYS.find((known) => editDistance(key.toLowerCase(), known) <= 2);
+      return meant ? `${key} (did you mean "${meant}"?)` : key;
+    });
+    problems.push({
+      line: keyLines.get(unknown[0]),
+      message: `unknown front matter key(s): ${named.join(', ')}. Known keys: ${KEYS.join(', ')}.`,
+    });
+  }
+  const values: Partial<Record<FrontMatterKey, unknown>> = {};
+  for (const key of KEYS) {
+    const value = record[key];
+    const required = 'required' in FRONT_MATTER_SCHEMA[key];
+    // An empty value (`agent:`) means the default, except for a timeout, where it is a mistake.
+    if (value === undefined || (value === null && key !== 'timeout')) {
+      if (required) problems.push({ message: `"${key}" is required in the front matter: ${FRONT_MATTER_SCHEMA[key].expects}.` });
+      continue;
+    }
+    const checked = validateField(key, value);
+    if ('problem' in checked) problems.push({ line: keyLines.get(key), message: checked.problem });
+    else values[key] = checked.value;
+  }
+  const text = body.trim();
+  if (text === '') {
+    problems.push({ message: 'the assignment text (below the front matter) is empty: say what the session should build.' });
+  }
+  if (problems.length > 0) throw new AssignmentError(file, problems);
+  return {
+    like: values.like as string,
+    contracts: values.contracts as string,
+    agent: (values.agent as string | undefined) ?? DEFAULT_AGENT,
+    command: values.command as string | undefined,
+    entity: values.entity as string | undefined,
+    scope: (values.scope as string[] | undefined) ?? [...DEFAULT_SCOPE],
+    timeoutMs: (values.timeout as number | undefined) ?? DEFAULT_TIMEOUT_MS,
+    text,
+  };
+}
+
+/** The projects a task is built from, resolved against the workspace. */
+export interface TaskProjects {
+  reference: { project: string; root: string };
+  contracts: { project: string; root: string };
+}
+
+/**
+ * Resolves `like` and `contracts` to project roots, and checks that they can be
+ * the fixed base of a run: they exist, neither is the task itself, and no task of
+ * the same run writes them (a session would follow code still being written).
+ * `projects` maps every project name to its root; `runTasks` names the run's tasks.
+ */
+export function resolveTaskProjects(
+  assignment: Pick<Assignment, 'like' | 'contracts'>,
+  task: { project: string; file: string },
+  projects: ReadonlyMap<string, string>,
+  runTasks: ReadonlySet<string>,
+): TaskProjects {
+  const problems: AssignmentProblem[] = [];
+  const resolve = (key: 'like' | 'contracts', what: string) => {
+    const name = assignment[key];
+    const root = projects.get(name);
+    if (root === undefined) {
+      problems.push({ message: `${key}: "${name}" is not a project in this workspace; name ${what} (nx show projects lists them).` });
+    } else if (name === task.project) {
+      problems.push({ message: `${key}: "${name}" is this task itself; name ${what}, another project.` });
+    } else if (runTasks.has(name)) {
+      problems.push({
+        message:
+          `${key}: "${name}" is itself a task of this run; a task must follow a finished reference and use finished contracts. ` +
+          `Fan out "${name}" first, then this task (nx run-many -t fanout --exclude=${name}).`,
+      });
+    }
+    return { project: name, root: root ?? '' };
+  };
+  const reference = resolve('like', 'the reference project the task follows');
+  const contracts = resolve('contracts', 'the contracts library the task uses');
+  if (problems.length > 0) throw new AssignmentError(task.file, problems);
+  return { reference, contracts };
+}
+
+export interface AssignmentFields {
+  like: string;
+  contracts: string;
+  agent?: string;
+  command?: string;
+  entity?: string;
+  scope?: string[];
+  timeout?: string;
+  text: string;
+}
+
+/** Writes a `fanout.md`; only settings that were given appear in the front matter. */
+export function renderAssignment(fields: AssignmentFields): string {
+  const data: Record<string, unknown> = { like: fields.like, contracts: fields.contracts, agent: fields.agent ?? DEFAULT_AGENT };
+  for (const key of ['command', 'entity', 'timeout'] as const) {
+    if (fields[key] !== undefined) data[key] = fields[key];
+  }
+  if (fields.scope !== undefined) data['scope'] = fields.scope;
+  return `---\n${stringify(data).trimEnd()}\n---\n\n${fields.text.trim()}\n`;
+}

@@ -1,0 +1,395 @@
+import { createHash } from 'crypto';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'fs';
+import { dirname, join } from 'path';
+import { dirtyPaths } from '../system/git';
+import { isInside, type FileChange } from './scope';
+import { withLock } from '../system/lock';
+import { lockPath } from './worktree';
+import { FANOUT_DIR } from '../../constants';
+import { present } from '../system/files';
+
+export function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+export class IntegrationRefused extends Error {
+  constructor(
+    message: string,
+    readonly paths: string[],
+  ) {
+    super(message);
+    this.name = 'IntegrationRefused';
+  }
+}
+
+/** What `owned` holds for a file fanout itself deleted: there is no content to hash. */
+export const DELETED_BY_FANOUT = 'deleted';
+
+/** Whether the workspace's copy of `path` is exactly what fanout left there (`owned`: path → sha256). */
+function isFanoutsOwn(workspaceRoot: string, path: string, owned: ReadonlyMap<string, string>): boolean {
+  const expected = owned.get(path);
+  if (expected === undefined) return false;
+  const target = join(workspaceRoot, path);
+  if (!present(target)) return expected === DELETED_BY_FANOUT;
+  return lstatSync(target).isFile() && expected === sha256(target);
+}
+
+/** The user's uncommitted changes under `pathspecs`: dirty paths that are not what fanout left there. */
+export async function usersChanges(
+  workspaceRoot: string,
+  pathspecs: readonly string[],
+  owned: ReadonlyMap<string, string>,
+): Promise<string[]> {
+  const dirty = await dirtyPaths(workspaceRoot, [...pathspecs]);
+  return [...dirty.keys()].filter((path) => !path.startsWith(`${FANOUT_DIR}/`) && !isFanoutsOwn(workspaceRoot, path, owned)).sort();
+}
+
+export class UncommittedInScope extends Error {
+  constructor(
+    message: string,
+    readonly paths: string[],
+  ) {
+    super(message);
+    this.name = 'UncommittedInScope';
+  }
+}
+
+/**
+ * Refuses to start a session while the user has uncommitted changes inside its
+ * scope: the session starts from them and may rewrite or delete any file there,
+ * so they would be at the mercy of an agent. Checked before the worktree exists,
+ * so a blocked task costs nothing. Paths inside the scope that the session may
+ * not write (`readOnly`: the assignment) do not count; nor does what fanout wrote.
+ */
+export async function assertScopeUntouched(
+  workspaceRoot: string,
+  scopeRoots: readonly string[],
+  readOnly: readonly string[],
+  owned: ReadonlyMap<string, string>,
+): Promise<void> {
+  const theirs = (await usersChanges(workspaceRoot, scopeRoots, owned)).filter((path) => !readOnly.some((root) => isInside(path, root)));
+  if (theirs.length === 0) return;
+  const shown = theirs.length > 10 ? [...theirs.slice(0, 10), `and ${theirs.length - 10} more`] : theirs;
+  throw new UncommittedInScope(
+    `uncommitted changes of yours inside this task's scope (${scopeRoots.join(', ')}): ${shown.join(', ')}. ` +
+      'The session may rewrite or delete any file there, so it was not started. Commit or stash them ' +
+      `(git stash push --include-untracked -- ${scopeRoots.join(' ')}), or move them out of the scope, then run the task again.`,
+    theirs,
+  );
+}
+
+/** The first symbolic link among the parent folders of `path` below `root`, if any. */
+function linkOnPath(root: string, path: string): string | undefined {
+  const parts = path.split('/');
+  for (let index = 1; index < parts.length; index++) {
+    const folder = parts.slice(0, index).join('/');
+    let stat;
+    try {
+      stat = lstatSync(join(root, folder));
+    } catch {
+      return undefined; // Missing: nothing below it exists yet, and fanout creates it as a real folder.
+    }
+    if (stat.isSymbolicLink()) return folder;
+  }
+  return undefined;
+}
+
+/** Why fanout will not read a session's file, or undefined when it is a plain file of the worktree. */
+function unreadable(worktree: string, path: string): string | undefined {
+  const via = linkOnPath(worktree, path);
+  if (via) return `${path} (inside ${via}, a symbolic link)`;
+  const stat = lstatSync(join(worktree, path));
+  if (stat.isSymbolicLink()) return `${path} (a symbolic link, which fanout never integrates)`;
+  if (!stat.isFile()) return `${path} (not a regular file)`;
+  // A hard link shares its content with a file elsewhere, possibly outside the worktree.
+  if (stat.nlink > 1) return `${path} (a hard link to another file)`;
+  return undefined;
+}
+
+/**
+ * Checks that integrating `changes` cannot overwrite anything of the user's:
+ * a target with uncommitted changes is refused unless it is exactly what fanout
+ * itself wrote there last time (`owned`: path → sha256). Also refuses anything
+ * that could make fanout read or write outside the session's own files:
+ * symbolic or hard links the session made, and targets below a symbolic link
+ * in the workspace.
+ */
+export async function checkIntegration(
+  workspaceRoot: string,
+  worktree: string,
+  changes: readonly FileChange[],
+  owned: ReadonlyMap<string, string>,
+): Promise<void> {
+  const escapes: string[] = [];
+  const paths: string[] = [];
+  for (const change of changes) {
+    const inWorktree = change.status === 'deleted' ? undefined : unreadable(worktree, change.path);
+    const via = linkOnPath(workspaceRoot, change.path);
+    const reason = inWorktree ?? (via ? `${change.path} (the workspace's ${via} is a symbolic link)` : undefined);
+    if (reason) {
+      escapes.push(reason);
+      paths.push(change.path);
+    }
+  }
+  if (escapes.length > 0) {
+    throw new IntegrationRefused(
+      `the session's changes could make fanout read or write outside the session's own files, so nothing was integrated: ${escapes.join(', ')}. ` +
+        'Fanout integrates plain files only, and never through a symbolic link.',
+      paths,
+    );
+  }
+  if (changes.length === 0) return;
+  const theirs = await usersChanges(
+    workspaceRoot,
+    changes.map((change) => change.path),
+    owned,
+  );
+  if (theirs.length > 0) {
+    throw new IntegrationRefused(
+      `these files have uncommitted changes in the workspace and the session would overwrite them: ${theirs.join(', ')}. ` +
+        'Commit or stash them, then run the task again.',
+      theirs,
+    );
+  }
+}
+
+/**
+ * Copies a session's file without following links: its folders are checked and
+ * the file itself is opened with O_NOFOLLOW, so a link swapped in after
+ * `checkIntegration` (by a process the agent left behind) still cannot make
+ * fanout read a file elsewhere. Keeps the file's mode.
+ */
+export function copySessionFile(worktree: string, path: string, destination: string): void {
+  const via = linkOnPath(worktree, path);
+  if (via) throw new IntegrationRefused(`${path} is inside ${via}, a symbolic link; fanout never integrates through one.`, [path]);
+  let source: number;
+  try {
+    source = openSync(join(worktree, path), constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new IntegrationRefused(`${path} is a symbolic link; fanout never integrates one.`, [path]);
+    }
+    throw error;
+  }
+  try {
+    const stat = fstatSync(source);
+    if (!stat.isFile()) throw new IntegrationRefused(`${path} is not a regular file; fanout integrates plain files only.`, [path]);
+    const target = openSync(destination, 'wx', stat.mode & 0o777);
+    try {
+      fchmodSync(target, stat.mode & 0o777);
+      writeFileSync(target, readFileSync(source));
+    } finally {
+      closeSync(target);
+    }
+  } finally {
+    closeSync(source);
+  }
+}
+
+/** Where one task's integration stages its files and keeps its journal and its record of what it wrote. */
+export function integrationDir(workspaceRoot: string, project: string): string {
+  // The path the fanout target's outputs name (`.fanout/integration/{projectName}`), so the cache
+  // keeps and restores it; a scoped name (@scope/name) is a folder inside its scope's folder.
+  return join(workspaceRoot, FANOUT_DIR, 'integration', ...project.split('/'));
+}
+
+/** The integration folders there are: one per project, those of scoped projects one level down. */
+function integrationDirs(workspaceRoot: string): { project: string; dir: string }[] {
+  const root = join(workspaceRoot, FANOUT_DIR, 'integration');
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) =>
+      entry.name.startsWith('@')
+        ? readdirSync(join(root, entry.name), { withFileTypes: true })
+            .filter((inner) => inner.isDirectory())
+            .map((inner) => ({ project: `${entry.name}/${inner.name}`, dir: join(root, entry.name, inner.name) }))
+        : [{ project: entry.name, dir: join(root, entry.name) }],
+    );
+}
+
+/**
+ * What an integration is about to do to the workspace, written before it
+ * touches anything there. While this file exists the integration is
+ * unfinished; `recoverIntegrations` undoes it.
+ */
+interface Journal {
+  pid: number;
+  /** Files written; `existed`: a file was there before (moved aside to old/ first). */
+  files: { path: string; existed: boolean }[];
+  /** Files removed (moved aside to old/). */
+  deleted: string[];
+  /** Folders created for new files, parents first. */
+  createdDirs: string[];
+}
+
+/** Writes a small file so it is either absent or whole, whenever a crash comes. */
+function writeWhole(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const draft = `${path}.${process.pid}.draft`;
+  writeFileSync(draft, text);
+  renameSync(draft, path);
+}
+
+function moveInto(from: string, to: string): void {
+  mkdirSync(dirname(to), { recursive: true });
+  renameSync(from, to);
+}
+
+/**
+ * Copies the accepted changes from the worktree into the workspace, all or
+ * nothing. Every file is first staged under `.fanout/integration/<project>/new`
+ * (a crash there leaves the workspace untouched), then a journal is written,
+ * then each target is moved aside to `old/` and the new file renamed into place.
+ * An error midway undoes what was done; a crash midway (the process killed)
+ * leaves the journal, and the next run undoes it before it starts
+ * (`recoverIntegrations`). Must run under the workspace lock. Returns path →
+ * sha256 of every file written, and records them as fanout's own (`ownedByFanout`).
+ */
+export function applyChanges(
+  workspaceRoot: string,
+  project: string,
+  worktree: string,
+  changes: readonly FileChange[],
+): Map<string, string> {
+  recoverIntegrations(workspaceRoot);
+  const dir = integrationDir(workspaceRoot, project);
+  rmSync(join(dir, 'new'), { recursive: true, force: true });
+  rmSync(join(dir, 'old'), { recursive: true, force: true });
+  const writes = changes.filter((change) => change.status !== 'deleted');
+  const written = new Map<string, string>();
+  for (const change of writes) {
+    const staged = join(dir, 'new', change.path);
+    mkdirSync(dirname(staged), { recursive: true });
+    copySessionFile(worktree, change.path, staged);
+    written.set(change.path, sha256(staged));
+  }
+  const createdDirs = new Set<string>();
+  for (const change of writes) {
+    const missing: string[] = [];
+    for (let folder = dirname(change.path); folder !== '.' && !present(join(workspaceRoot, folder)); folder = dirname(folder)) {
+      missing.unshift(folder);
+    }
+    for (const folder of missing) createdDirs.add(folder);
+  }
+  const journal: Journal = {
+    pid: process.pid,
+    files: writes.map((change) => ({ path: change.path, existed: present(join(workspaceRoot, change.path)) })),
+    deleted: changes.filter((change) => change.status === 'deleted').map((change) => change.path),
+    createdDirs: [...createdDirs],
+  };
+  writeWhole(join(dir, 'journal.json'), JSON.stringify(journal));
+
+  try {
+    for (const folder of journal.createdDirs) mkdirSync(join(workspaceRoot, folder), { recursive: true });
+    for (const file of journal.files) {
+      const target = join(workspaceRoot, file.path);
+      if (file.existed) moveInto(target, join(dir, 'old', file.path));
+      renameSync(join(dir, 'new', file.path), target);
+    }
+    for (const path of journal.deleted) {
+      if (present(join(workspaceRoot, path))) moveInto(join(workspaceRoot, path), join(dir, 'old', path));
+    }
+  } catch (error) {
+    rollBack(workspaceRoot, dir, journal);
+    throw error;
+  }
+  const owned = ownedByFanout(workspaceRoot, project);
+  for (const [path, hash] of written) owned.set(path, hash);
+  for (const path of journal.deleted) owned.set(path, DELETED_BY_FANOUT);
+  writeWhole(join(dir, 'owned.json'), `${JSON.stringify(Object.fromEntries(owned), null, 2)}\n`);
+  // Removing the journal is the moment the integration counts as done.
+  rmSync(join(dir, 'journal.json'));
+  rmSync(join(dir, 'new'), { recursive: true, force: true });
+  rmSync(join(dir, 'old'), { recursive: true, force: true });
+  return written;
+}
+
+/** Puts the workspace back as it was before an unfinished integration. */
+function rollBack(workspaceRoot: string, dir: string, journal: Journal): void {
+  for (const file of journal.files) {
+    const target = join(workspaceRoot, file.path);
+    const aside = join(dir, 'old', file.path);
+    if (file.existed) {
+      if (present(aside)) renameSync(aside, target);
+    } else if (!present(join(dir, 'new', file.path))) {
+      // The new file was renamed into place: it is fanout's, and it goes.
+      rmSync(target, { force: true });
+    }
+  }
+  for (const path of journal.deleted) {
+    const aside = join(dir, 'old', path);
+    if (present(aside)) renameSync(aside, join(workspaceRoot, path));
+  }
+  for (const folder of [...journal.createdDirs].reverse()) {
+    try {
+      rmdirSync(join(workspaceRoot, folder));
+    } catch {
+      // Not empty (someone else's file) or already gone.
+    }
+  }
+  rmSync(join(dir, 'journal.json'), { force: true });
+  rmSync(join(dir, 'new'), { recursive: true, force: true });
+  rmSync(join(dir, 'old'), { recursive: true, force: true });
+}
+
+/**
+ * Undoes every integration a killed run left unfinished, and clears staged
+ * files it never committed, so nothing half-integrated stays in the workspace.
+ * Must run under the workspace lock (no integration is then in progress).
+ * Returns the projects whose integration was undone.
+ */
+export function recoverIntegrations(workspaceRoot: string): string[] {
+  const undone: string[] = [];
+  for (const { project, dir } of integrationDirs(workspaceRoot)) {
+    const journalFile = join(dir, 'journal.json');
+    if (existsSync(journalFile)) {
+      rollBack(workspaceRoot, dir, JSON.parse(readFileSync(journalFile, 'utf-8')) as Journal);
+      undone.push(project);
+    } else {
+      rmSync(join(dir, 'new'), { recursive: true, force: true });
+      rmSync(join(dir, 'old'), { recursive: true, force: true });
+    }
+  }
+  return undone;
+}
+
+/**
+ * `recoverIntegrations` under the workspace lock, for the start of a session.
+ * The lock is taken only when there is something to look at: an integration
+ * folder with a journal or staged files.
+ */
+export async function recoverUnfinished(workspaceRoot: string): Promise<string[]> {
+  const pending = integrationDirs(workspaceRoot).some(({ dir }) => readdirSync(dir).some((entry) => entry !== 'owned.json'));
+  return pending ? withLock(lockPath(workspaceRoot), async () => recoverIntegrations(workspaceRoot)) : [];
+}
+
+/**
+ * The files fanout integrated for a project, path → sha256 of what it wrote.
+ * Kept apart from result.json (which a run removes when it starts), so a run
+ * killed before it finished does not make fanout's own earlier output look like
+ * the user's uncommitted work.
+ */
+export function ownedByFanout(workspaceRoot: string, project: string): Map<string, string> {
+  try {
+    const record = JSON.parse(readFileSync(join(integrationDir(workspaceRoot, project), 'owned.json'), 'utf-8'));
+    return new Map(Object.entries(record as Record<string, string>));
+  } catch {
+    return new Map();
+  }
+}

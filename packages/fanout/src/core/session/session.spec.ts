@@ -1,0 +1,437 @@
+import { execFileSync } from 'child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { dirname, join } from 'path';
+import { parseAssignment, taskPlaceholder } from './assignment';
+import { assembleBase } from './prompt';
+import { runSession, type SessionSpec } from './session';
+
+/**
+ * Sessions against a real git repository: real worktrees, real processes.
+ * The agents are small node scripts (the `command` agent) and the built-in
+ * `pattern` agent.
+ */
+const CONTRACTS_INDEX = `export interface User { id: string; name: string }
+export interface Order { id: string; name: string }
+export const USERS_COLLECTION = 'users' as const;
+export const ORDERS_COLLECTION = 'orders' as const;
+`;
+const USERS_HANDLER = `import { USERS_COLLECTION, type User } from '@ws/contracts';
+
+export function createUsersHandlers() {
+  return { collection: USERS_COLLECTION, list: (): User[] => [] };
+}
+`;
+
+function write(root: string, file: string, text: string): void {
+  mkdirSync(dirname(join(root, file)), { recursive: true });
+  writeFileSync(join(root, file), text);
+}
+
+function gitIn(root: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args], {
+    cwd: root,
+    encoding: 'utf-8',
+  });
+}
+
+function createWorkspace(): string {
+  const root = mkdtempSync(join(tmpdir(), 'fanout-session-'));
+  write(root, '.gitignore', 'node_modules\n.fanout/\n');
+  write(root, 'AGENTS.md', '# Conventions\nUse the contracts.\n');
+  write(root, 'libs/contracts/src/index.ts', CONTRACTS_INDEX);
+  write(root, 'libs/users/src/index.ts', "export * from './lib/users.handler';\n");
+  write(root, 'libs/users/src/lib/users.handler.ts', USERS_HANDLER);
+  write(root, 'libs/orders/project.json', '{ "name": "orders" }\n');
+  write(root, 'libs/orders/src/index.ts', 'export {};\n');
+  mkdirSync(join(root, 'node_modules'));
+  gitIn(root, 'init', '-q', '-b', 'main');
+  gitIn(root, 'add', '-A');
+  gitIn(root, 'commit', '-q', '-m', 'base');
+  return root;
+}
+
+/** A command agent: a node script, run with the worktree as cwd. */
+function agentScript(root: string, name: string, body: string): string {
+  const path = join(root, '..', `${name}-${Date.now()}-${Math.random().toString(36).slice(2)}.js`);
+  writeFileSync(path, `const fs = require('fs'); const path = require('path');\n${body}\n`);
+  return path;
+}
+
+function spec(root: string, project: string, fanoutMd: string, overrides: Partial<SessionSpec> = {}): SessionSpec {
+  const contracts = { project: 'contracts', root: 'libs/contracts', importPath: '@ws/contracts' };
+  const reference = { project: 'users', root: 'libs/users' };
+  write(root, `libs/${project}/fanout.md`, fanoutMd);
+  return {
+    workspaceRoot: root,
+    project,
+    projectRoot: `libs/${project}`,
+    assignment: parseAssignment(fanoutMd, `libs/${project}/fanout.md`),
+    contracts,
+    reference,
+    base: assembleBase({ workspaceRoot: root, conventions: ['AGENTS.md'], contracts, reference }),
+    copyFiles: [],
+    portBase: 20_000,
+    echo: false,
+    ...overrides,
+  };
+}
+
+const commandTask = (script: string, extra = '') =>
+  `---\nlike: users\ncontracts: contracts\nagent: command\ncommand: node ${script} {promptFile}\n${extra}---\n\nBuild the orders API.\n`;
+
+describe('runSession', () => {
+  let root: string;
+
+  beforeEach(() => {
+    root = createWorkspace();
+  });
+
+  afterEach(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('runs a command agent in its own worktree and integrates what it wrote', async () => {
+    const script = agentScript(
+      root,
+      'writer',
+      `fs.mkdirSync('libs/orders/src/lib', { recursive: true });
+       fs.writeFileSync('libs/orders/src/lib/orders.ts', 'export const orders = 1;\\n');
+       fs.writeFileSync('libs/orders/src/seen-env.json', JSON.stringify({
+         cwd: process.cwd(), prompt: process.argv[2],
+         vars: ['FANOUT_PROMPT_FILE','FANOUT_PROJECT','FANOUT_PROJECT_ROOT','FANOUT_WORKTREE','FANOUT_PORT_BASE'].map((k) => process.env[k]),
+       }));`,
+    );
+    const result = await runSession(spec(root, 'orders', commandTask(script)));
+
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe('succeeded');
+    expect(readFileSync(join(root, 'libs/orders/src/lib/orders.ts'), 'utf-8')).toBe('export const orders = 1;\n');
+    const seen = JSON.parse(readFileSync(join(root, 'libs/orders/src/seen-env.json'), 'utf-8'));
+    const worktree = join(root, '.fanout/worktrees/orders');
+    expect(seen.cwd).toBe(worktree);
+    expect(seen.prompt).toBe(join(root, '.fanout/sessions/orders/prompt.md'));
+    expect(seen.vars).toEqual([seen.prompt, 'orders', 'libs/orders', worktree, '20000']);
+    expect(result.files.map((file) => [file.path, file.status]).sort()).toEqual([
+      ['libs/orders/src/lib/orders.ts', 'added'],
+      ['libs/orders/src/seen-env.json', 'added'],
+    ]);
+    // The worktree and its branch are gone after a success.
+    expect(existsSync(worktree)).toBe(false);
+    expect(gitIn(root, 'branch', '--list', 'fanout/*').trim()).toBe('');
+    // Git forgot the worktree too: no administrative folder left for `git worktree prune`.
+    expect(gitIn(root, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    expect(existsSync(join(root, '.git/worktrees/orders'))).toBe(false);
+    const recorded = JSON.parse(readFileSync(join(root, '.fanout/sessions/orders/result.json'), 'utf-8'));
+    expect(recorded).toMatchObject({ status: 'succeeded', agent: 'command', project: 'orders' });
+    expect(recorded.baseCommit).toBe(gitIn(root, 'rev-parse', 'HEAD').trim());
+    // Where the time went, phase by phase (what npm run bench reads as fanout's overhead).
+    const phases = ['contextMs', 'worktreeMs', 'agentMs', 'checksMs', 'integrateMs'];
+    expect(Object.keys(recorded.timings).sort()).toEqual([...phases].sort());
+    for (const phase of phases) expect(Number.isInteger(recorded.timings[phase]) && recorded.timings[phase] >= 0).toBe(true);
+    const phaseTotal = phases.reduce((sum, phase) => sum + recorded.timings[phase], 0);
+    expect(phaseTotal).toBeLessThanOrEqual(recorded.durationMs + phases.length);
+  });
+
+  it('gives the agent one prompt file: conventions, contracts, reference, then the assignment', async () => {
+    const script = agentScript(root, 'noop', '');
+    const result = await runSession(spec(root, 'orders', commandTask(script)));
+    const prompt = readFileSync(result.promptFile, 'utf-8');
+    const order = ['Use the contracts.', 'export const USERS_COLLECTION', 'createUsersHandlers', 'Build the orders API.'].map((text) =>
+      prompt.indexOf(text),
+    );
+    expect(order.every((position) => position >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(prompt).toContain('Write only inside: libs/orders/src.');
+  });
+
+  it('shares one byte-identical base context across the sessions of a run', async () => {
+    const script = agentScript(root, 'noop', '');
+    write(root, 'libs/products/src/index.ts', 'export {};\n');
+    const [orders, products] = await Promise.all([
+      runSession(spec(root, 'orders', commandTask(script))),
+      runSession(spec(root, 'products', commandTask(script).replace('orders', 'products'))),
+    ]);
+    expect(orders.baseContextHash).toBe(products.baseContextHash);
+    const strip = (file: string) => readFileSync(file, 'utf-8').split('# Your assignment')[0];
+    expect(strip(orders.promptFile)).toBe(strip(products.promptFile));
+  });
+
+  it('starts from the workspace as it is, uncommitted files included', async () => {
+    write(root, 'libs/contracts/src/draft.ts', 'export const draft = true;\n');
+    const script = agentScript(
+      root,
+      'reader',
+      `fs.writeFileSync('libs/orders/src/copy.ts', fs.readFileSync('libs/contracts/src/draft.ts'));`,
+    );
+    const result = await runSession(spec(root, 'orders', commandTask(script)));
+    expect(result.status).toBe('succeeded');
+    expect(readFileSync(join(root, 'libs/orders/src/copy.ts'), 'utf-8')).toBe('export const draft = true;\n');
+    // The session did not claim the user's untracked file as its own change.
+    expect(result.files.map((file) => file.path)).toEqual(['libs/orders/src/copy.ts']);
+  });
+
+  it('rejects changes outside the scope and leaves the workspace untouched', async () => {
+    const script = agentScript(
+      root,
+      'escape',
+      `fs.writeFileSync('libs/orders/src/ok.ts', 'ok'); fs.writeFileSync('README.md', 'taken over'); fs.writeFileSync('libs/orders/project.json', '{}');`,
+    );
+    const session = spec(root, 'orders', commandTask(script));
+    const before = gitIn(root, 'status', '--porcelain');
+    const result = await runSession(session);
+    expect(result.status).toBe('failed');
+    expect(result.rejected.map((change) => change.path).sort()).toEqual(['README.md', 'libs/orders/project.json']);
+    expect(result.error).toContain('README.md (added, outside-scope)');
+    expect(existsSync(join(root, 'README.md'))).toBe(false);
+    expect(existsSync(join(root, 'libs/orders/src/ok.ts'))).toBe(false);
+    expect(readFileSync(join(root, 'libs/orders/project.json'), 'utf-8')).toBe('{ "name": "orders" }\n');
+    expect(gitIn(root, 'status', '--porcelain')).toBe(before);
+  });
+
+  it('widens the scope when fanout.md says so', async () => {
+    const script = agentScript(root, 'config', `fs.writeFileSync('libs/orders/project.json', '{"name":"orders","tags":[]}');`);
+    const result = await runSession(spec(root, 'orders', commandTask(script, 'scope: ["."]\n')));
+    expect(result.status).toBe('succeeded');
+    expect(readFileSync(join(root, 'libs/orders/project.json'), 'utf-8')).toBe('{"name":"orders","tags":[]}');
+  });
+
+  it('keeps the contracts and the reference read-only', async () => {
+    const script = agentScript(
+      root,
+      'tamper',
+      `fs.appendFileSync('libs/contracts/src/index.ts', 'export type Hack = 1;\\n'); fs.writeFileSync('libs/orders/src/a.ts', '');`,
+    );
+    const result = await runSession(spec(root, 'orders', commandTask(script, 'scope: ["."]\n')));
+    expect(result.status).toBe('failed');
+    expect(result.rejected).toEqual([{ path: 'libs/contracts/src/index.ts', status: 'modified', reason: 'read-only' }]);
+    expect(readFileSync(join(root, 'libs/contracts/src/index.ts'), 'utf-8')).toBe(CONTRACTS_INDEX);
+  });
+
+  it("refuses to overwrite the user's uncommitted changes, but not its own earlier output", async () => {
+    const writer = agentScript(root, 'writer', `fs.writeFileSync('libs/orders/src/index.ts', 'export const v = ' + Date.now() + ';\\n');`);
+    // Fanout's own earlier output may be replaced by a rerun.
+    expect((await runSession(spec(root, 'orders', commandTask(writer)))).status).toBe('succeeded');
+    expect((await runSession(spec(root, 'orders', commandTask(writer)))).status).toBe('succeeded');
+    // A person's edit may not.
+    writeFileSync(join(root, 'libs/orders/src/index.ts'), '// my work\n');
+    const result = await runSession(spec(root, 'orders', commandTask(writer)));
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain('libs/orders/src/index.ts');
+    expect(result.error).toContain('Commit or stash them');
+    expect(readFileSync(join(root, 'libs/orders/src/index.ts'), 'utf-8')).toBe('// my work\n');
+  });
+
+  it("replaces the task generator's uncommitted placeholder", async () => {
+    writeFileSync(join(root, 'libs/orders/src/index.ts'), taskPlaceholder('orders'));
+    const script = agentScript(root, 'writer', `fs.writeFileSync('libs/orders/src/index.ts', 'export const real = 1;\\n');`);
+    const result = await runSession(spec(root, 'orders', commandTask(script)));
+    expect(result.error).toBeUndefined();
+    expect(readFileSync(join(root, 'libs/orders/src/index.ts'), 'utf-8')).toBe('export const real = 1;\n');
+  });
+
+  it('explains that sessions need a git commit', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'fanout-nogit-'));
+    try {
+      write(bare, 'libs/contracts/src/index.ts', CONTRACTS_INDEX);
+      write(bare, 'libs/users/src/index.ts', 'export {};\n');
+      gitIn(bare, 'init', '-q');
+      await expect(runSession(spec(bare, 'orders', commandTask('x.js')))).rejects.toThrow('is not a git repository with a commit');
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
+  });
+
+  it('fails with the known agents listed when the agent is unknown', async () => {
+    const result = await runSession(spec(root, 'orders', '---\nlike: users\ncontracts: contracts\nagent: robot\n---\n\nBuild it.\n'));
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain('libs/orders/fanout.md: unknown agent "robot". Known agents: pattern, command, claude');
+    expect(existsSync(join(root, '.fanout/worktrees/orders'))).toBe(false);
+  });
+
+  it('replicates the reference with the pattern agent', async () => {
+    const result = await runSession(spec(root, 'orders', '---\nlike: users\ncontracts: contracts\n---\n\nBuild the orders API.\n'));
+    expect(result.error).toBeUndefined();
+    expect(result.summary).toBe('replicated 2 file(s) of users as orders (user → order)');
+    // What the pattern agent writes follows the reference by construction: no finding at all.
+    expect(result.findings).toEqual([]);
+    expect(readFileSync(join(root, 'libs/orders/src/lib/orders.handler.ts'), 'utf-8')).toBe(
+      USERS_HANDLER.replace(/USERS/g, 'ORDERS').replace(/Users/g, 'Orders').replace(/User/g, 'Order'),
+    );
+    expect(readFileSync(join(root, 'libs/orders/src/index.ts'), 'utf-8')).toBe("export * from './lib/orders.handler';\n");
+  });
+
+  it('has the pattern agent refuse an entity the contracts do not define', async () => {
+    // A freshly generated task: its placeholder is fanout's own, so it does not block the session.
+    write(root, 'libs/invoices/src/index.ts', taskPlaceholder('invoices'));
+    const result = await runSession(spec(root, 'invoices', '---\nlike: users\ncontracts: contracts\n---\n\nBuild it.\n'));
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain('INVOICES_COLLECTION, Invoice');
+    expect(result.error).toContain('nx g fanout:contracts contracts --entities=invoice');
+  });
+
+  describe('per-session checks', () => {
+    const writeFiles = (files: Record<string, string>) =>
+      agentScript(
+        root,
+        'files',
+        `for (const [file, text] of Object.entries(${JSON.stringify(files)})) {
+           fs.mkdirSync(path.dirname(file), { recursive: true });
+           fs.writeFileSync(file, text);
+         }`,
+      );
+    const handler = (name: string) =>
+      `import { ORDERS_COLLECTION, type Order } from '@ws/contracts';\n\nexport function ${name}() {\n  return { collection: ORDERS_COLLECTION, list: (): Order[] => [] };\n}\n`;
+    const faithful = {
+      'libs/orders/src/index.ts': "export * from './lib/orders.handler';\n",
+      'libs/orders/src/lib/orders.handler.ts': handler('createOrdersHandlers'),
+    };
+
+    it('passes a session that follows the contracts and the reference', async () => {
+      const result = await runSession(spec(root, 'orders', commandTask(writeFiles(faithful))));
+      expect(result.error).toBeUndefined();
+      expect(result.findings).toEqual([]);
+    });
+
+    it('fails a session that redeclares a contract type, naming file:line and the fix', async () => {
+      const script = writeFiles({
+        ...faithful,
+        'libs/orders/src/lib/types.ts': '// local copy\nexport interface User {\n  id: string;\n  name: string;\n}\n',
+      });
+      const result = await runSession(spec(root, 'orders', commandTask(script)));
+      expect(result.status).toBe('failed');
+      expect(result.findings).toContainEqual({
+        check: 'contract-conformance',
+        severity: 'error',
+        file: 'libs/orders/src/lib/types.ts',
+        line: 2,
+        message: 'declares User, which the contracts already export.',
+        fix: "delete it and import { User } from '@ws/contracts'.",
+      });
+      expect(result.error).toContain('libs/orders/src/lib/types.ts:2: error: declares User');
+      expect(existsSync(join(root, 'libs/orders/src/lib/types.ts'))).toBe(false);
+    });
+
+    it('catches a copy under another name by its structure, and a deep import of the contracts', async () => {
+      const script = writeFiles({
+        ...faithful,
+        'libs/orders/src/lib/types.ts':
+          "import type { Order } from '../../../contracts/src/index';\nexport type Row = { name: string; id: string };\nexport type O = Order;\n",
+      });
+      const result = await runSession(spec(root, 'orders', commandTask(script)));
+      expect(result.status).toBe('failed');
+      const messages = result.findings.map((finding) => `${finding.line} ${finding.message}`);
+      expect(messages).toContainEqual(
+        expect.stringMatching(/^2 declares Row with the same structure as the contract type (User|Order)\.$/),
+      );
+      expect(messages).toContainEqual("1 imports the contracts through '../../../contracts/src/index'.");
+    });
+
+    it('warns about a name that departs from the reference, and fails it with strictNaming', async () => {
+      const drifted = {
+        'libs/orders/src/index.ts': "export * from './lib/order.handlers';\n",
+        'libs/orders/src/lib/order.handlers.ts': handler('createOrderHandlers'),
+      };
+      const warned = await runSession(spec(root, 'orders', commandTask(writeFiles(drifted))));
+      expect(warned.status).toBe('succeeded');
+      expect(warned.findings.map((finding) => [finding.severity, finding.file, finding.message])).toEqual([
+        ['warning', 'libs/orders/src/lib/orders.handler.ts', 'is missing: the reference has libs/users/src/lib/users.handler.ts.'],
+        [
+          'warning',
+          'libs/orders/src/lib/order.handlers.ts',
+          "exports createOrderHandlers where the reference's createUsersHandlers calls for createOrdersHandlers.",
+        ],
+      ]);
+      expect(warned.findings[1]).toMatchObject({ line: 3, fix: 'rename createOrderHandlers to createOrdersHandlers.' });
+
+      rmSync(join(root, 'libs/orders/src/lib'), { recursive: true, force: true });
+      writeFileSync(join(root, 'libs/orders/src/index.ts'), 'export {};\n');
+      const strict = await runSession(spec(root, 'orders', commandTask(writeFiles(drifted)), { checks: { strictNaming: true } }));
+      expect(strict.status).toBe('failed');
+      expect(strict.error).toContain('libs/orders/src/lib/order.handlers.ts:3: error: exports createOrderHandlers');
+    });
+
+    /** What the executor tells a session of its run: `products` is a sibling, `reports` depends on it. */
+    const run: SessionSpec['run'] = {
+      projects: [
+        { name: 'contracts', root: 'libs/contracts', importPaths: ['@ws/contracts'] },
+        { name: 'orders', root: 'libs/orders', importPaths: ['@ws/orders'] },
+        { name: 'products', root: 'libs/products', importPaths: ['@ws/products'] },
+        { name: 'reports', root: 'libs/reports', importPaths: ['@ws/reports'] },
+      ],
+      forbidden: new Map([
+        ['products', 'is another task of this run (products:fanout)'],
+        ['reports', 'depends on products, another task of this run (reports → products)'],
+      ]),
+      ports: { own: { first: 20_000, last: 20_099 }, siblings: [{ project: 'products', first: 20_100, last: 20_199 }] },
+    };
+
+    it('fails a session that imports a sibling task, or a project that depends on one, naming the path', async () => {
+      const script = writeFiles({
+        ...faithful,
+        'libs/orders/src/lib/lookup.ts':
+          "import { ORDERS_COLLECTION } from '@ws/contracts';\nimport { createProductsHandlers } from '@ws/products';\nexport { summary } from '../../../reports/src/index';\nexport const lookup = () => [ORDERS_COLLECTION, createProductsHandlers];\n",
+      });
+      const result = await runSession(spec(root, 'orders', commandTask(script), { run }));
+      expect(result.status).toBe('failed');
+      const hidden = result.findings.filter((finding) => finding.check === 'hidden-dependencies');
+      expect(hidden.map((finding) => [finding.severity, finding.file, finding.line])).toEqual([
+        ['error', 'libs/orders/src/lib/lookup.ts', 2],
+        ['error', 'libs/orders/src/lib/lookup.ts', 3],
+      ]);
+      expect(hidden[0].message).toBe(
+        "imports '@ws/products' (project products), which is another task of this run (products:fanout): sessions of one run must not depend on each other.",
+      );
+      expect(hidden[0].fix).toContain("from the contracts ('@ws/contracts')");
+      expect(hidden[1].message).toContain('reports → products');
+      expect(existsSync(join(root, 'libs/orders/src/lib/lookup.ts'))).toBe(false);
+    });
+
+    it("fails a session that writes a sibling's port into its code, and accepts its own", async () => {
+      const server = (port: string) =>
+        `import { ORDERS_COLLECTION } from '@ws/contracts';\nexport const collection = ORDERS_COLLECTION;\n\nexport const PORT = ${port};\n`;
+      const own = await runSession(
+        spec(root, 'orders', commandTask(writeFiles({ ...faithful, 'libs/orders/src/lib/server.ts': server('20005') })), { run }),
+      );
+      expect(own.status).toBe('succeeded');
+
+      const clash = await runSession(
+        spec(
+          root,
+          'orders',
+          commandTask(writeFiles({ ...faithful, 'libs/orders/src/lib/server.ts': server('Number(process.env.PORT ?? 20150)') })),
+          { run },
+        ),
+      );
+      expect(clash.status).toBe('failed');
+      expect(clash.findings).toContainEqual({
+        check: 'port-claims',
+        severity: 'error',
+        file: 'libs/orders/src/lib/server.ts',
+        line: 4,
+        message: 'claims port 20150, which belongs to the session of products (ports 20100–20199).',
+        fix: "use this session's ports, 20000–20099: read them from process.env.FANOUT_PORT_BASE rather than writing a number.",
+      });
+      expect(clash.error).toContain('libs/orders/src/lib/server.ts:4: error: claims port 20150');
+    });
+
+    it('makes a hidden dependency a warning when the plugin options say so', async () => {
+      const script = writeFiles({
+        ...faithful,
+        'libs/orders/src/lib/lookup.ts': "export { createProductsHandlers } from '@ws/products';\n",
+      });
+      const result = await runSession(
+        spec(root, 'orders', commandTask(script), { run, checks: { checks: { 'hidden-dependencies': 'warning' } } }),
+      );
+      expect(result.status).toBe('succeeded');
+      expect(result.findings).toMatchObject([{ check: 'hidden-dependencies', severity: 'warning', line: 1 }]);
+    });
+
+    it('lets the plugin options turn a check off', async () => {
+      const script = writeFiles({ ...faithful, 'libs/orders/src/lib/types.ts': 'export interface User { id: string; name: string }\n' });
+      const result = await runSession(spec(root, 'orders', commandTask(script), { checks: { checks: { 'contract-conformance': 'off' } } }));
+      expect(result.status).toBe('succeeded');
+      expect(result.findings).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,377 @@
+import { createHash } from 'crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import type { AgentAdapter, AgentReport } from '../agents/agent';
+import { checkAgentOptions, type AgentOptions } from '../agents/agent-options';
+import { resolveAgent } from '../agents/registry';
+import { taskPlaceholder, type Assignment } from './assignment';
+import { assemblePrompt, type assembleBase } from './prompt';
+import { git } from '../system/git';
+import {
+  applyChanges,
+  assertScopeUntouched,
+  checkIntegration,
+  DELETED_BY_FANOUT,
+  IntegrationRefused,
+  ownedByFanout,
+  recoverUnfinished,
+} from './integrate';
+import { withLock } from '../system/lock';
+import { assertSessionName } from '../naming/names';
+import { createRedactor, redactDeep } from '../system/redact';
+import { formatFinding, type CheckInput, type Finding } from '../checks/check';
+import { runChecks, warmChecks, type CheckSettings } from '../checks/registry';
+import { judgeScope, workspaceScope, type FileChange } from './scope';
+import type { SparseCheckout } from './sparse-checkout';
+import { createWorktree, lockPath, removeWorktree, sessionChanges, type Worktree } from './worktree';
+import { ASSIGNMENT_FILE, FANOUT_DIR } from '../../constants';
+
+export interface SessionSpec {
+  workspaceRoot: string;
+  project: string;
+  projectRoot: string;
+  assignment: Assignment;
+  /** --agent / --command from the run override the front matter. */
+  agent?: string;
+  command?: string;
+  /** The options of the agent that runs (plugin options `agents.<name>`), checked against what the agent takes. */
+  agentOptions?: unknown;
+  /** --model from the run, over the agent's own model option (for agents that take a model). */
+  model?: string;
+  /** How long to wait before the agent starts, so that a run's sessions do not reach the provider at the same instant. */
+  startDelayMs?: number;
+  /** How the session waits; injected by tests. */
+  sleep?: (ms: number) => Promise<void>;
+  contracts: { project: string; root: string; importPath: string };
+  reference: { project: string; root: string };
+  base: ReturnType<typeof assembleBase>;
+  copyFiles: readonly string[];
+  /** Projects to keep in and leave out of the worktree; absent, the worktree holds the whole workspace. */
+  sparse?: SparseCheckout;
+  portBase: number;
+  echo: boolean;
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+  /** Severities of the per-session checks (plugin options). */
+  checks?: CheckSettings;
+  /** What the run knows of the other sessions: projects to resolve imports, forbidden imports, ports. */
+  run?: Pick<CheckInput, 'projects' | 'forbidden' | 'ports'>;
+}
+
+export interface SessionResult {
+  project: string;
+  status: 'succeeded' | 'failed';
+  agent: string;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  baseCommit: string;
+  baseContextHash: string;
+  /** Files integrated into the workspace, with the sha256 of what was written. */
+  files: (FileChange & { sha256?: string })[];
+  /** Changes the scope check rejected. */
+  rejected: (FileChange & { reason: 'outside-scope' | 'read-only' })[];
+  checks: { name: string; ok: boolean; message?: string }[];
+  /** What the per-session checks found (contract conformance, naming parity). */
+  findings: Finding[];
+  error?: string;
+  /** Kept on failure, for inspection. */
+  worktree?: string;
+  log: string;
+  promptFile: string;
+  summary?: string;
+  costUsd?: number;
+  tokens?: AgentReport['tokens'];
+  sessionId?: string;
+  /** How many times the agent was started (more than 1 after rate-limit retries). */
+  attempts?: number;
+  /** Where the time went; fanout's own overhead is everything but agentMs. Absent in results of older versions. */
+  timings?: SessionTimings;
+}
+
+/** Milliseconds per phase of a session. */
+export interface SessionTimings {
+  /** Reading the previous result, resolving the agent, writing the prompt. */
+  contextMs: number;
+  /** Creating the worktree, and removing it after integration. */
+  worktreeMs: number;
+  agentMs: number;
+  /** Collecting the session's changes, the scope check and the per-session checks. */
+  checksMs: number;
+  /** Checking for conflicts and copying the changes into the workspace. */
+  integrateMs: number;
+}
+
+/** Each call returns the milliseconds since the previous one (or since the clock was made). */
+function phaseClock(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const elapsed = Math.round(now - last);
+    last = now;
+    return elapsed;
+  };
+}
+
+export function sessionDir(workspaceRoot: string, project: string): string {
+  return join(workspaceRoot, FANOUT_DIR, 'sessions', project);
+}
+
+/** `--fresh`: forgets earlier sessions of a task: its kept worktree and branch, its prompt, log and result. */
+export async function discardSession(workspaceRoot: string, project: string): Promise<void> {
+  await removeWorktree(workspaceRoot, project);
+  rmSync(sessionDir(workspaceRoot, project), { recursive: true, force: true });
+}
+
+/**
+ * What fanout itself wrote in this project (path → sha256): the task generator's
+ * placeholder, what earlier sessions integrated (`integrated`, which survives a
+ * killed run), and the files of the previous session (from its result.json, the
+ * last finished run or Nx's replay of it, which has the final word).
+ * Only these may be replaced while uncommitted; anything else dirty is the user's.
+ */
+function ownedFiles(
+  resultFile: string,
+  project: string,
+  projectRoot: string,
+  integrated: ReadonlyMap<string, string>,
+): Map<string, string> {
+  const owned = new Map([
+    [`${projectRoot}/src/index.ts`, createHash('sha256').update(taskPlaceholder(project)).digest('hex')],
+    ...integrated,
+  ]);
+  if (!existsSync(resultFile)) return owned;
+  try {
+    const previous = JSON.parse(readFileSync(resultFile, 'utf-8')) as SessionResult;
+    for (const file of previous.files) {
+      if (file.sha256) owned.set(file.path, file.sha256);
+      else if (file.status === 'deleted') owned.set(file.path, DELETED_BY_FANOUT);
+    }
+  } catch {
+    // An unreadable result owns nothing.
+  }
+  return owned;
+}
+
+/** The agent's options: checked against what it takes, with the run's --model for an agent that takes a model. */
+function agentOptions(agent: AgentAdapter, spec: SessionSpec): AgentOptions {
+  const options = checkAgentOptions(agent.name, agent.options, spec.agentOptions, `nx.json (fanout plugin options, agents.${agent.name})`);
+  return spec.model && agent.options?.['model'] ? { ...options, model: spec.model } : options;
+}
+
+/** The environment an agent runs with: the user's, minus the outer Nx task's, plus its options' env. */
+function agentBaseEnv(spec: SessionSpec, options: AgentOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(spec.env ?? process.env)) {
+    if (!key.startsWith('NX_')) env[key] = value;
+  }
+  return { ...env, ...options.env, NX_DAEMON: 'false' };
+}
+
+/** ...plus fanout's variables for the session. */
+function agentEnv(spec: SessionSpec, baseEnv: NodeJS.ProcessEnv, worktree: Worktree, promptFile: string): NodeJS.ProcessEnv {
+  return {
+    ...baseEnv,
+    FANOUT_PROMPT_FILE: promptFile,
+    FANOUT_PROJECT: spec.project,
+    FANOUT_PROJECT_ROOT: spec.projectRoot,
+    FANOUT_WORKTREE: worktree.path,
+    FANOUT_PORT_BASE: String(spec.portBase),
+  };
+}
+
+/**
+ * One task, start to end: a worktree, the prompt, the agent, the scope check,
+ * integration into the workspace, result.json. Never throws for a failure of
+ * the session itself: it is recorded in the result.
+ */
+export async function runSession(spec: SessionSpec): Promise<SessionResult> {
+  assertSessionName(spec.project);
+  const started = new Date();
+  const lap = phaseClock();
+  const timings: SessionTimings = { contextMs: 0, worktreeMs: 0, agentMs: 0, checksMs: 0, integrateMs: 0 };
+  const dir = sessionDir(spec.workspaceRoot, spec.project);
+  const resultFile = join(dir, 'result.json');
+  const owned = ownedFiles(resultFile, spec.project, spec.projectRoot, ownedByFanout(spec.workspaceRoot, spec.project));
+  mkdirSync(dir, { recursive: true });
+  const logFile = join(dir, 'session.log');
+  const promptFile = join(dir, 'prompt.md');
+  rmSync(resultFile, { force: true });
+  writeFileSync(logFile, '');
+  // Built from the whole environment (NX_* included, which the agent does not get but could still read).
+  let redact = createRedactor(spec.env ?? process.env);
+  const say = (text: string) => {
+    const line = redact(text);
+    spec.log?.(line);
+    writeFileSync(logFile, `[fanout] ${line}\n`, { flag: 'a' });
+  };
+
+  const agentName = spec.agent ?? spec.assignment.agent;
+  const baseCommit = (await git(spec.workspaceRoot, ['rev-parse', '--verify', '-q', 'HEAD'], { allowFailure: true })).trim();
+  if (!baseCommit) {
+    throw new Error(
+      `${spec.workspaceRoot} is not a git repository with a commit: sessions run in git worktrees made from HEAD. ` +
+        'Run git init and commit, then run the tasks again.',
+    );
+  }
+  const result: SessionResult = {
+    project: spec.project,
+    status: 'failed',
+    agent: agentName,
+    startedAt: started.toISOString(),
+    endedAt: '',
+    durationMs: 0,
+    baseCommit,
+    baseContextHash: spec.base.baseHash,
+    files: [],
+    rejected: [],
+    checks: [],
+    findings: [],
+    log: logFile,
+    promptFile,
+    timings,
+  };
+  const finish = (worktree?: Worktree) => {
+    const ended = new Date();
+    result.endedAt = ended.toISOString();
+    result.durationMs = ended.getTime() - started.getTime();
+    if (result.status === 'failed' && worktree) result.worktree = worktree.path;
+    // What the agent said (summary, errors, file names) may hold a secret it read.
+    const safe = redactDeep(result, redact);
+    writeFileSync(resultFile, `${JSON.stringify(safe, null, 2)}\n`);
+    return safe;
+  };
+
+  let worktree: Worktree | undefined;
+  const scopeRoots = workspaceScope(spec.projectRoot, spec.assignment.scope);
+  // The assignment too: a session that rewrote it would steer its own next run.
+  const readOnlyRoots = [spec.contracts.root, spec.reference.root, ...workspaceScope(spec.projectRoot, [ASSIGNMENT_FILE])];
+  try {
+    const agent = resolveAgent(agentName, `${spec.projectRoot}/fanout.md`);
+    const options = agentOptions(agent, spec);
+    // Secrets set in the agent's options are redacted too, from here on (log and result.json).
+    if (options.env) redact = createRedactor({ ...(spec.env ?? process.env), ...options.env });
+    const baseEnv = agentBaseEnv(spec, options);
+    // A CLI that is not installed fails here, before a worktree exists.
+    agent.preflight?.({ workspaceRoot: spec.workspaceRoot, env: baseEnv, options });
+    const { prompt } = assemblePrompt(spec.base, {
+      project: spec.project,
+      projectRoot: spec.projectRoot,
+      scope: spec.assignment.scope,
+      text: spec.assignment.text,
+    });
+    writeFileSync(promptFile, prompt);
+    say(`base context ${spec.base.baseHash.slice(0, 12)} (sha256), prompt ${promptFile}`);
+    timings.contextMs = lap();
+
+    for (const project of await recoverUnfinished(spec.workspaceRoot))
+      say(`undid the unfinished integration of ${project} that a killed run left`);
+    await assertScopeUntouched(spec.workspaceRoot, scopeRoots, readOnlyRoots, owned);
+    worktree = await createWorktree(spec.workspaceRoot, spec.project, spec.copyFiles, spec.sparse);
+    timings.worktreeMs = lap();
+    say(
+      `worktree ${worktree.path} on ${worktree.branch}${worktree.sparse ? ' (sparse: projects it does not need left out)' : ''}, ` +
+        `agent ${agent.name}, ports from ${spec.portBase}`,
+    );
+    const env = agentEnv(spec, baseEnv, worktree, promptFile);
+    if (spec.startDelayMs && spec.startDelayMs > 0) {
+      say(`the agent starts in ${(spec.startDelayMs / 1000).toFixed(1)} s (stagger)`);
+      await (spec.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(spec.startDelayMs);
+    }
+    const running = agent.run({
+      project: spec.project,
+      projectRoot: spec.projectRoot,
+      workspaceRoot: spec.workspaceRoot,
+      worktree: worktree.path,
+      promptFile,
+      logFile,
+      entity: spec.assignment.entity,
+      reference: spec.reference,
+      contracts: spec.contracts,
+      command: spec.command ?? spec.assignment.command,
+      options,
+      timeoutMs: spec.assignment.timeoutMs,
+      env,
+      echo: spec.echo,
+      redact,
+    });
+    // While the agent works, the checks' compiler is loaded and the contracts parsed, so they start warm.
+    const { path: worktreeRoot } = worktree;
+    const warm = setTimeout(() => warmChecks(worktreeRoot, spec.contracts.root, spec.checks ?? {}), 0);
+    const report = await running.finally(() => clearTimeout(warm));
+    Object.assign(result, {
+      summary: report.summary,
+      costUsd: report.costUsd,
+      tokens: report.tokens,
+      sessionId: report.sessionId,
+      attempts: report.attempts,
+    });
+    timings.agentMs = lap();
+    result.checks.push({ name: 'agent', ok: report.ok, message: report.error ?? report.summary });
+    if (!report.ok) {
+      result.error = `the agent failed: ${report.error}`;
+      return finish(worktree);
+    }
+
+    const changes = await sessionChanges(spec.workspaceRoot, worktree);
+    const verdict = judgeScope(changes, scopeRoots, readOnlyRoots);
+    result.rejected = [
+      ...verdict.outside.map((change) => ({ ...change, reason: 'outside-scope' as const })),
+      ...verdict.readOnly.map((change) => ({ ...change, reason: 'read-only' as const })),
+    ];
+    if (result.rejected.length > 0) {
+      const list = result.rejected.map((change) => `${change.path} (${change.status}, ${change.reason})`).join(', ');
+      result.checks.push({ name: 'scope', ok: false, message: list });
+      result.error =
+        `the session changed files it may not write: ${list}. It may write only ${scopeRoots.join(', ')}; ` +
+        `the contracts (${spec.contracts.root}), the reference (${spec.reference.root}) and the assignment (${readOnlyRoots[2]}) ` +
+        'are read-only. Nothing was integrated.';
+      return finish(worktree);
+    }
+    result.checks.push({ name: 'scope', ok: true, message: `${changes.length} file(s) inside ${scopeRoots.join(', ')}` });
+
+    result.findings = runChecks(
+      {
+        root: worktree.path,
+        project: spec.project,
+        projectRoot: spec.projectRoot,
+        files: verdict.accepted.filter((change) => change.status !== 'deleted').map((change) => change.path),
+        contracts: spec.contracts,
+        reference: spec.reference,
+        entity: spec.assignment.entity,
+        ...spec.run,
+      },
+      spec.checks ?? {},
+    );
+    for (const finding of result.findings) say(formatFinding(finding));
+    const errors = result.findings.filter((finding) => finding.severity === 'error');
+    result.checks.push({
+      name: 'findings',
+      ok: errors.length === 0,
+      message: `${errors.length} error(s), ${result.findings.length - errors.length} warning(s)`,
+    });
+    if (errors.length > 0) {
+      result.error = `the session's code breaks the fan-out's rules; nothing was integrated:\n${errors.map((finding) => `  ${formatFinding(finding)}`).join('\n')}`;
+      return finish(worktree);
+    }
+
+    timings.checksMs = lap();
+    const active = worktree;
+    const written = await withLock(lockPath(spec.workspaceRoot), async () => {
+      await checkIntegration(spec.workspaceRoot, active.path, verdict.accepted, owned);
+      return applyChanges(spec.workspaceRoot, spec.project, active.path, verdict.accepted);
+    });
+    result.files = verdict.accepted.map((change) => ({ ...change, sha256: written.get(change.path) }));
+    result.checks.push({ name: 'integration', ok: true, message: `${result.files.length} file(s) integrated` });
+    result.status = 'succeeded';
+    timings.integrateMs = lap();
+    await removeWorktree(spec.workspaceRoot, spec.project);
+    timings.worktreeMs += lap();
+    return finish();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof IntegrationRefused) result.checks.push({ name: 'integration', ok: false, message });
+    result.error = message;
+    return finish(worktree);
+  }
+}

@@ -1,0 +1,163 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { createWorkspace, gitIn, sessionSpec, commandTask, agentScript, write, type TestWorkspace } from '../../testing/git-workspace';
+import { runSession } from './session';
+import { conePathspecs, conePatterns, sparseCone, type SparseCheckout } from './sparse-checkout';
+import { createWorktree, removeWorktree, sessionChanges } from './worktree';
+
+/** The patterns of the cone, or undefined for a full checkout. */
+function sparsePatterns(root: string, checkout: SparseCheckout): string[] | undefined {
+  const cone = sparseCone(root, checkout);
+  return cone && conePatterns(cone);
+}
+
+describe('sparseCone', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'fanout-sparse-'));
+    for (const folder of [
+      '.git',
+      'libs/contracts',
+      'libs/users',
+      'libs/orders',
+      'libs/products',
+      'libs/shared/assets',
+      'tools/scripts',
+      'apps/web/e2e',
+    ]) {
+      mkdirSync(join(root, folder), { recursive: true });
+    }
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('leaves out the other projects and keeps whole every folder that holds none of them', () => {
+    expect(
+      sparsePatterns(root, {
+        keep: ['libs/orders', 'libs/contracts', 'libs/users'],
+        leave: ['libs/products', 'apps/web'],
+      }),
+    ).toEqual([
+      '/*',
+      '!/*/',
+      '/apps/',
+      '!/apps/*/',
+      '/libs/',
+      '!/libs/*/',
+      '/libs/contracts/',
+      '/libs/orders/',
+      '/libs/shared/',
+      '/libs/users/',
+      '/tools/',
+    ]);
+  });
+
+  it('is undefined when nothing would be left out, or a kept project is the workspace root', () => {
+    expect(sparsePatterns(root, { keep: ['libs/orders'], leave: [] })).toBeUndefined();
+    expect(sparsePatterns(root, { keep: ['.', 'libs/orders'], leave: ['libs/products'] })).toBeUndefined();
+    expect(sparsePatterns(root, { keep: ['libs/orders'], leave: ['.'] })).toBeUndefined();
+  });
+
+  it('keeps a left-out project that holds a kept one, and one inside a kept project', () => {
+    expect(sparsePatterns(root, { keep: ['apps/web/e2e'], leave: ['apps/web', 'libs/products'] })).toEqual([
+      '/*',
+      '!/*/',
+      '/apps/',
+      '/libs/',
+      '!/libs/*/',
+      '/libs/contracts/',
+      '/libs/orders/',
+      '/libs/shared/',
+      '/libs/users/',
+      '/tools/',
+    ]);
+    expect(sparsePatterns(root, { keep: ['apps/web'], leave: ['apps/web/e2e'] })).toBeUndefined();
+  });
+
+  it('escapes glob characters in folder names', () => {
+    mkdirSync(join(root, 'libs', 'odd[1]*'));
+    expect(sparsePatterns(root, { keep: ['libs/orders'], leave: ['libs/products'] })).toContain('/libs/odd\\[1\\]\\*/');
+  });
+
+  it('gives literal pathspecs for the files directly in the root and walked folders of every root, and the whole folders', () => {
+    write(root, 'nx.json', '{}');
+    write(root, 'libs/README.md', '# libs');
+    const worktree = mkdtempSync(join(tmpdir(), 'fanout-sparse-worktree-'));
+    write(worktree, 'deleted-in-the-workspace.json', '{}');
+    write(worktree, '.git', 'gitdir: elsewhere');
+    const cone = sparseCone(root, { keep: ['libs/orders'], leave: ['libs/products', 'libs/users', 'libs/contracts', 'apps/web'] });
+    expect(cone && conePathspecs(cone, [root, worktree])).toEqual(
+      ['deleted-in-the-workspace.json', 'libs/README.md', 'libs/orders', 'libs/shared', 'nx.json', 'tools'].map(
+        (path) => `:(top,literal)${path}`,
+      ),
+    );
+    rmSync(worktree, { recursive: true, force: true });
+  });
+});
+
+describe('a sparse worktree', () => {
+  let workspace: TestWorkspace;
+  const checkout = { keep: ['libs/orders', 'libs/contracts', 'libs/users'], leave: ['libs/products', 'libs/invoices'] };
+
+  beforeEach(() => {
+    workspace = createWorkspace(['orders', 'products', 'invoices']);
+    write(workspace.root, 'tools/agent.js', '// a script a command agent runs\n');
+    gitIn(workspace.root, 'add', '-A');
+    gitIn(workspace.root, 'commit', '-q', '-m', 'tools');
+  });
+  afterEach(() => workspace.remove());
+
+  it('holds the kept projects and what is no project, not the other projects, and leaves the repository config alone', async () => {
+    const configBefore = readFileSync(join(workspace.root, '.git', 'config'), 'utf-8');
+    const worktree = await createWorktree(workspace.root, 'orders', [], checkout);
+    expect(worktree.sparse).toBe(true);
+    for (const file of [
+      'libs/orders/src/index.ts',
+      'libs/contracts/src/index.ts',
+      'libs/users/src/index.ts',
+      'tools/agent.js',
+      'AGENTS.md',
+    ]) {
+      expect(existsSync(join(worktree.path, file))).toBe(true);
+    }
+    expect(existsSync(join(worktree.path, 'libs/products'))).toBe(false);
+    expect(existsSync(join(worktree.path, 'libs/invoices'))).toBe(false);
+    expect(await sessionChanges(workspace.root, worktree)).toEqual([]);
+    expect(readFileSync(join(workspace.root, '.git', 'config'), 'utf-8')).toBe(configBefore);
+    await removeWorktree(workspace.root, 'orders');
+  });
+
+  it("sees every write, also into a left-out project, and lays the user's uncommitted files over what it holds", async () => {
+    write(workspace.root, 'libs/invoices/src/draft.ts', 'export const elsewhere = 1;\n');
+    write(workspace.root, 'libs/contracts/src/draft.ts', 'export const kept = 1;\n');
+    write(workspace.root, 'notes.md', 'uncommitted\n');
+    const worktree = await createWorktree(workspace.root, 'orders', [], checkout);
+    expect(readFileSync(join(worktree.path, 'libs/contracts/src/draft.ts'), 'utf-8')).toBe('export const kept = 1;\n');
+    expect(readFileSync(join(worktree.path, 'notes.md'), 'utf-8')).toBe('uncommitted\n');
+    expect(existsSync(join(worktree.path, 'libs/invoices'))).toBe(false);
+    write(worktree.path, 'libs/orders/src/orders.ts', 'export const orders = 1;\n');
+    write(worktree.path, 'libs/products/src/index.ts', 'export const overwritten = true;\n');
+    write(worktree.path, 'libs/products/src/new.ts', 'export const added = true;\n');
+    const changes = await sessionChanges(workspace.root, worktree);
+    expect(changes.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { path: 'libs/orders/src/orders.ts', status: 'added' },
+      { path: 'libs/products/src/index.ts', status: 'modified' },
+      { path: 'libs/products/src/new.ts', status: 'added' },
+    ]);
+    await removeWorktree(workspace.root, 'orders');
+  });
+
+  it('is what a session gets: a write into a left-out project fails the session and nothing is integrated', async () => {
+    const script = agentScript(
+      workspace,
+      'outside',
+      "fs.mkdirSync('libs/products/src', { recursive: true }); fs.writeFileSync('libs/products/src/index.ts', 'export const taken = 1;\\n');" +
+        "fs.writeFileSync('libs/orders/src/index.ts', 'export const orders = 1;\\n');",
+    );
+    const result = await runSession(sessionSpec(workspace.root, 'orders', commandTask(`node ${script}`), { sparse: checkout }));
+    expect(result.status).toBe('failed');
+    expect(result.rejected).toEqual([expect.objectContaining({ path: 'libs/products/src/index.ts', reason: 'outside-scope' })]);
+    expect(readFileSync(join(workspace.root, 'libs/products/src/index.ts'), 'utf-8')).toBe('export {};\n');
+    expect(readFileSync(join(workspace.root, 'libs/orders/src/index.ts'), 'utf-8')).toBe('export {};\n');
+  });
+});

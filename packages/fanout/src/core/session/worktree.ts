@@ -1,0 +1,273 @@
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'fs';
+import { dirname, join, resolve } from 'path';
+import { dirtyPaths, git } from '../system/git';
+import { withLock } from '../system/lock';
+import { endStrays } from '../system/process';
+import { parseNameStatus, type FileChange } from './scope';
+import { FANOUT_DIR } from '../../constants';
+import { conePathspecs, conePatterns, sparseCone, type SparseCheckout } from './sparse-checkout';
+
+export interface Worktree {
+  path: string;
+  branch: string;
+  /** The commit the session starts from: HEAD plus the user's uncommitted state. */
+  baseline: string;
+  /** Whether projects the session does not need were left out (a sparse checkout). */
+  sparse?: boolean;
+}
+
+/**
+ * Sparse checkout for one git command, leaving the user's repository configuration
+ * alone: the patterns live in the worktree's own git folder, and only fanout's
+ * commands read them.
+ */
+const SPARSE = ['-c', 'core.sparseCheckout=true', '-c', 'core.sparseCheckoutCone=true'];
+
+let sparseSupport: Promise<boolean> | undefined;
+
+/**
+ * Git 2.37 and later notice a file written outside the sparse patterns and stage
+ * it (`add --sparse`); with an older git a session's write into a left-out project
+ * would go unseen by the scope check, so worktrees are then checked out in full.
+ */
+function gitStagesOutsideSparse(cwd: string): Promise<boolean> {
+  sparseSupport ??= git(cwd, ['version']).then(
+    (output) => {
+      const [major, minor] = (/(\d+)\.(\d+)/.exec(output) ?? []).slice(1).map(Number);
+      return major > 2 || (major === 2 && minor >= 37);
+    },
+    () => false,
+  );
+  return sparseSupport;
+}
+
+/** The worktree's own git folder, from the `.git` file git writes into a linked worktree. */
+function worktreeGitDir(worktree: string): string {
+  const pointer = readFileSync(join(worktree, '.git'), 'utf-8').trim();
+  return resolve(worktree, pointer.replace(/^gitdir:\s*/, ''));
+}
+
+/** The repository's common git folder, named by the `commondir` file of a linked worktree's git folder. */
+function commonGitDir(gitDir: string): string {
+  return resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf-8').trim());
+}
+
+export function lockPath(workspaceRoot: string): string {
+  return join(workspaceRoot, FANOUT_DIR, 'git.lock');
+}
+
+export function worktreePath(workspaceRoot: string, project: string): string {
+  return join(workspaceRoot, FANOUT_DIR, 'worktrees', project);
+}
+
+/**
+ * What a session must not see as its own change: the shared node_modules link
+ * (a symlink, which a `node_modules/` ignore pattern does not match).
+ */
+function stageAll(worktree: string, workspaceRoot: string, sparse = false): Promise<string> {
+  const excludes = join(workspaceRoot, FANOUT_DIR, 'worktree-excludes');
+  if (!existsSync(excludes)) {
+    // Written aside and renamed into place: a session starting meanwhile must never read it empty.
+    mkdirSync(dirname(excludes), { recursive: true });
+    const draft = `${excludes}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    writeFileSync(draft, '/node_modules\n');
+    renameSync(draft, excludes);
+  }
+  return sparse
+    ? git(worktree, [...SPARSE, '-c', `core.excludesFile=${excludes}`, 'add', '-A', '--sparse'])
+    : git(worktree, ['-c', `core.excludesFile=${excludes}`, 'add', '-A']);
+}
+
+/**
+ * A git worktree for one session on branch `fanout/<project>`, made from HEAD
+ * with the user's uncommitted files laid over it, so the session sees the
+ * workspace as it is now (freshly generated projects included). node_modules is
+ * linked, not reinstalled. A worktree, branch or ref lock left by an earlier
+ * session (kept on failure, or left by a killed run) is cleared first. Given
+ * `checkout`, the projects the session does not need are left out of it.
+ */
+export async function createWorktree(
+  workspaceRoot: string,
+  project: string,
+  copyFiles: readonly string[] = [],
+  checkout?: SparseCheckout,
+): Promise<Worktree> {
+  const path = worktreePath(workspaceRoot, project);
+  const branch = `fanout/${project}`;
+  // Under the lock only what touches the shared repository: registering the worktree and its branch.
+  await withLock(lockPath(workspaceRoot), async () => {
+    const add = () => git(workspaceRoot, ['worktree', 'add', '--force', '--no-checkout', '-B', branch, path, 'HEAD']);
+    try {
+      await add();
+    } catch {
+      // Usually nothing is left over, so the clean-up runs only when the first attempt fails.
+      await removeWorktreeUnlocked(workspaceRoot, project);
+      await add();
+    }
+  });
+  const cone = checkout && (await gitStagesOutsideSparse(workspaceRoot)) ? sparseCone(workspaceRoot, checkout) : undefined;
+  if (cone) {
+    const info = join(worktreeGitDir(path), 'info');
+    mkdirSync(info, { recursive: true });
+    writeFileSync(join(info, 'sparse-checkout'), `${conePatterns(cone).join('\n')}\n`);
+  }
+  const sparse = cone !== undefined;
+  // Only what the worktree holds: git status over a whole large workspace takes seconds.
+  const overlay = cone ? conePathspecs(cone, [workspaceRoot, path]) : [];
+  // At once: the checkout (the slow part in a large workspace; it writes only the worktree and
+  // its own index) and the status of the user's workspace, which reads only the workspace.
+  const [, dirty] = await Promise.all([
+    git(path, [...(sparse ? SPARSE : []), 'reset', '--hard', '-q']),
+    dirtyPaths(workspaceRoot, overlay),
+  ]);
+  for (const [file, state] of dirty) {
+    if (file.startsWith(`${FANOUT_DIR}/`)) continue;
+    const target = join(path, file);
+    if (state === 'deleted') {
+      rmSync(target, { force: true });
+    } else if (existsSync(join(workspaceRoot, file)) && lstatSync(join(workspaceRoot, file)).isFile()) {
+      mkdirSync(dirname(target), { recursive: true });
+      copyFileSync(join(workspaceRoot, file), target);
+    }
+  }
+  for (const file of copyFiles) {
+    const source = join(workspaceRoot, file);
+    if (existsSync(source)) {
+      mkdirSync(dirname(join(path, file)), { recursive: true });
+      copyFileSync(source, join(path, file));
+    }
+  }
+  const modules = join(workspaceRoot, 'node_modules');
+  if (existsSync(modules) && !existsSync(join(path, 'node_modules'))) {
+    symlinkSync(modules, join(path, 'node_modules'), 'dir');
+  }
+
+  await stageAll(path, workspaceRoot, sparse);
+  await git(path, ['commit', '--no-verify', '--allow-empty', '-q', '-m', `fanout: baseline for ${project}`]);
+  const baseline = branchTip(path, branch) ?? (await git(path, ['rev-parse', 'HEAD'])).trim();
+  return { path, branch, baseline, sparse };
+}
+
+/**
+ * The commit a branch points at, read from its loose ref in the repository's
+ * common git folder (where `git commit` has just written it), sparing a git
+ * process; undefined where the ref is not a plain file (packed, or another ref store).
+ */
+function branchTip(worktree: string, branch: string): string | undefined {
+  try {
+    const common = commonGitDir(worktreeGitDir(worktree));
+    const tip = readFileSync(join(common, 'refs', 'heads', ...branch.split('/')), 'utf-8').trim();
+    return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(tip) ? tip : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every file the session added, modified or deleted since the baseline. */
+export async function sessionChanges(workspaceRoot: string, worktree: Worktree): Promise<FileChange[]> {
+  await stageAll(worktree.path, workspaceRoot, worktree.sparse);
+  return parseNameStatus(await git(worktree.path, ['diff', '--cached', '--name-status', '--no-renames', '-z', worktree.baseline]));
+}
+
+/** Git holds a ref lock for milliseconds; one this old was left by a git process that was killed. */
+const STALE_REF_LOCK_MS = 5_000;
+
+/**
+ * Removes the lock file of the session's branch if a killed git left it behind,
+ * which would otherwise fail every later branch update with "File exists".
+ * Called under the workspace lock, so no fanout git command is updating that branch.
+ */
+async function clearStaleRefLock(workspaceRoot: string, branch: string): Promise<void> {
+  const common = resolve(workspaceRoot, (await git(workspaceRoot, ['rev-parse', '--git-common-dir'])).trim());
+  const refLock = join(common, 'refs', 'heads', ...`${branch}.lock`.split('/'));
+  try {
+    if (Date.now() - statSync(refLock).mtimeMs > STALE_REF_LOCK_MS) rmSync(refLock, { force: true });
+  } catch {
+    // No lock: the usual case.
+  }
+}
+
+async function removeWorktreeUnlocked(workspaceRoot: string, project: string): Promise<void> {
+  const path = worktreePath(workspaceRoot, project);
+  await clearStaleRefLock(workspaceRoot, `fanout/${project}`);
+  if (existsSync(path)) {
+    endStrays(path);
+    await git(workspaceRoot, ['worktree', 'remove', '--force', '--force', path], { allowFailure: true });
+    rmSync(path, { recursive: true, force: true });
+  }
+  await git(workspaceRoot, ['worktree', 'prune'], { allowFailure: true });
+  await git(workspaceRoot, ['branch', '-D', `fanout/${project}`], { allowFailure: true });
+}
+
+/**
+ * Removes a session's worktree and branch. The folder is moved aside at once and
+ * deleted outside the lock (deleting is the slow part in a large workspace);
+ * under the lock git forgets the worktree and the branch goes.
+ */
+export async function removeWorktree(workspaceRoot: string, project: string): Promise<void> {
+  const path = worktreePath(workspaceRoot, project);
+  const trash = join(workspaceRoot, FANOUT_DIR, 'trash');
+  const aside = join(trash, `${process.pid}-${Math.random().toString(36).slice(2)}`);
+  let moved = false;
+  let admin: string | undefined;
+  if (existsSync(path)) {
+    endStrays(path);
+    admin = ownAdminDir(workspaceRoot, path);
+    mkdirSync(trash, { recursive: true });
+    renameSync(path, aside);
+    moved = true;
+  }
+  await withLock(lockPath(workspaceRoot), async () => {
+    // What `git worktree prune` would remove for this worktree, without a git process;
+    // prune itself where the worktree's git folder is not where git keeps them.
+    if (admin) rmSync(admin, { recursive: true, force: true });
+    else await git(workspaceRoot, ['worktree', 'prune'], { allowFailure: true });
+    await git(workspaceRoot, ['branch', '-D', `fanout/${project}`], { allowFailure: true });
+  });
+  if (moved) rmSync(aside, { recursive: true, force: true });
+  // What a run killed between the move and the delete left behind.
+  const left = existsSync(trash) ? readdirSync(trash, { withFileTypes: true }) : [];
+  for (const entry of left.filter((item) => item.isDirectory())) {
+    const pid = Number(entry.name.split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) {
+      rmSync(join(trash, entry.name), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * The worktree's administrative folder (`<common git dir>/worktrees/<id>`, gitrepository-layout),
+ * when the worktree's `.git` file points there and it points back at the worktree.
+ */
+function ownAdminDir(workspaceRoot: string, worktree: string): string | undefined {
+  try {
+    const admin = worktreeGitDir(worktree);
+    const common = commonGitDir(admin);
+    const back = readFileSync(join(admin, 'gitdir'), 'utf-8').trim();
+    const inWorktrees = dirname(admin) === join(common, 'worktrees');
+    return inWorktrees && resolve(back) === resolve(worktree, '.git') && resolve(workspaceRoot) !== resolve(worktree) ? admin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

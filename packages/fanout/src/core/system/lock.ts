@@ -1,0 +1,167 @@
+import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
+import { dirname, resolve } from 'path';
+
+/** A lock file nobody can read this long after it was last written is debris, not a lock being written. */
+const UNREADABLE_GRACE_MS = 10_000;
+
+/**
+ * A workspace-level lock file for what git cannot do concurrently (worktree
+ * add/remove, branch changes, integration). The holder's pid and start time are
+ * in the file: a lock whose holder is gone (or whose pid now belongs to another
+ * process) is taken over, so a crashed run never leaves it stuck.
+ */
+export async function withLock<T>(path: string, work: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
+  // Within one process, callers queue in order and each takes over the moment the
+  // previous one is done; between processes, the lock file decides.
+  const key = resolve(path);
+  const previous = queues.get(key) ?? Promise.resolve();
+  let done = () => undefined as void;
+  const turn = new Promise<void>((next) => (done = next));
+  const last = previous.then(() => turn);
+  queues.set(key, last);
+  try {
+    await previous;
+    const mine = await acquire(path, timeoutMs);
+    try {
+      return await work();
+    } finally {
+      release(path, mine);
+    }
+  } finally {
+    done();
+    if (queues.get(key) === last) queues.delete(key);
+  }
+}
+
+const queues = new Map<string, Promise<void>>();
+
+/** When a process started (field 22 of /proc/<pid>/stat, clock ticks since boot); undefined where there is no /proc. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf-8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf-8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+function holderAlive(path: string): boolean {
+  let holder: { pid?: unknown; start?: unknown };
+  try {
+    holder = JSON.parse(readFileSync(path, 'utf-8'));
+  } catch {
+    // Unreadable: garbage, or written this instant by an older writer. Held, unless it has sat there a while.
+    try {
+      return Date.now() - statSync(path).mtimeMs < UNREADABLE_GRACE_MS;
+    } catch {
+      return false;
+    }
+  }
+  const pid = Number(holder?.pid);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  // A zombie has ended; a different start time means the pid was reused by another process.
+  if (processState(pid) === 'Z') return false;
+  const start = processStart(pid);
+  return !(typeof holder.start === 'string' && start !== undefined && start !== holder.start);
+}
+
+/**
+ * Removes a lock whose holder is dead. Moving it aside first and comparing what
+ * was moved means two processes that both saw the dead holder cannot delete a
+ * lock the faster one has meanwhile created: a live lock moved by mistake is put back.
+ */
+function takeOverStale(path: string): void {
+  let seen: string;
+  try {
+    seen = readFileSync(path, 'utf-8');
+  } catch {
+    return;
+  }
+  const aside = `${path}.${process.pid}.stale`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return;
+  }
+  if (readFileSync(aside, 'utf-8') === seen) {
+    rmSync(aside, { force: true });
+    return;
+  }
+  try {
+    linkSync(aside, path);
+  } catch {
+    // Someone holds it again; theirs stands.
+  }
+  rmSync(aside, { force: true });
+}
+
+let drafts = 0;
+
+/**
+ * Creates the lock file with its content in one step: written beside it, then
+ * hard-linked into place (which fails if the lock exists), so nobody ever reads
+ * an empty or half-written lock. Returns false if the lock exists.
+ */
+function tryCreate(path: string, content: string): boolean {
+  const draft = `${path}.${process.pid}.${drafts++}.draft`;
+  writeFileSync(draft, content);
+  try {
+    linkSync(draft, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    rmSync(draft, { force: true });
+  }
+}
+
+/** Removes the lock only if it is still this holder's. */
+function release(path: string, content: string): void {
+  try {
+    if (readFileSync(path, 'utf-8') === content) rmSync(path, { force: true });
+  } catch {
+    // Already gone.
+  }
+}
+
+async function acquire(path: string, timeoutMs: number): Promise<string> {
+  mkdirSync(dirname(path), { recursive: true });
+  const content = JSON.stringify({
+    pid: process.pid,
+    start: processStart(process.pid),
+    since: new Date().toISOString(),
+    nonce: Math.random(),
+  });
+  const deadline = Date.now() + timeoutMs;
+  let wait = 5;
+  for (;;) {
+    if (tryCreate(path, content)) return content;
+    if (!holderAlive(path)) {
+      takeOverStale(path);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `Timed out after ${timeoutMs} ms waiting for the lock ${path}, held by a running process. ` +
+          'If no fanout run is active, delete the file and run again.',
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait + Math.random() * wait));
+    wait = Math.min(wait * 2, 50);
+  }
+}

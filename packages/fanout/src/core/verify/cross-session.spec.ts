@@ -1,0 +1,134 @@
+import { execFileSync } from 'child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { dirname, join } from 'path';
+import type { SessionResult } from '../session/session';
+import { fanoutBaseCommit, findCrossSessionProblems } from './cross-session';
+
+function result(project: string, files: string[], extra: Partial<SessionResult> = {}): SessionResult {
+  return {
+    project,
+    status: 'succeeded',
+    agent: 'command',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    endedAt: '2026-01-01T00:00:01.000Z',
+    durationMs: 1000,
+    baseCommit: 'abc',
+    baseContextHash: 'hash',
+    files: files.map((path) => ({ path, status: 'added' as const })),
+    rejected: [],
+    checks: [],
+    findings: [],
+    log: 'session.log',
+    promptFile: 'prompt.md',
+    ...extra,
+  };
+}
+
+describe('findCrossSessionProblems', () => {
+  let root: string;
+  const write = (file: string, text: string) => {
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    writeFileSync(join(root, file), text);
+  };
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'fanout-verify-'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('finds nothing in sessions that each keep to their own names, routes, ports and versions', () => {
+    write(
+      'libs/orders/src/routes.ts',
+      "export const ORDERS_BASE_PATH = '/orders';\nexport const routes = [{ method: 'GET', path: ORDERS_BASE_PATH }];\nexport const ORDERS_PORT = 20001;\n",
+    );
+    write(
+      'libs/products/src/routes.ts',
+      "export const PRODUCTS_BASE_PATH = '/products';\nexport const routes = [{ method: 'GET', path: PRODUCTS_BASE_PATH }];\nexport const PRODUCTS_PORT = 20101;\n",
+    );
+    write('libs/orders/package.json', JSON.stringify({ dependencies: { zod: '^3.23.0' } }));
+    write('libs/products/package.json', JSON.stringify({ dependencies: { zod: '^3.23.0' } }));
+    const problems = findCrossSessionProblems({
+      workspaceRoot: root,
+      results: [
+        result('orders', ['libs/orders/src/routes.ts', 'libs/orders/package.json']),
+        result('products', ['libs/products/src/routes.ts', 'libs/products/package.json']),
+      ],
+      sharedNames: new Set(['routes']),
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it('names each symbol, route, port and dependency version two sessions both claim, with file:line and the sessions', () => {
+    write(
+      'libs/orders/src/lib/api.ts',
+      "export function formatMoney() {}\nconst BASE = '/items';\nexport const routes = [{ method: 'GET', path: `${BASE}/:id` }];\napp.listen(3000);\n",
+    );
+    write(
+      'libs/products/src/lib/api.ts',
+      "export class formatMoney {}\nrouter.get('/items/:itemId', handler);\nexport const port = Number(process.env.PORT ?? 3000);\n",
+    );
+    write('libs/orders/package.json', JSON.stringify({ dependencies: { zod: '^3.23.0' } }));
+    write('libs/products/package.json', JSON.stringify({ devDependencies: { zod: '^4.0.0' } }));
+    const problems = findCrossSessionProblems({
+      workspaceRoot: root,
+      results: [
+        result('orders', ['libs/orders/src/lib/api.ts', 'libs/orders/package.json']),
+        result('products', ['libs/products/src/lib/api.ts', 'libs/products/package.json']),
+      ],
+      sharedNames: new Set(['routes']),
+    });
+    expect(problems.map((problem) => [problem.kind, problem.sessions])).toEqual([
+      ['symbol-collision', ['orders', 'products']],
+      ['route-collision', ['orders', 'products']],
+      ['port-collision', ['orders', 'products']],
+      ['dependency-conflict', ['orders', 'products']],
+    ]);
+    expect(problems[0].message).toContain(
+      'formatMoney is exported by several sessions: libs/orders/src/lib/api.ts:1 (orders), libs/products/src/lib/api.ts:1 (products)',
+    );
+    expect(problems[1].message).toContain(
+      'GET /items/:param is served by several sessions: libs/orders/src/lib/api.ts:3 (orders), libs/products/src/lib/api.ts:2 (products)',
+    );
+    expect(problems[2].message).toContain(
+      'port 3000 is claimed by several sessions: libs/orders/src/lib/api.ts:4 (orders), libs/products/src/lib/api.ts:3 (products)',
+    );
+    expect(problems[3].message).toContain(
+      'zod is added with different versions: ^3.23.0 in libs/orders/package.json dependencies (orders); ^4.0.0 in libs/products/package.json devDependencies (products)',
+    );
+  });
+
+  it("does not count one session's own repetitions, deleted files or specs", () => {
+    write('libs/orders/src/a.ts', 'export const shared = 1;\n');
+    write('libs/orders/src/b.ts', "export { shared } from './a';\n");
+    write('libs/products/src/a.spec.ts', 'export const shared = 1;\n');
+    const problems = findCrossSessionProblems({
+      workspaceRoot: root,
+      results: [
+        result('orders', ['libs/orders/src/a.ts', 'libs/orders/src/b.ts']),
+        result('products', ['libs/products/src/a.spec.ts', 'libs/products/src/gone.ts']),
+      ],
+    });
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('fanoutBaseCommit', () => {
+  it('is the commit the sessions share, or the newest one all of them descend from', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'fanout-base-'));
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: root, encoding: 'utf-8' }).trim();
+    try {
+      git('init', '-q');
+      git('commit', '-q', '--allow-empty', '-m', 'one');
+      const first = git('rev-parse', 'HEAD');
+      git('commit', '-q', '--allow-empty', '-m', 'two');
+      const second = git('rev-parse', 'HEAD');
+      expect(await fanoutBaseCommit(root, [result('a', [], { baseCommit: second }), result('b', [], { baseCommit: second })])).toBe(second);
+      expect(await fanoutBaseCommit(root, [result('a', [], { baseCommit: first }), result('b', [], { baseCommit: second })])).toBe(first);
+      expect(await fanoutBaseCommit(root, [])).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
