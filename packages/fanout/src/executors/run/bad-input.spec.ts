@@ -1,5 +1,5 @@
 import { logger, type ExecutorContext, type ProjectGraph, type TaskGraph } from '@nx/devkit';
-import { existsSync, rmSync } from 'fs';
+import { existsSync, readFileSync, rmSync } from 'fs';
 import { join } from 'path';
 import { agentScript, createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
 import { bytes } from '../../testing/workspace-bytes';
