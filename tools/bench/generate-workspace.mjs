@@ -13,7 +13,8 @@ const require = createRequire(join(workspace, 'package.json'));
 const { createTreeWithEmptyWorkspace } = require('@nx/devkit/testing');
 const generator = (name) => require(join(workspace, 'node_modules', 'fanout', 'dist', 'generators', name, `${name}.js`));
 
-const tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+// libs/: where task-workspace.mjs looks for the reference and the tasks.
+const tree = createTreeWithEmptyWorkspace({ formatter: 'none', layout: 'apps-libs' });
 await generator('init').initGenerator(tree, { skipFormat: true });
 await generator('contracts').contractsGenerator(tree, { name: 'contracts', entities: options.entities.join(','), skipFormat: true });
 await generator('reference').referenceGenerator(tree, { name: options.reference, contracts: 'contracts', skipFormat: true });

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { artifactFiles } from './nx-cache-artifact';
@@ -47,7 +48,12 @@ describe('fanout results through a self-hosted remote cache', () => {
   let server: RemoteCacheServer;
   /** Clone A: the main job, read-write token. */
   let a: TestWorkspace;
-  /** Clone B: another machine, a git clone of A with its own (empty) local cache, read-only token. */
+  /**
+   * Clone B: another machine with its own (empty) local cache and a read-only token. It was
+   * cloned from A before A committed the tasks, and got the same tasks' files in a commit of
+   * its own: the same inputs, so A's sessions replay in B, but the commit they started from
+   * is not in B's history.
+   */
   let b: TestWorkspace;
   let roots: Record<string, string> = {};
 
@@ -55,10 +61,20 @@ describe('fanout results through a self-hosted remote cache', () => {
     server = await startRemoteCacheServer(TOKENS);
     const ready = await readyWorkspace('remote-cache');
     a = new TestWorkspace(ready.root, remoteCacheEnv(ready.root, server, TOKENS.readWrite));
+    const cloneB = join(dirname(a.root), 'clone-b');
+    await runCommand('git', ['clone', '-q', a.root, cloneB], { cwd: dirname(a.root), env: a.env });
+
     await a.nx(['g', 'fanout:task', TASKS.join(','), '--like=users', '--no-interactive'], INSTALLING);
     await a.commitEverything('e2e: tasks');
     const nodes = await a.projectGraphNodes();
     roots = Object.fromEntries(TASKS.map((task) => [task, nodes[task]?.root ?? task]));
+
+    b = new TestWorkspace(cloneB, remoteCacheEnv(cloneB, server, TOKENS.readOnly));
+    const tasksPatch = join(dirname(a.root), 'tasks.patch');
+    writeFileSync(tasksPatch, (await a.run('git', ['diff', '--binary', 'HEAD~1', 'HEAD'])).stdout);
+    await b.run('git', ['apply', '--index', tasksPatch]);
+    await b.commitEverything('e2e: the same tasks, committed in this clone');
+    await runCommand('cp', ['-al', a.path('node_modules'), b.path('node_modules')], { cwd: b.root, env: b.env });
   }, 2 * INSTALLING);
 
   afterEach(killRunningCommands);
@@ -118,10 +134,6 @@ describe('fanout results through a self-hosted remote cache', () => {
   it(
     'clone B, with no local cache and a read-only token, replays every session from the remote cache, files restored',
     async () => {
-      const root = join(dirname(a.root), 'clone-b');
-      await runCommand('git', ['clone', '-q', a.root, root], { cwd: dirname(a.root), env: a.env });
-      await runCommand('cp', ['-al', a.path('node_modules'), join(root, 'node_modules')], { cwd: root, env: a.env });
-      b = new TestWorkspace(root, remoteCacheEnv(root, server, TOKENS.readOnly));
       expect(b.exists('.nx/cache') || b.exists('.nx/workspace-data') || b.exists('.fanout')).toBe(false);
       const requestsBefore = server.requests.length;
 
@@ -144,6 +156,36 @@ describe('fanout results through a self-hosted remote cache', () => {
       expect(b.exists('.nx/cache')).toBe(true);
     },
     TEST_LIMIT,
+  );
+
+  it(
+    'clone B verifies the replayed sessions, though the commit they recorded is not in its history: verify says which base it used instead',
+    async () => {
+      const recorded = b.readResult('orders').baseCommit;
+      expect(TASKS.map((task) => b.readResult(task).baseCommit)).toEqual(TASKS.map(() => recorded));
+      expect((await b.runFailing('git', ['cat-file', '-e', `${recorded}^{commit}`])).status).not.toBe(0);
+      // The last commit that changed the tasks' inputs (their fanout.md): B's own tasks commit.
+      const inputsCommit = (await b.run('git', ['rev-parse', 'HEAD'])).stdout.trim();
+
+      const { output } = await b.nx(
+        // static: Nx prints the output of successful tasks too, verify's summary among them.
+        ['run-many', '-t', 'fanout', 'fanout-verify', '--parallel=2', '--outputStyle=static'],
+        2 * INSTALLING,
+      );
+
+      for (const task of TASKS) {
+        expect({ task, replayedFrom: replayedFrom(output, `${task}:fanout`) }).toEqual({ task, replayedFrom: 'local' });
+        expect(b.readResult(task).baseCommit).toBe(recorded);
+      }
+      expect(output).not.toContain('bad object');
+      expect(output).toContain(
+        `base ${inputsCommit.slice(0, 7)}: the recorded base ${recorded.slice(0, 7)} is not in this repository (a replay from another clone's cache); using the last commit that changed the tasks' inputs`,
+      );
+      expect(output).toContain(`--base=${inputsCommit}`);
+      expect(output).toContain(`✔ fanout-verify: ${TASKS.length} session(s) verified together`);
+      expect(b.readFile('.fanout/report.md')).toContain(`against base \`${inputsCommit}\``);
+    },
+    2 * INSTALLING + 60_000,
   );
 
   it(

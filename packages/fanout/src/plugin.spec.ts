@@ -1,12 +1,13 @@
-import type { CreateNodesContextV2, CreateNodesResult, TargetConfiguration } from '@nx/devkit';
+import { logger, type CreateNodesContextV2, type CreateNodesResult, type ExecutorContext, type TargetConfiguration } from '@nx/devkit';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { minimatch } from 'minimatch';
 import { tmpdir } from 'os';
-import { join } from 'path';
+import { basename, join } from 'path';
 import { integrationDir } from './core/session/integrate';
 import { sessionDir } from './core/session/session';
 import { createNodesV2, PLUGIN_VERSION } from './plugin';
 import { FanoutPluginOptions } from './constants';
+import verifyExecutor from './executors/verify/verify';
 
 const ASSIGNMENT = `---
 like: users
@@ -64,7 +65,22 @@ describe('fanout plugin', () => {
 
   it('infers a cached fanout target run by fanout:run', async () => {
     const { fanout } = await targetsOf(ASSIGNMENT);
-    expect(fanout).toMatchObject({ executor: 'fanout:run', cache: true, dependsOn: ['^fanout'] });
+    expect(fanout).toMatchObject({ executor: 'fanout:run', cache: true });
+    expect(fanout.dependsOn?.[0]).toBe('^fanout');
+  });
+
+  it('waits for the reference and the contracts to pass their own typecheck, test and lint before any session', async () => {
+    const { fanout } = await targetsOf(ASSIGNMENT);
+    expect(fanout.dependsOn).toEqual([
+      '^fanout',
+      { projects: ['users', 'contracts'], target: 'typecheck' },
+      { projects: ['users', 'contracts'], target: 'test' },
+      { projects: ['users', 'contracts'], target: 'lint' },
+    ]);
+    const { fanout: custom } = await targetsOf(ASSIGNMENT, { foundationTargets: ['check'] });
+    expect(custom.dependsOn).toEqual(['^fanout', { projects: ['users', 'contracts'], target: 'check' }]);
+    const { fanout: none } = await targetsOf(ASSIGNMENT, { foundationTargets: [] });
+    expect(none.dependsOn).toEqual(['^fanout']);
   });
 
   it('takes the assignment and the production files of the reference and the contracts as inputs', async () => {
@@ -189,6 +205,66 @@ describe('fanout plugin', () => {
     const targets = await targetsOf(ASSIGNMENT, { targetName: 'agent-session' });
     expect(Object.keys(targets)).toEqual(['agent-session']);
     expect(targets['agent-session'].executor).toBe('fanout:run');
+  });
+
+  describe('with the target renamed by targetName', () => {
+    const options: FanoutPluginOptions = { targetName: 'agents' };
+
+    it('orders the sessions by the new name: agents depends on ^agents, and so does fanout-verify', async () => {
+      const files = [writeAssignment('libs/orders', ASSIGNMENT), writeAssignment('libs/products', ASSIGNMENT)];
+      const results = await createNodes(files, options);
+      for (const file of files) {
+        const targets = results.get(file)?.projects?.[file.replace('/fanout.md', '')]?.targets ?? {};
+        expect(Object.keys(targets)).toEqual(['agents']);
+        expect(targets['agents']).toMatchObject({ executor: 'fanout:run' });
+        expect(targets['agents'].dependsOn?.[0]).toBe('^agents');
+      }
+      const root = results.get('nx.json')?.projects?.['.'];
+      expect(root?.targets?.['fanout-verify']?.dependsOn).toEqual(['^agents']);
+      // No dependency is left on a target named fanout, which no project has any more.
+      const dependsOn = [...results.values()].flatMap((result) =>
+        Object.values(result.projects ?? {}).flatMap((project) =>
+          Object.values(project.targets ?? {}).flatMap((target) => target.dependsOn ?? []),
+        ),
+      );
+      expect(dependsOn).not.toContain('^fanout');
+    });
+
+    it('lets fanout-verify find the tasks under the new name', async () => {
+      const files = [writeAssignment('libs/orders', ASSIGNMENT), writeAssignment('libs/products', ASSIGNMENT)];
+      const results = await createNodes(files, options);
+      // The project graph Nx would build from what the plugin inferred.
+      const nodes = Object.fromEntries(
+        [...results.values()].flatMap((result) =>
+          Object.entries(result.projects ?? {}).map(([root, project]) => {
+            const name = root === '.' ? 'workspace' : basename(root);
+            return [name, { name, type: 'lib' as const, data: { root, targets: project.targets ?? {} } }];
+          }),
+        ),
+      );
+      const context: ExecutorContext = {
+        root: workspaceRoot,
+        cwd: workspaceRoot,
+        isVerbose: false,
+        projectName: 'workspace',
+        targetName: 'fanout-verify',
+        projectGraph: { nodes, dependencies: {} },
+        projectsConfigurations: { version: 2, projects: {} },
+        nxJsonConfiguration: { plugins: [{ plugin: 'fanout', options }] },
+      };
+      const errors: string[] = [];
+      jest.spyOn(logger, 'error').mockImplementation((message: unknown) => void errors.push(String(message)));
+      jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+      try {
+        // No session has run: verify must find both tasks by the new name and say how to run them.
+        expect(await verifyExecutor({ skipAffected: true }, context)).toEqual({ success: false });
+      } finally {
+        jest.restoreAllMocks();
+      }
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain('orders, products have no session result. Run nx run-many -t agents fanout-verify.');
+      expect(errors[0]).not.toContain('no project has');
+    });
   });
 
   it('still infers the target from an invalid fanout.md, so that running it reports the problem', async () => {

@@ -16,11 +16,27 @@ export interface WorkflowSettings {
   mainBranch: string;
   nodeVersion: string;
   packageManager: PackageManager;
-  /** The targets of `nx affected -t`, in order. */
-  targets: string[];
+  /** What `nx affected` runs, step by step. */
+  targets: AffectedTargets;
   remoteCache: RemoteCache;
-  /** Names of repository secrets passed to the nx step under the same name (agent API keys). */
+  /** Names of repository secrets passed under the same name to the steps that can run agents (agent API keys). */
   secrets: string[];
+}
+
+/**
+ * The targets of the workflow's `nx affected` steps. Nx runs the targets of one
+ * `nx affected -t` in whatever order their dependencies allow, and the checks do
+ * not depend on the sessions, so one command could lint or test a project before
+ * or while its session integrates files into it. Each group gets a step of its
+ * own instead: GitHub starts a step only once the one before it has succeeded.
+ */
+export interface AffectedTargets {
+  /** The session target (`fanout`, or the plugin's `targetName`): the agents run here. */
+  sessions?: string;
+  /** `fanout-verify`: the cross-session checks and the report, once every session is integrated. */
+  verify?: string;
+  /** The checks over the integrated workspace (lint, test, typecheck, build), in the order given. */
+  checks: string[];
 }
 
 /** The major versions Nx 23's own `nx g ci-workflow` uses, where it uses the action. */
@@ -92,17 +108,44 @@ function setupNodeStep(settings: WorkflowSettings): Step {
   };
 }
 
-/** `npx nx affected -t fanout lint`, as argv. */
-export function affectedCommand(settings: Pick<WorkflowSettings, 'packageManager' | 'targets'>): string[] {
-  return [...settings.packageManager.exec, 'nx', 'affected', '-t', ...settings.targets];
+/** `npx nx affected -t fanout`, as argv. */
+export function affectedCommand(packageManager: PackageManager, targets: readonly string[], flags: readonly string[] = []): string[] {
+  return [...packageManager.exec, 'nx', 'affected', '-t', ...targets, ...flags];
+}
+
+/** fanout-verify's option that leaves the checks to the workflow's own step (see verify's schema.json). */
+export const SKIP_AFFECTED_FLAG = '--skipAffected';
+
+/** Whether some step can start an agent session, and so needs the agents' keys. */
+export function runsAgents(targets: AffectedTargets): boolean {
+  // fanout-verify depends on every task's session: one that no earlier step ran and no cache holds runs there.
+  return targets.sessions !== undefined || targets.verify !== undefined;
+}
+
+/** The `nx affected` steps, sessions first, then the verification, then the checks. */
+export function affectedSteps(settings: WorkflowSettings): Step[] {
+  const cache = remoteCacheEnv(settings.remoteCache);
+  const agents = Object.fromEntries(settings.secrets.map((name) => [name, secret(name)]));
+  // The remote cache serves every nx step; the agents' keys go only where an agent can run.
+  const step = (name: string, targets: string[], withAgents: boolean, flags: string[] = []): Step => {
+    const env = { ...cache, ...(withAgents ? agents : {}) };
+    return {
+      name,
+      run: affectedCommand(settings.packageManager, targets, flags).join(' '),
+      ...(Object.keys(env).length > 0 ? { env } : {}),
+    };
+  };
+  const { sessions, verify, checks } = settings.targets;
+  return [
+    ...(sessions ? [step('Run the affected fanout sessions', [sessions], true)] : []),
+    // With a checks step after it, verify leaves the checks to that step rather than run them twice.
+    ...(verify ? [step('Verify the sessions together', [verify], true, checks.length > 0 ? [SKIP_AFFECTED_FLAG] : [])] : []),
+    ...(checks.length > 0 ? [step('Run the affected checks on the integrated workspace', checks, false)] : []),
+  ];
 }
 
 /** The workflow as plain data, in the order GitHub shows it. */
 export function workflowDocument(settings: WorkflowSettings): Record<string, unknown> {
-  const env = {
-    ...remoteCacheEnv(settings.remoteCache),
-    ...Object.fromEntries(settings.secrets.map((name) => [name, secret(name)])),
-  };
   return {
     name: settings.name,
     on: { push: { branches: [settings.mainBranch] }, pull_request: null },
@@ -118,12 +161,8 @@ export function workflowDocument(settings: WorkflowSettings): Record<string, unk
           setupNodeStep(settings),
           { name: 'Install dependencies', run: settings.packageManager.install.join(' ') },
           { name: 'Set the affected base and head', uses: ACTIONS.setShas, with: { 'main-branch-name': settings.mainBranch } },
-          {
-            name: 'Run the affected fanout sessions and checks',
-            run: affectedCommand(settings).join(' '),
-            // Secrets reach this step only: the install above runs dependencies' install scripts.
-            ...(Object.keys(env).length > 0 ? { env } : {}),
-          },
+          // Secrets reach these steps only: the install above runs dependencies' install scripts.
+          ...affectedSteps(settings),
           {
             name: 'Upload the fanout report',
             if: 'always()',
@@ -145,6 +184,8 @@ export function workflowDocument(settings: WorkflowSettings): Record<string, unk
 const HEADER = [
   ' Written by `nx g fanout:ci`: runs the fanout sessions and the checks of every project a change',
   " affects. Sessions whose inputs did not change replay from Nx's cache instead of running again.",
+  ' The sessions, their verification and the checks are separate steps, in this order: Nx does not',
+  ' run the targets of one `nx affected -t` in the order given, and a check must see integrated code.',
   ' Edit freely; `nx g fanout:ci --force` rewrites this file.',
 ].join('\n');
 
@@ -162,8 +203,9 @@ export function renderWorkflow(settings: WorkflowSettings): string {
   document.commentBefore = HEADER;
   const steps = document.getIn(['jobs', 'main', 'steps'], true);
   const note = REMOTE_CACHE_NOTE[settings.remoteCache];
-  if (note && isSeq(steps)) {
-    const nxStep = steps.items.find((item) => isMap(item) && item.get('run') === affectedCommand(settings).join(' '));
+  const [firstNxStep] = affectedSteps(settings);
+  if (note && firstNxStep && isSeq(steps)) {
+    const nxStep = steps.items.find((item) => isMap(item) && item.get('run') === firstNxStep['run']);
     if (isMap(nxStep)) nxStep.commentBefore = note;
   }
   return document.toString({ lineWidth: 0, nullStr: '' });

@@ -4,6 +4,8 @@ import { join } from 'path';
 import { RUN_START, sessionResult, writeSessionResults } from '../../testing/session-results';
 import { readSessionResults, renderReportHtml, renderReportMarkdown, writeReport, type VerifySummary } from './report';
 import type { SessionResult } from '../session/session';
+import { capDiff, type SessionDiff } from '../session/session-diff';
+import { gitIn } from '../../testing/git-workspace';
 
 const generatedAt = new Date(RUN_START + 60_000);
 
@@ -105,7 +107,9 @@ describe('renderReportMarkdown', () => {
   });
 
   it('has one table row per session, with "–" where the agent reported no cost or tokens', () => {
-    const rows = renderReportMarkdown({ results: runResults(), generatedAt })
+    const markdown = renderReportMarkdown({ results: runResults(), generatedAt });
+    const rows = markdown
+      .slice(0, markdown.indexOf('## Sessions'))
       .split('\n')
       .filter((line) => line.startsWith('| `'));
     expect(rows).toEqual([
@@ -115,15 +119,19 @@ describe('renderReportMarkdown', () => {
     ]);
   });
 
-  it('lists failures with their error, worktree and log, and findings as file:line message (fix)', () => {
+  it("gives each session a section: a failure's error, worktree and log, findings as file:line message (fix)", () => {
     const markdown = renderReportMarkdown({ results: runResults(), generatedAt });
-    const failures = markdown.slice(markdown.indexOf('## Failures'), markdown.indexOf('## Findings'));
-    expect(failures).toContain('### `orders`\n\n```text\nthe agent failed: exited with code 2\n```');
-    expect(failures).toContain('- worktree kept at `/workspace/.fanout/worktrees/orders`');
-    expect(failures).toContain('- log: `/workspace/.fanout/sessions/orders/session.log`');
-    expect(failures).not.toContain('users');
+    const orders = markdown.slice(markdown.indexOf('### `orders`'), markdown.indexOf('### `products`'));
+    expect(orders).toContain('### `orders`: failed\n');
+    expect(orders).toContain('- agent `command`, base commit `0123456789abcdef0123456789abcdef01234567`, 15.0 s\n');
+    expect(orders).toContain('- worktree kept at `/workspace/.fanout/worktrees/orders`');
+    expect(orders).toContain('- log: `/workspace/.fanout/sessions/orders/session.log`');
+    expect(orders).toContain('```text\nthe agent failed: exited with code 2\n```');
+    const users = markdown.slice(markdown.indexOf('### `users`'), markdown.indexOf('### `orders`'));
+    expect(users).not.toContain('```text');
+    expect(users).not.toContain('worktree kept');
 
-    const findings = markdown.slice(markdown.indexOf('## Findings'));
+    const findings = orders.slice(orders.indexOf('Findings:'));
     expect(findings).toContain(
       "- **error** `packages/orders/src/lib/orders.ts:4` interface Order duplicates the contracts export Order. (fix: import { Order } from '@acme/contracts' instead.) [contract-conformance]",
     );
@@ -136,12 +144,20 @@ describe('renderReportMarkdown', () => {
     const verify: VerifySummary = {
       ok: false,
       baseCommit: 'abc1234',
+      baseSource: 'inputs',
+      baseNote: "base abc1234: the recorded base cb6f1e5 is not in this repository (a replay from another clone's cache)",
       problems: [{ kind: 'port', message: 'port 3001 is claimed twice', sessions: ['orders', 'products'] }],
       affected: { command: 'nx affected -t lint test --base=abc1234', ok: false, output: 'orders:test failed\n' },
     };
     const markdown = renderReportMarkdown({ results: runResults(), verify, generatedAt });
     const section = markdown.slice(markdown.indexOf('## Verify'));
     expect(section).toContain('Failed against base `abc1234`: 1 problem across sessions.');
+    expect(section).toContain(
+      "Base: base abc1234: the recorded base cb6f1e5 is not in this repository (a replay from another clone's cache)",
+    );
+    expect(renderReportHtml({ results: runResults(), verify, generatedAt })).toContain(
+      '<p class="base-note">Base: base abc1234: the recorded base cb6f1e5 is not in this repository (a replay from another clone&#39;s cache)</p>',
+    );
     expect(section).toContain('- **port**: port 3001 is claimed twice (sessions: `orders`, `products`)');
     expect(section).toContain('Affected checks `nx affected -t lint test --base=abc1234`: failed.');
     expect(section).toContain('```text\norders:test failed\n```');
@@ -192,16 +208,20 @@ describe('renderReportHtml', () => {
     const html = renderReportHtml({ results: runResults(), generatedAt });
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html).toContain('<style>');
-    expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(|\bsrc=|\bhref=/i);
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(|\bsrc=/i);
+    // Links only within the page: from the table and the timeline to each session's section.
+    expect([...html.matchAll(/\bhref="([^"]*)"/gi)].map(([, target]) => target)).toEqual(
+      expect.arrayContaining(['#session-1', '#session-2', '#session-3']),
+    );
+    expect(html).not.toMatch(/\bhref="(?!#session-\d+")/i);
     expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'"`);
   });
 
   it('has the same table: one row per session, "–" for missing cost and tokens', () => {
     const html = renderReportHtml({ results: runResults(), generatedAt });
-    const rows = [...html.matchAll(/<tr><td><code>([^<]*)<\/code><\/td>(.*?)<\/tr>/g)].map(([, project, rest]) => [
-      project,
-      ...[...rest.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map(([, cell]) => cell.replace(/<[^>]+>/g, '')),
-    ]);
+    const rows = [...html.matchAll(/<tr><td><a href="#session-\d+"><code>([^<]*)<\/code><\/a><\/td>(.*?)<\/tr>/g)].map(
+      ([, project, rest]) => [project, ...[...rest.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map(([, cell]) => cell.replace(/<[^>]+>/g, ''))],
+    );
     expect(rows).toEqual([
       ['users', 'succeeded', 'pattern', '10.0 s', '3', '0', '–', '–'],
       ['orders', 'failed', 'command', '15.0 s', '0', '1 error, 1 warning', '–', '–'],
@@ -309,5 +329,251 @@ describe('writeReport', () => {
     mkdirSync(join(root, '.fanout', 'report.md', 'occupied'), { recursive: true });
     expect(() => writeReport(root)).toThrow(/could not write the report .*report\.md: .*nothing else occupies that path/);
     expect(readdirSync(join(root, '.fanout'))).toEqual(['report.md']);
+  });
+});
+
+/** A unified diff as `git diff` writes it: users.ts modified (+2 −1), a new index.ts (+1), a binary logo. */
+const USERS_DIFF = [
+  'diff --git a/libs/users/src/users.ts b/libs/users/src/users.ts',
+  'index 1111111..2222222 100644',
+  '--- a/libs/users/src/users.ts',
+  '+++ b/libs/users/src/users.ts',
+  '@@ -1,2 +1,3 @@',
+  ' export const users = [];',
+  '-export const legacy = true;',
+  '+export const active = true;',
+  '+// <img src=x onerror=alert(1)> ```',
+  'diff --git a/libs/users/src/index.ts b/libs/users/src/index.ts',
+  'new file mode 100644',
+  'index 0000000..3333333',
+  '--- /dev/null',
+  '+++ b/libs/users/src/index.ts',
+  '@@ -0,0 +1 @@',
+  "+export * from './users';",
+  'diff --git a/libs/users/src/logo.png b/libs/users/src/logo.png',
+  'new file mode 100644',
+  'index 0000000..5555555',
+  'Binary files /dev/null and b/libs/users/src/logo.png differ',
+  '',
+].join('\n');
+
+const USERS_FILES: SessionResult['files'] = [
+  { path: 'libs/users/src/users.ts', status: 'modified', added: 2, removed: 1 },
+  { path: 'libs/users/src/index.ts', status: 'added', added: 1, removed: 0 },
+  { path: 'libs/users/src/logo.png', status: 'added', binary: true },
+];
+
+function diffRecord(project: string, text: string, integrated = true): SessionDiff {
+  const bytes = Buffer.byteLength(text);
+  return { file: `.fanout/sessions/${project}/changes.diff`, integrated, bytes, keptBytes: bytes };
+}
+
+/** users 0–10 s (every phase measured), orders 5–20 s (failed during its checks), products 10–15 s (an older result: no timings). */
+function reviewedResults(): SessionResult[] {
+  return [
+    sessionResult('users', 0, 10, {
+      timings: { contextMs: 500, worktreeMs: 1500, agentMs: 6000, checksMs: 1000, integrateMs: 1000 },
+      files: USERS_FILES,
+      diff: diffRecord('users', USERS_DIFF),
+    }),
+    sessionResult('orders', 5, 20, {
+      status: 'failed',
+      error: 'the session changed files it may not write',
+      timings: { contextMs: 300, worktreeMs: 1200, agentMs: 7500, checksMs: 0, integrateMs: 0 },
+      rejected: [{ path: 'README.md', status: 'modified', reason: 'outside-scope' }],
+    }),
+    sessionResult('products', 10, 15),
+  ];
+}
+
+/** Every phase segment of a session's bar: its phase and width in percent of the bar. */
+function segments(html: string, session: string): [string, number][] {
+  const start = html.indexOf(`data-session="${session}" style="left:`);
+  const bar = html.slice(start, html.indexOf('</div>', start));
+  return [...bar.matchAll(/data-phase="(\w+)" style="width:([\d.]+)%/g)].map(([, phase, width]) => [phase, Number(width)]);
+}
+
+describe('the report for review', () => {
+  it("splits a session's bar into its phases, each as wide as its share of the session, the unmeasured rest as other", () => {
+    const html = renderReportHtml({ results: reviewedResults(), generatedAt });
+    expect(segments(html, 'users')).toEqual([
+      ['context', 5],
+      ['worktree', 15],
+      ['agent', 60],
+      ['checks', 10],
+      ['integration', 10],
+    ]);
+    // Failed during its checks: that time was in no finished phase.
+    expect(segments(html, 'orders')).toEqual([
+      ['context', 2],
+      ['worktree', 8],
+      ['agent', 50],
+      ['other', 40],
+    ]);
+    // A result from before timings were recorded: one bar, as before.
+    expect(segments(html, 'products')).toEqual([]);
+    expect(bars(html).map((bar) => bar.session)).toEqual(['users', 'orders', 'products']);
+    expect(html).toContain('title="users: succeeded, 0.0 s to 10.0 s (10.0 s): context 0.5 s · worktree 1.5 s · agent 6.0 s');
+  });
+
+  it('fills a bar with its phases when they add up to more than the recorded duration', () => {
+    const html = renderReportHtml({
+      results: [sessionResult('users', 0, 1, { timings: { contextMs: 0, worktreeMs: 0, agentMs: 1500, checksMs: 500, integrateMs: 0 } })],
+      generatedAt,
+    });
+    expect(segments(html, 'users')).toEqual([
+      ['agent', 75],
+      ['checks', 25],
+    ]);
+  });
+
+  it('gives each session its phases, checks and agent summary in Markdown', () => {
+    const results = reviewedResults();
+    results[0].summary = 'Added the *active* flag.';
+    results[0].checks = [
+      { name: 'agent', ok: true },
+      { name: 'findings', ok: false },
+    ];
+    const markdown = renderReportMarkdown({ results, generatedAt });
+    expect(markdown).toContain(
+      '- agent `pattern`, base commit `0123456789abcdef0123456789abcdef01234567`, 10.0 s ' +
+        '(context 0.5 s · worktree 1.5 s · agent 6.0 s · checks 1.0 s · integration 1.0 s)\n- checks: agent passed, findings failed\n',
+    );
+    expect(markdown).toContain('> Added the \\*active\\* flag.');
+    expect(markdown).toContain('Rejected changes:\n\n- `README.md` (modified, outside-scope)');
+  });
+
+  it('lists the files a session integrated with their added and removed lines, each opening onto its part of the diff', () => {
+    const html = renderReportHtml({ results: reviewedResults(), generatedAt, diffs: new Map([['users', USERS_DIFF]]) });
+    expect(html).toContain('<td class="number">3 (+3 −1)</td>');
+    const users = html.slice(html.indexOf('<section class="session session-succeeded" id="session-1"'), html.indexOf('id="session-2"'));
+    expect(users).toContain('<h4>Files integrated (3) <span class="added">+3</span> <span class="removed">−1</span></h4>');
+    const files = [
+      ...users.matchAll(/<li class="file">(<details><summary>)?(.*?)(<\/summary><pre class="diff">(.*?)<\/pre><\/details>)?<\/li>/g),
+    ];
+    expect(files.map(([, , head]) => head.replace(/<[^>]+>/g, ''))).toEqual([
+      'libs/users/src/users.ts modified +2 −1',
+      'libs/users/src/index.ts added +1 −0',
+      'libs/users/src/logo.png added binary',
+    ]);
+    const lines = (part: string) =>
+      [...part.matchAll(/<span class="line diff-(\w+)">(.*?)<\/span>/g)].map(
+        ([, kind, text]) => `${kind} ${text.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)))}`,
+      );
+    expect(lines(files[0][4])).toEqual([
+      'meta diff --git a/libs/users/src/users.ts b/libs/users/src/users.ts',
+      'meta index 1111111..2222222 100644',
+      'meta --- a/libs/users/src/users.ts',
+      'meta +++ b/libs/users/src/users.ts',
+      'hunk @@ -1,2 +1,3 @@',
+      'context  export const users = [];',
+      'removed -export const legacy = true;',
+      'added +export const active = true;',
+      'added +// <img src=x onerror=alert(1)> ```',
+    ]);
+    expect(lines(files[1][4])).toEqual(expect.arrayContaining(["added +export * from './users';"]));
+    // A binary file has no text diff to open.
+    expect(files[2][1]).toBeUndefined();
+    expect(html).not.toContain('<img');
+  });
+
+  it("counts a failed session's kept-worktree diff from the diff itself, and says it was not integrated", () => {
+    const kept = USERS_DIFF.split('diff --git a/libs/users/src/index.ts')[0];
+    const results = [sessionResult('users', 0, 10, { status: 'failed', error: 'findings', diff: diffRecord('users', kept, false) })];
+    const html = renderReportHtml({ results, generatedAt, diffs: new Map([['users', kept]]) });
+    expect(html).toContain(
+      '<h4>Changes in the kept worktree (not integrated) (1) <span class="added">+2</span> <span class="removed">−1</span></h4>',
+    );
+    expect(html).toContain('<summary><code class="path">libs/users/src/users.ts</code> <span class="change">modified</span>');
+    expect(html).toContain('<td class="number">0</td>');
+    const markdown = renderReportMarkdown({ results, generatedAt, diffs: new Map([['users', kept]]) });
+    expect(markdown).toContain('Changes in the kept worktree (not integrated):\n\n| file | change | added | removed |');
+    expect(markdown).toContain('| `libs/users/src/users.ts` | modified | 2 | 1 |');
+  });
+
+  it('puts the diff in Markdown inside <details>, in a fence no line of it can close', () => {
+    const markdown = renderReportMarkdown({ results: reviewedResults(), generatedAt, diffs: new Map([['users', USERS_DIFF]]) });
+    expect(markdown).toContain('| `libs/users/src/users.ts` | modified | 2 | 1 |\n| `libs/users/src/index.ts` | added | 1 | 0 |');
+    expect(markdown).toContain('| `libs/users/src/logo.png` | added | binary | binary |');
+    expect(markdown).toContain(
+      `<details><summary>diff (.fanout/sessions/users/changes.diff)</summary>\n\n\`\`\`\`diff\n${USERS_DIFF.trimEnd()}\n\`\`\`\`\n\n</details>`,
+    );
+  });
+
+  it('escapes what the <details> line of the Markdown diff holds as HTML, the one place Markdown reads HTML', () => {
+    const results = [sessionResult('users', 0, 1, { diff: { ...diffRecord('users', USERS_DIFF), file: '<img src=x onerror=alert(1)>' } })];
+    const markdown = renderReportMarkdown({ results, generatedAt, diffs: new Map([['users', USERS_DIFF]]) });
+    expect(markdown).toContain('<details><summary>diff (&#60;img src=x onerror=alert(1)&#62;)</summary>');
+  });
+
+  it('says where a capped diff was cut', () => {
+    const { text, bytes, keptBytes } = capDiff(USERS_DIFF, 200);
+    const results = [sessionResult('users', 0, 10, { files: USERS_FILES, diff: { ...diffRecord('users', text), bytes, keptBytes } })];
+    const html = renderReportHtml({ results, generatedAt, diffs: new Map([['users', text]]) });
+    expect(html).toMatch(/<p class="note">the diff is cut here: \d+ of its \d+ bytes are left out \(the cap is 0 KB per session\)/);
+    // The note is not shown as a line of the last file's diff.
+    expect(html).not.toContain('<span class="line diff-meta">[fanout:');
+  });
+
+  it('escapes file paths and diff lines', () => {
+    const hostile = 'libs/users/src/<img src=x onerror=alert(1)>.ts';
+    const diff = `diff --git a/${hostile} b/${hostile}\nnew file mode 100644\n--- /dev/null\n+++ b/${hostile}\n@@ -0,0 +1 @@\n+<script>alert(2)</script>\n`;
+    const results = [
+      sessionResult('users', 0, 1, { files: [{ path: hostile, status: 'added', added: 1, removed: 0 }], diff: diffRecord('users', diff) }),
+    ];
+    const html = renderReportHtml({ results, generatedAt, diffs: new Map([['users', diff]]) });
+    expect(html).not.toMatch(/<img|<script/);
+    expect(html).toContain('<code class="path">libs/users/src/&#60;img src=x onerror=alert(1)&#62;.ts</code>');
+    expect(html).toContain('<span class="line diff-added">+&#60;script&#62;alert(2)&#60;/script&#62;</span>');
+  });
+
+  it('names the commit the report is for and the commits the sessions started from', () => {
+    const head = 'a'.repeat(40);
+    const oneBase = renderReportMarkdown({ results: reviewedResults(), generatedAt, headCommit: head });
+    expect(oneBase).toContain(
+      `For commit \`${head}\`: the workspace's HEAD when this report was written. The sessions started from \`0123456789abcdef0123456789abcdef01234567\`.`,
+    );
+    const results = reviewedResults();
+    results[2].baseCommit = 'b'.repeat(40);
+    expect(renderReportHtml({ results, generatedAt, headCommit: head })).toContain(
+      `<p class="commit-line">For commit <code class="commit">${head}</code>: the workspace's HEAD when this report was written. ` +
+        'The sessions started from 2 different commits (see each session).</p>',
+    );
+    expect(renderReportMarkdown({ results: [], generatedAt })).toContain(
+      'The workspace is not a git repository with a commit: there is no commit to name.',
+    );
+  });
+});
+
+describe('writeReport for review', () => {
+  let root: string;
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'fanout-report-'));
+  });
+
+  afterEach(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("states the workspace's HEAD and reads each session's changes.diff", () => {
+    gitIn(root, 'init', '-q', '-b', 'main');
+    gitIn(root, 'commit', '-q', '--allow-empty', '-m', 'base');
+    const head = gitIn(root, 'rev-parse', 'HEAD').trim();
+    writeSessionResults(root, reviewedResults());
+    writeFileSync(join(root, '.fanout/sessions/users/changes.diff'), USERS_DIFF);
+    const { markdown, html } = writeReport(root);
+    expect(readFileSync(markdown, 'utf-8')).toContain(`For commit \`${head}\`: the workspace's HEAD when this report was written.`);
+    expect(readFileSync(html, 'utf-8')).toContain('<span class="line diff-removed">-export const legacy = true;</span>');
+  });
+
+  it('shows a session whose changes.diff is gone without its diff, with a note saying so', () => {
+    writeSessionResults(root, reviewedResults());
+    const { markdown, html } = writeReport(root);
+    expect(readFileSync(markdown, 'utf-8')).toContain(
+      '> Note: .fanout/sessions/users/changes.diff could not be read (ENOENT): the report shows users without its diff.',
+    );
+    expect(readFileSync(html, 'utf-8')).toContain('<code class="path">libs/users/src/users.ts</code> <span class="change">modified</span>');
+    expect(readFileSync(html, 'utf-8')).toContain('<p class="diff-note">No diff was recorded for this session.</p>');
   });
 });

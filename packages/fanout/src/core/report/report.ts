@@ -1,13 +1,19 @@
+import { execFileSync } from 'child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { Finding } from '../checks/check';
-import type { SessionResult } from '../session/session';
+import type { SessionResult, SessionTimings } from '../session/session';
+import { DIFF_CUT_NOTE, DIFF_FILE } from '../session/session-diff';
 import { FANOUT_DIR } from '../../constants';
 
 /** What `fanout-verify` found over the integrated workspace. */
 export interface VerifySummary {
   ok: boolean;
   baseCommit?: string;
+  /** Where the base came from: --base, the sessions' record, the tasks' inputs or a merge base. */
+  baseSource?: 'option' | 'recorded' | 'inputs' | 'merge-base';
+  /** Which base verify used and why, as its log said. */
+  baseNote?: string;
   problems: { kind: string; message: string; sessions: string[] }[];
   affected?: { command: string; ok: boolean; output?: string };
 }
@@ -18,6 +24,10 @@ export interface ReportInput {
   generatedAt: Date;
   /** Session folders that could not be read, one line each. */
   notes?: string[];
+  /** The workspace's HEAD when the report was written; absent outside a git repository. */
+  headCommit?: string;
+  /** Each session's recorded diff (its changes.diff), by project. */
+  diffs?: ReadonlyMap<string, string>;
 }
 
 /** Where a session of one run sits on the run's time axis, in ms from the earliest start. */
@@ -30,6 +40,12 @@ interface Span {
 /** Lines of the affected command's output kept in the report: its end, where the failures are. */
 const AFFECTED_OUTPUT_LINES = 200;
 
+/** A session's folder and what it recorded there. */
+interface RecordedSession {
+  result: SessionResult;
+  dir: string;
+}
+
 /**
  * Every `.fanout/sessions/<project>/result.json`, oldest start first. A folder
  * without a result (a session still running, or killed) or with one that is not
@@ -37,9 +53,13 @@ const AFFECTED_OUTPUT_LINES = 200;
  * broken file must not hide the others from the report.
  */
 export function readSessionResults(workspaceRoot: string, note: (message: string) => void = () => undefined): SessionResult[] {
+  return readSessions(workspaceRoot, note).map((session) => session.result);
+}
+
+function readSessions(workspaceRoot: string, note: (message: string) => void): RecordedSession[] {
   const sessions = join(workspaceRoot, FANOUT_DIR, 'sessions');
   if (!existsSync(sessions)) return [];
-  const results: SessionResult[] = [];
+  const recorded: RecordedSession[] = [];
   for (const entry of readdirSync(sessions, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
     const file = join(sessions, entry.name, 'result.json');
@@ -62,9 +82,11 @@ export function readSessionResults(workspaceRoot: string, note: (message: string
       note(`${where} is not a session result (${problem}); skipped. Run the task's fanout target again to rewrite it.`);
       continue;
     }
-    results.push(parsed as SessionResult);
+    recorded.push({ result: parsed as SessionResult, dir: join(sessions, entry.name) });
   }
-  return results.sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt) || a.project.localeCompare(b.project));
+  return recorded.sort(
+    (a, b) => Date.parse(a.result.startedAt) - Date.parse(b.result.startedAt) || a.result.project.localeCompare(b.result.project),
+  );
 }
 
 /** What the report relies on; the rest of a result is optional to it. */
@@ -75,20 +97,59 @@ function shapeProblem(value: unknown): string | undefined {
   if (result.status !== 'succeeded' && result.status !== 'failed') return `status ${JSON.stringify(result.status)}`;
   if (typeof result.startedAt !== 'string' || Number.isNaN(Date.parse(result.startedAt))) return 'no valid startedAt';
   if (typeof result.durationMs !== 'number') return 'no durationMs';
-  for (const list of ['files', 'findings']) {
+  for (const list of ['files', 'findings', 'rejected', 'checks']) {
     if (result[list] !== undefined && !Array.isArray(result[list])) return `${list} is not a list`;
   }
   return undefined;
 }
 
+/** The diff a session recorded, when its result says it did; a note when the file is gone. */
+function readDiff(session: RecordedSession, note: (message: string) => void): string | undefined {
+  if (!session.result.diff) return undefined;
+  const file = join(session.dir, DIFF_FILE);
+  try {
+    return readFileSync(file, 'utf-8');
+  } catch (error) {
+    note(
+      `${session.result.diff.file} could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ` +
+        `the report shows ${session.result.project} without its diff. Run its fanout target again to record it.`,
+    );
+    return undefined;
+  }
+}
+
+/** The commit HEAD names in `workspaceRoot`; undefined outside a git repository or before its first commit. */
+function headCommit(workspaceRoot: string): string | undefined {
+  try {
+    const output = execFileSync('git', ['rev-parse', '--verify', '-q', 'HEAD'], {
+      cwd: workspaceRoot,
+      encoding: 'utf-8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
+    });
+    return output.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Writes `.fanout/report.md` and `.fanout/report.html` from every recorded session. */
 export function writeReport(workspaceRoot: string, verify?: VerifySummary): { markdown: string; html: string } {
   const notes: string[] = [];
+  const note = (message: string) => notes.push(message);
+  const sessions = readSessions(workspaceRoot, note);
+  const diffs = new Map<string, string>();
+  for (const session of sessions) {
+    const diff = readDiff(session, note);
+    if (diff !== undefined) diffs.set(session.result.project, diff);
+  }
   const input: ReportInput = {
-    results: readSessionResults(workspaceRoot, (message) => notes.push(message)),
+    results: sessions.map((session) => session.result),
     verify,
     generatedAt: new Date(),
     notes,
+    headCommit: headCommit(workspaceRoot),
+    diffs,
   };
   const dir = join(workspaceRoot, FANOUT_DIR);
   mkdirSync(dir, { recursive: true });
@@ -168,6 +229,45 @@ function totalsOf(results: readonly SessionResult[]): Totals {
   };
 }
 
+/** The phases of a session in the order they run, as `SessionTimings` records them. */
+const PHASES: readonly { key: keyof SessionTimings; name: string; color: string }[] = [
+  { key: 'contextMs', name: 'context', color: '#78909c' },
+  { key: 'worktreeMs', name: 'worktree', color: '#a1887f' },
+  { key: 'agentMs', name: 'agent', color: '#1e88e5' },
+  { key: 'checksMs', name: 'checks', color: '#8e24aa' },
+  { key: 'integrateMs', name: 'integration', color: '#00897b' },
+];
+/** Time in no measured phase: where a session failed before its phase ended, and writing the result. */
+const OTHER_PHASE = { name: 'other', color: '#cfd8dc' };
+
+interface PhaseShare {
+  name: string;
+  ms: number;
+  /** Percent of the session's bar. */
+  share: number;
+}
+
+/** The phases a session spent time in, each with its share of the session; undefined for results without timings. */
+function phasesOf(result: SessionResult): PhaseShare[] | undefined {
+  const timings = result.timings;
+  if (!timings || typeof timings !== 'object') return undefined;
+  const measured = PHASES.map((phase) => ({ name: phase.name, ms: Math.max(0, Number(timings[phase.key]) || 0) }));
+  const sum = measured.reduce((total, phase) => total + phase.ms, 0);
+  const whole = Math.max(sum, result.durationMs);
+  if (whole <= 0) return undefined;
+  const phases = [...measured, { name: OTHER_PHASE.name, ms: whole - sum }].filter((phase) => phase.ms > 0);
+  return phases.map((phase) => ({ ...phase, share: (phase.ms / whole) * 100 }));
+}
+
+function lineTotals(result: SessionResult): { added: number; removed: number } | undefined {
+  const counted = (result.files ?? []).filter((file) => typeof file.added === 'number' && typeof file.removed === 'number');
+  if (counted.length === 0) return undefined;
+  return {
+    added: counted.reduce((sum, file) => sum + (file.added ?? 0), 0),
+    removed: counted.reduce((sum, file) => sum + (file.removed ?? 0), 0),
+  };
+}
+
 const NONE = '–';
 
 function formatDuration(ms: number): string {
@@ -196,6 +296,17 @@ function formatFindingCounts(findings: readonly Finding[] | undefined): string {
   return [errors > 0 ? plural(errors, 'error') : '', warnings > 0 ? plural(warnings, 'warning') : ''].filter(Boolean).join(', ');
 }
 
+/** "3 (+40 −2)", or "3" when the result has no line counts. */
+function formatFilesChanged(result: SessionResult): string {
+  const count = (result.files ?? []).length;
+  const lines = lineTotals(result);
+  return lines ? `${count} (+${lines.added} −${lines.removed})` : String(count);
+}
+
+function formatPhases(phases: readonly PhaseShare[]): string {
+  return phases.map((phase) => `${phase.name} ${formatDuration(phase.ms)}`).join(' · ');
+}
+
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
@@ -219,10 +330,132 @@ function summaryParts(results: readonly SessionResult[]): string[] {
   return parts;
 }
 
+/** The base commits the sessions started from, most used first. */
+function baseCommits(results: readonly SessionResult[]): string[] {
+  const uses = new Map<string, number>();
+  for (const result of results) if (result.baseCommit) uses.set(result.baseCommit, (uses.get(result.baseCommit) ?? 0) + 1);
+  return [...uses].sort((a, b) => b[1] - a[1]).map(([commit]) => commit);
+}
+
 function affectedTail(output: string): { text: string; omitted: number } {
   const lines = output.replace(/\s+$/, '').split('\n');
   const omitted = Math.max(0, lines.length - AFFECTED_OUTPUT_LINES);
   return { text: lines.slice(omitted).join('\n'), omitted };
+}
+
+// ---------------------------------------------------------------- diffs
+
+interface DiffLine {
+  kind: 'meta' | 'hunk' | 'added' | 'removed' | 'context';
+  text: string;
+}
+
+interface FileDiff {
+  /** The file the part is about, when its header names it plainly. */
+  path?: string;
+  lines: DiffLine[];
+}
+
+interface ParsedDiff {
+  files: FileDiff[];
+  /** What `capDiff` said when it cut the diff. */
+  cut?: string;
+}
+
+/**
+ * A unified diff (as `git diff` writes it, without renames) split into one part
+ * per file. A line is judged by where it is: before a file's first hunk it is
+ * header, so `--- a/x` there is not a removed line.
+ */
+function parseDiff(text: string): ParsedDiff {
+  const parsed: ParsedDiff = { files: [] };
+  let current: FileDiff | undefined;
+  let inHunk = false;
+  if (text === '') return parsed;
+  for (const line of text.replace(/\n$/, '').split('\n')) {
+    if (line.startsWith(DIFF_CUT_NOTE)) {
+      parsed.cut = line;
+      continue;
+    }
+    if (line.startsWith('diff --git ')) {
+      current = { path: headerPath(line), lines: [] };
+      parsed.files.push(current);
+      inHunk = false;
+    } else if (!current) {
+      current = { lines: [] };
+      parsed.files.push(current);
+    }
+    if (line.startsWith('@@')) inHunk = true;
+    const kind: DiffLine['kind'] = !inHunk
+      ? 'meta'
+      : line.startsWith('@@')
+        ? 'hunk'
+        : line.startsWith('+')
+          ? 'added'
+          : line.startsWith('-')
+            ? 'removed'
+            : line.startsWith('\\')
+              ? 'meta'
+              : 'context';
+    current.lines.push({ kind, text: line });
+  }
+  return parsed;
+}
+
+/** The path of `diff --git a/<path> b/<path>`; undefined for a quoted header (a name with control characters). */
+function headerPath(header: string): string | undefined {
+  const rest = header.slice('diff --git '.length);
+  if ((rest.length - 5) % 2 !== 0) return undefined;
+  const path = rest.slice(2, 2 + (rest.length - 5) / 2);
+  return rest === `a/${path} b/${path}` ? path : undefined;
+}
+
+/** added, deleted or modified, as the part's header says. */
+function partStatus(file: FileDiff): string {
+  const header = file.lines.filter((line) => line.kind === 'meta').map((line) => line.text);
+  if (header.some((line) => line.startsWith('new file mode'))) return 'added';
+  if (header.some((line) => line.startsWith('deleted file mode'))) return 'deleted';
+  return 'modified';
+}
+
+function countLines(file: FileDiff): { added: number; removed: number } {
+  return {
+    added: file.lines.filter((line) => line.kind === 'added').length,
+    removed: file.lines.filter((line) => line.kind === 'removed').length,
+  };
+}
+
+/** One row per changed file: its change, its line counts and its part of the diff. */
+interface FileRow {
+  path: string;
+  status?: string;
+  added?: number;
+  removed?: number;
+  binary?: boolean;
+  diff?: FileDiff;
+}
+
+/**
+ * The files a session shows: those it integrated (their counts from the result),
+ * or, for a failed session, those of its kept worktree's diff (counted from the
+ * diff). Parts of the diff that name no listed file come last, on their own.
+ */
+function fileRows(result: SessionResult, diff: ParsedDiff | undefined): FileRow[] {
+  const parts = new Map<string, FileDiff>();
+  for (const file of diff?.files ?? []) if (file.path !== undefined) parts.set(file.path, file);
+  const rows: FileRow[] =
+    result.status === 'succeeded' || !diff
+      ? (result.files ?? []).map((file) => ({ ...file, diff: parts.get(file.path) }))
+      : [...parts].map(([path, part]) => ({ path, status: partStatus(part), ...countLines(part), diff: part }));
+  const shown = new Set(rows.map((row) => row.diff));
+  for (const part of diff?.files ?? []) {
+    if (!shown.has(part))
+      rows.push({ path: part.path ?? '(a file git names in quotes)', status: partStatus(part), ...countLines(part), diff: part });
+  }
+  return rows.map((row) => {
+    const binary = row.binary || row.diff?.lines.some((line) => line.kind === 'meta' && /^Binary files .* differ$/.test(line.text));
+    return binary ? { ...row, binary: true, added: undefined, removed: undefined } : row;
+  });
 }
 
 // ---------------------------------------------------------------- Markdown
@@ -246,15 +479,29 @@ function mdCode(text: string, inTable = false): string {
   return `${fence}${pad}${flat}${pad}${fence}`;
 }
 
-function mdBlock(text: string): string[] {
+function mdBlock(text: string, language = 'text'): string[] {
   const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(Math.max(3, longest + 1));
-  return [`${fence}text`, text, fence];
+  return [`${fence}${language}`, text, fence];
+}
+
+function commitMarkdown(input: ReportInput): string[] {
+  const head = input.headCommit
+    ? `For commit ${mdCode(input.headCommit)}: the workspace's HEAD when this report was written.`
+    : 'The workspace is not a git repository with a commit: there is no commit to name.';
+  const bases = baseCommits(input.results);
+  const base =
+    bases.length === 1
+      ? ` The sessions started from ${mdCode(bases[0])}.`
+      : bases.length > 1
+        ? ` The sessions started from ${bases.length} different commits (see each session).`
+        : '';
+  return [`${head}${base}`, ''];
 }
 
 export function renderReportMarkdown(input: ReportInput): string {
   const { results, verify } = input;
-  const lines = ['# fanout report', '', `Generated ${input.generatedAt.toISOString()}.`, ''];
+  const lines = ['# fanout report', '', `Generated ${input.generatedAt.toISOString()}.`, '', ...commitMarkdown(input)];
   for (const note of input.notes ?? []) lines.push(`> Note: ${mdText(note)}`, '');
 
   if (results.length === 0) {
@@ -269,7 +516,7 @@ export function renderReportMarkdown(input: ReportInput): string {
         mdText(result.status),
         mdCode(result.agent ?? NONE, true),
         formatDuration(result.durationMs),
-        String((result.files ?? []).length),
+        formatFilesChanged(result),
         formatFindingCounts(result.findings),
         formatCost(result.costUsd),
         formatTokens(result.tokens),
@@ -279,40 +526,74 @@ export function renderReportMarkdown(input: ReportInput): string {
     lines.push('');
   }
 
-  const failed = results.filter((result) => result.status === 'failed');
-  if (failed.length > 0) {
-    lines.push('## Failures', '');
-    for (const result of failed) {
-      lines.push(`### ${mdCode(result.project)}`, '');
-      lines.push(...mdBlock(result.error ?? 'no error was recorded'), '');
-      if (result.worktree) lines.push(`- worktree kept at ${mdCode(result.worktree)}`);
-      if (result.log) lines.push(`- log: ${mdCode(result.log)}`);
-      lines.push('');
-    }
-  }
-
-  const withFindings = results.filter((result) => (result.findings ?? []).length > 0);
-  if (withFindings.length > 0) {
-    lines.push('## Findings', '');
-    for (const result of withFindings) {
-      lines.push(`### ${mdCode(result.project)}`, '');
-      for (const finding of result.findings) {
-        lines.push(
-          `- **${finding.severity}** ${mdCode(findingPlace(finding))} ${mdText(finding.message)} (fix: ${mdText(finding.fix)}) [${mdText(finding.check)}]`,
-        );
-      }
-      lines.push('');
-    }
-  }
-
   if (verify) lines.push(...verifyMarkdown(verify));
+  if (results.length > 0) {
+    lines.push('## Sessions', '');
+    for (const result of results) lines.push(...sessionMarkdown(result, input.diffs?.get(result.project)));
+  }
   return `${lines.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+function sessionMarkdown(result: SessionResult, diffText: string | undefined): string[] {
+  const lines = [`### ${mdCode(result.project)}: ${mdText(result.status)}`, ''];
+  const phases = phasesOf(result);
+  lines.push(
+    `- agent ${mdCode(result.agent ?? NONE)}, base commit ${result.baseCommit ? mdCode(result.baseCommit) : NONE}, ` +
+      `${formatDuration(result.durationMs)}${phases ? ` (${formatPhases(phases)})` : ''}`,
+  );
+  const checks = (result.checks ?? []).map((check) => `${mdText(check.name)} ${check.ok ? 'passed' : 'failed'}`);
+  if (checks.length > 0) lines.push(`- checks: ${checks.join(', ')}`);
+  if (result.worktree) lines.push(`- worktree kept at ${mdCode(result.worktree)}`);
+  if (result.log) lines.push(`- log: ${mdCode(result.log)}`);
+  lines.push('');
+  if (result.summary) lines.push(`> ${mdText(result.summary)}`, '');
+  if (result.status === 'failed') lines.push(...mdBlock(result.error ?? 'no error was recorded'), '');
+
+  const diff = diffText === undefined ? undefined : parseDiff(diffText);
+  const rows = fileRows(result, diff);
+  if (rows.length > 0) {
+    lines.push(result.status === 'succeeded' ? 'Files integrated:' : 'Changes in the kept worktree (not integrated):', '');
+    lines.push('| file | change | added | removed |', '| --- | --- | ---: | ---: |');
+    for (const row of rows) {
+      const [added, removed] = row.binary ? ['binary', 'binary'] : [row.added ?? NONE, row.removed ?? NONE];
+      lines.push(`| ${mdCode(row.path, true)} | ${mdText(row.status ?? NONE)} | ${added} | ${removed} |`);
+    }
+    lines.push('');
+  }
+  if (diffText !== undefined) {
+    // GitHub renders <details> around a fenced block; anything from the diff stays inside the fence.
+    // The summary line is raw HTML to Markdown, so what it holds is escaped as HTML.
+    lines.push(
+      `<details><summary>diff${result.diff ? ` (${escapeHtml(result.diff.file)})` : ''}</summary>`,
+      '',
+      ...mdBlock(diffText.replace(/\n$/, ''), 'diff'),
+      '',
+      '</details>',
+      '',
+    );
+  }
+  if ((result.rejected ?? []).length > 0) {
+    lines.push('Rejected changes:', '');
+    for (const change of result.rejected) lines.push(`- ${mdCode(change.path)} (${mdText(change.status)}, ${mdText(change.reason)})`);
+    lines.push('');
+  }
+  if ((result.findings ?? []).length > 0) {
+    lines.push('Findings:', '');
+    for (const finding of result.findings) {
+      lines.push(
+        `- **${mdText(finding.severity)}** ${mdCode(findingPlace(finding))} ${mdText(finding.message)} (fix: ${mdText(finding.fix)}) [${mdText(finding.check)}]`,
+      );
+    }
+    lines.push('');
+  }
+  return lines;
 }
 
 function verifyMarkdown(verify: VerifySummary): string[] {
   const lines = ['## Verify', ''];
   const base = verify.baseCommit ? ` against base ${mdCode(verify.baseCommit)}` : '';
   lines.push(`${verify.ok ? 'Passed' : 'Failed'}${base}: ${plural(verify.problems.length, 'problem')} across sessions.`, '');
+  if (verify.baseNote) lines.push(`Base: ${mdText(verify.baseNote)}`, '');
   for (const problem of verify.problems) {
     const sessions = problem.sessions.length > 0 ? ` (sessions: ${problem.sessions.map((session) => mdCode(session)).join(', ')})` : '';
     lines.push(`- **${mdText(problem.kind)}**: ${mdText(problem.message)}${sessions}`);
@@ -347,6 +628,15 @@ function tickStepSeconds(totalSeconds: number): number {
   return [1, 2, 5, 10].map((factor) => factor * power).find((step) => step >= rough) ?? 10 * power;
 }
 
+/** A session's anchor: from its place in the report, never from its (untrusted) name. */
+function sessionAnchor(index: number): string {
+  return `session-${index + 1}`;
+}
+
+function phaseColor(name: string): string {
+  return PHASES.find((phase) => phase.name === name)?.color ?? OTHER_PHASE.color;
+}
+
 function timelineHtml(results: readonly SessionResult[]): string {
   const { spans, totalMs } = spansOf(results);
   // A run that took no measurable time still gets an axis to draw on.
@@ -357,18 +647,26 @@ function timelineHtml(results: readonly SessionResult[]): string {
     const seconds = Number((index * step).toFixed(3));
     ticks.push(`<span class="tick" style="left:${percent(((seconds * 1000) / axisMs) * 100)}">${seconds} s</span>`);
   }
-  const rows = spans.map(({ result, startMs, endMs }) => {
+  const rows = spans.map(({ result, startMs, endMs }, index) => {
     const project = escapeHtml(result.project);
+    const phases = phasesOf(result);
     const title = escapeHtml(
-      `${result.project}: ${result.status}, ${(startMs / 1000).toFixed(1)} s to ${(endMs / 1000).toFixed(1)} s (${formatDuration(result.durationMs)})`,
+      `${result.project}: ${result.status}, ${(startMs / 1000).toFixed(1)} s to ${(endMs / 1000).toFixed(1)} s (${formatDuration(result.durationMs)})` +
+        (phases ? `: ${formatPhases(phases)}` : ''),
     );
     const geometry = `left:${percent((startMs / axisMs) * 100)};width:${percent(((endMs - startMs) / axisMs) * 100)}`;
+    const segments = (phases ?? []).map(
+      (phase) =>
+        `<span class="phase" data-phase="${phase.name}" style="width:${percent(phase.share)};background:${phaseColor(phase.name)}" ` +
+        `title="${escapeHtml(`${phase.name} ${formatDuration(phase.ms)}`)}"></span>`,
+    );
     return [
       '<div class="timeline-row">',
-      `<div class="timeline-label" title="${project}">${project}</div>`,
+      `<div class="timeline-label" title="${project}"><span class="mark status-${escapeHtml(result.status)}">${result.status === 'failed' ? '✗' : '✓'}</span> ${project}</div>`,
       '<div class="timeline-track">',
       `<div class="timeline-bar status-${escapeHtml(result.status)}" data-session="${project}" style="${geometry}" title="${title}">`,
-      `<span class="timeline-bar-label">${project}</span></div>`,
+      ...segments,
+      `<a class="timeline-bar-label" href="#${sessionAnchor(index)}">${project}</a></div>`,
       '</div></div>',
     ].join('');
   });
@@ -380,14 +678,23 @@ function timelineHtml(results: readonly SessionResult[]): string {
   ].join('\n');
 }
 
+function legendHtml(): string {
+  const swatch = (color: string, name: string) => `<span class="swatch" style="background:${color}"></span>${name}`;
+  return (
+    '<p class="legend">Each bar is a session from its start to its end, split into its phases:' +
+    [...PHASES, OTHER_PHASE].map((phase) => swatch(phase.color, phase.name)).join('') +
+    '. A failed session has a red outline; a session recorded without timings is one bar in its status colour.</p>'
+  );
+}
+
 function tableHtml(results: readonly SessionResult[]): string {
-  const rows = results.map((result) => {
+  const rows = results.map((result, index) => {
     const cells = [
-      `<td><code>${escapeHtml(result.project)}</code></td>`,
+      `<td><a href="#${sessionAnchor(index)}"><code>${escapeHtml(result.project)}</code></a></td>`,
       `<td><span class="status status-${escapeHtml(result.status)}">${escapeHtml(result.status)}</span></td>`,
       `<td>${escapeHtml(result.agent ?? NONE)}</td>`,
       `<td class="number">${formatDuration(result.durationMs)}</td>`,
-      `<td class="number">${(result.files ?? []).length}</td>`,
+      `<td class="number">${formatFilesChanged(result)}</td>`,
       `<td>${formatFindingCounts(result.findings)}</td>`,
       `<td class="number">${formatCost(result.costUsd)}</td>`,
       `<td class="number">${formatTokens(result.tokens)}</td>`,
@@ -402,40 +709,114 @@ function tableHtml(results: readonly SessionResult[]): string {
   ].join('\n');
 }
 
-function failuresHtml(results: readonly SessionResult[]): string {
-  const failed = results.filter((result) => result.status === 'failed');
-  if (failed.length === 0) return '';
-  const items = failed.map((result) => {
+function diffLinesHtml(lines: readonly DiffLine[]): string {
+  return lines.map((line) => `<span class="line diff-${line.kind}">${escapeHtml(line.text) || ' '}</span>`).join('');
+}
+
+function fileRowHtml(row: FileRow): string {
+  const counts = row.binary
+    ? '<span class="binary">binary</span>'
+    : row.added === undefined
+      ? ''
+      : `<span class="added">+${row.added}</span> <span class="removed">−${row.removed}</span>`;
+  const head = `<code class="path">${escapeHtml(row.path)}</code> ${row.status ? `<span class="change">${escapeHtml(row.status)}</span> ` : ''}${counts}`;
+  if (!row.diff || row.binary) return `<li class="file">${head}</li>`;
+  return `<li class="file"><details><summary>${head}</summary><pre class="diff">${diffLinesHtml(row.diff.lines)}</pre></details></li>`;
+}
+
+function findingsListHtml(findings: readonly Finding[]): string {
+  const items = findings.map(
+    (finding) =>
+      `<li class="finding"><span class="severity-${finding.severity === 'error' ? 'error' : 'warning'}">${escapeHtml(finding.severity)}</span> ` +
+      `<code class="place">${escapeHtml(findingPlace(finding))}</code> ${escapeHtml(finding.message)} ` +
+      `<span class="fix">(fix: ${escapeHtml(finding.fix)})</span> <span class="check">[${escapeHtml(finding.check)}]</span></li>`,
+  );
+  return `<ul class="findings">${items.join('\n')}</ul>`;
+}
+
+function sessionHtml(result: SessionResult, index: number, diffText: string | undefined): string {
+  const status = escapeHtml(result.status);
+  const phases = phasesOf(result);
+  const parts = [
+    `<section class="session session-${status}" id="${sessionAnchor(index)}" data-session="${escapeHtml(result.project)}">`,
+    `<h3><code>${escapeHtml(result.project)}</code> <span class="status status-${status}">${status}</span></h3>`,
+    `<p class="session-meta">agent <code>${escapeHtml(result.agent ?? NONE)}</code> · base commit <code class="commit">${escapeHtml(result.baseCommit || NONE)}</code> · ` +
+      `${formatDuration(result.durationMs)} · cost ${formatCost(result.costUsd)} · tokens ${formatTokens(result.tokens)}</p>`,
+  ];
+  if (phases) {
+    const items = phases.map(
+      (phase) => `<span class="swatch" style="background:${phaseColor(phase.name)}"></span>${phase.name} ${formatDuration(phase.ms)}`,
+    );
+    parts.push(`<p class="phases">${items.join(' ')}</p>`);
+  }
+  const checks = (result.checks ?? []).map(
+    (check) =>
+      `<span class="check-result ${check.ok ? 'ok' : 'not-ok'}" title="${escapeHtml(check.message ?? '')}">${escapeHtml(check.name)} ${check.ok ? '✓' : '✗'}</span>`,
+  );
+  if (checks.length > 0) parts.push(`<p class="checks">checks: ${checks.join(' ')}</p>`);
+  if (result.summary)
+    parts.push(`<div class="agent-summary"><strong>The agent's summary</strong><p>${escapeHtml(result.summary)}</p></div>`);
+  if (result.status === 'failed') {
+    parts.push(`<pre class="error">${escapeHtml(result.error ?? 'no error was recorded')}</pre>`);
     const kept = [
       result.worktree ? `<li>worktree kept at <code>${escapeHtml(result.worktree)}</code></li>` : '',
       result.log ? `<li>log: <code>${escapeHtml(result.log)}</code></li>` : '',
     ].join('');
-    return `<h3><code>${escapeHtml(result.project)}</code></h3>\n<pre>${escapeHtml(result.error ?? 'no error was recorded')}</pre>\n<ul>${kept}</ul>`;
-  });
-  return ['<h2>Failures</h2>', ...items].join('\n');
+    if (kept) parts.push(`<ul class="kept">${kept}</ul>`);
+  }
+
+  const diff = diffText === undefined ? undefined : parseDiff(diffText);
+  const rows = fileRows(result, diff);
+  if (rows.length > 0) {
+    const counted = rows.filter((row) => row.added !== undefined);
+    const totals = counted.length
+      ? ` <span class="added">+${counted.reduce((sum, row) => sum + (row.added ?? 0), 0)}</span> <span class="removed">−${counted.reduce((sum, row) => sum + (row.removed ?? 0), 0)}</span>`
+      : '';
+    const heading = result.status === 'succeeded' ? 'Files integrated' : 'Changes in the kept worktree (not integrated)';
+    parts.push(`<h4>${heading} (${rows.length})${totals}</h4>`);
+    if (diff) {
+      const from = result.diff ? ` (from <code>${escapeHtml(result.diff.file)}</code>)` : '';
+      parts.push(`<p class="diff-note">Open a file to see its diff${from}.</p>`);
+    } else if (result.status === 'succeeded') {
+      parts.push('<p class="diff-note">No diff was recorded for this session.</p>');
+    }
+    parts.push(`<ul class="files">${rows.map(fileRowHtml).join('\n')}</ul>`);
+    if (diff?.cut) parts.push(`<p class="note">${escapeHtml(diff.cut.replace(/^\[fanout: /, '').replace(/\]$/, ''))}</p>`);
+  }
+  if ((result.rejected ?? []).length > 0) {
+    const items = result.rejected.map(
+      (change) => `<li><code>${escapeHtml(change.path)}</code> (${escapeHtml(change.status)}, ${escapeHtml(change.reason)})</li>`,
+    );
+    parts.push('<h4>Rejected changes</h4>', `<ul class="rejected">${items.join('')}</ul>`);
+  }
+  if ((result.findings ?? []).length > 0)
+    parts.push(`<h4>Findings (${formatFindingCounts(result.findings)})</h4>`, findingsListHtml(result.findings));
+  parts.push('</section>');
+  return parts.join('\n');
 }
 
-function findingsHtml(results: readonly SessionResult[]): string {
-  const withFindings = results.filter((result) => (result.findings ?? []).length > 0);
-  if (withFindings.length === 0) return '';
-  const sections = withFindings.map((result) => {
-    const items = result.findings.map(
-      (finding) =>
-        `<li><span class="severity-${finding.severity === 'error' ? 'error' : 'warning'}">${escapeHtml(finding.severity)}</span> ` +
-        `<code>${escapeHtml(findingPlace(finding))}</code> ${escapeHtml(finding.message)} ` +
-        `<span class="fix">(fix: ${escapeHtml(finding.fix)})</span> <span class="check">[${escapeHtml(finding.check)}]</span></li>`,
-    );
-    return `<h3><code>${escapeHtml(result.project)}</code></h3>\n<ul class="findings">${items.join('\n')}</ul>`;
-  });
-  return ['<h2>Findings</h2>', ...sections].join('\n');
+function commitHtml(input: ReportInput): string {
+  const head = input.headCommit
+    ? `For commit <code class="commit">${escapeHtml(input.headCommit)}</code>: the workspace's HEAD when this report was written.`
+    : 'The workspace is not a git repository with a commit: there is no commit to name.';
+  const bases = baseCommits(input.results);
+  const base =
+    bases.length === 1
+      ? ` The sessions started from <code class="commit">${escapeHtml(bases[0])}</code>.`
+      : bases.length > 1
+        ? ` The sessions started from ${bases.length} different commits (see each session).`
+        : '';
+  return `<p class="commit-line">${head}${base}</p>`;
 }
 
 function verifyHtml(verify: VerifySummary | undefined): string {
   if (!verify) return '';
   const base = verify.baseCommit ? ` against base <code>${escapeHtml(verify.baseCommit)}</code>` : '';
   const parts = [
+    '<section class="verify">',
     '<h2>Verify</h2>',
     `<p><span class="status status-${verify.ok ? 'succeeded' : 'failed'}">${verify.ok ? 'passed' : 'failed'}</span>${base}: ${plural(verify.problems.length, 'problem')} across sessions.</p>`,
+    ...(verify.baseNote ? [`<p class="base-note">Base: ${escapeHtml(verify.baseNote)}</p>`] : []),
   ];
   if (verify.problems.length > 0) {
     const items = verify.problems.map((problem) => {
@@ -445,13 +826,17 @@ function verifyHtml(verify: VerifySummary | undefined): string {
     parts.push(`<ul class="problems">${items.join('\n')}</ul>`);
   }
   if (verify.affected) {
-    parts.push(`<p>Affected checks <code>${escapeHtml(verify.affected.command)}</code>: ${verify.affected.ok ? 'passed' : 'failed'}.</p>`);
+    parts.push(
+      `<p class="affected">Affected checks <code>${escapeHtml(verify.affected.command)}</code>: ` +
+        `<span class="status status-${verify.affected.ok ? 'succeeded' : 'failed'}">${verify.affected.ok ? 'passed' : 'failed'}</span>.</p>`,
+    );
     if (verify.affected.output) {
       const { text, omitted } = affectedTail(verify.affected.output);
       const summary = omitted > 0 ? `output (the first ${omitted} lines are left out)` : 'output';
       parts.push(`<details${verify.affected.ok ? '' : ' open'}><summary>${summary}</summary><pre>${escapeHtml(text)}</pre></details>`);
     }
   }
+  parts.push('</section>');
   return parts.join('\n');
 }
 
@@ -459,28 +844,63 @@ function verifyHtml(verify: VerifySummary | undefined): string {
 const STYLE = `
 :root { --ok: #2e7d32; --failed: #c62828; --muted: #666; --line: #ddd; }
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem; color: #222; max-width: 72rem; }
+a { color: inherit; }
 code, pre { font-family: ui-monospace, monospace; font-size: 13px; }
 pre { background: #f6f6f6; padding: .75rem; overflow-x: auto; white-space: pre-wrap; }
 table.sessions { border-collapse: collapse; width: 100%; margin: 1rem 0 2rem; }
 table.sessions th, table.sessions td { border-bottom: 1px solid var(--line); padding: .35rem .6rem; text-align: left; }
 table.sessions td.number { text-align: right; font-variant-numeric: tabular-nums; }
+.commit-line { background: #f3f6fa; border-left: 3px solid #90a4ae; padding: .4rem .75rem; }
 .status { font-weight: 600; }
 .status-succeeded { color: var(--ok); }
 .status-failed, .severity-error { color: var(--failed); }
+.severity-error, .severity-warning { font-weight: 600; }
 .severity-warning { color: #8a6d00; }
 .note { color: var(--muted); border-left: 3px solid var(--line); padding-left: .75rem; }
 .timeline { margin: 1rem 0 2rem; }
 .timeline-row { display: flex; align-items: center; height: 1.9rem; }
 .timeline-label { width: 11rem; flex: none; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; padding-right: .75rem; }
+.mark { font-weight: 700; }
 .timeline-track { position: relative; flex: 1; height: 100%; border-left: 1px solid var(--line); }
-.timeline-bar { position: absolute; top: .3rem; bottom: .3rem; min-width: 3px; border-radius: 3px; overflow: hidden; box-sizing: border-box; }
+.timeline-bar { position: absolute; top: .3rem; bottom: .3rem; min-width: 3px; border-radius: 3px; overflow: hidden; box-sizing: border-box; display: flex; }
 .timeline-bar.status-succeeded { background: var(--ok); }
-.timeline-bar.status-failed { background: var(--failed); }
-.timeline-bar-label { color: #fff; font-size: 12px; padding: 0 .4rem; white-space: nowrap; line-height: 1.3rem; }
+.timeline-bar.status-failed { background: var(--failed); outline: 2px solid var(--failed); outline-offset: 1px; }
+.phase { flex: none; height: 100%; }
+.timeline-bar-label { position: absolute; left: 0; top: 0; color: #fff; font-size: 12px; padding: 0 .4rem; white-space: nowrap; line-height: 1.3rem; text-decoration: none; text-shadow: 0 0 2px #000; }
 .timeline-axis { height: 1.5rem; border-top: 1px solid var(--line); color: var(--muted); font-size: 12px; }
 .timeline-axis .timeline-track { border-left: none; }
 .tick { position: absolute; top: .2rem; transform: translateX(-50%); white-space: nowrap; }
-.legend span { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; vertical-align: middle; margin: 0 .3rem 0 1rem; }
+.swatch { display: inline-block; width: .8rem; height: .8rem; border-radius: 2px; vertical-align: middle; margin: 0 .3rem 0 .8rem; }
+.session { border: 1px solid var(--line); border-left: 4px solid var(--ok); border-radius: 4px; padding: .25rem 1rem 1rem; margin: 1rem 0; }
+.session-failed { border-left-color: var(--failed); }
+.session h3 { margin: .6rem 0 .3rem; }
+.session h4 { margin: 1rem 0 .3rem; }
+.session-meta, .phases, .checks { margin: .2rem 0; color: #444; }
+.phases .swatch:first-child { margin-left: 0; }
+.check-result { margin-right: .6rem; }
+.check-result.ok { color: var(--ok); }
+.check-result.not-ok { color: var(--failed); font-weight: 600; }
+.agent-summary { background: #f6f8fa; border-left: 3px solid #1e88e5; padding: .4rem .75rem; margin: .6rem 0; max-height: 14rem; overflow: auto; }
+.agent-summary p { margin: .2rem 0 0; white-space: pre-wrap; }
+pre.error { background: #fdecea; color: #7f1d1d; }
+ul.files { list-style: none; padding-left: 0; margin: .3rem 0; }
+li.file { border-bottom: 1px solid #eee; padding: .2rem 0; }
+li.file summary { cursor: pointer; }
+.change { color: var(--muted); margin: 0 .3rem; }
+.added { color: var(--ok); font-weight: 600; }
+.removed { color: var(--failed); font-weight: 600; }
+.binary { color: var(--muted); font-style: italic; }
+.diff-note { color: var(--muted); margin: .2rem 0; font-size: 13px; }
+pre.diff { padding: .5rem 0; white-space: pre; }
+pre.diff .line { display: block; padding: 0 .75rem; }
+pre.diff .diff-added { background: #e6ffec; color: #116329; }
+pre.diff .diff-removed { background: #ffebe9; color: #82071e; }
+pre.diff .diff-hunk { background: #ddf4ff; color: #0550ae; }
+pre.diff .diff-meta { color: var(--muted); font-weight: 600; }
+ul.findings { padding-left: 1.2rem; }
+li.finding { margin: .25rem 0; }
+.fix { color: #0b5394; }
+.check { color: var(--muted); }
 `;
 
 export function renderReportHtml(input: ReportInput): string {
@@ -493,11 +913,13 @@ export function renderReportHtml(input: ReportInput): string {
           `<p class="summary">${escapeHtml(summaryParts(results).join(' · '))}.</p>`,
           tableHtml(results),
           '<h2>Timeline</h2>',
-          '<p class="legend">Each bar is a session, from its start to its end.<span style="background:var(--ok)"></span>succeeded<span style="background:var(--failed)"></span>failed</p>',
+          legendHtml(),
           timelineHtml(results),
-          failuresHtml(results),
-          findingsHtml(results),
         ];
+  const sessions =
+    results.length === 0
+      ? []
+      : ['<h2>Sessions</h2>', ...results.map((result, index) => sessionHtml(result, index, input.diffs?.get(result.project)))];
   return [
     '<!doctype html>',
     '<html lang="en">',
@@ -512,9 +934,11 @@ export function renderReportHtml(input: ReportInput): string {
     '<body>',
     '<h1>fanout report</h1>',
     `<p class="generated">Generated ${escapeHtml(input.generatedAt.toISOString())}.</p>`,
+    commitHtml(input),
     ...notes,
     ...body,
     verifyHtml(input.verify),
+    ...sessions,
     '</body>',
     '</html>',
   ]

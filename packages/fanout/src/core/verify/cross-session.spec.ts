@@ -1,9 +1,8 @@
-import { execFileSync } from 'child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import type { SessionResult } from '../session/session';
-import { fanoutBaseCommit, findCrossSessionProblems } from './cross-session';
+import { findCrossSessionProblems } from './cross-session';
 
 function result(project: string, files: string[], extra: Partial<SessionResult> = {}): SessionResult {
   return {
@@ -110,25 +109,5 @@ describe('findCrossSessionProblems', () => {
       ],
     });
     expect(problems).toEqual([]);
-  });
-});
-
-describe('fanoutBaseCommit', () => {
-  it('is the commit the sessions share, or the newest one all of them descend from', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'fanout-base-'));
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: root, encoding: 'utf-8' }).trim();
-    try {
-      git('init', '-q');
-      git('commit', '-q', '--allow-empty', '-m', 'one');
-      const first = git('rev-parse', 'HEAD');
-      git('commit', '-q', '--allow-empty', '-m', 'two');
-      const second = git('rev-parse', 'HEAD');
-      expect(await fanoutBaseCommit(root, [result('a', [], { baseCommit: second }), result('b', [], { baseCommit: second })])).toBe(second);
-      expect(await fanoutBaseCommit(root, [result('a', [], { baseCommit: first }), result('b', [], { baseCommit: second })])).toBe(first);
-      expect(await fanoutBaseCommit(root, [])).toBeUndefined();
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
   });
 });

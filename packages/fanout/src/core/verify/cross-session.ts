@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { extractClaims, normalizeRoute } from '../checks/claims';
-import { git } from '../system/git';
 import type { SessionResult } from '../session/session';
 
 /**
@@ -124,17 +123,4 @@ export function findCrossSessionProblems(input: CrossSessionInput): VerifyProble
     });
   }
   return problems;
-}
-
-/**
- * The commit the fan-out started from, recorded by every session. Sessions of
- * one run share it; when they do not (tasks run at different times), the
- * newest commit all of them descend from is the base, so every session's
- * changes count as affected.
- */
-export async function fanoutBaseCommit(workspaceRoot: string, results: readonly SessionResult[]): Promise<string | undefined> {
-  const commits = [...new Set(results.map((result) => result.baseCommit).filter(Boolean))];
-  if (commits.length <= 1) return commits[0];
-  const base = (await git(workspaceRoot, ['merge-base', '--octopus', ...commits], { allowFailure: true })).trim();
-  return base || undefined;
 }

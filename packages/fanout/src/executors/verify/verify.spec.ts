@@ -1,7 +1,8 @@
-import type { ExecutorContext, ProjectGraph } from '@nx/devkit';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { logger, type ExecutorContext, type ProjectGraph } from '@nx/devkit';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
+import { gitIn } from '../../testing/git-workspace';
 import verifyExecutor from './verify';
 
 const ASSIGNMENT = '---\nlike: users\ncontracts: contracts\n---\n\nBuild it.\n';
@@ -12,7 +13,7 @@ describe('fanout:verify', () => {
     mkdirSync(dirname(join(root, file)), { recursive: true });
     writeFileSync(join(root, file), text);
   };
-  const session = (project: string, files: string[], status = 'succeeded') =>
+  const session = (project: string, files: string[], status = 'succeeded', baseCommit = 'f'.repeat(40)) =>
     write(
       `.fanout/sessions/${project}/result.json`,
       JSON.stringify({
@@ -22,7 +23,7 @@ describe('fanout:verify', () => {
         startedAt: '2026-01-01T00:00:00.000Z',
         endedAt: '2026-01-01T00:00:02.000Z',
         durationMs: 2000,
-        baseCommit: 'f'.repeat(40),
+        baseCommit,
         baseContextHash: 'hash',
         files: files.map((path) => ({ path, status: 'added' })),
         rejected: [],
@@ -95,6 +96,82 @@ describe('fanout:verify', () => {
     const report = readFileSync(join(root, '.fanout/report.md'), 'utf-8');
     expect(report).toContain('products has no session result');
     expect(report).toContain('the session of orders failed');
+  });
+
+  describe('the base of nx affected', () => {
+    /** Where the stand-in nx writes the arguments it was run with. */
+    const argvFile = () => join(root, 'node_modules', '.bin', 'argv.json');
+    let info: jest.SpyInstance;
+    let error: jest.SpyInstance;
+
+    beforeEach(() => {
+      // A stand-in for the workspace's nx: it records its arguments (the real nx runs in the e2e suite).
+      write('.gitignore', 'node_modules\n.fanout/\n');
+      write(
+        'node_modules/.bin/nx',
+        "#!/usr/bin/env node\nrequire('fs').writeFileSync(require('path').join(__dirname, 'argv.json'), JSON.stringify(process.argv.slice(2)));\nconsole.log('affected checks ran');\n",
+      );
+      chmodSync(join(root, 'node_modules/.bin/nx'), 0o755);
+      gitIn(root, 'init', '-q', '-b', 'main');
+      gitIn(root, 'add', '-A');
+      gitIn(root, 'commit', '-q', '-m', 'tasks');
+      info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+      error = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+    });
+    afterEach(() => jest.restoreAllMocks());
+
+    const logged = (spy: jest.SpyInstance) => spy.mock.calls.map((call) => String(call[0])).join('\n');
+
+    it('is the commit the sessions recorded, when the repository has it', async () => {
+      const recorded = gitIn(root, 'rev-parse', 'HEAD').trim();
+      session('orders', [], 'succeeded', recorded);
+      session('products', [], 'succeeded', recorded);
+
+      expect(await verifyExecutor({ targets: ['test'] }, context())).toEqual({ success: true });
+
+      expect(JSON.parse(readFileSync(argvFile(), 'utf-8'))).toContain(`--base=${recorded}`);
+      expect(logged(info)).toContain(`[fanout] base ${recorded.slice(0, 7)} (recorded by the sessions)`);
+    });
+
+    it("for sessions replayed from another clone's cache, is the last commit that changed the tasks' inputs, and the log and report say so", async () => {
+      write('libs/users/src/users.routes.ts', "export const routes = [{ method: 'GET', path: '/people' }];\n");
+      gitIn(root, 'commit', '-q', '-am', 'reference');
+      const inputsChanged = gitIn(root, 'rev-parse', 'HEAD').trim();
+      write('README.md', '# Not an input of any task\n');
+      gitIn(root, 'add', 'README.md');
+      gitIn(root, 'commit', '-q', '-m', 'readme');
+      write('libs/orders/src/orders.routes.ts', "export const routes = [{ method: 'GET', path: '/orders' }];\n");
+      session('orders', ['libs/orders/src/orders.routes.ts']);
+      session('products', []);
+
+      expect(await verifyExecutor({ targets: ['test'] }, context())).toEqual({ success: true });
+
+      expect(JSON.parse(readFileSync(argvFile(), 'utf-8'))).toEqual([
+        'affected',
+        '-t',
+        'test',
+        `--base=${inputsChanged}`,
+        '--outputStyle=stream',
+        '--exclude=workspace',
+      ]);
+      const note =
+        `base ${inputsChanged.slice(0, 7)}: the recorded base fffffff is not in this repository (a replay from another clone's cache); ` +
+        "using the last commit that changed the tasks' inputs";
+      expect(logged(info)).toContain(`[fanout] ${note}`);
+      const report = readFileSync(join(root, '.fanout/report.md'), 'utf-8');
+      expect(report).toContain(`against base \`${inputsChanged}\``);
+      expect(report).toContain(note);
+    });
+
+    it('refuses a --base that names no commit, naming it, and runs nothing', async () => {
+      session('orders', []);
+      session('products', []);
+
+      expect(await verifyExecutor({ base: 'cb6f1e5' }, context())).toEqual({ success: false });
+
+      expect(logged(error)).toContain(`--base=cb6f1e5 is not a commit of the repository at ${root}`);
+      expect(existsSync(argvFile())).toBe(false);
+    });
   });
 
   it('refuses to run the fanout targets from inside verify, and writes nothing', async () => {

@@ -3,28 +3,56 @@ import { spawn } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { join, relative } from 'path';
 import { listFiles } from '../../core/system/files';
-import { parseAssignment } from '../../core/session/assignment';
+import { parseAssignment, type Assignment } from '../../core/session/assignment';
 import { extractClaims } from '../../core/checks/claims';
 import { readSessionResults, writeReport, type VerifySummary } from '../../core/report/report';
-import { fanoutBaseCommit, findCrossSessionProblems } from '../../core/verify/cross-session';
+import { findCrossSessionProblems } from '../../core/verify/cross-session';
+import { chooseBaseCommit, type BaseCommit } from '../../core/verify/base-commit';
 import type { VerifyExecutorSchema } from './schema';
-import { ASSIGNMENT_FILE, DEFAULT_CHECK_TARGETS, fanoutTargetName, readPluginOptions, VERIFY_TARGET } from '../../constants';
+import {
+  ASSIGNMENT_FILE,
+  CONVENTIONS_FILE,
+  DEFAULT_CHECK_TARGETS,
+  fanoutTargetName,
+  readPluginOptions,
+  VERIFY_TARGET,
+} from '../../constants';
 
 /** Variables of the outer Nx task that would confuse the nested nx; the user's own settings stay. */
 const OUTER_TASK_VARIABLE =
   /^NX_(TASK_|CLI_SET|LOAD_DOT_ENV_FILES|WORKSPACE_ROOT|TERMINAL|STREAM_OUTPUT|PREFIX_OUTPUT|FORKED_TASK_EXECUTOR|SET_CLI)/;
 
-/** The names every sibling exports by design: what the tasks' references export. */
-function referenceExports(context: ExecutorContext, taskRoots: string[]): Set<string> {
-  const names = new Set<string>();
-  const references = new Set<string>();
+/**
+ * VerifySummary as this executor fills it: where the base came from, for the
+ * report to show next to the base.
+ */
+
+/** The tasks' fanout.md, parsed. */
+function readAssignments(context: ExecutorContext, taskRoots: string[]): Assignment[] {
+  const assignments: Assignment[] = [];
   for (const root of taskRoots) {
     try {
-      references.add(parseAssignment(readFileSync(join(context.root, root, ASSIGNMENT_FILE), 'utf-8'), `${root}/${ASSIGNMENT_FILE}`).like);
+      assignments.push(parseAssignment(readFileSync(join(context.root, root, ASSIGNMENT_FILE), 'utf-8'), `${root}/${ASSIGNMENT_FILE}`));
     } catch {
       // A task with a broken fanout.md failed its own session; it has nothing to verify.
     }
   }
+  return assignments;
+}
+
+/** What the tasks' cache keys depend on, as paths: the assignments, the contracts and references, the conventions. */
+function taskInputPaths(context: ExecutorContext, taskRoots: string[], assignments: Assignment[]): string[] {
+  const projects = new Set(assignments.flatMap((assignment) => [assignment.like, assignment.contracts]));
+  const roots = [...projects]
+    .map((name) => context.projectGraph.nodes[name]?.data.root)
+    .filter((root): root is string => root !== undefined);
+  return [...taskRoots.map((root) => `${root}/${ASSIGNMENT_FILE}`), ...roots, CONVENTIONS_FILE];
+}
+
+/** The names every sibling exports by design: what the tasks' references export. */
+function referenceExports(context: ExecutorContext, assignments: Assignment[]): Set<string> {
+  const names = new Set<string>();
+  const references = new Set(assignments.map((assignment) => assignment.like));
   for (const reference of references) {
     const root = context.projectGraph.nodes[reference]?.data.root;
     if (!root) continue;
@@ -106,21 +134,34 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
       });
     }
     const succeeded = results.filter((result) => result.status === 'succeeded');
+    const taskRoots = tasks.map((task) => task.root);
+    const assignments = readAssignments(context, taskRoots);
     summary.problems.push(
-      ...findCrossSessionProblems({
-        workspaceRoot: context.root,
-        results: succeeded,
-        sharedNames: referenceExports(
-          context,
-          tasks.map((task) => task.root),
-        ),
-      }),
+      ...findCrossSessionProblems({ workspaceRoot: context.root, results: succeeded, sharedNames: referenceExports(context, assignments) }),
     );
-    summary.baseCommit = options.base ?? (await fanoutBaseCommit(context.root, results));
 
-    if (!options.skipAffected && targets.length > 0) {
-      if (!summary.baseCommit) throw new Error('no base commit: no session recorded the commit it started from. Pass --base=<commit>.');
-      const args = ['affected', '-t', ...targets, `--base=${summary.baseCommit}`, '--outputStyle=stream'];
+    const runsAffected = !options.skipAffected && targets.length > 0;
+    let base: BaseCommit | undefined;
+    try {
+      base = await chooseBaseCommit({
+        workspaceRoot: context.root,
+        results,
+        inputPaths: taskInputPaths(context, taskRoots, assignments),
+        requested: options.base,
+      });
+    } catch (error) {
+      // Without nx affected the base is only shown in the report: having none is no failure, a wrong --base still is.
+      if (runsAffected || options.base !== undefined) throw error;
+    }
+    if (base) {
+      summary.baseCommit = base.commit;
+      summary.baseSource = base.source;
+      summary.baseNote = base.note;
+      logger.info(`[fanout] ${base.note}`);
+    }
+
+    if (runsAffected && base) {
+      const args = ['affected', '-t', ...targets, `--base=${base.commit}`, '--outputStyle=stream'];
       // The root project carries fanout-verify and depends on every task: it is always affected, and
       // the targets other plugins infer for it would check the whole workspace once more.
       const rootProject = Object.values(context.projectGraph.nodes).find((node) => node.data.root === '.');

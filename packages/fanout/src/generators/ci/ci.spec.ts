@@ -1,9 +1,10 @@
 import { getProjects, logger, readNxJson, type CreateNodesContextV2, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { execFileSync } from 'child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { minimatch } from 'minimatch';
 import { tmpdir } from 'os';
-import { dirname, join, relative } from 'path';
+import { delimiter, dirname, join, relative } from 'path';
 import { parse } from 'yaml';
 import { createNodesV2 } from '../../plugin';
 import { pendingChanges } from '../../testing/compile-tree';
@@ -59,8 +60,67 @@ function readWorkflow(tree: Tree, path = WORKFLOW): Workflow {
 
 const steps = (workflow: Workflow) => workflow.jobs.main.steps;
 const stepUsing = (workflow: Workflow, action: string) => steps(workflow).find((step) => step.uses?.split('@')[0] === action);
-const nxStep = (workflow: Workflow) => steps(workflow).find((step) => /(^| )nx affected /.test(step.run ?? ''));
+const isNxStep = (step: Step) => /(^| )nx affected /.test(step.run ?? '');
+const nxSteps = (workflow: Workflow) => steps(workflow).filter(isNxStep);
+const nxRuns = (workflow: Workflow) => nxSteps(workflow).map((step) => step.run);
 const indexOf = (workflow: Workflow, step: Step | undefined) => (step ? steps(workflow).indexOf(step) : -1);
+/** The targets an `nx affected -t` line runs: the words after -t, up to the first flag. */
+function targetsOf(step: Step): string[] {
+  const words = (step.run ?? '').split(' ');
+  const flag = words.indexOf('-t');
+  if (flag < 0) return [];
+  const rest = words.slice(flag + 1);
+  const end = rest.findIndex((word) => word.startsWith('-'));
+  return end < 0 ? rest : rest.slice(0, end);
+}
+const stepRunning = (workflow: Workflow, target: string) => nxSteps(workflow).find((step) => targetsOf(step).includes(target));
+
+const CACHE_ENV = {
+  NX_SELF_HOSTED_REMOTE_CACHE_SERVER: '${{ secrets.NX_SELF_HOSTED_REMOTE_CACHE_SERVER }}',
+  NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN:
+    "${{ github.event_name == 'pull_request' && secrets.NX_SELF_HOSTED_REMOTE_CACHE_READ_ONLY_TOKEN || secrets.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN }}",
+};
+const AGENT_ENV = {
+  ANTHROPIC_API_KEY: '${{ secrets.ANTHROPIC_API_KEY }}',
+  OPENAI_API_KEY: '${{ secrets.OPENAI_API_KEY }}',
+  GEMINI_API_KEY: '${{ secrets.GEMINI_API_KEY }}',
+};
+
+/** What the fake Nx of the workflow simulation records. */
+interface SimulatedEvent {
+  kind: 'sessions' | 'verify' | 'check';
+  target: string;
+  sawIntegrated: boolean;
+  agentKeys: string[];
+}
+
+/** The fake package manager and Nx of the workflow simulation (see simulate below). */
+const FAKE_TOOL = `#!/usr/bin/env node
+const { appendFileSync, existsSync, writeFileSync } = require('fs');
+const { basename } = require('path');
+const env = process.env;
+const record = (entry) => appendFileSync(env.FAKE_LOG, JSON.stringify(entry) + '\\n');
+const call = [basename(process.argv[1]), ...process.argv.slice(2)];
+const agentKeys = env.FAKE_AGENT_KEYS.split(',').filter((name) => env[name]);
+record({ call });
+const nx = call.indexOf('nx');
+if (nx < 0 || call[nx + 1] !== 'affected' || call[nx + 2] !== '-t') process.exit(0);
+const words = call.slice(nx + 3);
+const end = words.findIndex((word) => word.startsWith('-'));
+const targets = end < 0 ? words : words.slice(0, end);
+const integrate = () => {
+  if (existsSync('integrated')) return;
+  writeFileSync('integrated', '');
+  record({ kind: 'sessions', target: env.FAKE_SESSION_TARGET, sawIntegrated: true, agentKeys });
+};
+for (const target of [...targets].reverse()) {
+  if (target === env.FAKE_SESSION_TARGET) integrate();
+  else if (target === env.FAKE_VERIFY_TARGET) {
+    integrate();
+    record({ kind: 'verify', target, sawIntegrated: true, agentKeys });
+  } else record({ kind: 'check', target, sawIntegrated: existsSync('integrated'), agentKeys });
+}
+`;
 
 /**
  * The targets the fanout plugin really infers: its createNodes, run over a
@@ -157,27 +217,37 @@ describe('ci generator', () => {
       expect(checkout?.with).toEqual({ 'fetch-depth': 0 });
       expect(setupNode?.with).toEqual({ 'node-version': '20', cache: 'npm' });
       expect(setShas?.with).toEqual({ 'main-branch-name': 'main' });
-      const order = [checkout, setupNode, install, setShas, nxStep(workflow)].map((step) => indexOf(workflow, step));
+      const order = [checkout, setupNode, install, setShas, nxSteps(workflow)[0]].map((step) => indexOf(workflow, step));
       expect(order.every((index) => index >= 0)).toBe(true);
       expect([...order].sort((a, b) => a - b)).toEqual(order);
     });
 
-    it('runs nx affected over the fanout targets and the checks', () => {
-      expect(nxStep(workflow)?.run).toBe('npx nx affected -t fanout fanout-verify lint test build');
+    it('runs the sessions, fanout-verify (which leaves the checks to the next step) and the checks, one nx affected step each', () => {
+      expect(nxRuns(workflow)).toEqual([
+        'npx nx affected -t fanout',
+        'npx nx affected -t fanout-verify --skipAffected',
+        'npx nx affected -t lint test typecheck build',
+      ]);
     });
 
-    it('gives the remote cache settings and the agent keys, from secrets, to the nx step only', () => {
-      expect(nxStep(workflow)?.env).toEqual({
-        NX_SELF_HOSTED_REMOTE_CACHE_SERVER: '${{ secrets.NX_SELF_HOSTED_REMOTE_CACHE_SERVER }}',
-        NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN:
-          "${{ github.event_name == 'pull_request' && secrets.NX_SELF_HOSTED_REMOTE_CACHE_READ_ONLY_TOKEN || secrets.NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN }}",
-        ANTHROPIC_API_KEY: '${{ secrets.ANTHROPIC_API_KEY }}',
-        OPENAI_API_KEY: '${{ secrets.OPENAI_API_KEY }}',
-        GEMINI_API_KEY: '${{ secrets.GEMINI_API_KEY }}',
-      });
+    it("passes fanout-verify only an option its executor declares, the one that skips verify's own nx affected", () => {
+      const schema = JSON.parse(readFileSync(join(__dirname, '../../executors/verify/schema.json'), 'utf-8')) as {
+        properties: Record<string, { type: string }>;
+      };
+      const flags = (stepRunning(workflow, 'fanout-verify')?.run ?? '').split(' ').filter((word) => word.startsWith('--'));
+      expect(flags).toEqual(['--skipAffected']);
+      expect(schema.properties['skipAffected']?.type).toBe('boolean');
+    });
+
+    it('gives the remote cache settings to every nx step, and the agent keys only to the steps that can run an agent', () => {
+      const [sessions, verify, checks] = nxSteps(workflow);
+      expect(sessions.env).toEqual({ ...CACHE_ENV, ...AGENT_ENV });
+      // fanout-verify depends on every task's session: one that no earlier step ran and no cache holds runs there.
+      expect(verify.env).toEqual({ ...CACHE_ENV, ...AGENT_ENV });
+      expect(checks.env).toEqual(CACHE_ENV);
       expect(workflow.env).toBeUndefined();
       expect(workflow.jobs.main.env).toBeUndefined();
-      expect(steps(workflow).filter((step) => step.env !== undefined)).toEqual([nxStep(workflow)]);
+      expect(steps(workflow).filter((step) => step.env !== undefined)).toEqual(nxSteps(workflow));
     });
 
     it('uploads .fanout/report.* as an artifact, even when a step before failed', () => {
@@ -191,17 +261,17 @@ describe('ci generator', () => {
       const commands = steps(workflow).flatMap((step) => (step.run ? [step.run] : []));
       // Plain words only: nothing a shell would expand or chain.
       for (const command of commands) expect(command).toMatch(/^[\w@./:=* -]+$/);
-      expect(commands).toHaveLength(2);
+      expect(commands).toHaveLength(4);
 
-      const [install, affected] = commands.map((command) => command.split(' '));
+      const [install, ...affected] = commands.map((command) => command.split(' '));
       expect(install).toEqual(['npm', 'ci']);
       expect(tree.exists('package-lock.json')).toBe(true);
 
-      const [exec, nx, subcommand, flag, ...targets] = affected;
-      expect([exec, nx, subcommand, flag]).toEqual(['npx', 'nx', 'affected', '-t']);
       expect(JSON.parse(tree.read('package.json', 'utf-8') ?? '{}').devDependencies.nx).toBeDefined();
-      expect(targets.length).toBeGreaterThan(0);
       const available = await workspaceTargets(tree);
+      for (const [exec, nx, subcommand, flag] of affected) expect([exec, nx, subcommand, flag]).toEqual(['npx', 'nx', 'affected', '-t']);
+      const targets = nxSteps(workflow).flatMap(targetsOf);
+      expect(targets).toEqual(['fanout', 'fanout-verify', 'lint', 'test', 'typecheck', 'build']);
       expect(targets.filter((target) => !available.has(target))).toEqual([]);
       expect(logger.warn).not.toHaveBeenCalled();
     });
@@ -222,6 +292,133 @@ describe('ci generator', () => {
       tree.write(WORKFLOW, edited);
       await ciGenerator(tree, {});
       expect(tree.read(WORKFLOW, 'utf-8')).toBe(edited);
+    });
+  });
+
+  describe('the order of the steps: every session is integrated before any check runs', () => {
+    /** A workspace whose fanout target is renamed, and --targets listing the checks before the fanout targets. */
+    async function renamedWorkflow(): Promise<Workflow> {
+      const tree = workspace();
+      tree.write('nx.json', JSON.stringify({ ...readNxJson(tree), plugins: [{ plugin: 'fanout', options: { targetName: 'agents' } }] }));
+      await ciGenerator(tree, { targets: 'test,lint,agents,fanout-verify,build' });
+      return readWorkflow(tree);
+    }
+
+    async function defaultWorkflow(): Promise<Workflow> {
+      const tree = workspace();
+      await ciGenerator(tree, {});
+      return readWorkflow(tree);
+    }
+
+    const cases: [string, () => Promise<Workflow>, { sessions: string; checks: string[] }][] = [
+      ['with the defaults', defaultWorkflow, { sessions: 'fanout', checks: ['lint', 'test', 'typecheck', 'build'] }],
+      ['with a renamed target and the checks listed first', renamedWorkflow, { sessions: 'agents', checks: ['test', 'lint', 'build'] }],
+    ];
+
+    it.each(cases)(
+      '%s: the step running the sessions comes before every step running a check, and no step mixes them',
+      async (_, make, names) => {
+        const workflow = await make();
+        const sessions = stepRunning(workflow, names.sessions);
+        const verify = stepRunning(workflow, 'fanout-verify');
+        expect(sessions).toBeDefined();
+        expect(targetsOf(sessions ?? {})).toEqual([names.sessions]);
+        expect(targetsOf(verify ?? {})).toEqual(['fanout-verify']);
+        expect(indexOf(workflow, verify)).toBeGreaterThan(indexOf(workflow, sessions));
+        for (const check of names.checks) {
+          const step = stepRunning(workflow, check);
+          expect(indexOf(workflow, step)).toBeGreaterThan(indexOf(workflow, verify));
+        }
+        for (const step of nxSteps(workflow)) {
+          const targets = targetsOf(step);
+          const fanoutTargets = targets.filter((target) => target === names.sessions || target === 'fanout-verify');
+          expect(fanoutTargets.length === 0 || targets.length === 1).toBe(true);
+        }
+        // A step runs only when the ones before it succeeded: no nx step may run regardless.
+        for (const step of nxSteps(workflow)) expect(step.if).toBeUndefined();
+      },
+    );
+
+    /**
+     * Runs the workflow's `run:` lines in order, as GitHub does (a failing one stops
+     * the job), in a scratch folder, with fake package manager and Nx binaries first
+     * on the PATH. The fake Nx plays the one part that matters here: it runs the
+     * targets of one command in an order of its own (the last listed first, which Nx
+     * may do), the session target integrates files into the workspace, fanout-verify
+     * runs the sessions first (its dependsOn), and every other target is a check that
+     * records whether the integrated files were there and which agent keys it was given.
+     */
+    function simulate(workflow: Workflow, targets: { sessions: string; verify: string }): { calls: string[]; events: SimulatedEvent[] } {
+      const root = mkdtempSync(join(tmpdir(), 'fanout-ci-run-'));
+      try {
+        const bin = join(root, 'bin');
+        const work = join(root, 'work');
+        mkdirSync(bin);
+        mkdirSync(work);
+        const log = join(root, 'calls.jsonl');
+        for (const name of ['npm', 'npx', 'pnpm', 'yarn', 'bun', 'corepack']) {
+          writeFileSync(join(bin, name), FAKE_TOOL);
+          chmodSync(join(bin, name), 0o755);
+        }
+        const agentKeys = Object.keys(AGENT_ENV);
+        for (const step of steps(workflow)) {
+          if (!step.run) continue;
+          const [program, ...args] = step.run.split(' ');
+          // GitHub puts each secret's value in its expression's place.
+          const secrets = Object.fromEntries(Object.entries(step.env ?? {}).map(([name]) => [name, `value of ${name}`]));
+          execFileSync(program, args, {
+            cwd: work,
+            stdio: 'ignore',
+            env: {
+              PATH: [bin, dirname(process.execPath), process.env['PATH'] ?? ''].join(delimiter),
+              ...secrets,
+              FAKE_LOG: log,
+              FAKE_AGENT_KEYS: agentKeys.join(','),
+              FAKE_SESSION_TARGET: targets.sessions,
+              FAKE_VERIFY_TARGET: targets.verify,
+            },
+          });
+        }
+        const lines = existsSync(log) ? readFileSync(log, 'utf-8').trim().split('\n') : [];
+        const records = lines.map((line) => JSON.parse(line) as { call?: string[] } & SimulatedEvent);
+        return {
+          calls: records.flatMap((record) => (record.call ? [record.call.join(' ')] : [])),
+          events: records.filter((record) => record.call === undefined),
+        };
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    }
+
+    it.each(cases)('%s: run in order, the checks see every session integrated, and no agent key', async (_, make, names) => {
+      const workflow = await make();
+      const { calls, events } = simulate(workflow, { sessions: names.sessions, verify: 'fanout-verify' });
+      expect(calls[0]).toBe('npm ci');
+      const sessionsCall = calls.findIndex((call) => call === `npx nx affected -t ${names.sessions}`);
+      const checksCall = calls.findIndex((call) => names.checks.some((check) => call.split(' ').includes(check)));
+      expect(sessionsCall).toBeGreaterThan(0);
+      expect(checksCall).toBeGreaterThan(sessionsCall);
+
+      const integrated = events.findIndex((event) => event.kind === 'sessions');
+      const checks = events.filter((event) => event.kind === 'check');
+      expect(checks.map((event) => event.target).sort()).toEqual([...names.checks].sort());
+      expect(integrated).toBeGreaterThanOrEqual(0);
+      expect(events.findIndex((event) => event.kind === 'check')).toBeGreaterThan(integrated);
+      for (const check of checks) expect(check).toMatchObject({ sawIntegrated: true, agentKeys: [] });
+      expect(events[integrated].agentKeys).toEqual(Object.keys(AGENT_ENV));
+    });
+
+    it('catches the one-step workflow: there, Nx may run a check before the sessions integrate', () => {
+      const oneStep: Workflow = {
+        name: 'one step',
+        on: {},
+        permissions: {},
+        jobs: { main: { 'runs-on': 'ubuntu-latest', steps: [{ run: 'npx nx affected -t fanout fanout-verify lint test build' }] } },
+      };
+      const { events } = simulate(oneStep, { sessions: 'fanout', verify: 'fanout-verify' });
+      const checks = events.filter((event) => event.kind === 'check');
+      expect(checks.map((event) => event.target)).toEqual(['build', 'test', 'lint']);
+      expect(checks.every((event) => event.sawIntegrated)).toBe(false);
     });
   });
 
@@ -261,7 +458,11 @@ describe('ci generator', () => {
       expect(setupNode?.with?.['cache']).toBe(expected.cache);
       const install = steps(workflow).find((step) => step.run === expected.install);
       expect(indexOf(workflow, install)).toBeGreaterThan(indexOf(workflow, setupNode));
-      expect(nxStep(workflow)?.run).toBe(`${expected.affected} -t fanout fanout-verify lint test build`);
+      expect(nxRuns(workflow)).toEqual([
+        `${expected.affected} -t fanout`,
+        `${expected.affected} -t fanout-verify --skipAffected`,
+        `${expected.affected} -t lint test typecheck build`,
+      ]);
       if (expected.setup) {
         // The package manager must be on the runner before setup-node asks it for its cache folder.
         const setup = steps(workflow).find((step) => step.uses?.startsWith(`${expected.setup}@`) || step.run === expected.setup);
@@ -283,29 +484,33 @@ describe('ci generator', () => {
     it('nx-cloud: the Nx Cloud token, and no self-hosted settings', async () => {
       const tree = workspace();
       await ciGenerator(tree, { remoteCache: 'nx-cloud', secrets: 'ANTHROPIC_API_KEY' });
-      expect(nxStep(readWorkflow(tree))?.env).toEqual({
+      const workflow = readWorkflow(tree);
+      expect(stepRunning(workflow, 'fanout')?.env).toEqual({
         NX_CLOUD_ACCESS_TOKEN: '${{ secrets.NX_CLOUD_ACCESS_TOKEN }}',
         ANTHROPIC_API_KEY: '${{ secrets.ANTHROPIC_API_KEY }}',
       });
+      expect(stepRunning(workflow, 'lint')?.env).toEqual({ NX_CLOUD_ACCESS_TOKEN: '${{ secrets.NX_CLOUD_ACCESS_TOKEN }}' });
     });
 
     it('none: the agent keys only', async () => {
       const tree = workspace();
       await ciGenerator(tree, { remoteCache: 'none', secrets: 'OPENAI_API_KEY' });
-      expect(nxStep(readWorkflow(tree))?.env).toEqual({ OPENAI_API_KEY: '${{ secrets.OPENAI_API_KEY }}' });
+      const workflow = readWorkflow(tree);
+      expect(stepRunning(workflow, 'fanout')?.env).toEqual({ OPENAI_API_KEY: '${{ secrets.OPENAI_API_KEY }}' });
+      expect(stepRunning(workflow, 'lint')?.env).toBeUndefined();
     });
 
     it('none and no secrets: no environment at all', async () => {
       const tree = workspace();
       await ciGenerator(tree, { remoteCache: 'none', secrets: '' });
-      expect(nxStep(readWorkflow(tree))?.env).toBeUndefined();
+      expect(nxSteps(readWorkflow(tree)).map((step) => step.env)).toEqual([undefined, undefined, undefined]);
     });
 
     it('defaults to Nx Cloud in a workspace nx.json connects to it', async () => {
       const tree = workspace();
       tree.write('nx.json', JSON.stringify({ ...readNxJson(tree), nxCloudId: 'abc123' }));
       await ciGenerator(tree, {});
-      expect(Object.keys(nxStep(readWorkflow(tree))?.env ?? {})).toContain('NX_CLOUD_ACCESS_TOKEN');
+      for (const step of nxSteps(readWorkflow(tree))) expect(Object.keys(step.env ?? {})).toContain('NX_CLOUD_ACCESS_TOKEN');
     });
   });
 
@@ -316,7 +521,7 @@ describe('ci generator', () => {
       const workflow = readWorkflow(tree, '.github/workflows/agents.yml');
       expect(tree.exists(WORKFLOW)).toBe(false);
       expect(workflow.name).toBe('agents');
-      expect(nxStep(workflow)?.run).toBe('npx nx affected -t fanout test');
+      expect(nxRuns(workflow)).toEqual(['npx nx affected -t fanout', 'npx nx affected -t test']);
       expect(stepUsing(workflow, 'actions/setup-node')?.with?.['node-version']).toBe('22');
       expect(workflow.on['push']).toEqual({ branches: ['develop'] });
       expect(stepUsing(workflow, 'nrwl/nx-set-shas')?.with).toEqual({ 'main-branch-name': 'develop' });
@@ -335,7 +540,11 @@ describe('ci generator', () => {
       await ciGenerator(tree, {});
       const workflow = readWorkflow(tree);
       expect(workflow.on['push']).toEqual({ branches: ['trunk'] });
-      expect(nxStep(workflow)?.run).toBe('npx nx affected -t agents fanout-verify lint test build');
+      expect(nxRuns(workflow)).toEqual([
+        'npx nx affected -t agents',
+        'npx nx affected -t fanout-verify --skipAffected',
+        'npx nx affected -t lint test typecheck build',
+      ]);
     });
 
     it('warns about a target no project, target default or plugin option names', async () => {
@@ -361,7 +570,11 @@ describe('ci generator', () => {
       const tree = workspace();
       tree.write(WORKFLOW, 'name: ours\non: push\njobs: {}\n');
       await ciGenerator(tree, { force: true });
-      expect(nxStep(readWorkflow(tree))?.run).toBe('npx nx affected -t fanout fanout-verify lint test build');
+      expect(nxRuns(readWorkflow(tree))).toEqual([
+        'npx nx affected -t fanout',
+        'npx nx affected -t fanout-verify --skipAffected',
+        'npx nx affected -t lint test typecheck build',
+      ]);
     });
 
     it('made with other options counts as different', async () => {

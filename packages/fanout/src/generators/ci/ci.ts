@@ -6,21 +6,16 @@ import {
   REMOTE_CACHES,
   remoteCacheEnv,
   renderWorkflow,
+  runsAgents,
   SELF_HOSTED_READ_ONLY_TOKEN,
+  type AffectedTargets,
   type RemoteCache,
   type WorkflowSettings,
 } from '../../core/ci/ci-workflow';
 import { detectPackageManager } from '../../core/ci/package-manager';
 import { initGenerator } from '../init/init';
 import type { CiGeneratorSchema } from './schema';
-import {
-  DEFAULT_CHECK_TARGETS,
-  FANOUT_TARGET,
-  fanoutTargetName,
-  isPluginRegistered,
-  readPluginOptions,
-  VERIFY_TARGET,
-} from '../../constants';
+import { DEFAULT_CHECK_TARGETS, fanoutTargetName, isPluginRegistered, readPluginOptions, VERIFY_TARGET } from '../../constants';
 
 export const WORKFLOWS_DIR = '.github/workflows';
 export const DEFAULT_WORKFLOW_NAME = 'fanout';
@@ -55,11 +50,16 @@ function workflowName(value: string | undefined): string {
   return name;
 }
 
-function targetList(value: string | undefined, nxJson: NxJsonConfiguration): string[] {
-  if (value === undefined) return [...fanoutTargets(nxJson), ...DEFAULT_CHECK_TARGETS];
+/**
+ * The targets of each `nx affected` step. The session and verify targets get steps of their
+ * own, first, wherever --targets lists them; every other target is a check and runs last.
+ */
+function affectedTargets(value: string | undefined, nxJson: NxJsonConfiguration): AffectedTargets {
+  const sessions = fanoutTargetName(readPluginOptions(nxJson));
+  if (value === undefined) return { sessions, verify: VERIFY_TARGET, checks: [...DEFAULT_CHECK_TARGETS] };
   const targets = list(value);
   if (targets.length === 0) {
-    throw new Error(`--targets is empty: name the targets nx affected runs, for example --targets=${FANOUT_TARGET},lint,test.`);
+    throw new Error(`--targets is empty: name the targets nx affected runs, for example --targets=${sessions},${VERIFY_TARGET},lint,test.`);
   }
   for (const target of targets) {
     if (!TARGET_NAME.test(target)) {
@@ -69,7 +69,16 @@ function targetList(value: string | undefined, nxJson: NxJsonConfiguration): str
       );
     }
   }
-  return targets;
+  return {
+    ...(targets.includes(sessions) ? { sessions } : {}),
+    ...(targets.includes(VERIFY_TARGET) ? { verify: VERIFY_TARGET } : {}),
+    checks: targets.filter((target) => target !== sessions && target !== VERIFY_TARGET),
+  };
+}
+
+/** Every target the workflow runs, sessions first. */
+function allTargets({ sessions, verify, checks }: AffectedTargets): string[] {
+  return [...(sessions ? [sessions] : []), ...(verify ? [verify] : []), ...checks];
 }
 
 function remoteCacheOf(value: string | undefined, nxJson: NxJsonConfiguration): RemoteCache {
@@ -133,7 +142,7 @@ export function normalizeOptions(tree: Tree, options: CiGeneratorSchema): { path
       { exists: (path) => tree.exists(path), read: (path) => tree.read(path, 'utf-8') ?? undefined },
       options.packageManager,
     ),
-    targets: targetList(options.targets, nxJson),
+    targets: affectedTargets(options.targets, nxJson),
     remoteCache,
     secrets: secretList(options.secrets, remoteCache),
   };
@@ -181,9 +190,10 @@ export function declaredTargets(tree: Tree): Set<string> {
 }
 
 /**
- * `nx g fanout:ci`: a GitHub Actions workflow that installs, runs
- * `nx affected` over the fanout targets and the checks with the remote cache and
- * agent keys from secrets, and keeps the fanout report as an artifact.
+ * `nx g fanout:ci`: a GitHub Actions workflow that installs, then runs `nx affected`
+ * in three steps, each after the one before succeeded: the sessions, fanout-verify,
+ * the checks. The remote cache serves all three, the agent keys reach only the steps
+ * that can run an agent, and the fanout report is kept as an artifact.
  */
 export async function ciGenerator(tree: Tree, options: CiGeneratorSchema = {}): Promise<void> {
   const { path, settings } = normalizeOptions(tree, options);
@@ -202,14 +212,14 @@ export async function ciGenerator(tree: Tree, options: CiGeneratorSchema = {}): 
   if (!unchanged) tree.write(path, content);
 
   const known = declaredTargets(tree);
-  const unknown = settings.targets.filter((target) => !known.has(target));
+  const unknown = allTargets(settings.targets).filter((target) => !known.has(target));
   if (unknown.length > 0) {
     logger.warn(
       `fanout:ci: no project, target default or plugin option of this workspace names the target(s) ${unknown.join(', ')}; ` +
         'nx affected skips a target no project has. If a plugin infers it under its default name, all is well.',
     );
   }
-  const secrets = [...Object.keys(remoteCacheEnv(settings.remoteCache)), ...settings.secrets];
+  const secrets = [...Object.keys(remoteCacheEnv(settings.remoteCache)), ...(runsAgents(settings.targets) ? settings.secrets : [])];
   if (!unchanged && secrets.length > 0) {
     const optional = settings.remoteCache === 'self-hosted' ? ` (and, for read-only pull requests, ${SELF_HOSTED_READ_ONLY_TOKEN})` : '';
     logger.info(

@@ -1,19 +1,30 @@
-import { formatFiles, readNxJson, updateNxJson, type Tree } from '@nx/devkit';
+import { formatFiles, logger, readNxJson, updateNxJson, type Tree } from '@nx/devkit';
 import { appendSectionOnce, CLAUDE_POINTER, CONVENTIONS_SECTION } from '../../core/session/conventions';
 import type { InitGeneratorSchema } from './schema';
-import { CLAUDE_FILE, CONVENTIONS_FILE, FANOUT_DIR, FANOUT_TARGET, isPluginRegistered, PLUGIN_NAME } from '../../constants';
+import { applyConfigLoaderFix, configLoaderFix, fixText, hasNodeTypes, typescriptVersion, type ConfigLoaderFix } from './typescript-6';
+import {
+  CLAUDE_FILE,
+  CONVENTIONS_FILE,
+  FANOUT_DIR,
+  fanoutTargetName,
+  isPluginRegistered,
+  PLUGIN_NAME,
+  readPluginOptions,
+} from '../../constants';
 
 export const FANOUT_FOLDER = `${FANOUT_DIR}/`;
 
 /**
  * `nx add fanout` / `nx g fanout:init`: registers the plugin, keeps fanout's
- * working folder out of git, turns caching on for fanout targets and writes the
- * conventions file agents read. Every step is skipped when already done.
+ * working folder out of git, turns caching on for fanout targets, writes the
+ * conventions file agents read, and under TypeScript 6 lets jest read the
+ * projects' jest.config.cts again. Every step is skipped when already done.
  */
 export async function initGenerator(tree: Tree, options: InitGeneratorSchema = {}): Promise<void> {
   registerPlugin(tree);
   ignoreWorkingFolder(tree);
   writeConventions(tree);
+  fixJestConfigLoading(tree, options);
   if (!options.skipFormat) await formatFiles(tree);
 }
 
@@ -22,11 +33,13 @@ function registerPlugin(tree: Tree): void {
   const plugins = nxJson.plugins ?? [];
   const registered = isPluginRegistered(nxJson);
   const targetDefaults = nxJson.targetDefaults ?? {};
-  const hasDefaults = targetDefaults[FANOUT_TARGET] !== undefined;
+  // The session target under the name the plugin gives it: a default for any other name would apply to nothing.
+  const target = fanoutTargetName(readPluginOptions(nxJson));
+  const hasDefaults = targetDefaults[target] !== undefined;
   if (registered && hasDefaults) return;
   if (!registered) nxJson.plugins = [...plugins, { plugin: PLUGIN_NAME, options: {} }];
   // Sessions are slow and cost money: a session whose inputs did not change replays from the cache.
-  if (!hasDefaults) nxJson.targetDefaults = { ...targetDefaults, [FANOUT_TARGET]: { cache: true } };
+  if (!hasDefaults) nxJson.targetDefaults = { ...targetDefaults, [target]: { cache: true } };
   updateNxJson(tree, nxJson);
 }
 
@@ -47,6 +60,44 @@ function writeConventions(tree: Tree): void {
   if (claude !== undefined && claude.includes(`@${CONVENTIONS_FILE}`)) return;
   const pointer = appendSectionOnce(claude, CLAUDE_POINTER);
   if (pointer !== undefined) tree.write(CLAUDE_FILE, pointer);
+}
+
+/**
+ * Under TypeScript 6, jest fails to read every jest.config.cts (see typescript-6.ts):
+ * give ts-node Node's types back in the tsconfig every project extends, or, with
+ * --skipTypeScriptFix, say exactly what to add.
+ */
+function fixJestConfigLoading(tree: Tree, options: InitGeneratorSchema): void {
+  const typescript = typescriptVersion(tree);
+  if (!typescript || typescript.major < 6) return;
+  let fix: ConfigLoaderFix | undefined;
+  try {
+    fix = configLoaderFix(tree);
+  } catch (error) {
+    logger.warn(
+      `fanout: could not read the root tsconfig to check it for TypeScript ${typescript.version} ` +
+        `(${error instanceof Error ? error.message : String(error)}). Fix the file and run nx g fanout:init again.`,
+    );
+    return;
+  }
+  if (!fix) return;
+  const why =
+    `TypeScript ${typescript.version} (${typescript.source} in this workspace) loads no @types package that a tsconfig does not list, ` +
+    `so jest cannot read the projects' jest.config.cts (TS2591: Cannot find name 'require'), nor those of the libraries fanout creates.`;
+  const nodeTypes = hasNodeTypes(tree) ? '' : ' "types": ["node"] needs @types/node: add it to devDependencies and install.';
+  if (options.skipTypeScriptFix) {
+    logger.warn(
+      `fanout: ${why} Add to ${fix.file}, beside "compilerOptions": ${fixText(fix)} ` +
+        `(only ts-node, which jest loads its config with, reads it), or pin "typescript": "~5.9.3" in package.json and install again.${nodeTypes}`,
+    );
+    return;
+  }
+  applyConfigLoaderFix(tree, fix);
+  logger.info(
+    `fanout: ${why} Added to ${fix.file}: ${fixText(fix)}. Only ts-node reads this section: tsc's builds and type-checks are unchanged ` +
+      `("ignoreDeprecations" covers the node10 module resolution Nx's jest plugin gives ts-node). ` +
+      `Back on TypeScript 5, remove the section; --skipTypeScriptFix leaves the file alone.${nodeTypes}`,
+  );
 }
 
 export default initGenerator;

@@ -1,3 +1,4 @@
 export interface InitGeneratorSchema {
   skipFormat?: boolean;
+  skipTypeScriptFix?: boolean;
 }
