@@ -58,7 +58,7 @@ step('nx g fanout:init: register the plugin, write AGENTS.md', 'npx', ['nx', 'g'
 step(
   'nx g fanout:contracts: the shared types, validators and DbClient',
   'npx',
-  ['nx', 'g', 'fanout:contracts', 'contracts', '--entities=user,order,product'],
+  ['nx', 'g', 'fanout:contracts', 'contracts', '--entities=user,order,product', '--linter=eslint', '--unitTestRunner=jest'],
   workspace,
 );
 step(
@@ -70,7 +70,7 @@ step(
 step(
   'nx g fanout:reference: the users API every session will follow',
   'npx',
-  ['nx', 'g', 'fanout:reference', 'users', '--contracts=contracts'],
+  ['nx', 'g', 'fanout:reference', 'users', '--contracts=contracts', '--linter=eslint', '--unitTestRunner=jest'],
   workspace,
 );
 step('Write the project graph', 'npx', ['nx', 'graph', `--file=${join(demoRoot, 'graph.json')}`], workspace);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readJsonFile } from '@nx/devkit';
 import { killRunningCommands, type CommandResult } from './run-command';
-import { bareWorkspace, INSTALLING, removeWorkspace, requireEnv, TEST_LIMIT, type TestWorkspace } from './workspace';
+import { bareWorkspace, CHECKED, INSTALLING, removeWorkspace, requireEnv, TEST_LIMIT, type TestWorkspace } from './workspace';
 
 // Set by global-setup.ts once the plugin is published to the local registry.
 const version = requireEnv('FANOUT_E2E_VERSION');
@@ -94,7 +94,7 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'fanout:contracts creates the contracts library with one file per entity',
     async () => {
-      await ws.nx(['g', 'fanout:contracts', 'contracts', '--entities=user,order,product', '--no-interactive'], INSTALLING);
+      await ws.nx(['g', 'fanout:contracts', 'contracts', '--entities=user,order,product', ...CHECKED, '--no-interactive'], INSTALLING);
 
       const project = await showProject('contracts');
       expect(project.tags).toContain('fanout:contracts');
@@ -108,7 +108,7 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'fanout:reference creates a project that depends on the contracts library',
     async () => {
-      await ws.nx(['g', 'fanout:reference', 'users', '--contracts=contracts', '--no-interactive'], INSTALLING);
+      await ws.nx(['g', 'fanout:reference', 'users', '--contracts=contracts', ...CHECKED, '--no-interactive'], INSTALLING);
 
       expect((await showProject('users')).tags).toContain('fanout:reference');
       const graphFile = join(dirname(ws.root), 'graph.json');

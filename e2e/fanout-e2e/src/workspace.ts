@@ -213,6 +213,9 @@ export async function bareWorkspace(suite: string): Promise<TestWorkspace> {
 
 export const READY_ENTITIES = ['user', 'order', 'product', 'invoice'];
 
+/** The scaffold's own targets gate the fan-out: lint and tests, whatever the workspace's defaults. */
+export const CHECKED = ['--linter=eslint', '--unitTestRunner=jest'];
+
 /**
  * A fresh copy of a workspace with fanout added, contracts (`contracts`, with the
  * READY_ENTITIES) and a reference (`users`) generated and committed. The ready
@@ -225,8 +228,11 @@ export async function readyWorkspace(suite: string): Promise<TestWorkspace> {
     await copyWorkspace(requireEnv('FANOUT_E2E_BARE'), ready);
     const workspace = new TestWorkspace(ready);
     await workspace.nx(['add', `fanout@${requireEnv('FANOUT_E2E_VERSION')}`], INSTALLING);
-    await workspace.nx(['g', 'fanout:contracts', 'contracts', `--entities=${READY_ENTITIES.join(',')}`, '--no-interactive'], INSTALLING);
-    await workspace.nx(['g', 'fanout:reference', 'users', '--contracts=contracts', '--no-interactive'], INSTALLING);
+    await workspace.nx(
+      ['g', 'fanout:contracts', 'contracts', `--entities=${READY_ENTITIES.join(',')}`, ...CHECKED, '--no-interactive'],
+      INSTALLING,
+    );
+    await workspace.nx(['g', 'fanout:reference', 'users', '--contracts=contracts', ...CHECKED, '--no-interactive'], INSTALLING);
     await workspace.commitEverything('e2e: fanout, contracts and reference');
   });
   const root = join(mkdtempSync(join(tmpdir(), `fanout-e2e-${suite}-`)), 'ws');
@@ -239,7 +245,7 @@ export async function readyWorkspace(suite: string): Promise<TestWorkspace> {
  * first to create `<path>.lock` builds and then writes `<path>.done`; the others
  * wait for it. If the builder fails, it removes its lock and the next suite tries.
  */
-async function buildOnce(path: string, build: () => Promise<void>): Promise<void> {
+export async function buildOnce(path: string, build: () => Promise<void>): Promise<void> {
   const done = `${path}.done`;
   const lock = `${path}.lock`;
   const deadline = Date.now() + 2 * INSTALLING;

@@ -33,6 +33,32 @@ export const FANOUT_DIR = '.fanout';
  */
 export const DEFAULT_CHECK_TARGETS: readonly string[] = ['lint', 'test', 'typecheck', 'build'];
 
+/**
+ * The targets of the reference and the contracts that must pass before any session
+ * of a fan-out starts (those each project has): every session copies the reference,
+ * so its defects would be copied too.
+ */
+export const FOUNDATION_TARGETS: readonly string[] = ['typecheck', 'test', 'lint'];
+
+/**
+ * A reference's subject (the word that differs between it and its siblings) is
+ * recorded as a tag, `fanout:subject:<word>`: tags are kept wherever a project is
+ * configured (project.json, or package.json's "nx"), committed with it, shown by
+ * `nx show project`, and carried by the project graph to every task.
+ */
+export const SUBJECT_TAG_PREFIX = 'fanout:subject:';
+
+export function subjectTag(subject: string): string {
+  return `${SUBJECT_TAG_PREFIX}${subject}`;
+}
+
+/** The subject a reference's tags record, if any. */
+export function recordedSubject(project: { tags?: readonly string[] } | undefined): string | undefined {
+  const tag = project?.tags?.find((candidate) => candidate.startsWith(SUBJECT_TAG_PREFIX));
+  const subject = tag?.slice(SUBJECT_TAG_PREFIX.length);
+  return subject ? subject : undefined;
+}
+
 export interface FanoutPluginOptions {
   /** Name of the inferred target. Default: fanout. */
   targetName?: string;
@@ -59,6 +85,11 @@ export interface FanoutPluginOptions {
    * checks out the whole workspace; true pays off in large workspaces (see BENCHMARKS.md).
    */
   sparseCheckout?: boolean;
+  /**
+   * The reference's and the contracts' targets every session waits for (those they
+   * have): `typecheck`, `test` and `lint` by default; `[]` starts sessions without them.
+   */
+  foundationTargets?: string[];
 }
 
 /** The part of nx.json this module reads. */

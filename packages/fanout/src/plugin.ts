@@ -8,6 +8,7 @@ import {
   CONVENTIONS_FILE,
   FANOUT_DIR,
   FANOUT_TARGET as FANOUT_TARGET_DEFAULT,
+  FOUNDATION_TARGETS,
   fanoutTargetName,
   TASK_TAG,
   VERIFY_TARGET,
@@ -75,8 +76,13 @@ export function fanoutTarget(
       // record too, or the next session would take them for the user's uncommitted work and refuse to start.
       `{workspaceRoot}/${FANOUT_DIR}/integration/{projectName}`,
     ],
-    // Tasks that depend on each other run in order: the dependency's session first, whatever the target is named.
-    dependsOn: [`^${fanoutTargetName(pluginOptions)}`],
+    dependsOn: [
+      // Tasks that depend on each other run in order: the dependency's session first, whatever the target is named.
+      `^${fanoutTargetName(pluginOptions)}`,
+      // Serial correctness first: the reference and the contracts pass their own checks before any session copies
+      // them. Nx skips a target a project does not have, and replays these from its cache when nothing changed.
+      ...(shared.length > 0 ? (pluginOptions.foundationTargets ?? FOUNDATION_TARGETS).map((target) => ({ projects: shared, target })) : []),
+    ],
     metadata: {
       description: `Run this task's agent session in its own git worktree and integrate the result (${ASSIGNMENT_FILE}).`,
       technologies: ['fanout'],

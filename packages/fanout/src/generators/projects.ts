@@ -1,6 +1,8 @@
 import {
   getProjects,
+  getWorkspaceLayout,
   joinPathFragments,
+  normalizePath,
   readJson,
   readNxJson,
   readProjectConfiguration,
@@ -9,20 +11,48 @@ import {
   type ProjectConfiguration,
   type Tree,
 } from '@nx/devkit';
-import { libraryGenerator } from '@nx/js';
+import { libraryGenerator, type LinterType } from '@nx/js';
 import { posix } from 'path';
-import { listCollections } from '../core/checks/contracts-source';
+import { parse as parseYaml } from 'yaml';
+import { listCollections } from './contracts/contracts-source';
 import { assertValidName, normalizeWorkspaceDirectory } from '../core/naming/names';
 import { CONTRACTS_TAG } from '../constants';
+import { entryPoint } from '../core/checks/entry-point';
+import { nxHelper } from './nx-internals';
 
-/** Tags that mark the parts of a fan-out; later steps find projects by them. */
+/** What `--linter` accepts. */
+export const LINTERS = ['eslint', 'none'] as const;
+/** What `--unitTestRunner` accepts. */
+export const UNIT_TEST_RUNNERS = ['jest', 'vitest', 'none'] as const;
+export type UnitTestRunner = (typeof UNIT_TEST_RUNNERS)[number];
 
-export interface NewLibraryOptions {
+/** How a project is linted and tested; Nx may also choose oxlint, when the workspace already lints with it. */
+export interface LintAndTest {
+  linter: LinterType;
+  unitTestRunner: UnitTestRunner;
+}
+
+/** Where a new library goes and what it is called, validated. */
+export interface LibraryPlacement {
   name: string;
-  directory?: string;
+  /** Relative to the workspace root. */
+  root: string;
+  importPath: string;
   tags: string[];
+}
+
+/** A library to create: nothing is written until `createLibrary`. */
+export type LibraryPlan = LibraryPlacement & LintAndTest;
+
+export interface PlaceLibraryOptions {
+  name: string;
+  /** `--directory`, read as Nx's generators read it: relative to the folder `nx g` runs in. */
+  directory?: string;
+  /** The root, relative to the workspace root, when there is no `--directory`. */
+  defaultRoot: string;
+  tags: string[];
+  /** `--tags`: comma-separated, added to `tags`. */
   extraTags?: string;
-  skipFormat?: boolean;
 }
 
 export interface NewLibrary {
@@ -34,31 +64,147 @@ export interface NewLibrary {
   install: GeneratorCallback;
 }
 
-function usesPackagesFolder(tree: Tree): boolean {
-  const rootPackage = tree.exists('package.json') ? readJson(tree, 'package.json') : {};
-  const workspaces: unknown = rootPackage.workspaces;
-  const patterns = Array.isArray(workspaces)
-    ? workspaces
-    : Array.isArray((workspaces as { packages?: unknown } | undefined)?.packages)
-      ? (workspaces as { packages: unknown[] }).packages
-      : [];
-  return patterns.some((pattern) => typeof pattern === 'string' && pattern.startsWith('packages/'));
-}
-
-/** Where a new project goes when `--directory` is not given. */
-export function projectDirectory(tree: Tree, name: string, directory: string | undefined): string {
-  if (directory !== undefined && directory !== '') return normalizeWorkspaceDirectory(directory);
-  return `${usesPackagesFolder(tree) ? 'packages' : 'libs'}/${name}`;
-}
-
-/** Validates the name and target folder of a new project; throws before anything is written. */
-export function assertNewProject(tree: Tree, name: string, root: string): void {
-  assertValidName(name, 'project name');
-  const projects = getProjects(tree);
-  if (projects.has(name)) {
-    throw new Error(`A project named "${name}" already exists (at ${projects.get(name)?.root}). Choose another name.`);
+/** The folders that `<folder>/*` patterns of the package manager's workspaces name, in their order. */
+function packageWorkspaceFolders(tree: Tree): string[] {
+  const patterns: unknown[] = [];
+  if (tree.exists('package.json')) {
+    const workspaces: unknown = readJson(tree, 'package.json').workspaces;
+    if (Array.isArray(workspaces)) patterns.push(...workspaces);
+    else if (Array.isArray((workspaces as { packages?: unknown } | undefined)?.packages)) {
+      patterns.push(...(workspaces as { packages: unknown[] }).packages);
+    }
   }
-  for (const [other, project] of projects) {
+  if (tree.exists('pnpm-workspace.yaml')) {
+    const packages: unknown = parseYaml(tree.read('pnpm-workspace.yaml', 'utf-8') ?? '')?.packages;
+    if (Array.isArray(packages)) patterns.push(...packages);
+  }
+  const folders = patterns.flatMap((pattern) => {
+    const folder = typeof pattern === 'string' ? /^(?:\.\/)?([^!*?[{]+?)\/\*{1,2}$/.exec(pattern)?.[1] : undefined;
+    return folder ? [folder] : [];
+  });
+  return [...new Set(folders)];
+}
+
+/**
+ * The folder that holds the workspace's libraries, read from the workspace:
+ * nx.json's `workspaceLayout.libsDir`; else the folder of a `<folder>/*`
+ * package-manager workspace (the libraries one if there are several); else an
+ * existing `libs/` or `packages/` folder, as Nx's `getWorkspaceLayout` finds it.
+ * Undefined when the workspace has none of these.
+ */
+export function librariesFolder(tree: Tree): string | undefined {
+  const configured = readNxJson(tree)?.workspaceLayout?.libsDir;
+  if (configured) return workspaceFolder(configured);
+  const { libsDir, appsDir } = getWorkspaceLayout(tree);
+  const folders = packageWorkspaceFolders(tree);
+  if (folders.length > 0) return folders.find((folder) => folder === libsDir) ?? folders.find((folder) => folder !== appsDir) ?? folders[0];
+  return libsDir === '.' ? undefined : libsDir;
+}
+
+/** `folder` relative to the workspace root without `./` or a trailing slash; '' for the root itself. */
+function workspaceFolder(folder: string): string {
+  const normalized = normalizePath(folder)
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
+  return normalized === '.' ? '' : normalized;
+}
+
+/**
+ * Where a new library goes without `--directory`: in the workspace's libraries
+ * folder or, when it has none, where `nx g` runs, as Nx's own generators place it.
+ */
+export function defaultLibraryRoot(tree: Tree, name: string): string {
+  return joinPathFragments(librariesFolder(tree) ?? nxHelper('getRelativeCwd')(), name);
+}
+
+/**
+ * A root fanout computed (relative to the workspace root) as the `directory`
+ * Nx's helpers expect (relative to the folder `nx g` runs in).
+ */
+function directoryFromCwd(root: string): string {
+  const cwd = nxHelper('getRelativeCwd')().replace(/\/$/, '');
+  return cwd === '' ? root : posix.relative(cwd, root);
+}
+
+/** Throws unless `value`, when given, is one of `allowed`. */
+export function assertOneOf<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T | undefined {
+  if (value === undefined || (allowed as readonly string[]).includes(value)) return value as T | undefined;
+  throw new Error(`${what} is "${value}"; it must be one of: ${allowed.join(', ')}.`);
+}
+
+/** nx.json's defaults for @nx/js's library generator, which the nx CLI applies only when that generator is run by name. */
+function jsLibraryDefaults(tree: Tree): { linter?: string; unitTestRunner?: string } {
+  const generators = readNxJson(tree)?.generators ?? {};
+  return { ...(generators['@nx/js']?.['library'] ?? {}), ...(generators['@nx/js:library'] ?? {}) };
+}
+
+/**
+ * `--linter` and `--unitTestRunner` for a new library: as given; else nx.json's
+ * defaults for @nx/js:library; else the test runner the workspace already uses; else what @nx/js's library generator would choose
+ * (the workspace's linter, jest, or none in a TS-solution workspace, asking when interactive).
+ */
+export async function resolveLintAndTest(tree: Tree, options: { linter?: string; unitTestRunner?: string }): Promise<LintAndTest> {
+  const defaults = jsLibraryDefaults(tree);
+  const linter =
+    assertOneOf(options.linter, LINTERS, '--linter') ??
+    assertOneOf<LinterType>(defaults.linter, ['eslint', 'oxlint', 'none'], 'nx.json generators["@nx/js:library"].linter') ??
+    (await nxHelper('normalizeLinterOption')(tree, undefined));
+  const unitTestRunner =
+    assertOneOf(options.unitTestRunner, UNIT_TEST_RUNNERS, '--unitTestRunner') ??
+    assertOneOf(defaults.unitTestRunner, UNIT_TEST_RUNNERS, 'nx.json generators["@nx/js:library"].unitTestRunner') ??
+    workspaceTestRunner(tree) ??
+    (await nxHelper('normalizeUnitTestRunnerOption')(tree, undefined));
+  return { linter, unitTestRunner };
+}
+
+/**
+ * The test runner the workspace already uses, as Nx follows the workspace's linter:
+ * its test plugin in nx.json, else the runner in the root package.json. A scaffold
+ * whose tests gate the fan-out gets them wherever the workspace can run them.
+ */
+export function workspaceTestRunner(tree: Tree): 'jest' | 'vitest' | undefined {
+  const plugins = (readNxJson(tree)?.plugins ?? []).map((entry) => (typeof entry === 'string' ? entry : entry.plugin));
+  if (plugins.includes('@nx/jest/plugin')) return 'jest';
+  if (plugins.includes('@nx/vitest') || plugins.includes('@nx/vitest/plugin')) return 'vitest';
+  if (!tree.exists('package.json')) return undefined;
+  const manifest = readJson<{ dependencies?: Record<string, string>; devDependencies?: Record<string, string> }>(tree, 'package.json');
+  const installed = { ...manifest.dependencies, ...manifest.devDependencies };
+  if (installed['jest']) return 'jest';
+  if (installed['vitest']) return 'vitest';
+  return undefined;
+}
+
+/** A project's config files, by the tool whose targets Nx infers from them. */
+const JEST_CONFIG = /^jest\.config\.([cm]?[jt]s|json)$/;
+const VITEST_CONFIG = /^vitest\.config\.[cm]?[jt]s$/;
+const VITE_CONFIG = /^vite\.config\.[cm]?[jt]s$/;
+const ESLINT_CONFIG = /^(eslint\.config\.[cm]?[jt]s|\.eslintrc(\.(json|[cm]?js|ya?ml))?)$/;
+const OXLINT_CONFIG = /^\.oxlintrc\.json$/;
+
+/** How the existing project at `root` is linted and tested, read from its config files. */
+export function projectLintAndTest(tree: Tree, root: string): LintAndTest {
+  const files = tree.children(root);
+  const viteTests = files.some(
+    (file) => VITE_CONFIG.test(file) && /\btest\s*:/.test(tree.read(joinPathFragments(root, file), 'utf-8') ?? ''),
+  );
+  return {
+    linter: files.some((file) => OXLINT_CONFIG.test(file)) ? 'oxlint' : files.some((file) => ESLINT_CONFIG.test(file)) ? 'eslint' : 'none',
+    unitTestRunner: files.some((file) => JEST_CONFIG.test(file))
+      ? 'jest'
+      : viteTests || files.some((file) => VITEST_CONFIG.test(file))
+        ? 'vitest'
+        : 'none',
+  };
+}
+
+function assertNameFree(tree: Tree, name: string): void {
+  const existing = getProjects(tree).get(name);
+  if (existing) throw new Error(`A project named "${name}" already exists (at ${existing.root}). Choose another name.`);
+}
+
+/** A new project needs a folder of its own: no project's root, and empty if it exists. */
+function assertFolderFree(tree: Tree, root: string): void {
+  for (const [other, project] of getProjects(tree)) {
     if (project.root === root) {
       throw new Error(`The folder "${root}" already holds the project "${other}". Choose another --directory.`);
     }
@@ -68,14 +214,42 @@ export function assertNewProject(tree: Tree, name: string, root: string): void {
   }
 }
 
-function isTsSolution(tree: Tree): boolean {
-  return tree.exists('tsconfig.json') && tree.exists('tsconfig.base.json') && usesPackagesWorkspaces(tree);
-}
-
-function usesPackagesWorkspaces(tree: Tree): boolean {
-  if (tree.exists('pnpm-workspace.yaml')) return true;
-  const rootPackage = tree.exists('package.json') ? readJson(tree, 'package.json') : {};
-  return rootPackage.workspaces !== undefined;
+/**
+ * Validates a new library and settles its name, root and import path with Nx's
+ * own `determineProjectNameAndRootOptions`, before anything is written: a bad
+ * name or folder leaves the workspace untouched.
+ */
+export async function placeLibrary(tree: Tree, options: PlaceLibraryOptions): Promise<LibraryPlacement> {
+  // An npm-scoped name (`@shop/feature-dashboard`, as TS-solution workspaces name projects) has a plain name after its scope.
+  const scope = /^@([^/]+)\//.exec(options.name);
+  if (scope && !/^[a-z0-9][a-z0-9._-]*$/i.test(scope[1])) {
+    throw new Error(`The scope of the project name "${options.name}" is not a valid npm scope: use letters, digits, ".", "-" and "_".`);
+  }
+  assertValidName(scope ? options.name.slice(scope[0].length) : options.name, 'project name');
+  const directory =
+    options.directory !== undefined && options.directory !== ''
+      ? normalizeWorkspaceDirectory(options.directory)
+      : directoryFromCwd(options.defaultRoot);
+  assertNameFree(tree, options.name);
+  const { projectRoot, importPath } = await nxHelper('determineProjectNameAndRootOptions')(tree, {
+    name: options.name,
+    directory,
+    projectType: 'library',
+  });
+  assertFolderFree(tree, projectRoot);
+  const tags = [
+    ...options.tags,
+    ...(options.extraTags ?? '')
+      .split(',')
+      .map((tag) => tag.trim())
+      .filter(Boolean),
+  ];
+  return {
+    name: options.name,
+    root: projectRoot,
+    importPath,
+    tags: [...new Set(tags)],
+  };
 }
 
 /**
@@ -105,101 +279,151 @@ export function importPathOf(tree: Tree, root: string): string | undefined {
   return undefined;
 }
 
-/**
- * Validates where a new library would go, before anything is written; returns its root.
- * Generators call this first so that a bad name or folder leaves the workspace untouched.
- */
-export function planLibrary(tree: Tree, options: Pick<NewLibraryOptions, 'name' | 'directory'>): string {
-  const root = projectDirectory(tree, options.name, options.directory);
-  assertNewProject(tree, options.name, root);
-  return root;
-}
-
-/** Creates a TypeScript library with Nx's own generator, then strips its sample source. */
-export async function createLibrary(tree: Tree, options: NewLibraryOptions): Promise<NewLibrary> {
-  const root = planLibrary(tree, options);
-  const tags = [
-    ...options.tags,
-    ...(options.extraTags ?? '')
-      .split(',')
-      .map((tag) => tag.trim())
-      .filter(Boolean),
-  ];
-  const install = await libraryGenerator(tree, {
-    directory: root,
-    name: options.name,
-    tags: [...new Set(tags)].join(','),
+/** The options fanout gives @nx/js's library generator for a planned library. */
+export function libraryGeneratorOptions(tree: Tree, plan: LibraryPlan): Parameters<typeof libraryGenerator>[1] {
+  return {
+    directory: directoryFromCwd(plan.root),
+    name: plan.name,
+    importPath: plan.importPath,
+    tags: plan.tags.join(','),
     bundler: 'none',
-    unitTestRunner: 'jest',
+    linter: plan.linter,
+    unitTestRunner: plan.unitTestRunner,
     testEnvironment: 'node',
-    linter: 'eslint',
     skipFormat: true,
     strict: true,
     // Inferred lint/test targets, as `nx g @nx/js:lib` gives (the exported generator defaults to executors).
     addPlugin: process.env['NX_ADD_PLUGINS'] !== 'false' && readNxJson(tree)?.useInferencePlugins !== false,
-  });
+  };
+}
+
+/** Creates a planned TypeScript library with Nx's own generator, then strips its sample source. */
+export async function createLibrary(tree: Tree, plan: LibraryPlan): Promise<NewLibrary> {
+  const install = await libraryGenerator(tree, libraryGeneratorOptions(tree, plan));
   // Nx's library comes with `src/lib/<name>.ts` and its spec; ours brings its own sources.
-  for (const sample of [`${options.name}.ts`, `${options.name}.spec.ts`]) {
-    const path = joinPathFragments(root, 'src', 'lib', sample);
+  for (const sample of [`${plan.name}.ts`, `${plan.name}.spec.ts`]) {
+    const path = joinPathFragments(plan.root, 'src', 'lib', sample);
     if (tree.exists(path)) tree.delete(path);
   }
-  const importPath = importPathOf(tree, root);
-  if (!importPath) {
-    throw new Error(`Nx created the library "${options.name}" at ${root} but gave it no import path.`);
-  }
-  return { name: options.name, root, importPath, tsSolution: isTsSolution(tree), install };
+  return {
+    name: plan.name,
+    root: plan.root,
+    importPath: plan.importPath,
+    tsSolution: nxHelper('isUsingTsSolutionSetup')(tree),
+    install,
+  };
 }
 
 export interface ContractsLibrary {
   name: string;
   root: string;
   importPath: string;
-  collectionsFile: string;
-  indexFile: string;
+  /** Its public entry point, workspace-relative (see entryPoint). */
+  entry: string;
   /** The extension of relative imports inside the library (see `relativeImportExtension`). */
   extension: string;
-  /** The collection (plural entity) names the library declares. */
-  collections: string[];
+  /**
+   * The API scaffold's parts, when the library is one (`nx g fanout:contracts <name>`):
+   * its barrel, its collections file and the collection (plural entity) names it declares.
+   */
+  scaffold?: { indexFile: string; collectionsFile: string; collections: string[] };
+}
+
+const treeReader = (tree: Tree) => (path: string) => (tree.isFile(path) ? (tree.read(path, 'utf-8') ?? undefined) : undefined);
+
+/** The project `projectName`'s configuration, or an error that lists the projects with `tag`. */
+export function readProjectOrExplain(tree: Tree, projectName: string, tag: string, create: string): ProjectConfiguration {
+  try {
+    return readProjectConfiguration(tree, projectName);
+  } catch {
+    const tagged = [...getProjects(tree)].filter(([, config]) => config.tags?.includes(tag)).map(([name]) => name);
+    throw new Error(
+      `There is no project named "${projectName}". ` +
+        (tagged.length > 0 ? `Projects tagged ${tag} in this workspace: ${tagged.join(', ')}.` : `Create or adopt one first: ${create}`),
+    );
+  }
+}
+
+/**
+ * Whether a library can serve as the contracts: its entry point exists and exports
+ * something (the types every session imports). Returns the entry point, or throws
+ * saying what is missing.
+ */
+export function assertContractsCandidate(tree: Tree, projectName: string, root: string): string {
+  const entry = entryPoint(treeReader(tree), root);
+  if (!entry) {
+    throw new Error(
+      `The project "${projectName}" (${root}) has no entry point to import types from: neither its package.json ` +
+        `("exports", "types" or "main" naming a TypeScript file) nor ${root}/src/index.ts.`,
+    );
+  }
+  if (!/(^|\n)\s*export\b/.test(tree.read(entry, 'utf-8') ?? '')) {
+    throw new Error(
+      `The entry point of "${projectName}" (${entry}) exports nothing: a contracts library exports the types sessions share.`,
+    );
+  }
+  return entry;
 }
 
 /** Reads a contracts library by project name, or explains why the project cannot serve as one. */
 export function readContractsLibrary(tree: Tree, projectName: string): ContractsLibrary {
-  let project: ProjectConfiguration;
-  try {
-    project = readProjectConfiguration(tree, projectName);
-  } catch {
-    const contracts = [...getProjects(tree)].filter(([, config]) => config.tags?.includes(CONTRACTS_TAG)).map(([name]) => name);
-    throw new Error(
-      `There is no project named "${projectName}". ` +
-        (contracts.length > 0
-          ? `Contracts libraries in this workspace: ${contracts.join(', ')}.`
-          : `Create one first: nx g fanout:contracts ${projectName} --entities=user`),
-    );
-  }
+  const project = readProjectOrExplain(
+    tree,
+    projectName,
+    CONTRACTS_TAG,
+    `nx g fanout:contracts ${projectName} --entities=user, or nx g fanout:contracts --project=<your types library>`,
+  );
   const root = project.root;
-  const collectionsFile = joinPathFragments(root, 'src', 'lib', 'collections.ts');
-  const indexFile = joinPathFragments(root, 'src', 'index.ts');
-  if (!project.tags?.includes(CONTRACTS_TAG) || !tree.exists(collectionsFile) || !tree.exists(indexFile)) {
+  if (!project.tags?.includes(CONTRACTS_TAG)) {
     throw new Error(
-      `The project "${projectName}" (${root}) is not a fanout contracts library: it needs the tag "${CONTRACTS_TAG}" ` +
-        `and the files src/index.ts and src/lib/collections.ts that nx g fanout:contracts writes.`,
+      `The project "${projectName}" (${root}) is not a fanout contracts library: it lacks the tag "${CONTRACTS_TAG}". ` +
+        `Adopt it: nx g fanout:contracts --project=${projectName}`,
     );
   }
+  const entry = assertContractsCandidate(tree, projectName, root);
   const importPath = importPathOf(tree, root);
   if (!importPath) {
     throw new Error(
       `The contracts library "${projectName}" has no import path: add it to tsconfig.base.json "paths" or give ${root}/package.json a name.`,
     );
   }
+  const collectionsFile = joinPathFragments(root, 'src', 'lib', 'collections.ts');
+  const indexFile = joinPathFragments(root, 'src', 'index.ts');
   return {
     name: projectName,
     root,
     importPath,
-    collectionsFile,
-    indexFile,
+    entry,
     extension: relativeImportExtension(tree, root),
-    collections: listCollections(tree.read(collectionsFile, 'utf-8') ?? ''),
+    ...(tree.exists(collectionsFile) && tree.exists(indexFile)
+      ? { scaffold: { indexFile, collectionsFile, collections: listCollections(tree.read(collectionsFile, 'utf-8') ?? '') } }
+      : {}),
   };
+}
+
+/** The file that holds a project's own configuration: its project.json, else its package.json (under "nx"). */
+function configurationFile(tree: Tree, root: string): { path: string; nested: boolean } {
+  const projectJson = joinPathFragments(root, 'project.json');
+  if (tree.exists(projectJson)) return { path: projectJson, nested: false };
+  const packageJson = joinPathFragments(root, 'package.json');
+  if (tree.exists(packageJson)) return { path: packageJson, nested: true };
+  throw new Error(`The project at ${root} has neither a project.json nor a package.json to record fanout's tag in.`);
+}
+
+/**
+ * Adds and removes tags of a project, editing only its "tags" in project.json (or in
+ * package.json's "nx" section): adopting a project changes nothing else of it.
+ */
+export function retagProject(tree: Tree, root: string, change: { add?: string[]; remove?: (tag: string) => boolean }): void {
+  const { path, nested } = configurationFile(tree, root);
+  updateJson(tree, path, (json) => {
+    const config: { tags?: string[] } = nested ? (json.nx ?? {}) : json;
+    const tags = (config.tags ?? []).filter((tag) => !(change.remove?.(tag) ?? false));
+    for (const tag of change.add ?? []) if (!tags.includes(tag)) tags.push(tag);
+    config.tags = tags;
+    if (nested) json.nx = config;
+    return json;
+  });
 }
 
 /**
@@ -228,4 +452,37 @@ export function addLibraryDependency(tree: Tree, dependent: NewLibrary, dependen
       return json;
     });
   }
+}
+
+/** Every file below `dir` in the tree, workspace-relative, build output and dependencies left out. */
+export function listTreeFiles(tree: Tree, dir: string): string[] {
+  if (!tree.exists(dir)) return [];
+  return tree.children(dir).flatMap((entry) => {
+    if (['node_modules', 'dist', 'out-tsc', 'coverage', 'test-output'].includes(entry)) return [];
+    const path = posix.join(dir, entry);
+    return tree.isFile(path) ? [path] : listTreeFiles(tree, path);
+  });
+}
+
+/** Whether a project uses a library: a package dependency on it, a declared dependency, or an import of it in its sources. */
+export function usesLibrary(
+  tree: Tree,
+  configuration: ProjectConfiguration,
+  library: { name: string; importPath: string; root: string },
+): boolean {
+  const manifestPath = posix.join(configuration.root, 'package.json');
+  const manifest = tree.exists(manifestPath) ? (readJson(tree, manifestPath) as Record<string, Record<string, string> | undefined>) : {};
+  if (['dependencies', 'devDependencies', 'peerDependencies'].some((field) => manifest[field]?.[library.importPath] !== undefined))
+    return true;
+  if (configuration.implicitDependencies?.includes(library.name)) return true;
+  const specifiers = [...new Set([library.importPath, importPathOf(tree, library.root)].filter((value): value is string => !!value))];
+  const imports = specifiers.map(
+    (specifier) => new RegExp(`from\\s+['"]${specifier.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}(/[^'"]*)?['"]`),
+  );
+  return listTreeFiles(tree, configuration.root)
+    .filter((file) => /\.[cm]?[jt]sx?$/.test(file))
+    .some((file) => {
+      const text = tree.read(file, 'utf-8') ?? '';
+      return imports.some((expression) => expression.test(text));
+    });
 }

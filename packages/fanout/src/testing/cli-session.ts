@@ -38,6 +38,7 @@ export function cliSession(dir: string, env: NodeJS.ProcessEnv, setup: CliSessio
     worktree,
     promptFile: join(sessionDir, 'prompt.md'),
     logFile: join(sessionDir, 'session.log'),
+    subjects: { reference: 'users', task: 'orders' },
     reference: { project: 'users', root: 'libs/users' },
     contracts: { project: 'contracts', root: 'libs/contracts', importPath: '@ws/contracts' },
     options: { retryDelay: '1s' },

@@ -1,3 +1,4 @@
+import type { Subjects } from '../naming/subject';
 import type { AgentOptions, OptionRule } from './agent-options';
 
 /**
@@ -17,8 +18,8 @@ export interface AgentSession {
   promptFile: string;
   /** The session's log; process agents stream their output here. */
   logFile: string;
-  /** The entity this task serves (`order`), when known. */
-  entity?: string;
+  /** The reference's subject and the task's (`settings` → `dashboard`): what the pattern agent replaces. */
+  subjects: Subjects;
   reference: { project: string; root: string };
   contracts: { project: string; root: string; importPath: string };
   /** argv template, for the `command` agent. */

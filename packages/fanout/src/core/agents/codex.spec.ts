@@ -422,6 +422,7 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
             worktree,
             promptFile: join(dir, 'prompt.md'),
             logFile: join(dir, 'session.log'),
+            subjects: { reference: 'users', task: 'orders' },
             reference: { project: 'users', root: 'libs/users' },
             contracts: { project: 'contracts', root: 'libs/contracts', importPath: '@ws/contracts' },
             options,

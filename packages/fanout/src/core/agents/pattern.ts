@@ -3,35 +3,35 @@ import { dirname, join, relative } from 'path';
 import { contractsEntry, moduleExports, parseModule } from '../checks/module-exports';
 import { typescript } from '../checks/typescript';
 import { entityNames } from '../naming/names';
-import { referenceEntity, substituteSource, substitution } from '../naming/substitution';
+import { scaffoldEntity, substituteSource, substitution } from '../naming/substitution';
 import { listFiles } from '../system/files';
 import type { AgentAdapter, AgentReport, AgentSession } from './agent';
 
 /**
  * `agent: pattern` (the default): offline and deterministic. Replicates the
  * reference into the task's project with every spelling of the reference's
- * entity replaced by the task's (users/Users/USERS/user/User → orders/Orders/...),
+ * subject replaced by the task's (SettingsPage → DashboardPage, '/settings' →
+ * '/dashboard'; users/Users/USERS/user/User → orders/Orders/... for plural nouns),
  * token by token with the TypeScript scanner (identifiers get camelCase, strings
  * and paths kebab-case), files renamed, and every name imported from the
  * contracts checked to exist (read from syntax, as the checks read it).
  */
 export const patternAgent: AgentAdapter = {
   name: 'pattern',
-  description: 'Built in, offline: replicates the reference for the task entity, renaming every spelling.',
+  description: "Built in, offline: replicates the reference with its subject replaced by the task's, in every spelling.",
   async run(session: AgentSession): Promise<AgentReport> {
     const referenceSrc = join(session.worktree, session.reference.root, 'src');
     if (!existsSync(referenceSrc)) {
       return { ok: false, error: `the reference "${session.reference.project}" has no src/ folder at ${session.reference.root}/src.` };
     }
-    const from = referenceEntity(referenceSrc, session.reference.project);
-    const to = entityNames(session.entity ?? session.project);
+    const { reference: from, task: to } = session.subjects;
     const renamePath = substitution(from, to, 'text');
     const written: string[] = [];
     for (const file of listFiles(referenceSrc)) {
       const target = join(session.worktree, session.projectRoot, 'src', renamePath(relative(referenceSrc, file)));
       const source = readFileSync(file, 'utf-8');
       mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, /\.[cm]?tsx?$/.test(file) ? substituteSource(source, from, to) : renamePath(source));
+      writeFileSync(target, /\.[cm]?[jt]sx?$/.test(file) ? substituteSource(source, from, to, /x$/.test(file)) : renamePath(source));
       written.push(target);
     }
     const missing = missingContractImports(session, written);
@@ -40,12 +40,14 @@ export const patternAgent: AgentAdapter = {
         ok: false,
         error:
           `the replicated code imports names the contracts do not export: ${missing.join(', ')}. ` +
-          `Add the entity first: nx g fanout:contracts ${session.contracts.project} --entities=${to.singular}`,
+          (scaffoldEntity(referenceSrc) !== undefined
+            ? `Add the entity first: nx g fanout:contracts ${session.contracts.project} --entities=${entityNames(to).singular}`
+            : `Add what the task needs to the contracts (${session.contracts.root}) first, then run the task again.`),
       };
     }
     return {
       ok: true,
-      summary: `replicated ${written.length} file(s) of ${session.reference.project} as ${to.plural} (${from.singular} → ${to.singular})`,
+      summary: `replicated ${written.length} file(s) of ${session.reference.project} for ${to} (${from} → ${to})`,
     };
   },
 };
@@ -56,7 +58,7 @@ function missingContractImports(session: AgentSession, files: string[]): string[
   if (!existsSync(index)) return [];
   const exported = moduleExports(index);
   const missing = new Set<string>();
-  for (const file of files.filter((path) => path.endsWith('.ts'))) {
+  for (const file of files.filter((path) => /\.[cm]?[jt]sx?$/.test(path))) {
     for (const statement of parseModule(file)?.statements ?? []) {
       if (!typescript.isImportDeclaration(statement) || !typescript.isStringLiteral(statement.moduleSpecifier)) continue;
       if (statement.moduleSpecifier.text !== session.contracts.importPath) continue;

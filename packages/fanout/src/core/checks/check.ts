@@ -1,3 +1,5 @@
+import type { Subjects } from '../naming/subject';
+
 /**
  * The one shape every per-session check has: it reads what a session wrote (in
  * its worktree, before integration) and returns findings. A check never throws
@@ -26,8 +28,8 @@ export interface CheckInput {
   files: readonly string[];
   contracts: { project: string; root: string; importPath: string };
   reference: { project: string; root: string };
-  /** The entity names of the task and of the reference, for naming parity. */
-  entity?: string;
+  /** The reference's subject and the task's (`settings` → `dashboard`), for naming parity. */
+  subjects: Subjects;
   /** The workspace's projects, to resolve what an import points at. */
   projects?: readonly ProjectRef[];
   /** Projects this session must not import, with why: the other tasks of the run, and what depends on them. */

@@ -16,6 +16,7 @@ describe('contractConformance', () => {
       files: Object.keys(files),
       contracts: { project: 'contracts', root: 'libs/contracts', importPath: '@ws/contracts' },
       reference: { project: 'users', root: 'libs/users' },
+      subjects: { reference: 'users', task: 'orders' },
     };
   };
   const messages = (files: Record<string, string>) =>

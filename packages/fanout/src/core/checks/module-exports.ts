@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'fs';
 import { dirname, join } from 'path';
 import type { ts } from 'ts-morph';
+import { entryPoint } from './entry-point';
 import { cachedByText } from './text-cache';
 import { typescript } from './typescript';
 
@@ -28,9 +29,17 @@ export function parseModule(path: string): ts.SourceFile | undefined {
   return parse(path, readFileSync(path, 'utf-8'));
 }
 
-/** The contracts library's public entry point, which the checks and the pattern agent read its exports from. */
+/**
+ * The contracts library's public entry point, absolute, which the checks and the pattern
+ * agent read its exports from (see entryPoint); `src/index.ts` when it has none, which
+ * then does not exist and exports nothing.
+ */
 export function contractsEntry(root: string, contractsRoot: string): string {
-  return join(root, contractsRoot, 'src', 'index.ts');
+  const read = (path: string) => {
+    const absolute = join(root, path);
+    return existsSync(absolute) && statSync(absolute).isFile() ? readFileSync(absolute, 'utf-8') : undefined;
+  };
+  return join(root, entryPoint(read, contractsRoot) ?? join(contractsRoot, 'src', 'index.ts'));
 }
 
 /** The file a relative specifier names: as written, with a TypeScript extension (also for a `.js` one), or its index. */

@@ -1,9 +1,8 @@
 import { existsSync } from 'fs';
 import { join, relative } from 'path';
-import { referenceEntity, substitution } from '../naming/substitution';
+import { substitution } from '../naming/substitution';
 import { listFiles } from '../system/files';
 import { moduleExports, type ExportedDeclaration } from './module-exports';
-import { entityNames } from '../naming/names';
 import type { CheckInput, Finding, SessionCheck, Severity } from './check';
 import { editDistance } from '../naming/edit-distance';
 
@@ -24,9 +23,9 @@ function exportedNames(files: string[], cache: Map<string, Map<string, ExportedD
 }
 
 /**
- * Exported symbols and file names follow the reference's with the entity
- * substituted: `createUsersHandlers` → `createOrdersHandlers`, `users.handler.ts`
- * → `orders.handler.ts`. A warning by default (`strictNaming: true` makes it an error).
+ * Exported symbols and file names follow the reference's with the subject
+ * substituted: `SettingsPage` → `DashboardPage`, `feature-settings.module.css` →
+ * `feature-dashboard.module.css`, `createUsersHandlers` → `createOrdersHandlers`. A warning by default (`strictNaming: true` makes it an error).
  */
 export const namingParity: SessionCheck = {
   name: CHECK_NAME,
@@ -36,8 +35,7 @@ export const namingParity: SessionCheck = {
     const referenceSrc = join(input.root, input.reference.root, 'src');
     const taskSrc = join(input.root, input.projectRoot, 'src');
     if (!existsSync(referenceSrc)) return [];
-    const from = referenceEntity(referenceSrc, input.reference.project);
-    const to = entityNames(input.entity ?? input.project);
+    const { reference: from, task: to } = input.subjects;
     const renameFile = substitution(from, to, 'text');
     const renameSymbol = substitution(from, to, 'identifier');
     const findings: Finding[] = [];
@@ -60,7 +58,10 @@ export const namingParity: SessionCheck = {
     }
 
     const modules = new Map<string, Map<string, ExportedDeclaration>>();
-    const expectedSymbols = [...exportedNames(referenceFiles, modules).keys()].map((name) => [name, renameSymbol(name)] as const);
+    // A name that does not carry the subject has no known counterpart: nothing is said about it rather than something wrong.
+    const expectedSymbols = [...exportedNames(referenceFiles, modules).keys()]
+      .map((name) => [name, renameSymbol(name)] as const)
+      .filter(([name, expected]) => name !== expected);
     const actual = exportedNames(listFiles(taskSrc), modules);
     const expectedNames = new Set(expectedSymbols.map(([, expected]) => expected));
     for (const [original, expected] of expectedSymbols) {

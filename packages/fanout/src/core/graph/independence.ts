@@ -29,7 +29,7 @@ export interface IndependenceViolation {
 /**
  * For each source, every node it reaches, with the node it was reached from
  * (so a shortest path can be read back). One BFS per source: the whole check is
- * O(sources × (nodes + edges)), computed once per run.
+ * O(sources × (nodes + edges)); every task of a run computes it for the whole run.
  */
 export function reachableFrom(graph: Adjacency, sources: Iterable<string>): Map<string, Map<string, string>> {
   const result = new Map<string, Map<string, string>>();

@@ -1,11 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { entityNames } from './names';
-import { referenceEntity, substituteSource, substitution } from './substitution';
+import { referenceSubject, substituteSource, substitution } from './substitution';
 
 describe('substitution', () => {
-  const usersToOrders = substitution(entityNames('users'), entityNames('orders'));
+  const usersToOrders = substitution('users', 'orders');
 
   it.each([
     ['users', 'orders'],
@@ -33,7 +32,7 @@ describe('substitution', () => {
   });
 
   describe('multi-word entities', () => {
-    const lineItemsToPurchaseOrders = substitution(entityNames('line-items'), entityNames('purchase-orders'));
+    const lineItemsToPurchaseOrders = substitution('line-items', 'purchase-orders');
 
     it.each([
       ['line-items', 'purchase-orders'],
@@ -54,7 +53,7 @@ describe('substitution', () => {
     });
 
     it('turns a single-word entity into every spelling of a multi-word one in identifiers', () => {
-      const usersToLineItems = substitution(entityNames('users'), entityNames('line-items'));
+      const usersToLineItems = substitution('users', 'line-items');
       expect(usersToLineItems('createUsersHandlers USERS_COLLECTION validateCreateUserRequest usersRoutes')).toBe(
         'createLineItemsHandlers LINE_ITEMS_COLLECTION validateCreateLineItemRequest lineItemsRoutes',
       );
@@ -73,7 +72,7 @@ describe('substitution', () => {
       '}',
       '',
     ].join('\n');
-    expect(substituteSource(source, entityNames('users'), entityNames('line-items'))).toBe(
+    expect(substituteSource(source, 'users', 'line-items')).toBe(
       [
         "import { LINE_ITEMS_COLLECTION, type LineItem } from '@ws/contracts';",
         "export const LINE_ITEMS_BASE_PATH = '/line-items';",
@@ -86,16 +85,16 @@ describe('substitution', () => {
         '',
       ].join('\n'),
     );
-    expect(substitution(entityNames('users'), entityNames('line-items'), 'text')('lib/users.handler.ts')).toBe('lib/line-items.handler.ts');
+    expect(substitution('users', 'line-items', 'text')('lib/users.handler.ts')).toBe('lib/line-items.handler.ts');
   });
 
   it('is the identity between an entity and itself', () => {
-    const same = substitution(entityNames('users'), entityNames('users'));
+    const same = substitution('users', 'users');
     expect(same('createUsersHandlers USER users')).toBe('createUsersHandlers USER users');
   });
 });
 
-describe('referenceEntity', () => {
+describe('referenceSubject', () => {
   let dir: string;
 
   beforeEach(() => {
@@ -107,24 +106,28 @@ describe('referenceEntity', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('reads the entity from the <plural>.handler.ts file', () => {
+  it("reads the API scaffold's subject from its <plural>.handler.ts file", () => {
     writeFileSync(join(dir, 'index.ts'), '');
     writeFileSync(join(dir, 'lib', 'people.handler.ts'), '');
     writeFileSync(join(dir, 'lib', 'people.handler.spec.ts'), '');
-    expect(referenceEntity(dir, 'directory-api')).toEqual(entityNames('people'));
+    expect(referenceSubject(dir, 'directory-api')).toEqual('people');
   });
 
   it('reads a multi-word entity', () => {
     writeFileSync(join(dir, 'lib', 'line-items.routes.ts'), '');
     writeFileSync(join(dir, 'lib', 'line-items.handler.ts'), '');
-    const entity = referenceEntity(dir, 'api');
-    expect(entity).toEqual(entityNames('line-items'));
-    expect(entity.singular).toBe('line-item');
+    expect(referenceSubject(dir, 'api')).toEqual('line-items');
   });
 
   it('falls back to the project name when there is no handler file', () => {
     writeFileSync(join(dir, 'lib', 'customers.routes.ts'), '');
     writeFileSync(join(dir, 'lib', 'handler.ts'), '');
-    expect(referenceEntity(dir, 'users')).toEqual(entityNames('users'));
+    expect(referenceSubject(dir, 'users')).toEqual('users');
+    expect(referenceSubject(dir, 'feature-settings')).toEqual('settings');
+  });
+
+  it('takes the recorded subject over anything it could read', () => {
+    writeFileSync(join(dir, 'lib', 'people.handler.ts'), '');
+    expect(referenceSubject(dir, 'feature-settings', 'preferences')).toEqual('preferences');
   });
 });

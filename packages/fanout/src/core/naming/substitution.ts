@@ -1,49 +1,55 @@
 import { typescript } from '../checks/typescript';
 import { listFiles } from '../system/files';
-import { entityNames, type EntityNames } from './names';
+import { defaultSubject, subjectSubstitution, taskSubject, type SpellingMode, type Subjects } from './subject';
 
-/** The reference's entity, read from its `<plural>.handler.ts`, else from its project name. */
-export function referenceEntity(referenceSrc: string, referenceProject: string): EntityNames {
-  const handler = listFiles(referenceSrc)
+/**
+ * The reference's subject: the one recorded for it (`nx g fanout:reference`), else
+ * the API scaffold's, read from its `<plural>.handler.ts`, else the one its project
+ * name suggests (`feature-settings` → `settings`).
+ */
+export function referenceSubject(referenceSrc: string, referenceProject: string, recorded?: string): string {
+  return recorded ?? scaffoldEntity(referenceSrc) ?? defaultSubject(referenceProject);
+}
+
+/** The entity (plural) of a reference made by the API scaffold, from its `<plural>.handler.ts`; undefined for any other. */
+export function scaffoldEntity(referenceSrc: string): string | undefined {
+  return listFiles(referenceSrc)
     .map((file) => /([^/\\]+)\.handler\.ts$/.exec(file)?.[1])
     .find((name) => name !== undefined);
-  return entityNames(handler ?? referenceProject);
 }
 
 /**
- * Replaces every spelling of one entity by the same spelling of another, longest
- * first. Where two spellings of the source are the same word (`users` is both
- * the kebab and the camelCase plural), `identifier` mode picks the camelCase
- * target (`lineItems`) and `text` mode, for strings, paths and comments, the
- * kebab one (`line-items`).
+ * The subjects of one session: the reference's (recorded, the API scaffold's entity,
+ * or its project name's) and the task's (see taskSubject).
  */
-export function substitution(from: EntityNames, to: EntityNames, mode: 'identifier' | 'text' = 'identifier'): (text: string) => string {
-  const camel: (keyof EntityNames)[] = ['pluralPropertyName', 'propertyName'];
-  const kebab: (keyof EntityNames)[] = ['plural', 'singular'];
-  const keys: (keyof EntityNames)[] = [
-    'pluralConstantName',
-    'pluralClassName',
-    ...(mode === 'identifier' ? [...camel, ...kebab] : [...kebab, ...camel]),
-    'constantName',
-    'className',
-  ];
-  const pairs = keys
-    .map((key) => [from[key], to[key]] as const)
-    .filter(([a], index, all) => all.findIndex(([b]) => b === a) === index)
-    .sort((a, b) => b[0].length - a[0].length);
-  const pattern = new RegExp(pairs.map(([a]) => a.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
-  const map = new Map(pairs);
-  return (text) => text.replace(pattern, (match) => map.get(match) ?? match);
+export function resolveSubjects(
+  referenceSrc: string,
+  reference: { project: string; subject?: string },
+  task: { project: string; subject?: string; entity?: string },
+): Subjects {
+  const entity = scaffoldEntity(referenceSrc);
+  const subject = reference.subject ?? entity ?? defaultSubject(reference.project);
+  return { reference: subject, task: taskSubject(task, { project: reference.project, subject, entity: entity !== undefined }) };
+}
+
+/** Replaces every spelling of the reference's subject by the sibling's: see subjectPairs. */
+export function substitution(from: string, to: string, mode: SpellingMode = 'identifier'): (text: string) => string {
+  return subjectSubstitution(from, to, mode);
 }
 
 /**
  * Rewrites a TypeScript source token by token: identifiers in `identifier`
  * mode, everything else (strings, template text, comments) in `text` mode.
  */
-export function substituteSource(source: string, from: EntityNames, to: EntityNames): string {
+export function substituteSource(source: string, from: string, to: string, jsx = false): string {
   const identifier = substitution(from, to, 'identifier');
   const text = substitution(from, to, 'text');
-  const scanner = typescript.createScanner(typescript.ScriptTarget.Latest, false, typescript.LanguageVariant.Standard, source);
+  const scanner = typescript.createScanner(
+    typescript.ScriptTarget.Latest,
+    false,
+    jsx ? typescript.LanguageVariant.JSX : typescript.LanguageVariant.Standard,
+    source,
+  );
   // Braces opened inside `${...}` of a template, so its closing `}` resumes the template text.
   const braces: ('block' | 'template')[] = [];
   let output = '';

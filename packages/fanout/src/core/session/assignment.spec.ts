@@ -21,6 +21,7 @@ describe('parseAssignment', () => {
       agent: 'pattern',
       command: undefined,
       entity: undefined,
+      subject: undefined,
       scope: ['src'],
       timeoutMs: 30 * 60 * 1000,
       text: 'Build the orders API.',
@@ -37,6 +38,7 @@ describe('parseAssignment', () => {
           'agent: command',
           'command: node agent.js {promptFile}',
           'entity: order',
+          'subject: order-history',
           'scope: [src, docs/api]',
           'timeout: 90s',
         ].join('\n'),
@@ -50,6 +52,7 @@ describe('parseAssignment', () => {
       agent: 'command',
       command: 'node agent.js {promptFile}',
       entity: 'order',
+      subject: 'order-history',
       scope: ['src', 'docs/api'],
       timeoutMs: 90_000,
       text: 'Line one.\n\nLine two.',
@@ -157,7 +160,7 @@ describe('parseAssignment', () => {
 
   describe('validation against the front matter schema', () => {
     it('knows exactly the keys of the schema', () => {
-      expect(Object.keys(FRONT_MATTER_SCHEMA)).toEqual(['like', 'contracts', 'agent', 'command', 'entity', 'scope', 'timeout']);
+      expect(Object.keys(FRONT_MATTER_SCHEMA)).toEqual(['like', 'contracts', 'agent', 'command', 'entity', 'subject', 'scope', 'timeout']);
     });
 
     it('points at the line of the key that is wrong (the file line, below the opening ---)', () => {
@@ -180,7 +183,10 @@ describe('parseAssignment', () => {
         error = caught as AssignmentError;
       }
       expect(error?.problems).toEqual([
-        { line: 3, message: 'unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, scope, timeout.' },
+        {
+          line: 3,
+          message: 'unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout.',
+        },
         { line: 2, message: '"like" must be a non-empty string (got 3): the reference project the task follows.' },
         { message: '"contracts" is required in the front matter: the contracts library the task uses.' },
         { line: 4, message: '"timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got "soon").' },
@@ -188,7 +194,7 @@ describe('parseAssignment', () => {
       ]);
       expect(error?.message.split('\n')).toEqual([
         `${FILE}: 5 problems in the front matter:`,
-        `  ${FILE}:3: unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, scope, timeout.`,
+        `  ${FILE}:3: unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout.`,
         `  ${FILE}:2: "like" must be a non-empty string (got 3): the reference project the task follows.`,
         `  ${FILE}: "contracts" is required in the front matter: the contracts library the task uses.`,
         `  ${FILE}:4: "timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got "soon").`,

@@ -16,8 +16,10 @@ export interface Assignment {
   agent: string;
   /** argv template for the `command` agent. */
   command?: string;
-  /** The contracts entity the task serves; defaults to the task's name. */
+  /** The contracts entity the task serves (API scaffold); defaults to the task's name. */
   entity?: string;
+  /** The word that differs between the task and its reference (`dashboard`); defaults to what the project name says. */
+  subject?: string;
   /** Paths, relative to the project root, the session may write. Default: `src`. */
   scope: string[];
   /** Session time limit in milliseconds. */
@@ -54,6 +56,7 @@ export const FRONT_MATTER_SCHEMA = {
   agent: { type: 'name', expects: 'the agent: pattern (the default), command, claude, codex, gemini, opencode or aider' },
   command: { type: 'command', expects: 'the argv template of the command agent, e.g. "node tools/agent.js {promptFile}"' },
   entity: { type: 'entity', expects: 'the contracts entity the task serves, e.g. "order"' },
+  subject: { type: 'entity', expects: 'the word that differs between this task and its reference, e.g. "dashboard"' },
   scope: { type: 'paths', expects: 'a path or a list of paths, relative to the project root, the session may write' },
   timeout: { type: 'duration', expects: 'seconds, or a duration such as "90s", "30m" or "1h"' },
 } as const satisfies Record<string, { type: string; required?: boolean; expects: string }>;
@@ -155,7 +158,7 @@ function validateField(key: FrontMatterKey, value: unknown): { value: unknown } 
       const text = value.trim();
       if (schema.type === 'entity' && !isPlainName(text)) {
         return {
-          problem: `"entity" "${text}" is not a plain name: use letters, digits and single "-" or "_" between words, starting with a letter, e.g. "order" or "line-item".`,
+          problem: `"${key}" "${text}" is not a plain name: use letters, digits and single "-" or "_" between words, starting with a letter, e.g. "order" or "line-item".`,
         };
       }
       if (schema.type === 'command') {
@@ -254,6 +257,7 @@ export function parseAssignment(source: string, file: string): Assignment {
     agent: (values.agent as string | undefined) ?? DEFAULT_AGENT,
     command: values.command as string | undefined,
     entity: values.entity as string | undefined,
+    subject: values.subject as string | undefined,
     scope: (values.scope as string[] | undefined) ?? [...DEFAULT_SCOPE],
     timeoutMs: (values.timeout as number | undefined) ?? DEFAULT_TIMEOUT_MS,
     text,
@@ -307,6 +311,7 @@ export interface AssignmentFields {
   agent?: string;
   command?: string;
   entity?: string;
+  subject?: string;
   scope?: string[];
   timeout?: string;
   text: string;
@@ -315,7 +320,7 @@ export interface AssignmentFields {
 /** Writes a `fanout.md`; only settings that were given appear in the front matter. */
 export function renderAssignment(fields: AssignmentFields): string {
   const data: Record<string, unknown> = { like: fields.like, contracts: fields.contracts, agent: fields.agent ?? DEFAULT_AGENT };
-  for (const key of ['command', 'entity', 'timeout'] as const) {
+  for (const key of ['command', 'entity', 'subject', 'timeout'] as const) {
     if (fields[key] !== undefined) data[key] = fields[key];
   }
   if (fields.scope !== undefined) data['scope'] = fields.scope;

@@ -14,12 +14,11 @@ export const CONVENTIONS_SECTION = `${SECTION_START}
 This workspace builds features in parallel: several agent sessions run at once, each in its
 own git worktree, each on one task. What keeps their results consistent:
 
-1. **Use the contracts, never copies of them.** Shared types, request/response shapes, validators
-   and the database client live in the library tagged \`fanout:contracts\`. Import them from its
-   package name. Do not declare a type, interface or enum that one of them already defines.
+1. **Use the contracts, never copies of them.** Shared types, interfaces and helpers live in the
+   library tagged \`fanout:contracts\`. Import them from its package name. Do not declare a type, interface or enum that one of them already defines.
 2. **Follow the reference.** The project tagged \`fanout:reference\` is the pattern: same file layout,
-   same exported symbols with the name substituted (\`createUsersHandlers\` becomes
-   \`createOrdersHandlers\`, \`users.handler.ts\` becomes \`orders.handler.ts\`), same error handling,
+   same exported symbols with its subject replaced by your task's (\`SettingsPage\` becomes
+   \`DashboardPage\`, \`users.handler.ts\` becomes \`orders.handler.ts\`), same error handling,
    same tests.
 3. **Stay in your scope.** Write only inside your task's project (or the scope its \`fanout.md\`
    gives). The contracts and the reference are read-only to sessions.

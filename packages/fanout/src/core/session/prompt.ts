@@ -15,6 +15,8 @@ export interface TaskBrief {
   projectRoot: string;
   scope: readonly string[];
   text: string;
+  /** The reference's subject and this task's, when they differ: how to name things. */
+  subjects?: { reference: string; task: string };
 }
 
 export interface AssembledContext {
@@ -61,13 +63,13 @@ export function assembleBase(sources: ContextSources): { base: string; baseHash:
   }
   parts.push(
     `## Contracts: ${contracts.project} (${contracts.root})\n\n` +
-      `Import every shared type, validator and the DbClient from \`${contracts.importPath}\`. ` +
+      `Import every shared type, interface and helper from \`${contracts.importPath}\`. ` +
       `Never declare a copy of them. This library is read-only to you.\n`,
   );
   for (const file of projectSources(workspaceRoot, contracts.root)) parts.push(fence(workspaceRoot, file));
   parts.push(
     `## Reference implementation: ${reference.project} (${reference.root})\n\n` +
-      `Follow it: same file layout, same exported symbols with the name substituted, same error handling, same tests. ` +
+      `Follow it: same file layout, same exported symbols with its subject replaced by yours, same error handling, same tests. ` +
       `It is read-only to you.\n`,
   );
   for (const file of projectSources(workspaceRoot, reference.root)) parts.push(fence(workspaceRoot, file));
@@ -81,6 +83,11 @@ export function assemblePrompt(base: { base: string; baseHash: string }, task: T
   const assignment =
     `\n# Your assignment: ${task.project} (${task.projectRoot})\n\n` +
     `You are one of several sessions running in parallel, in your own git worktree (the current directory). ` +
-    `Write only inside: ${scope.join(', ')}. Changes anywhere else are rejected.\n\n${task.text.trim()}\n`;
+    `Write only inside: ${scope.join(', ')}. Changes anywhere else are rejected.\n\n` +
+    (task.subjects && task.subjects.reference !== task.subjects.task
+      ? `Name things as the reference does, with \`${task.subjects.reference}\` replaced by \`${task.subjects.task}\` in every spelling ` +
+        `(kebab-case, camelCase, PascalCase, CONSTANT_CASE).\n\n`
+      : '') +
+    `${task.text.trim()}\n`;
   return { ...base, prompt: `${base.base}${assignment}` };
 }

@@ -252,7 +252,7 @@ describe('runSession', () => {
   it('replicates the reference with the pattern agent', async () => {
     const result = await runSession(spec(root, 'orders', '---\nlike: users\ncontracts: contracts\n---\n\nBuild the orders API.\n'));
     expect(result.error).toBeUndefined();
-    expect(result.summary).toBe('replicated 2 file(s) of users as orders (user → order)');
+    expect(result.summary).toBe('replicated 2 file(s) of users for orders (users → orders)');
     // What the pattern agent writes follows the reference by construction: no finding at all.
     expect(result.findings).toEqual([]);
     expect(readFileSync(join(root, 'libs/orders/src/lib/orders.handler.ts'), 'utf-8')).toBe(
@@ -432,6 +432,89 @@ describe('runSession', () => {
       const result = await runSession(spec(root, 'orders', commandTask(script), { checks: { checks: { 'contract-conformance': 'off' } } }));
       expect(result.status).toBe('succeeded');
       expect(result.findings).toEqual([]);
+    });
+  });
+
+  describe('the diff for review', () => {
+    const diffFile = () => join(root, '.fanout/sessions/orders/changes.diff');
+
+    it("records the diff of what it integrated in changes.diff, and each file's added and removed lines", async () => {
+      write(root, 'libs/orders/src/old.ts', 'export const a = 1;\nexport const b = 2;\n');
+      gitIn(root, 'add', '-A');
+      gitIn(root, 'commit', '-q', '-m', 'old');
+      const script = agentScript(
+        root,
+        'diff',
+        `fs.writeFileSync('libs/orders/src/index.ts', "export * from './lib/orders';\\nexport const version = 2;\\n");
+         fs.mkdirSync('libs/orders/src/lib', { recursive: true });
+         fs.writeFileSync('libs/orders/src/lib/orders.ts', 'export const orders = [];\\nexport const count = 0;\\nexport const open = true;\\n');
+         fs.writeFileSync('libs/orders/src/logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1, 2, 3]));
+         fs.rmSync('libs/orders/src/old.ts');`,
+      );
+      const result = await runSession(spec(root, 'orders', commandTask(script)));
+
+      expect(result.status).toBe('succeeded');
+      expect([...result.files].sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+        { path: 'libs/orders/src/index.ts', status: 'modified', sha256: expect.any(String), added: 2, removed: 1 },
+        { path: 'libs/orders/src/lib/orders.ts', status: 'added', sha256: expect.any(String), added: 3, removed: 0 },
+        { path: 'libs/orders/src/logo.png', status: 'added', sha256: expect.any(String), binary: true },
+        { path: 'libs/orders/src/old.ts', status: 'deleted', added: 0, removed: 2 },
+      ]);
+      const diff = readFileSync(diffFile(), 'utf-8');
+      expect(result.diff).toEqual({
+        file: '.fanout/sessions/orders/changes.diff',
+        integrated: true,
+        bytes: Buffer.byteLength(diff),
+        keptBytes: Buffer.byteLength(diff),
+      });
+      expect(diff).toContain('diff --git a/libs/orders/src/index.ts b/libs/orders/src/index.ts');
+      expect(diff).toContain("-export {};\n+export * from './lib/orders';\n+export const version = 2;\n");
+      expect(diff).toContain('Binary files /dev/null and b/libs/orders/src/logo.png differ');
+      expect(diff).toContain('deleted file mode 100644');
+      // It is exactly what reached the workspace: undone in reverse, it leaves the files as they were before.
+      gitIn(root, 'apply', '--check', '-R', '--exclude=libs/orders/src/logo.png', diffFile());
+      const recorded = JSON.parse(readFileSync(join(root, '.fanout/sessions/orders/result.json'), 'utf-8'));
+      expect(recorded.files).toEqual(result.files);
+      expect(recorded.diff).toEqual(result.diff);
+    });
+
+    it('keeps a secret the agent wrote into a file out of the diff', async () => {
+      const secret = 'tok-6f2b9c1e8d7a4b3c';
+      const script = agentScript(
+        root,
+        'leak',
+        `fs.writeFileSync('libs/orders/src/config.ts', 'export const token = "' + process.env.ORDERS_API_TOKEN + '";\\n');`,
+      );
+      const result = await runSession(spec(root, 'orders', commandTask(script), { env: { ...process.env, ORDERS_API_TOKEN: secret } }));
+      expect(result.status).toBe('succeeded');
+      const diff = readFileSync(diffFile(), 'utf-8');
+      expect(diff).toContain('+export const token = "[REDACTED]";');
+      expect(diff).not.toContain(secret);
+    });
+
+    it("records a failed session's changes from its kept worktree, marked as not integrated", async () => {
+      const script = agentScript(
+        root,
+        'escape',
+        `fs.writeFileSync('libs/orders/src/ok.ts', 'ok\\n'); fs.writeFileSync('README.md', 'taken over\\n');`,
+      );
+      const result = await runSession(spec(root, 'orders', commandTask(script)));
+      expect(result.status).toBe('failed');
+      expect(result.files).toEqual([]);
+      expect(result.diff).toMatchObject({ file: '.fanout/sessions/orders/changes.diff', integrated: false });
+      const diff = readFileSync(diffFile(), 'utf-8');
+      expect(diff).toContain('diff --git a/README.md b/README.md\nnew file mode 100644');
+      expect(diff).toContain('+++ b/libs/orders/src/ok.ts\n@@ -0,0 +1 @@\n+ok\n');
+    });
+
+    it('forgets the diff of an earlier session of the task', async () => {
+      const writer = agentScript(root, 'writer', `fs.writeFileSync('libs/orders/src/a.ts', 'export const a = 1;\\n');`);
+      expect((await runSession(spec(root, 'orders', commandTask(writer)))).diff).toBeDefined();
+      expect(existsSync(diffFile())).toBe(true);
+      const idle = await runSession(spec(root, 'orders', commandTask(agentScript(root, 'idle', ''))));
+      expect(idle.status).toBe('succeeded');
+      expect(idle.diff).toBeUndefined();
+      expect(existsSync(diffFile())).toBe(false);
     });
   });
 });

@@ -17,6 +17,7 @@ import {
   recoverUnfinished,
 } from './integrate';
 import { withLock } from '../system/lock';
+import { resolveSubjects } from '../naming/substitution';
 import { assertSessionName } from '../naming/names';
 import { createRedactor, redactDeep } from '../system/redact';
 import { formatFinding, type CheckInput, type Finding } from '../checks/check';
@@ -24,6 +25,7 @@ import { runChecks, warmChecks, type CheckSettings } from '../checks/registry';
 import { judgeScope, workspaceScope, type FileChange } from './scope';
 import type { SparseCheckout } from './sparse-checkout';
 import { createWorktree, lockPath, removeWorktree, sessionChanges, type Worktree } from './worktree';
+import { DIFF_FILE, recordSessionDiff, type SessionDiff } from './session-diff';
 import { ASSIGNMENT_FILE, FANOUT_DIR } from '../../constants';
 
 export interface SessionSpec {
@@ -43,7 +45,8 @@ export interface SessionSpec {
   /** How the session waits; injected by tests. */
   sleep?: (ms: number) => Promise<void>;
   contracts: { project: string; root: string; importPath: string };
-  reference: { project: string; root: string };
+  /** The reference; `subject` as recorded by `nx g fanout:reference` (its `fanout:subject:<word>` tag), when it was. */
+  reference: { project: string; root: string; subject?: string };
   base: ReturnType<typeof assembleBase>;
   copyFiles: readonly string[];
   /** Projects to keep in and leave out of the worktree; absent, the worktree holds the whole workspace. */
@@ -67,8 +70,11 @@ export interface SessionResult {
   durationMs: number;
   baseCommit: string;
   baseContextHash: string;
-  /** Files integrated into the workspace, with the sha256 of what was written. */
-  files: (FileChange & { sha256?: string })[];
+  /**
+   * Files integrated into the workspace, with the sha256 of what was written and the lines
+   * added and removed (`binary` instead for a binary file; neither in results of older versions).
+   */
+  files: (FileChange & { sha256?: string; added?: number; removed?: number; binary?: boolean })[];
   /** Changes the scope check rejected. */
   rejected: (FileChange & { reason: 'outside-scope' | 'read-only' })[];
   checks: { name: string; ok: boolean; message?: string }[];
@@ -87,6 +93,8 @@ export interface SessionResult {
   attempts?: number;
   /** Where the time went; fanout's own overhead is everything but agentMs. Absent in results of older versions. */
   timings?: SessionTimings;
+  /** The unified diff of the session's changes, for review. Absent when it changed nothing, and in results of older versions. */
+  diff?: SessionDiff;
 }
 
 /** Milliseconds per phase of a session. */
@@ -197,6 +205,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
   const logFile = join(dir, 'session.log');
   const promptFile = join(dir, 'prompt.md');
   rmSync(resultFile, { force: true });
+  rmSync(join(dir, DIFF_FILE), { force: true });
   writeFileSync(logFile, '');
   // Built from the whole environment (NX_* included, which the agent does not get but could still read).
   let redact = createRedactor(spec.env ?? process.env);
@@ -231,7 +240,29 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     promptFile,
     timings,
   };
-  const finish = (worktree?: Worktree) => {
+  // The diff is for review only: a session whose diff cannot be recorded still stands, with the reason in its log.
+  const recordDiff = async (active: Worktree, changes: readonly FileChange[], integrated: boolean) => {
+    if (changes.length === 0) return undefined;
+    try {
+      const recorded = await recordSessionDiff({
+        workspaceRoot: spec.workspaceRoot,
+        sessionDir: dir,
+        worktree: active,
+        changes,
+        integrated,
+        redact,
+      });
+      result.diff = recorded.diff;
+      return recorded.counts;
+    } catch (error) {
+      say(`could not record the session's diff in ${DIFF_FILE}: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+  // What the session changed, once known: a failed session keeps its worktree, and its diff helps to review it.
+  let changed: FileChange[] | undefined;
+  const finish = async (worktree?: Worktree) => {
+    if (result.status === 'failed' && worktree && changed) await recordDiff(worktree, changed, false);
     const ended = new Date();
     result.endedAt = ended.toISOString();
     result.durationMs = ended.getTime() - started.getTime();
@@ -246,6 +277,12 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
   const scopeRoots = workspaceScope(spec.projectRoot, spec.assignment.scope);
   // The assignment too: a session that rewrote it would steer its own next run.
   const readOnlyRoots = [spec.contracts.root, spec.reference.root, ...workspaceScope(spec.projectRoot, [ASSIGNMENT_FILE])];
+  // One reading of what differs between the reference and the task, for the agent and the checks alike.
+  const subjects = resolveSubjects(join(spec.workspaceRoot, spec.reference.root, 'src'), spec.reference, {
+    project: spec.project,
+    subject: spec.assignment.subject,
+    entity: spec.assignment.entity,
+  });
   try {
     const agent = resolveAgent(agentName, `${spec.projectRoot}/fanout.md`);
     const options = agentOptions(agent, spec);
@@ -259,6 +296,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       projectRoot: spec.projectRoot,
       scope: spec.assignment.scope,
       text: spec.assignment.text,
+      subjects,
     });
     writeFileSync(promptFile, prompt);
     say(`base context ${spec.base.baseHash.slice(0, 12)} (sha256), prompt ${promptFile}`);
@@ -285,7 +323,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       worktree: worktree.path,
       promptFile,
       logFile,
-      entity: spec.assignment.entity,
+      subjects,
       reference: spec.reference,
       contracts: spec.contracts,
       command: spec.command ?? spec.assignment.command,
@@ -314,6 +352,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     }
 
     const changes = await sessionChanges(spec.workspaceRoot, worktree);
+    changed = changes;
     const verdict = judgeScope(changes, scopeRoots, readOnlyRoots);
     result.rejected = [
       ...verdict.outside.map((change) => ({ ...change, reason: 'outside-scope' as const })),
@@ -338,7 +377,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
         files: verdict.accepted.filter((change) => change.status !== 'deleted').map((change) => change.path),
         contracts: spec.contracts,
         reference: spec.reference,
-        entity: spec.assignment.entity,
+        subjects,
         ...spec.run,
       },
       spec.checks ?? {},
@@ -361,7 +400,8 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       await checkIntegration(spec.workspaceRoot, active.path, verdict.accepted, owned);
       return applyChanges(spec.workspaceRoot, spec.project, active.path, verdict.accepted);
     });
-    result.files = verdict.accepted.map((change) => ({ ...change, sha256: written.get(change.path) }));
+    const counts = await recordDiff(active, verdict.accepted, true);
+    result.files = verdict.accepted.map((change) => ({ ...change, sha256: written.get(change.path), ...counts?.get(change.path) }));
     result.checks.push({ name: 'integration', ok: true, message: `${result.files.length} file(s) integrated` });
     result.status = 'succeeded';
     timings.integrateMs = lap();

@@ -18,7 +18,14 @@ import { writeReport } from '../../core/report/report';
 import { workspaceScope } from '../../core/session/scope';
 import { discardSession, runSession, type SessionResult } from '../../core/session/session';
 import type { RunExecutorSchema } from './schema';
-import { ASSIGNMENT_FILE, CONVENTIONS_FILE, fanoutTargetName, readPluginOptions, type FanoutPluginOptions } from '../../constants';
+import {
+  ASSIGNMENT_FILE,
+  CONVENTIONS_FILE,
+  fanoutTargetName,
+  readPluginOptions,
+  recordedSubject,
+  type FanoutPluginOptions,
+} from '../../constants';
 
 function readAssignment(workspaceRoot: string, projectRoot: string): Assignment {
   const file = `${projectRoot}/${ASSIGNMENT_FILE}`;
@@ -104,7 +111,11 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
     const portBase = plugin.portBase ?? 20_000;
     const portRange = plugin.portRange ?? 100;
     const contracts = { project: assignment.contracts, root: contractsRoot, importPath };
-    const reference = { project: assignment.like, root: referenceRoot };
+    const reference = {
+      project: assignment.like,
+      root: referenceRoot,
+      subject: recordedSubject(context.projectGraph.nodes[assignment.like]?.data),
+    };
     const agentName = options.agent ?? assignment.agent;
     const result = await runSession({
       workspaceRoot: context.root,

@@ -1,5 +1,5 @@
 import { addEntityCollection, addEntityExport, listCollections } from './contracts-source';
-import { entityNames } from '../naming/names';
+import { entityNames } from '../../core/naming/names';
 
 const invoice = entityNames('invoice');
 

@@ -1,5 +1,5 @@
 import { IndentationText, Project, QuoteKind, type SourceFile } from 'ts-morph';
-import type { EntityNames } from '../naming/names';
+import type { EntityNames } from '../../core/naming/names';
 
 /**
  * AST edits on the two files of a contracts library that list its entities:

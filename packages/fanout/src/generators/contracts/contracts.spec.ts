@@ -1,7 +1,7 @@
-import { readProjectConfiguration, type Tree } from '@nx/devkit';
+import { readProjectConfiguration, updateJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { compileTree, pendingChanges, snapshotFiles } from '../../testing/compile-tree';
-import { contractsGenerator } from './contracts';
+import { contractsGenerator, normalizeOptions } from './contracts';
 
 // The Tree is the workspace: Nx's generators get an empty graph, not this repository's (see devkitForTrees).
 jest.mock('@nx/devkit', () => require('../../testing/tree-project-graph').devkitForTrees());
@@ -10,7 +10,8 @@ describe('contracts generator', () => {
   let tree: Tree;
 
   beforeEach(() => {
-    tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+    // A workspace that keeps its libraries in libs/.
+    tree = createTreeWithEmptyWorkspace({ formatter: 'none', layout: 'apps-libs' });
   });
 
   const root = 'libs/contracts';
@@ -77,6 +78,100 @@ describe('contracts generator', () => {
   it('registers the plugin as a side effect, like nx add would', async () => {
     await contractsGenerator(tree, { name: 'contracts' });
     expect(tree.exists('AGENTS.md')).toBe(true);
+  });
+
+  describe('normalizeOptions', () => {
+    it('plans a new library: where it goes, its import path, tags, linter and test runner; and writes nothing', async () => {
+      const before = pendingChanges(tree);
+      const options = await normalizeOptions(tree, { name: 'contracts', tags: 'scope:shared' });
+      expect(options).toEqual({
+        name: 'contracts',
+        entities: [expect.objectContaining({ singular: 'user', plural: 'users' })],
+        library: {
+          name: 'contracts',
+          root,
+          importPath: '@proj/contracts',
+          tags: ['fanout:contracts', 'scope:shared'],
+          // What @nx/js:library chooses here: no linter in the workspace to follow, jest outside a TS solution.
+          linter: 'none',
+          unitTestRunner: 'jest',
+        },
+        specs: true,
+        skipFormat: false,
+      });
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+
+    it('passes the linter and test runner given, and otherwise nx.json generators defaults for @nx/js:library', async () => {
+      expect((await normalizeOptions(tree, { name: 'contracts', linter: 'eslint', unitTestRunner: 'none' })).library).toMatchObject({
+        linter: 'eslint',
+        unitTestRunner: 'none',
+      });
+      updateJson(tree, 'nx.json', (json) => ({
+        ...json,
+        generators: { '@nx/js:library': { linter: 'eslint', unitTestRunner: 'vitest' } },
+      }));
+      const options = await normalizeOptions(tree, { name: 'contracts' });
+      expect(options.library).toMatchObject({ linter: 'eslint', unitTestRunner: 'vitest' });
+      expect(options.specs).toBe(true);
+    });
+
+    it('plans no library for an existing one, and specs only if it has a test runner', async () => {
+      await contractsGenerator(tree, { name: 'contracts', unitTestRunner: 'none' });
+      expect(await normalizeOptions(tree, { name: 'contracts', entities: 'order' })).toEqual({
+        name: 'contracts',
+        entities: [expect.objectContaining({ singular: 'order' })],
+        specs: false,
+        skipFormat: false,
+      });
+    });
+  });
+
+  describe('placement', () => {
+    it('puts the library in --directory, read from where nx g runs', async () => {
+      await contractsGenerator(tree, { name: 'contracts', directory: 'shared/contracts' });
+      expect(readProjectConfiguration(tree, 'contracts').root).toBe('shared/contracts');
+    });
+
+    it("defaults to the workspace's libraries folder from nx.json workspaceLayout", async () => {
+      updateJson(tree, 'nx.json', (json) => ({ ...json, workspaceLayout: { libsDir: 'modules' } }));
+      await contractsGenerator(tree, { name: 'contracts' });
+      expect(readProjectConfiguration(tree, 'contracts').root).toBe('modules/contracts');
+    });
+
+    it('defaults to the workspace root when the workspace has no libraries folder, as Nx does', async () => {
+      tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+      await contractsGenerator(tree, { name: 'contracts' });
+      expect(readProjectConfiguration(tree, 'contracts').root).toBe('contracts');
+      expect(tree.exists('contracts/src/lib/collections.ts')).toBe(true);
+    });
+  });
+
+  describe('linter and unit test runner', () => {
+    it('with none: no lint or test configuration and no spec files', async () => {
+      await contractsGenerator(tree, { name: 'contracts', entities: 'user', linter: 'none', unitTestRunner: 'none' });
+      const files = [...snapshotFiles(tree, root).keys()];
+      expect(files).toContain(`${root}/src/lib/entities/user.ts`);
+      expect(files.filter((file) => /eslint|jest|vite|\.spec\.ts$|tsconfig\.spec/.test(file))).toEqual([]);
+
+      await contractsGenerator(tree, { name: 'contracts', entities: 'order' });
+      expect(tree.exists(`${root}/src/lib/entities/order.ts`)).toBe(true);
+      expect(tree.exists(`${root}/src/lib/entities/order.spec.ts`)).toBe(false);
+    });
+
+    it('with eslint and jest: their configuration and the spec files', async () => {
+      await contractsGenerator(tree, { name: 'contracts', entities: 'user', linter: 'eslint', unitTestRunner: 'jest' });
+      for (const file of [
+        'eslint.config.mjs',
+        'jest.config.cts',
+        'tsconfig.spec.json',
+        'src/lib/db.spec.ts',
+        'src/lib/validators.spec.ts',
+      ]) {
+        expect(tree.exists(`${root}/${file}`)).toBe(true);
+      }
+      expect(tree.exists(`${root}/src/lib/entities/user.spec.ts`)).toBe(true);
+    });
   });
 
   describe('on an existing contracts library', () => {

@@ -3,76 +3,166 @@ import {
   generateFiles,
   getProjects,
   joinPathFragments,
+  logger,
+  readNxJson,
   runTasksInSerial,
   type GeneratorCallback,
   type Tree,
 } from '@nx/devkit';
 import { join } from 'path';
-import { addEntityCollection, addEntityExport } from '../../core/checks/contracts-source';
+import { addEntityCollection, addEntityExport } from './contracts-source';
 import { assertValidName, parseEntityList, type EntityNames } from '../../core/naming/names';
 import { initGenerator } from '../init/init';
-import { createLibrary, planLibrary, readContractsLibrary, relativeImportExtension, type ContractsLibrary } from '../projects';
+import {
+  assertContractsCandidate,
+  createLibrary,
+  defaultLibraryRoot,
+  placeLibrary,
+  projectLintAndTest,
+  readContractsLibrary,
+  readProjectOrExplain,
+  retagProject,
+  relativeImportExtension,
+  resolveLintAndTest,
+  type ContractsLibrary,
+  type LibraryPlan,
+} from '../projects';
 import type { ContractsGeneratorSchema } from './schema';
-import { CONTRACTS_TAG } from '../../constants';
+import { CONTRACTS_TAG, isPluginRegistered } from '../../constants';
 
 /** The entity a new contracts library starts with when none is named. */
 export const DEFAULT_ENTITY = 'user';
 
+export interface NormalizedContractsOptions {
+  name: string;
+  /** Adopt the existing library `name` (`--project`): tag it, change nothing else. */
+  adopt?: { root: string };
+  /** The entities to add, in order. */
+  entities: EntityNames[];
+  /** The library to create; undefined when `name` is an existing contracts library that gains entities. */
+  library?: LibraryPlan;
+  /** Whether the library runs unit tests, and so gets the spec files of what is added to it. */
+  specs: boolean;
+  skipFormat: boolean;
+}
+
 /**
- * `nx g fanout:contracts <name> --entities=...`: creates the shared contracts
- * library, or adds entities to an existing one by editing its syntax tree.
+ * Validates the options and settles what the generator does, before anything is
+ * written: extend the existing library `name`, or create it, and where.
  */
-export async function contractsGenerator(tree: Tree, options: ContractsGeneratorSchema): Promise<GeneratorCallback | void> {
+export async function normalizeOptions(tree: Tree, options: ContractsGeneratorSchema): Promise<NormalizedContractsOptions> {
+  const skipFormat = options.skipFormat ?? false;
+  if (options.project !== undefined) return normalizeAdoption(tree, options.project, options);
+  if (options.name === undefined || options.name.trim() === '') {
+    throw new Error(
+      'Name the contracts library to create (nx g fanout:contracts contracts --entities=user,order), ' +
+        'or adopt a library you have (nx g fanout:contracts --project=<your types library>).',
+    );
+  }
   assertValidName(options.name, 'contracts library name');
   const entities = parseEntityList(options.entities);
-  const tasks: GeneratorCallback[] = [];
 
-  let contracts: ContractsLibrary;
   if (getProjects(tree).has(options.name)) {
-    contracts = readContractsLibrary(tree, options.name);
+    const contracts = readContractsLibrary(tree, options.name);
     if (entities.length === 0) {
       throw new Error(
         `The contracts library "${options.name}" already exists. To add entities to it, name them: ` +
           `nx g fanout:contracts ${options.name} --entities=invoice`,
       );
     }
-  } else {
-    planLibrary(tree, options);
-    await initGenerator(tree, { skipFormat: true });
-    const library = await createLibrary(tree, {
-      name: options.name,
-      directory: options.directory,
-      tags: [CONTRACTS_TAG],
-      extraTags: options.tags,
-    });
-    tasks.push(library.install);
-    generateFiles(tree, join(__dirname, 'files'), library.root, {
-      projectName: options.name,
-      ext: relativeImportExtension(tree, library.root),
-      template: '',
-    });
-    contracts = readContractsLibrary(tree, options.name);
-    if (entities.length === 0) entities.push(...parseEntityList(DEFAULT_ENTITY));
+    if (!contracts.scaffold) {
+      throw new Error(
+        `The contracts library "${options.name}" was adopted, not scaffolded: --entities adds to the API scaffold's ` +
+          `collections only. Add your types to ${contracts.entry} yourself.`,
+      );
+    }
+    const specs = projectLintAndTest(tree, contracts.root).unitTestRunner !== 'none';
+    return { name: options.name, entities, specs, skipFormat };
   }
 
-  for (const entity of entities) addEntity(tree, contracts, entity);
+  const placement = await placeLibrary(tree, {
+    name: options.name,
+    directory: options.directory,
+    defaultRoot: defaultLibraryRoot(tree, options.name),
+    tags: [CONTRACTS_TAG],
+    extraTags: options.tags,
+  });
+  const library: LibraryPlan = { ...placement, ...(await resolveLintAndTest(tree, options)) };
+  return {
+    name: options.name,
+    entities: entities.length > 0 ? entities : parseEntityList(DEFAULT_ENTITY),
+    library,
+    specs: library.unitTestRunner !== 'none',
+    skipFormat,
+  };
+}
+
+/** `--project`: the existing library to adopt, checked before anything is written. */
+function normalizeAdoption(tree: Tree, project: string, options: ContractsGeneratorSchema): NormalizedContractsOptions {
+  if (options.name !== undefined) {
+    throw new Error(
+      `Give either a name (a new contracts library) or --project (adopt an existing one), not both: got "${options.name}" and --project=${project}.`,
+    );
+  }
+  const other = (['entities', 'directory', 'linter', 'unitTestRunner', 'tags'] as const).filter((key) => options[key] !== undefined);
+  if (other.length > 0) {
+    throw new Error(
+      `--${other.join(', --')} shape${other.length === 1 ? 's' : ''} a new library; adopting one with --project changes nothing but its tag.`,
+    );
+  }
+  const configuration = readProjectOrExplain(tree, project, CONTRACTS_TAG, 'nx g fanout:contracts --project=<an existing library>');
+  if (configuration.projectType === 'application') {
+    throw new Error(`The project "${project}" is an application; the contracts are a library every session imports.`);
+  }
+  assertContractsCandidate(tree, project, configuration.root);
+  return { name: project, adopt: { root: configuration.root }, entities: [], specs: false, skipFormat: options.skipFormat ?? false };
+}
+
+/**
+ * `nx g fanout:contracts <name> --entities=...`: creates the shared contracts
+ * library, or adds entities to an existing one by editing its syntax tree.
+ */
+export async function contractsGenerator(tree: Tree, schema: ContractsGeneratorSchema): Promise<GeneratorCallback | void> {
+  const options = await normalizeOptions(tree, schema);
+  const tasks: GeneratorCallback[] = [];
+
+  if (options.adopt) {
+    // The plugin must be registered for the tag to mean anything; a workspace with fanout added is left alone.
+    if (!isPluginRegistered(readNxJson(tree) ?? undefined)) await initGenerator(tree, { skipFormat: true });
+    retagProject(tree, options.adopt.root, { add: [CONTRACTS_TAG] });
+    logger.info(
+      `fanout:contracts: ${options.name} (${options.adopt.root}) is the contracts library: tagged ${CONTRACTS_TAG}, nothing else changed.`,
+    );
+    return;
+  }
+
+  if (options.library) {
+    await initGenerator(tree, { skipFormat: true });
+    const library = await createLibrary(tree, options.library);
+    tasks.push(library.install);
+    const substitutions = { projectName: library.name, ext: relativeImportExtension(tree, library.root), template: '' };
+    generateFiles(tree, join(__dirname, 'files'), library.root, substitutions);
+    if (options.specs) generateFiles(tree, join(__dirname, 'spec-files'), library.root, substitutions);
+  }
+
+  const contracts = readContractsLibrary(tree, options.name);
+  for (const entity of options.entities) addEntity(tree, contracts, entity, options.specs);
 
   if (!options.skipFormat) await formatFiles(tree);
   return runTasksInSerial(...tasks);
 }
 
-function addEntity(tree: Tree, contracts: ContractsLibrary, entity: EntityNames): void {
+function addEntity(tree: Tree, contracts: ContractsLibrary, entity: EntityNames, specs: boolean): void {
+  if (!contracts.scaffold) return;
   const entityFile = joinPathFragments(contracts.root, 'src', 'lib', 'entities', `${entity.singular}.ts`);
   // An entity file a person already has is theirs: it is never regenerated.
   if (!tree.exists(entityFile)) {
-    generateFiles(tree, join(__dirname, 'entity-files'), contracts.root, {
-      ...entity,
-      ext: contracts.extension,
-      template: '',
-    });
+    const substitutions = { ...entity, ext: contracts.extension, template: '' };
+    generateFiles(tree, join(__dirname, 'entity-files'), contracts.root, substitutions);
+    if (specs) generateFiles(tree, join(__dirname, 'entity-spec-files'), contracts.root, substitutions);
   }
-  rewrite(tree, contracts.indexFile, (text) => addEntityExport(text, entity, contracts.extension));
-  rewrite(tree, contracts.collectionsFile, (text) => addEntityCollection(text, entity, contracts.extension));
+  rewrite(tree, contracts.scaffold.indexFile, (text) => addEntityExport(text, entity, contracts.extension));
+  rewrite(tree, contracts.scaffold.collectionsFile, (text) => addEntityCollection(text, entity, contracts.extension));
 }
 
 function rewrite(tree: Tree, path: string, edit: (text: string) => string): void {

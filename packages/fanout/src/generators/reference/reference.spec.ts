@@ -3,7 +3,7 @@ import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { Project } from 'ts-morph';
 import { compileTree, pendingChanges, visit } from '../../testing/compile-tree';
 import { contractsGenerator } from '../contracts/contracts';
-import { referenceGenerator } from './reference';
+import { normalizeOptions, referenceGenerator } from './reference';
 
 // The Tree is the workspace: Nx's generators get an empty graph, not this repository's (see devkitForTrees).
 jest.mock('@nx/devkit', () => require('../../testing/tree-project-graph').devkitForTrees());
@@ -13,7 +13,8 @@ describe('reference generator', () => {
   const paths = { '@proj/contracts': ['libs/contracts/src/index.ts'] };
 
   beforeEach(async () => {
-    tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+    // A workspace that keeps its libraries in libs/.
+    tree = createTreeWithEmptyWorkspace({ formatter: 'none', layout: 'apps-libs' });
     await contractsGenerator(tree, { name: 'contracts', entities: 'user,order,line-item' });
   });
 
@@ -78,6 +79,56 @@ describe('reference generator', () => {
     expect(tree.exists('libs/people-api/src/lib/users.handler.ts')).toBe(true);
   });
 
+  describe('normalizeOptions', () => {
+    it('plans the project, the contracts it uses and the entity it serves, and writes nothing', async () => {
+      const before = pendingChanges(tree);
+      const options = await normalizeOptions(tree, {
+        name: 'people',
+        contracts: 'contracts',
+        entity: 'user',
+        directory: 'apps/api/people',
+      });
+      expect(options).toEqual({
+        library: {
+          name: 'people',
+          root: 'apps/api/people',
+          importPath: '@proj/people',
+          tags: ['fanout:reference'],
+          linter: 'none',
+          unitTestRunner: 'jest',
+        },
+        contracts: expect.objectContaining({ name: 'contracts', root: 'libs/contracts', importPath: '@proj/contracts' }),
+        entity: expect.objectContaining({ singular: 'user', plural: 'users', className: 'User' }),
+        subject: 'users',
+        skipFormat: false,
+      });
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+  });
+
+  it('puts the project in --directory', async () => {
+    await referenceGenerator(tree, { name: 'users', contracts: 'contracts', directory: 'services/users' });
+    expect(readProjectConfiguration(tree, 'users').root).toBe('services/users');
+    expect(tree.exists('services/users/src/lib/users.handler.ts')).toBe(true);
+  });
+
+  describe('linter and unit test runner', () => {
+    it('with none: no lint or test configuration, and no handler spec that nothing would run', async () => {
+      await referenceGenerator(tree, { name: 'users', contracts: 'contracts', linter: 'none', unitTestRunner: 'none' });
+      const files: string[] = [];
+      visit(tree, 'libs/users', (path) => files.push(path));
+      expect(files).toContain('libs/users/src/lib/users.handler.ts');
+      expect(files.filter((file) => /eslint|jest|vite|\.spec\.ts$|tsconfig\.spec/.test(file))).toEqual([]);
+    });
+
+    it('with eslint and jest: their configuration and the handler spec', async () => {
+      await referenceGenerator(tree, { name: 'users', contracts: 'contracts', linter: 'eslint', unitTestRunner: 'jest' });
+      for (const file of ['eslint.config.mjs', 'jest.config.cts', 'tsconfig.spec.json', 'src/lib/users.handler.spec.ts']) {
+        expect(tree.exists(`libs/users/${file}`)).toBe(true);
+      }
+    });
+  });
+
   describe('in a TS-solution workspace (package manager workspaces, ESM packages)', () => {
     beforeEach(async () => {
       tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
@@ -101,6 +152,13 @@ describe('reference generator', () => {
       expect(tree.read('packages/users/src/index.ts', 'utf-8')).toContain("from './lib/users.handler.js'");
       expect(tree.read('packages/contracts/src/index.ts', 'utf-8')).toContain("from './lib/entities/user.js'");
     });
+
+    it("follows Nx's default there: no unit test runner, so no handler spec", async () => {
+      await referenceGenerator(tree, { name: 'users', contracts: 'contracts' });
+      expect(tree.exists('packages/users/src/lib/users.handler.ts')).toBe(true);
+      expect(tree.exists('packages/users/src/lib/users.handler.spec.ts')).toBe(false);
+      expect(tree.exists('packages/users/jest.config.cts')).toBe(false);
+    });
   });
 
   describe('bad input: a clear error and nothing written', () => {
@@ -112,7 +170,10 @@ describe('reference generator', () => {
       [{ name: 'users', contracts: 'contracts', entity: '../../etc' }, 'The entity name "../../etc" is not a valid name'],
       [{ name: 'users', contracts: 'contracts', entity: 'a/b' }, 'The entity name "a/b" is not a valid name'],
       [{ name: 'users\\..\\x', contracts: 'contracts' }, 'not a valid name'],
-      [{ name: 'users', contracts: 'nope' }, 'There is no project named "nope". Contracts libraries in this workspace: contracts.'],
+      [
+        { name: 'users', contracts: 'nope' },
+        'There is no project named "nope". Projects tagged fanout:contracts in this workspace: contracts.',
+      ],
       [{ name: 'users', contracts: '' }, 'Name the contracts library'],
       [
         { name: 'invoices', contracts: 'contracts' },

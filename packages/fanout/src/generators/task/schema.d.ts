@@ -1,6 +1,9 @@
 export interface TaskGeneratorSchema {
-  names: string;
+  names?: string;
+  project?: string;
   like: string;
+  subject?: string;
+  generator?: string;
   contracts?: string;
   prompt?: string;
   agent?: string;
@@ -8,6 +11,8 @@ export interface TaskGeneratorSchema {
   scope?: string;
   timeout?: string;
   directory?: string;
+  linter?: 'eslint' | 'none';
+  unitTestRunner?: 'jest' | 'vitest' | 'none';
   tags?: string;
   skipFormat?: boolean;
 }

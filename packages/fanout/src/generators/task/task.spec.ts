@@ -4,8 +4,9 @@ import { parseAssignment } from '../../core/session/assignment';
 import { pendingChanges } from '../../testing/compile-tree';
 import { contractsGenerator } from '../contracts/contracts';
 import { referenceGenerator } from '../reference/reference';
+import type { ReferenceGeneratorSchema } from '../reference/schema';
 import type { TaskGeneratorSchema } from './schema';
-import { taskGenerator } from './task';
+import { normalizeOptions, taskGenerator } from './task';
 
 // The Tree is the workspace: Nx's generators get an empty graph, not this repository's (see devkitForTrees).
 jest.mock('@nx/devkit', () => require('../../testing/tree-project-graph').devkitForTrees());
@@ -13,10 +14,11 @@ jest.mock('@nx/devkit', () => require('../../testing/tree-project-graph').devkit
 // Each workspace below runs Nx's library generator three or more times: seconds each, far more on a busy machine.
 const GENERATOR_TIMEOUT_MS = 300_000;
 
-async function workspace(): Promise<Tree> {
-  const tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+/** A workspace that keeps its libraries in libs/, with contracts and the users reference. */
+async function workspace(reference: Partial<ReferenceGeneratorSchema> = {}): Promise<Tree> {
+  const tree = createTreeWithEmptyWorkspace({ formatter: 'none', layout: 'apps-libs' });
   await contractsGenerator(tree, { name: 'contracts', entities: 'user,order,product' });
-  await referenceGenerator(tree, { name: 'users', contracts: 'contracts' });
+  await referenceGenerator(tree, { name: 'users', contracts: 'contracts', ...reference });
   return tree;
 }
 
@@ -51,13 +53,12 @@ describe('task generator', () => {
         agent: 'pattern',
         command: undefined,
         entity: undefined,
+        subject: undefined,
         scope: ['src'],
         timeoutMs: 30 * 60 * 1000,
-        text: 'Build the orders API following the same pattern as the users API, using the types in contracts.',
+        text: 'Build orders following the same pattern as users, using the types in contracts.',
       });
-      expect(assignmentOf(tree, 'products').text).toBe(
-        'Build the products API following the same pattern as the users API, using the types in contracts.',
-      );
+      expect(assignmentOf(tree, 'products').text).toBe('Build products following the same pattern as users, using the types in contracts.');
     });
 
     it('gives each project a src/index.ts for its session to fill, and no sample source', () => {
@@ -100,6 +101,74 @@ describe('task generator', () => {
     GENERATOR_TIMEOUT_MS,
   );
 
+  describe('normalizeOptions', () => {
+    it(
+      'plans each task beside its reference, linted and tested as the reference is, and writes nothing',
+      async () => {
+        const tree = await workspace({ linter: 'eslint', unitTestRunner: 'jest' });
+        const before = pendingChanges(tree);
+        const options = await normalizeOptions(tree, { names: 'orders,products', like: 'users', tags: 'scope:api', timeout: '90s' });
+        expect(options).toEqual({
+          tasks: ['orders', 'products'].map((name) => ({
+            name,
+            root: `libs/${name}`,
+            importPath: `@proj/${name}`,
+            tags: ['fanout:task', 'scope:api'],
+            linter: 'eslint',
+            unitTestRunner: 'jest',
+            subject: name,
+          })),
+          shape: 'scaffold',
+          generator: undefined,
+          reference: { name: 'users', root: 'libs/users', subject: 'users' },
+          contracts: expect.objectContaining({ name: 'contracts', root: 'libs/contracts' }),
+          agent: 'pattern',
+          command: undefined,
+          scope: undefined,
+          timeout: '90s',
+          prompt: undefined,
+          skipFormat: false,
+        });
+        expect(pendingChanges(tree)).toEqual(before);
+        expect((await normalizeOptions(tree, { names: 'orders', like: 'users', linter: 'none', unitTestRunner: 'vitest' })).tasks).toEqual([
+          expect.objectContaining({ linter: 'none', unitTestRunner: 'vitest' }),
+        ]);
+      },
+      GENERATOR_TIMEOUT_MS,
+    );
+  });
+
+  describe('placement and checks', () => {
+    let tree: Tree;
+
+    beforeAll(async () => {
+      tree = await workspace({ directory: 'services/api/users', unitTestRunner: 'none' });
+    }, GENERATOR_TIMEOUT_MS);
+
+    it(
+      'puts each task beside its reference, tested as the reference is (here: not at all)',
+      async () => {
+        await taskGenerator(tree, { names: 'orders', like: 'users' });
+        expect(readProjectConfiguration(tree, 'orders').root).toBe('services/api/orders');
+        expect(tree.exists('services/api/orders/fanout.md')).toBe(true);
+        expect(tree.children('services/api/orders').filter((file) => /jest|vite|tsconfig\.spec/.test(file))).toEqual([]);
+      },
+      GENERATOR_TIMEOUT_MS,
+    );
+
+    it(
+      'puts the tasks in --directory, with the linter and test runner given',
+      async () => {
+        await taskGenerator(tree, { names: 'products', like: 'users', directory: 'tasks', linter: 'eslint', unitTestRunner: 'jest' });
+        expect(readProjectConfiguration(tree, 'products').root).toBe('tasks/products');
+        for (const file of ['fanout.md', 'eslint.config.mjs', 'jest.config.cts', 'tsconfig.spec.json']) {
+          expect(tree.exists(`tasks/products/${file}`)).toBe(true);
+        }
+      },
+      GENERATOR_TIMEOUT_MS,
+    );
+  });
+
   describe('bad input: a clear error and nothing written', () => {
     let tree: Tree;
 
@@ -125,7 +194,7 @@ describe('task generator', () => {
       [
         'a task named like its reference',
         { names: 'orders,users', like: 'users' },
-        'A task cannot follow itself: "users" is both --like and a task name.',
+        'A task cannot follow itself: "users" is both --like and a task.',
       ],
       ['a --contracts that is no project', { names: 'orders', like: 'users', contracts: 'nope' }, 'There is no project named "nope"'],
       [
@@ -161,6 +230,11 @@ describe('task generator', () => {
       ['a zero timeout', { names: 'orders', like: 'users', timeout: '0' }, '"timeout" must be a positive number'],
       ['an empty prompt', { names: 'orders', like: 'users', prompt: '  ' }, '--prompt is empty'],
       [
+        'an unknown test runner',
+        { names: 'orders', like: 'users', unitTestRunner: 'mocha' as 'jest' },
+        '--unitTestRunner is "mocha"; it must be one of: jest, vitest, none.',
+      ],
+      [
         'an entity the contracts lack, for the pattern agent',
         { names: 'orders,invoices', like: 'users' },
         'The contracts library "contracts" has no "invoice" entity, which the pattern agent needs for the task "invoices". Add it first: nx g fanout:contracts contracts --entities=invoice',
@@ -178,10 +252,12 @@ describe('task generator', () => {
   });
 
   it(
-    'asks which contracts library to use when there are several',
+    'uses the contracts the reference uses, and asks which one to use when it uses several',
     async () => {
       const tree = await workspace();
       await contractsGenerator(tree, { name: 'billing-contracts', entities: 'order' });
+      expect((await normalizeOptions(tree, { names: 'orders', like: 'users' })).contracts.name).toBe('contracts');
+      tree.write('libs/users/src/lib/billing.ts', "export type { Order } from '@proj/billing-contracts';\n");
       const before = pendingChanges(tree);
       await expect(taskGenerator(tree, { names: 'orders', like: 'users' })).rejects.toThrow(
         'There are several contracts libraries (contracts, billing-contracts): choose one with --contracts=<project>.',

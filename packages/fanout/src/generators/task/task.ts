@@ -2,20 +2,53 @@ import {
   formatFiles,
   getProjects,
   joinPathFragments,
+  logger,
   runTasksInSerial,
   updateProjectConfiguration,
   readProjectConfiguration,
   type GeneratorCallback,
+  type ProjectConfiguration,
   type Tree,
 } from '@nx/devkit';
+import { posix } from 'path';
 import { assertInsideProject, DEFAULT_AGENT, parseDuration, renderAssignment, taskPlaceholder } from '../../core/session/assignment';
 import { splitTemplate } from '../../core/agents/argv';
 import { AGENTS } from '../../core/agents/registry';
 import { assertValidName, entityNames } from '../../core/naming/names';
+import { defaultSubject, siblingName, siblingSubject, subjectSubstitution } from '../../core/naming/subject';
 import { initGenerator } from '../init/init';
-import { addLibraryDependency, createLibrary, planLibrary, readContractsLibrary } from '../projects';
+import {
+  addLibraryDependency,
+  assertOneOf,
+  createLibrary,
+  importPathOf,
+  listTreeFiles,
+  LINTERS,
+  placeLibrary,
+  projectLintAndTest,
+  readContractsLibrary,
+  UNIT_TEST_RUNNERS,
+  usesLibrary,
+  type ContractsLibrary,
+  type LibraryPlan,
+  type LintAndTest,
+} from '../projects';
 import type { TaskGeneratorSchema } from './schema';
-import { ASSIGNMENT_FILE, CONTRACTS_TAG, REFERENCE_TAG, TASK_TAG } from '../../constants';
+import { ASSIGNMENT_FILE, CONTRACTS_TAG, recordedSubject, REFERENCE_TAG, TASK_TAG } from '../../constants';
+import { loadGenerator } from './external-generator';
+import { createSibling } from './sibling';
+
+/** The one contracts library the reference uses, when exactly one does. */
+function referenceContracts(tree: Tree, reference: ProjectConfiguration): string | undefined {
+  const used = [...getProjects(tree)]
+    .filter(([, project]) => project.tags?.includes(CONTRACTS_TAG))
+    .filter(([name, project]) => {
+      const importPath = importPathOf(tree, project.root);
+      return importPath !== undefined && usesLibrary(tree, reference, { name, importPath, root: project.root });
+    })
+    .map(([name]) => name);
+  return used.length === 1 ? used[0] : undefined;
+}
 
 function defaultContracts(tree: Tree): string {
   const contracts = [...getProjects(tree)].filter(([, project]) => project.tags?.includes(CONTRACTS_TAG)).map(([name]) => name);
@@ -27,36 +60,83 @@ function defaultContracts(tree: Tree): string {
   );
 }
 
-/**
- * `nx g fanout:task orders,products --like=users`: one project per task,
- * tagged fanout:task and depending on the contracts, holding the assignment
- * (`fanout.md`) from which the plugin infers its `fanout` target.
- */
-export async function taskGenerator(tree: Tree, options: TaskGeneratorSchema): Promise<GeneratorCallback> {
-  const names = [
+/** How a task's project comes to be. */
+export type TaskShape =
+  /** The API scaffold: a TypeScript library made by @nx/js, as the scaffolded reference was. */
+  | 'scaffold'
+  /** A copy of the reference's project files with the subject replaced (the default for any other reference). */
+  | 'sibling'
+  /** The user's own generator (`--generator`). */
+  | 'generator';
+
+export interface TaskPlan extends LibraryPlan {
+  /** The task's subject: what replaces the reference's in every spelling. */
+  subject: string;
+}
+
+export interface NormalizedTaskOptions {
+  /** One project per task, in the order named; empty with `--project`. */
+  tasks: TaskPlan[];
+  shape: TaskShape;
+  /** `--generator`, for the `generator` shape. */
+  generator?: string;
+  /** `--project`: an existing project made a task; only its fanout.md is written. */
+  existing?: { name: string; root: string; subject: string };
+  /** The reference the tasks follow (`--like`), with its subject. */
+  reference: { name: string; root: string; subject: string };
+  contracts: ContractsLibrary;
+  agent: string;
+  command?: string;
+  scope?: string[];
+  timeout?: string;
+  /** The assignment text, with `<name>` still in it; undefined for the default text. */
+  prompt?: string;
+  skipFormat: boolean;
+}
+
+function listOption(value: string | undefined): string[] {
+  return [
     ...new Set(
-      String(options.names ?? '')
+      String(value ?? '')
         .split(',')
         .map((name) => name.trim())
         .filter(Boolean),
     ),
   ];
-  if (names.length === 0) throw new Error('Name at least one task: nx g fanout:task orders,products --like=users');
-  for (const name of names) assertValidName(name, 'task name');
-  if (!options.like) throw new Error('Name the reference the tasks follow: --like=<project> (a project tagged fanout:reference).');
-  const projects = getProjects(tree);
-  const like = projects.get(options.like);
-  if (!like)
+}
+
+/** Validates the options and settles every task project, before anything is written. */
+export async function normalizeOptions(tree: Tree, options: TaskGeneratorSchema): Promise<NormalizedTaskOptions> {
+  const names = listOption(options.names);
+  if (options.project !== undefined && names.length > 0) {
+    throw new Error(`Give either task names (new projects) or --project (make an existing project a task), not both.`);
+  }
+  if (options.project === undefined && names.length === 0) {
     throw new Error(
-      `There is no project named "${options.like}" to follow (--like). Create the reference first: nx g fanout:reference ${options.like} --contracts=<contracts>`,
-    );
-  if (!like.tags?.includes(REFERENCE_TAG)) {
-    throw new Error(
-      `The project "${options.like}" is not a reference (it lacks the tag "${REFERENCE_TAG}"); --like must name one made by nx g fanout:reference.`,
+      'Name at least one task: nx g fanout:task dashboard,profile --like=<reference>, or make a project you have a task: --project=<name>.',
     );
   }
-  if (names.includes(options.like)) throw new Error(`A task cannot follow itself: "${options.like}" is both --like and a task name.`);
-  const contracts = readContractsLibrary(tree, options.contracts ?? defaultContracts(tree));
+  for (const name of names) {
+    if (!/^(@[A-Za-z0-9][\w.-]*\/)?[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*$/.test(name)) assertValidName(name, 'task name');
+  }
+  if (!options.like) throw new Error('Name the reference the tasks follow: --like=<project> (a project tagged fanout:reference).');
+  const like = getProjects(tree).get(options.like);
+  if (!like) {
+    throw new Error(
+      `There is no project named "${options.like}" to follow (--like). Create the reference first ` +
+        `(nx g fanout:reference ${options.like} --contracts=<contracts>) or adopt one (nx g fanout:reference --project=<project> --contracts=<contracts>).`,
+    );
+  }
+  if (!like.tags?.includes(REFERENCE_TAG)) {
+    throw new Error(
+      `The project "${options.like}" is not a reference (it lacks the tag "${REFERENCE_TAG}"). Make it one: ` +
+        `nx g fanout:reference --project=${options.like} --contracts=<contracts>`,
+    );
+  }
+  if (names.includes(options.like) || options.project === options.like) {
+    throw new Error(`A task cannot follow itself: "${options.like}" is both --like and a task.`);
+  }
+  const contracts = readContractsLibrary(tree, options.contracts ?? referenceContracts(tree, like) ?? defaultContracts(tree));
   const agent = options.agent ?? DEFAULT_AGENT;
   if (!AGENTS.has(agent)) throw new Error(`Unknown agent "${agent}". Known agents: ${[...AGENTS.keys()].join(', ')}.`);
   if (agent === 'command') {
@@ -68,52 +148,191 @@ export async function taskGenerator(tree: Tree, options: TaskGeneratorSchema): P
   if (options.timeout !== undefined) parseDuration(options.timeout, '--timeout');
   const prompt = options.prompt?.trim();
   if (options.prompt !== undefined && !prompt) throw new Error('--prompt is empty: say what the sessions should build, or leave it out.');
+  const scaffoldEntity = tree.children(joinPathFragments(like.root, 'src', 'lib')).find((file) => /\.handler\.ts$/.test(file));
+  const referenceSubject = recordedSubject(like) ?? scaffoldEntity?.replace(/\.handler\.ts$/, '') ?? defaultSubject(options.like);
+  const reference = { name: options.like, root: like.root, subject: referenceSubject };
+  const common = {
+    reference,
+    contracts,
+    agent,
+    command: options.command,
+    scope,
+    timeout: options.timeout,
+    prompt,
+    skipFormat: options.skipFormat ?? false,
+  };
 
-  for (const name of names) {
-    if (agent === 'pattern') {
-      const entity = entityNames(name);
-      if (!contracts.collections.includes(entity.plural)) {
+  if (options.project !== undefined) {
+    const existing = getProjects(tree).get(options.project);
+    if (!existing) throw new Error(`There is no project named "${options.project}" (--project) to make a task.`);
+    if (tree.exists(joinPathFragments(existing.root, ASSIGNMENT_FILE))) {
+      throw new Error(
+        `"${options.project}" is a task already: ${existing.root}/${ASSIGNMENT_FILE} exists. Edit it, or delete it to start again.`,
+      );
+    }
+    const subject = options.subject ?? siblingSubject(options.like, referenceSubject, options.project);
+    return { ...common, tasks: [], shape: 'sibling', existing: { name: options.project, root: existing.root, subject } };
+  }
+
+  const shape: TaskShape = options.generator ? 'generator' : scaffoldEntity && contracts.scaffold ? 'scaffold' : 'sibling';
+  if (options.generator) loadGenerator(tree.root, options.generator);
+  // A task replicates its reference, tests included: it is linted and tested as the reference is.
+  const referenceChecks = projectLintAndTest(tree, like.root);
+  const lintAndTest: LintAndTest = {
+    linter: assertOneOf(options.linter, LINTERS, '--linter') ?? referenceChecks.linter,
+    unitTestRunner: assertOneOf(options.unitTestRunner, UNIT_TEST_RUNNERS, '--unitTestRunner') ?? referenceChecks.unitTestRunner,
+  };
+  if (shape === 'sibling' && (options.linter !== undefined || options.unitTestRunner !== undefined)) {
+    throw new Error(
+      `--linter and --unitTestRunner choose how a new library is made; a task of "${options.like}" copies its configuration. ` +
+        `Leave them out, or make the projects with --generator=<plugin:generator>.`,
+    );
+  }
+  const tasks: TaskPlan[] = [];
+  for (const task of names) {
+    if (shape === 'scaffold' && agent === 'pattern' && contracts.scaffold) {
+      const entity = entityNames(task);
+      if (!contracts.scaffold.collections.includes(entity.plural)) {
         throw new Error(
-          `The contracts library "${contracts.name}" has no "${entity.singular}" entity, which the pattern agent needs for the task "${name}". ` +
+          `The contracts library "${contracts.name}" has no "${entity.singular}" entity, which the pattern agent needs for the task "${task}". ` +
             `Add it first: nx g fanout:contracts ${contracts.name} --entities=${entity.singular}`,
         );
       }
     }
-    planLibrary(tree, { name, directory: options.directory ? `${options.directory}/${name}` : undefined });
-  }
-
-  await initGenerator(tree, { skipFormat: true });
-  const tasks: GeneratorCallback[] = [];
-  for (const name of names) {
-    const library = await createLibrary(tree, {
+    const subject = shape === 'scaffold' ? task : siblingSubject(options.like, referenceSubject, task);
+    const folder = siblingName(options.like, referenceSubject, task.replace(/^@[^/]+\//, ''));
+    const name = shape === 'scaffold' ? task : siblingProjectName(options.like, referenceSubject, subject, folder);
+    const placement = await placeLibrary(tree, {
       name,
-      directory: options.directory ? `${options.directory}/${name}` : undefined,
+      directory: options.directory ? `${options.directory}/${folder}` : undefined,
+      // Beside the reference, in the folder that holds it.
+      defaultRoot: joinPathFragments(posix.dirname(like.root), folder),
       tags: [TASK_TAG],
       extraTags: options.tags,
     });
-    tasks.push(library.install);
-    addLibraryDependency(tree, library, contracts);
-    const project = readProjectConfiguration(tree, name);
-    project.implicitDependencies = [...new Set([...(project.implicitDependencies ?? []), contracts.name])];
-    updateProjectConfiguration(tree, name, project);
-    tree.write(joinPathFragments(library.root, 'src', 'index.ts'), taskPlaceholder(name));
+    tasks.push({ ...placement, ...lintAndTest, subject });
+  }
+  return { ...common, tasks, shape, generator: options.generator };
+}
+
+/**
+ * A sibling's project name: the reference's with the subject replaced
+ * (`@shop/feature-settings` → `@shop/feature-dashboard`), else, when the reference's
+ * name does not carry its subject, the task's folder name in the reference's scope.
+ */
+function siblingProjectName(reference: string, referenceSubject: string, subject: string, folder: string): string {
+  const renamed = subjectSubstitution(referenceSubject, subject, 'text')(reference);
+  if (renamed !== reference) return renamed;
+  const scope = /^@[^/]+\//.exec(reference)?.[0] ?? '';
+  return `${scope}${folder}`;
+}
+
+/** The assignment every task gets unless --prompt says otherwise. */
+export function defaultAssignment(task: string, reference: string, contracts: string): string {
+  return `Build ${task} following the same pattern as ${reference}, using the types in ${contracts}.`;
+}
+
+/**
+ * `nx g fanout:task dashboard,profile --like=feature-settings`: one project per task,
+ * a sibling of the reference made like it (or by `--generator`), holding the
+ * assignment (`fanout.md`) from which the plugin infers its `fanout` target. With
+ * `--project`, an existing project becomes a task: only its fanout.md is written.
+ */
+export async function taskGenerator(tree: Tree, schema: TaskGeneratorSchema): Promise<GeneratorCallback> {
+  const options = await normalizeOptions(tree, schema);
+  await initGenerator(tree, { skipFormat: true });
+  const callbacks: GeneratorCallback[] = [];
+  const assignment = (name: string, root: string, subject: string | undefined) =>
     tree.write(
-      joinPathFragments(library.root, ASSIGNMENT_FILE),
+      joinPathFragments(root, ASSIGNMENT_FILE),
       renderAssignment({
-        like: options.like,
-        contracts: contracts.name,
-        agent,
+        like: options.reference.name,
+        contracts: options.contracts.name,
+        agent: options.agent,
         command: options.command,
-        scope,
+        subject,
+        scope: options.scope,
         timeout: options.timeout,
-        text:
-          prompt?.replace(/<name>/g, name) ??
-          `Build the ${name} API following the same pattern as the ${options.like} API, using the types in ${contracts.name}.`,
+        text: options.prompt?.replace(/<name>/g, name) ?? defaultAssignment(name, options.reference.name, options.contracts.name),
       }),
     );
+
+  if (options.existing) {
+    assignment(options.existing.name, options.existing.root, options.existing.subject);
+    if (!options.skipFormat) await formatFiles(tree);
+    return () => undefined;
+  }
+
+  for (const plan of options.tasks) {
+    if (options.shape === 'sibling') {
+      callbacks.push(
+        createSibling(tree, {
+          name: plan.name,
+          root: plan.root,
+          reference: options.reference,
+          subjects: { reference: options.reference.subject, task: plan.subject },
+          tags: plan.tags.filter((tag) => tag !== TASK_TAG),
+        }),
+      );
+      assignment(plan.name, plan.root, plan.subject);
+      continue;
+    }
+    if (options.shape === 'generator') {
+      callbacks.push(await runUserGenerator(tree, options.generator as string, plan, options.contracts));
+      assignment(plan.name, plan.root, plan.subject);
+      continue;
+    }
+    const library = await createLibrary(tree, plan);
+    callbacks.push(library.install);
+    addLibraryDependency(tree, library, options.contracts);
+    dependOnContracts(tree, plan.name, options.contracts.name);
+    tree.write(joinPathFragments(library.root, 'src', 'index.ts'), taskPlaceholder(plan.name));
+    assignment(plan.name, plan.root, undefined);
   }
   if (!options.skipFormat) await formatFiles(tree);
-  return runTasksInSerial(...tasks);
+  return runTasksInSerial(...callbacks);
+}
+
+/**
+ * `--generator`: the user's generator makes the project at the planned folder; fanout
+ * then empties its sources down to the placeholder, tags it and makes it depend on
+ * the contracts, as it does for the projects it makes itself.
+ */
+async function runUserGenerator(tree: Tree, spec: string, plan: TaskPlan, contracts: ContractsLibrary): Promise<GeneratorCallback> {
+  const generator = loadGenerator(tree.root, spec);
+  const before = new Set(getProjects(tree).keys());
+  const callback = await generator(tree, {
+    directory: plan.root,
+    name: plan.name.replace(/^@[^/]+\//, ''),
+    importPath: plan.importPath,
+    linter: plan.linter,
+    unitTestRunner: plan.unitTestRunner,
+    skipFormat: true,
+  });
+  const created = [...getProjects(tree)].find(([name, project]) => !before.has(name) && project.root === plan.root);
+  if (!created) {
+    throw new Error(
+      `--generator ${spec} made no project at ${plan.root}. Choose a generator that creates a project in the --directory it is given.`,
+    );
+  }
+  const [name, project] = created;
+  for (const file of listTreeFiles(tree, joinPathFragments(project.root, 'src'))) tree.delete(file);
+  tree.write(joinPathFragments(project.root, 'src', 'index.ts'), taskPlaceholder(name));
+  const configuration = readProjectConfiguration(tree, name);
+  configuration.tags = [...new Set([...(configuration.tags ?? []), ...plan.tags])];
+  updateProjectConfiguration(tree, name, configuration);
+  const tsSolution = tree.exists(joinPathFragments(project.root, 'package.json')) && tree.exists('tsconfig.json');
+  addLibraryDependency(tree, { name, root: project.root, importPath: plan.importPath, tsSolution, install: () => undefined }, contracts);
+  if (!tsSolution) dependOnContracts(tree, name, contracts.name);
+  if (name !== plan.name) logger.info(`fanout:task: ${spec} named the project "${name}".`);
+  return () => (typeof callback === 'function' ? callback() : undefined);
+}
+
+/** The task's project depends on the contracts even before its session writes an import of them. */
+function dependOnContracts(tree: Tree, project: string, contracts: string): void {
+  const configuration = readProjectConfiguration(tree, project);
+  configuration.implicitDependencies = [...new Set([...(configuration.implicitDependencies ?? []), contracts])];
+  updateProjectConfiguration(tree, project, configuration);
 }
 
 export default taskGenerator;

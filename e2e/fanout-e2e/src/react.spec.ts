@@ -1,0 +1,105 @@
+import { reactWorkspace, SETTINGS, SETTINGS_SPEC, TYPES } from './react-workspace';
+import { killRunningCommands } from './run-command';
+import { printedAsRun } from './task-runs';
+import { INSTALLING, removeWorkspace, TEST_LIMIT, type TestWorkspace } from './workspace';
+
+/**
+ * Fan out the workspace a React team has: an existing types library and an existing
+ * page become the contracts and the reference, two pages are fanned out beside the
+ * settings page, and the whole workspace is green, with nothing edited by hand.
+ */
+describe('fanout in an existing React workspace', () => {
+  let ws: TestWorkspace;
+  const PAGES = ['@shop/feature-dashboard', '@shop/feature-profile'];
+
+  beforeAll(async () => {
+    ws = await reactWorkspace('react');
+  }, 4 * TEST_LIMIT);
+
+  afterAll(() => {
+    killRunningCommands();
+    removeWorkspace(ws);
+  });
+
+  it(
+    'adopts the types library as the contracts, changing nothing but its tag',
+    async () => {
+      const before = ws.readJson<Record<string, unknown>>('libs/shared-types/package.json');
+      await ws.nx(['g', 'fanout:contracts', `--project=${TYPES}`, '--no-interactive']);
+      const after = ws.readJson<{ nx?: { tags?: string[] } }>('libs/shared-types/package.json');
+      expect(after).toEqual({ ...before, nx: { tags: ['fanout:contracts'] } });
+      expect((await ws.run('git', ['status', '--porcelain'])).stdout.trim()).toBe('M libs/shared-types/package.json');
+    },
+    TEST_LIMIT,
+  );
+
+  it(
+    'adopts the settings page as the reference, saying the subject it recorded',
+    async () => {
+      const generated = await ws.nx(['g', 'fanout:reference', `--project=${SETTINGS}`, `--contracts=${TYPES}`, '--no-interactive']);
+      expect(generated.output).toMatch(/subject "settings"/);
+      const shown = JSON.parse((await ws.nx(['show', 'project', SETTINGS, '--json'])).stdout) as { tags: string[] };
+      expect(shown.tags).toEqual(expect.arrayContaining(['fanout:reference', 'fanout:subject:settings']));
+      await ws.commitEverything('shop: contracts and reference adopted');
+    },
+    TEST_LIMIT,
+  );
+
+  it(
+    'creates the pages as siblings of the reference and fans them out; the whole workspace is green',
+    async () => {
+      await ws.nx(['g', 'fanout:task', 'dashboard,profile', `--like=${SETTINGS}`, '--no-interactive'], INSTALLING);
+      for (const page of ['dashboard', 'profile']) {
+        const manifest = ws.readJson<{ name: string; dependencies?: Record<string, string> }>(`libs/feature-${page}/package.json`);
+        expect(manifest.name).toBe(`@shop/feature-${page}`);
+        expect(manifest.dependencies).toEqual({ [TYPES]: '*' });
+        expect(ws.exists(`libs/feature-${page}/jest.config.cts`)).toBe(true);
+        expect(ws.exists(`libs/feature-${page}/.babelrc`)).toBe(true);
+        expect(ws.readJson<{ compilerOptions: { jsx?: string } }>(`libs/feature-${page}/tsconfig.lib.json`).compilerOptions.jsx).toBe(
+          'react-jsx',
+        );
+        expect(ws.readFile(`libs/feature-${page}/fanout.md`)).toContain(
+          `Build ${`@shop/feature-${page}`} following the same pattern as ${SETTINGS}, using the types in ${TYPES}.`,
+        );
+      }
+      // nx sync has nothing left to fix: the new projects are linked and referenced.
+      expect((await ws.nxFailing(['sync:check'])).status).toBe(0);
+      await ws.commitEverything('shop: two pages to build');
+
+      const run = await ws.nx(['run-many', '-t', 'fanout', '--outputStyle=static'], 2 * INSTALLING);
+      for (const page of PAGES) expect(printedAsRun(run.output, `${page}:fanout`)).toBe(true);
+      for (const page of ['dashboard', 'profile']) {
+        const Page = page[0].toUpperCase() + page.slice(1);
+        const source = ws.readFile(`libs/feature-${page}/src/lib/feature-${page}.tsx`);
+        expect(source).toContain(`export function ${Page}Page(`);
+        expect(source).toContain(`export const ${page}Sections: Section[]`);
+        expect(source).toContain(`import styles from './feature-${page}.module.css';`);
+        expect(source).not.toMatch(/settings|Settings/);
+        expect(ws.exists(`libs/feature-${page}/src/lib/feature-${page}.module.css`)).toBe(true);
+      }
+
+      const checks = await ws.nxFailing(['run-many', '-t', 'typecheck', 'test', 'lint', '--outputStyle=static'], 2 * INSTALLING);
+      expect(checks.output).not.toMatch(/Failed tasks/);
+      expect(checks.status).toBe(0);
+    },
+    3 * TEST_LIMIT,
+  );
+
+  it(
+    'stops before any session when the reference is broken, naming the failing target',
+    async () => {
+      ws.writeFile(
+        'libs/feature-settings/src/lib/feature-settings.spec.tsx',
+        SETTINGS_SPEC.replace('toHaveLength(settingsSections.length)', 'toHaveLength(99)'),
+      );
+      await ws.commitEverything('shop: a broken reference');
+      const worktreesBefore = await ws.worktrees();
+      const run = await ws.nxFailing(['run-many', '-t', 'fanout', '--outputStyle=static'], 2 * INSTALLING);
+      expect(run.status).not.toBe(0);
+      expect(run.output).toContain(`${SETTINGS}:test`);
+      for (const page of PAGES) expect(printedAsRun(run.output, `${page}:fanout`)).toBe(false);
+      expect(await ws.worktrees()).toEqual(worktreesBefore);
+    },
+    2 * TEST_LIMIT,
+  );
+});

@@ -1,0 +1,341 @@
+import { getProjects, readJson, readProjectConfiguration, type Tree } from '@nx/devkit';
+import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { parseAssignment } from '../../core/session/assignment';
+import { pendingChanges } from '../../testing/compile-tree';
+import { contractsGenerator } from '../contracts/contracts';
+import { referenceGenerator } from '../reference/reference';
+import { normalizeOptions, taskGenerator } from './task';
+
+// The Tree is the workspace: Nx's generators get an empty graph, not this repository's (see devkitForTrees).
+jest.mock('@nx/devkit', () => require('../../testing/tree-project-graph').devkitForTrees());
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/**
+ * A TS-solution React workspace as `create-nx-workspace --preset=react-monorepo` and
+ * `nx g @nx/react:library` leave it, with a types library and a settings page of the
+ * team's own: projects named by their package.json, linked as npm workspaces.
+ */
+function reactWorkspace(): Tree {
+  const tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+  tree.write('package.json', json({ name: '@shop/source', private: true, workspaces: ['apps/*', 'libs/*'] }));
+  tree.write('tsconfig.base.json', json({ compilerOptions: { composite: true, customConditions: ['@shop/source'] } }));
+  tree.write(
+    'tsconfig.json',
+    json({
+      extends: './tsconfig.base.json',
+      files: [],
+      references: [{ path: './libs/shared-types' }, { path: './libs/feature-settings' }],
+    }),
+  );
+  tree.write(
+    'libs/shared-types/package.json',
+    json({
+      name: '@shop/shared-types',
+      version: '0.0.1',
+      types: './src/index.ts',
+      exports: { '.': { types: './src/index.ts', default: './src/index.ts' } },
+    }),
+  );
+  tree.write('libs/shared-types/src/index.ts', "export * from './lib/shared-types.js';\n");
+  tree.write('libs/shared-types/src/lib/shared-types.ts', 'export interface Section {\n  id: string;\n  title: string;\n}\n');
+  const page = 'libs/feature-settings';
+  tree.write(
+    `${page}/package.json`,
+    json({ name: '@shop/feature-settings', version: '0.0.1', main: './src/index.ts', dependencies: { '@shop/shared-types': '*' } }),
+  );
+  tree.write(
+    `${page}/tsconfig.json`,
+    json({
+      files: [],
+      references: [{ path: './tsconfig.lib.json' }, { path: './tsconfig.spec.json' }],
+      extends: '../../tsconfig.base.json',
+    }),
+  );
+  tree.write(
+    `${page}/tsconfig.lib.json`,
+    json({
+      extends: '../../tsconfig.base.json',
+      compilerOptions: { jsx: 'react-jsx', outDir: 'dist' },
+      include: ['src/**/*.ts', 'src/**/*.tsx'],
+      references: [{ path: '../shared-types/tsconfig.lib.json' }],
+    }),
+  );
+  tree.write(
+    `${page}/tsconfig.spec.json`,
+    json({
+      extends: '../../tsconfig.base.json',
+      compilerOptions: { jsx: 'react-jsx', types: ['jest', 'node'] },
+      include: ['src/**/*.spec.tsx'],
+    }),
+  );
+  tree.write(
+    `${page}/jest.config.cts`,
+    "module.exports = {\n  displayName: '@shop/feature-settings',\n  preset: '../../jest.preset.js',\n};\n",
+  );
+  tree.write(`${page}/.babelrc`, json({ presets: [['@nx/react/babel', { runtime: 'automatic' }]] }));
+  tree.write(`${page}/eslint.config.mjs`, "import nx from '@nx/eslint-plugin';\nexport default [...nx.configs['flat/react']];\n");
+  tree.write(`${page}/README.md`, '# feature-settings\n\nThe settings page.\n');
+  tree.write(`${page}/src/index.ts`, "export * from './lib/feature-settings';\n");
+  tree.write(
+    `${page}/src/lib/feature-settings.tsx`,
+    "import type { Section } from '@shop/shared-types';\nexport const settingsSections: Section[] = [];\nexport function SettingsPage() {\n  return <h1>Settings</h1>;\n}\n",
+  );
+  tree.write(
+    `${page}/src/lib/feature-settings.spec.tsx`,
+    "import { SettingsPage } from './feature-settings';\nit('renders', () => expect(SettingsPage).toBeDefined());\n",
+  );
+  return tree;
+}
+
+/** A path-mapped workspace with a Node service configured by project.json. */
+function nodeWorkspace(): Tree {
+  const tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+  tree.write(
+    'tsconfig.base.json',
+    json({
+      compilerOptions: {
+        paths: { '@org/messages': ['libs/messages/src/index.ts'], '@org/email-service': ['libs/email-service/src/index.ts'] },
+      },
+    }),
+  );
+  tree.write('libs/messages/project.json', json({ name: 'messages', root: 'libs/messages', projectType: 'library', tags: [] }));
+  tree.write('libs/messages/src/index.ts', 'export interface Message {\n  to: string;\n  body: string;\n}\n');
+  const service = 'libs/email-service';
+  tree.write(
+    `${service}/project.json`,
+    json({
+      name: 'email-service',
+      root: service,
+      sourceRoot: `${service}/src`,
+      projectType: 'library',
+      tags: ['scope:server'],
+      implicitDependencies: [],
+    }),
+  );
+  tree.write(`${service}/tsconfig.json`, json({ extends: '../../tsconfig.base.json', compilerOptions: { module: 'commonjs' } }));
+  tree.write(`${service}/tsconfig.lib.json`, json({ extends: './tsconfig.json', include: ['src/**/*.ts'] }));
+  tree.write(`${service}/jest.config.ts`, "export default {\n  displayName: 'email-service',\n  testEnvironment: 'node',\n};\n");
+  tree.write(`${service}/.swcrc`, json({ jsc: { target: 'es2017' } }));
+  tree.write(`${service}/src/index.ts`, "export * from './lib/email-service';\n");
+  tree.write(
+    `${service}/src/lib/email-service.ts`,
+    "import type { Message } from '@org/messages';\nexport const EMAIL_QUEUE = 'email';\nexport function sendEmail(message: Message) {\n  return message;\n}\n",
+  );
+  return tree;
+}
+
+function assignmentOf(tree: Tree, root: string) {
+  return parseAssignment(tree.read(`${root}/fanout.md`, 'utf-8') ?? '', `${root}/fanout.md`);
+}
+
+describe('fanning out the workspace a team already has', () => {
+  describe('a React page library', () => {
+    let tree: Tree;
+    beforeAll(async () => {
+      tree = reactWorkspace();
+      await contractsGenerator(tree, { project: '@shop/shared-types' });
+      await referenceGenerator(tree, { project: '@shop/feature-settings', contracts: '@shop/shared-types' });
+    });
+
+    it('adopts the types library: the tag and nothing else', () => {
+      expect(readJson(tree, 'libs/shared-types/package.json')).toEqual({
+        name: '@shop/shared-types',
+        version: '0.0.1',
+        types: './src/index.ts',
+        exports: { '.': { types: './src/index.ts', default: './src/index.ts' } },
+        nx: { tags: ['fanout:contracts'] },
+      });
+    });
+
+    it('adopts the page as the reference, with its subject recorded as a tag', () => {
+      expect(readJson(tree, 'libs/feature-settings/package.json').nx).toEqual({ tags: ['fanout:reference', 'fanout:subject:settings'] });
+    });
+
+    it('creates each page as a sibling of the reference, made like it', async () => {
+      const options = await normalizeOptions(tree, { names: 'dashboard,feature-profile', like: '@shop/feature-settings' });
+      expect(options.shape).toBe('sibling');
+      expect(options.tasks.map((task) => [task.name, task.root, task.subject])).toEqual([
+        ['@shop/feature-dashboard', 'libs/feature-dashboard', 'dashboard'],
+        ['@shop/feature-profile', 'libs/feature-profile', 'profile'],
+      ]);
+
+      const install = await taskGenerator(tree, { names: 'dashboard,feature-profile', like: '@shop/feature-settings' });
+      expect(typeof install).toBe('function');
+      const dashboard = 'libs/feature-dashboard';
+      expect(readJson(tree, `${dashboard}/package.json`)).toEqual({
+        name: '@shop/feature-dashboard',
+        version: '0.0.1',
+        main: './src/index.ts',
+        dependencies: { '@shop/shared-types': '*' },
+        nx: { tags: ['fanout:task'] },
+      });
+      expect(readJson(tree, `${dashboard}/tsconfig.lib.json`)).toMatchObject({
+        compilerOptions: { jsx: 'react-jsx' },
+        include: ['src/**/*.ts', 'src/**/*.tsx'],
+        references: [{ path: '../shared-types/tsconfig.lib.json' }],
+      });
+      expect(tree.read(`${dashboard}/jest.config.cts`, 'utf-8')).toContain("displayName: '@shop/feature-dashboard'");
+      expect(tree.exists(`${dashboard}/.babelrc`)).toBe(true);
+      expect(tree.exists(`${dashboard}/eslint.config.mjs`)).toBe(true);
+      expect(tree.read(`${dashboard}/README.md`, 'utf-8')).toBe('# feature-dashboard\n\nThe dashboard page.\n');
+      // src/ holds only the placeholder the session replaces.
+      expect(tree.children(`${dashboard}/src`)).toEqual(['index.ts']);
+      expect(tree.read(`${dashboard}/src/index.ts`, 'utf-8')).toContain('nx run @shop/feature-dashboard:fanout');
+      expect(readJson(tree, 'tsconfig.json').references).toEqual([
+        { path: './libs/shared-types' },
+        { path: './libs/feature-settings' },
+        { path: './libs/feature-dashboard' },
+        { path: './libs/feature-profile' },
+      ]);
+      expect(assignmentOf(tree, dashboard)).toMatchObject({
+        like: '@shop/feature-settings',
+        contracts: '@shop/shared-types',
+        subject: 'dashboard',
+        text: 'Build @shop/feature-dashboard following the same pattern as @shop/feature-settings, using the types in @shop/shared-types.',
+      });
+      expect(getProjects(tree).get('@shop/feature-profile')?.root).toBe('libs/feature-profile');
+      // The reference is untouched.
+      expect(readJson(tree, 'libs/feature-settings/package.json').name).toBe('@shop/feature-settings');
+    });
+
+    it('makes an existing project a task, writing only its fanout.md', async () => {
+      tree.write('libs/feature-orders/package.json', json({ name: '@shop/feature-orders' }));
+      tree.write('libs/feature-orders/src/index.ts', 'export const ordersSections = [];\n');
+      const before = new Set(pendingChanges(tree));
+      await taskGenerator(tree, { project: '@shop/feature-orders', like: '@shop/feature-settings' });
+      const written = pendingChanges(tree).filter((change) => !before.has(change));
+      expect(written.map((change) => change.split('\n')[0])).toEqual(['CREATE libs/feature-orders/fanout.md']);
+      expect(assignmentOf(tree, 'libs/feature-orders').subject).toBe('orders');
+    });
+
+    it('makes the projects with the generator given (--generator), then empties their sources to the placeholder', async () => {
+      await taskGenerator(tree, {
+        names: 'billing',
+        like: '@shop/feature-settings',
+        generator: '@nx/js:library',
+        linter: 'none',
+        unitTestRunner: 'none',
+      });
+      const [name, project] = [...getProjects(tree)].find(([, config]) => config.root === 'libs/feature-billing') ?? [];
+      expect(name).toBeDefined();
+      expect(project?.tags).toContain('fanout:task');
+      expect(tree.children('libs/feature-billing/src')).toEqual(['index.ts']);
+      expect(tree.read('libs/feature-billing/src/index.ts', 'utf-8')).toContain(`nx run ${name}:fanout`);
+      expect(readJson(tree, 'libs/feature-billing/package.json').dependencies).toMatchObject({ '@shop/shared-types': '*' });
+      expect(assignmentOf(tree, 'libs/feature-billing').subject).toBe('billing');
+    });
+
+    it('refuses a generator that does not exist, naming what the plugin has', async () => {
+      const before = pendingChanges(tree);
+      await expect(taskGenerator(tree, { names: 'billing2', like: '@shop/feature-settings', generator: '@nx/js:nope' })).rejects.toThrow(
+        '--generator @nx/js:nope: "@nx/js" has no generator "nope" (it has:',
+      );
+      await expect(
+        taskGenerator(tree, { names: 'billing2', like: '@shop/feature-settings', generator: 'no-such-plugin:library' }),
+      ).rejects.toThrow('the plugin "no-such-plugin" is not installed in this workspace');
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+  });
+
+  describe('a Node service configured by project.json, in a path-mapped workspace', () => {
+    let tree: Tree;
+    beforeAll(async () => {
+      tree = nodeWorkspace();
+      await contractsGenerator(tree, { project: 'messages' });
+      await referenceGenerator(tree, { project: 'email-service', contracts: 'messages' });
+      await taskGenerator(tree, { names: 'sms,push', like: 'email-service' });
+    });
+
+    it('records the subject the name gives: email', () => {
+      expect(readProjectConfiguration(tree, 'email-service').tags).toEqual(['scope:server', 'fanout:reference', 'fanout:subject:email']);
+    });
+
+    it('creates sms-service and push-service beside it, with their own import paths', () => {
+      const sms = readProjectConfiguration(tree, 'sms-service');
+      expect(sms.root).toBe('libs/sms-service');
+      expect(sms.tags).toEqual(['scope:server', 'fanout:task']);
+      expect(sms.sourceRoot).toBe('libs/sms-service/src');
+      expect(tree.read('libs/sms-service/jest.config.ts', 'utf-8')).toContain("displayName: 'sms-service'");
+      expect(tree.exists('libs/sms-service/.swcrc')).toBe(true);
+      expect(readJson(tree, 'tsconfig.base.json').compilerOptions.paths).toEqual({
+        '@org/messages': ['libs/messages/src/index.ts'],
+        '@org/email-service': ['libs/email-service/src/index.ts'],
+        '@org/sms-service': ['libs/sms-service/src/index.ts'],
+        '@org/push-service': ['libs/push-service/src/index.ts'],
+      });
+      expect(assignmentOf(tree, 'libs/push-service').subject).toBe('push');
+    });
+  });
+
+  describe('bad input: a clear error and nothing written', () => {
+    let tree: Tree;
+    beforeEach(async () => {
+      tree = reactWorkspace();
+    });
+
+    it.each([
+      [{ name: 'types', project: '@shop/shared-types' }, 'Give either a name (a new contracts library) or --project'],
+      [{ project: 'nope' }, 'There is no project named "nope".'],
+      [
+        { project: '@shop/shared-types', entities: 'user' },
+        '--entities shapes a new library; adopting one with --project changes nothing but its tag.',
+      ],
+      [{}, 'Name the contracts library to create'],
+    ])('fanout:contracts %j', async (options, message) => {
+      const before = pendingChanges(tree);
+      await expect(contractsGenerator(tree, options)).rejects.toThrow(message);
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+
+    it('fanout:contracts --project on a library whose entry point exports nothing', async () => {
+      tree.write('libs/shared-types/src/index.ts', '// nothing yet\n');
+      const before = pendingChanges(tree);
+      await expect(contractsGenerator(tree, { project: '@shop/shared-types' })).rejects.toThrow(
+        'The entry point of "@shop/shared-types" (libs/shared-types/src/index.ts) exports nothing',
+      );
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+
+    describe('fanout:reference', () => {
+      beforeEach(async () => {
+        await contractsGenerator(tree, { project: '@shop/shared-types' });
+      });
+
+      it.each([
+        [{ name: 'settings', project: '@shop/feature-settings' }, 'Give either a name (a new reference) or --project'],
+        [{ project: 'nope' }, 'There is no project named "nope".'],
+        [
+          { project: '@shop/feature-settings', subject: 'billing' },
+          'The subject "billing" occurs in none of the file names or exported symbols',
+        ],
+        [{ project: '@shop/feature-settings', subject: '../x' }, 'The subject "../x" is not a plain word'],
+      ])('%j', async (options, message) => {
+        const before = pendingChanges(tree);
+        await expect(referenceGenerator(tree, { contracts: '@shop/shared-types', ...options })).rejects.toThrow(message);
+        expect(pendingChanges(tree)).toEqual(before);
+      });
+
+      it('a reference that does not depend on the contracts', async () => {
+        tree.write('libs/feature-settings/package.json', json({ name: '@shop/feature-settings' }));
+        tree.write('libs/feature-settings/src/lib/feature-settings.tsx', 'export function SettingsPage() {\n  return null;\n}\n');
+        const before = pendingChanges(tree);
+        await expect(referenceGenerator(tree, { project: '@shop/feature-settings', contracts: '@shop/shared-types' })).rejects.toThrow(
+          'The project "@shop/feature-settings" does not depend on the contracts library "@shop/shared-types"',
+        );
+        expect(pendingChanges(tree)).toEqual(before);
+      });
+
+      it('takes --subject over the name, and a task of a project that is not a reference says how to make it one', async () => {
+        await referenceGenerator(tree, { project: '@shop/feature-settings', contracts: '@shop/shared-types', subject: 'settings-page' });
+        expect(readJson(tree, 'libs/feature-settings/package.json').nx.tags).toEqual(['fanout:reference', 'fanout:subject:settings-page']);
+        // Adopting again with another subject replaces the recorded one.
+        await referenceGenerator(tree, { project: '@shop/feature-settings', contracts: '@shop/shared-types' });
+        expect(readJson(tree, 'libs/feature-settings/package.json').nx.tags).toEqual(['fanout:reference', 'fanout:subject:settings']);
+        await expect(taskGenerator(tree, { names: 'dashboard', like: '@shop/shared-types' })).rejects.toThrow(
+          'Make it one: nx g fanout:reference --project=@shop/shared-types --contracts=<contracts>',
+        );
+      });
+    });
+  });
+});
