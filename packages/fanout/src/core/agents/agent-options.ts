@@ -1,4 +1,4 @@
-import { durationMs } from '../session/assignment';
+import { durationMs } from '../system/duration';
 import { createRedactor } from '../system/redact';
 
 /**

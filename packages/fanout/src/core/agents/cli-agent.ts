@@ -1,6 +1,6 @@
 import { accessSync, appendFileSync, constants, readFileSync, statSync } from 'fs';
 import { delimiter, isAbsolute, join } from 'path';
-import { durationMs } from '../session/assignment';
+import { durationMs } from '../system/duration';
 import { runProcess, type ProcessResult } from '../system/process';
 import { processReport, type AgentAdapter, type AgentPreflight, type AgentReport, type AgentSession } from './agent';
 import { CLI_AGENT_OPTIONS, type AgentOptions, type OptionRule } from './agent-options';

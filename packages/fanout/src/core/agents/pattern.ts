@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname, join, relative } from 'path';
 import { contractsEntry, moduleExports, parseModule } from '../checks/module-exports';
-import { typescript } from '../checks/typescript';
+import { typescript } from '../system/typescript';
 import { entityNames } from '../naming/names';
 import { scaffoldEntity, substituteSource, substitution } from '../naming/substitution';
 import { listFiles } from '../system/files';

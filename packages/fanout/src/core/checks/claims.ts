@@ -1,6 +1,6 @@
 import type { ts } from 'ts-morph';
 import { cachedByText } from './text-cache';
-import { typescript } from './typescript';
+import { typescript } from '../system/typescript';
 
 /**
  * What a session's file claims in the shared world of the workspace: the module

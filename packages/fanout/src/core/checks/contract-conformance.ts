@@ -1,7 +1,7 @@
 import { existsSync, realpathSync } from 'fs';
 import { dirname, join, relative, sep } from 'path';
 import type { ts } from 'ts-morph';
-import { typescript } from './typescript';
+import { typescript } from '../system/typescript';
 import { contractsEntry, lineOf, moduleExports, parseModule, resolveRelativeModule } from './module-exports';
 import type { CheckInput, Finding, SessionCheck, Severity } from './check';
 

@@ -3,7 +3,7 @@ import { dirname, join } from 'path';
 import type { ts } from 'ts-morph';
 import { entryPoint } from './entry-point';
 import { cachedByText } from './text-cache';
-import { typescript } from './typescript';
+import { typescript } from '../system/typescript';
 
 /**
  * What a TypeScript module exports, read from syntax alone: one parse per file,

@@ -1,4 +1,4 @@
-import { typescript } from '../checks/typescript';
+import { typescript } from '../system/typescript';
 import { listFiles } from '../system/files';
 import { defaultSubject, subjectSubstitution, taskSubject, type SpellingMode, type Subjects } from './subject';
 

@@ -2,6 +2,7 @@ import { isMap, isNode, isScalar, LineCounter, parseDocument, stringify } from '
 import { splitTemplate } from '../agents/argv';
 import { isPlainName } from '../naming/names';
 import { editDistance } from '../naming/edit-distance';
+import { durationMs } from '../system/duration';
 
 /**
  * A task's assignment: the `fanout.md` at its project root. YAML front matter
@@ -100,20 +101,6 @@ function splitFrontMatter(source: string, file: string): { yaml: string; body: s
 
 const DURATION_PROBLEM = (value: unknown) =>
   `"timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got ${JSON.stringify(value)}).`;
-
-/** A duration (seconds, or "90s", "30m", "1h") in milliseconds; undefined unless it is one and positive. */
-export function durationMs(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value * 1000;
-  if (typeof value === 'string') {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
-    if (match) {
-      const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] ?? 1000;
-      const ms = Number(match[1]) * unit;
-      if (ms > 0) return ms;
-    }
-  }
-  return undefined;
-}
 
 /** `90`, `"90s"`, `"30m"`, `"1h"` → milliseconds. */
 export function parseDuration(value: unknown, file: string): number {

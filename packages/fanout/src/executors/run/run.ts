@@ -3,14 +3,8 @@ import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { agentOptionsForRun } from '../../core/agents/agent-options';
 import { assertAgentReady } from '../../core/agents/registry';
-import {
-  DEFAULT_SCOPE,
-  durationMs,
-  parseAssignment,
-  parseDuration,
-  resolveTaskProjects,
-  type Assignment,
-} from '../../core/session/assignment';
+import { DEFAULT_SCOPE, parseAssignment, parseDuration, resolveTaskProjects, type Assignment } from '../../core/session/assignment';
+import { durationMs } from '../../core/system/duration';
 import { assembleBase } from '../../core/session/prompt';
 import { readImportPaths } from '../../core/graph/import-paths';
 import { confirmIndependence, fanoutTasks, runKnowledge, sparseSelection, type RunTask } from '../../core/graph/run-tasks';

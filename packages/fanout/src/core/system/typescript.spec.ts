@@ -9,7 +9,7 @@ describe('typescript (loaded on first use)', () => {
     jest.isolateModules(() => {
       require('../../executors/run/run');
       require('../session/session');
-      require('./registry');
+      require('../checks/registry');
       const { typescriptLoaded } = require('./typescript');
       expect(typescriptLoaded()).toBe(false);
     });
@@ -18,7 +18,7 @@ describe('typescript (loaded on first use)', () => {
   it('is loaded by the first parse, and the parse is real', () => {
     jest.isolateModules(() => {
       const { typescriptLoaded, typescript } = require('./typescript');
-      const { parseModule } = require('./module-exports');
+      const { parseModule } = require('../checks/module-exports');
       expect(parseModule(join(__dirname, 'typescript.ts'))?.statements.length).toBeGreaterThan(0);
       expect(typescriptLoaded()).toBe(true);
       expect(typeof typescript.createSourceFile).toBe('function');
