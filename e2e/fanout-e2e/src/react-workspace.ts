@@ -5,8 +5,8 @@ import { buildOnce, copyWorkspace, e2eEnv, INSTALLING, nxVersion, requireEnv, Te
 
 /**
  * A workspace as a React team has it before fanout: `create-nx-workspace
- * --preset=react-monorepo` at our Nx version (TypeScript pinned to 5.9, as the README
- * says), a types library `@shop/shared-types` and a page library
+ * --preset=react-monorepo` at our Nx version (TypeScript pinned to 5.9, as every e2e
+ * workspace is), a types library `@shop/shared-types` and a page library
  * `@shop/feature-settings` (a `SettingsPage` that renders `Section`s from the types,
  * with its test), written as a person would, green and committed. fanout is added, and
  * nothing else of it: adopting the libraries is what the tests do.

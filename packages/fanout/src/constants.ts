@@ -40,6 +40,9 @@ export const DEFAULT_CHECK_TARGETS: readonly string[] = ['lint', 'test', 'typech
  */
 export const FOUNDATION_TARGETS: readonly string[] = ['typecheck', 'test', 'lint'];
 
+/** The task project's own targets a session must pass in its worktree before it lands (those the project has). */
+export const GATE_TARGETS: readonly string[] = ['typecheck', 'test', 'lint'];
+
 /**
  * A reference's subject (the word that differs between it and its siblings) is
  * recorded as a tag, `fanout:subject:<word>`: tags are kept wherever a project is

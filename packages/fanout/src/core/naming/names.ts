@@ -90,7 +90,7 @@ export function normalizeWorkspaceDirectory(directory: string): string {
     throw new Error('The directory must not be empty.');
   }
   if (value.startsWith('/') || /^[A-Za-z]:/.test(value)) {
-    throw new Error(`The directory "${directory}" is absolute; give a path relative to the workspace root, such as "libs/contracts".`);
+    throw new Error(`The directory "${directory}" is absolute; give a relative path (from where nx g runs), such as "libs/contracts".`);
   }
   const segments = value.split('/').filter((segment) => segment !== '' && segment !== '.');
   if (segments.some((segment) => segment === '..')) {

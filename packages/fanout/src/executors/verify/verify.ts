@@ -3,6 +3,7 @@ import { spawn } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { join, relative } from 'path';
 import { listFiles } from '../../core/system/files';
+import { withoutOuterTask } from '../../core/system/nx-env';
 import { parseAssignment, type Assignment } from '../../core/session/assignment';
 import { extractClaims } from '../../core/checks/claims';
 import { readSessionResults, writeReport, type VerifySummary } from '../../core/report/report';
@@ -17,10 +18,6 @@ import {
   readPluginOptions,
   VERIFY_TARGET,
 } from '../../constants';
-
-/** Variables of the outer Nx task that would confuse the nested nx; the user's own settings stay. */
-const OUTER_TASK_VARIABLE =
-  /^NX_(TASK_|CLI_SET|LOAD_DOT_ENV_FILES|WORKSPACE_ROOT|TERMINAL|STREAM_OUTPUT|PREFIX_OUTPUT|FORKED_TASK_EXECUTOR|SET_CLI)/;
 
 /**
  * VerifySummary as this executor fills it: where the base came from, for the
@@ -69,9 +66,7 @@ function referenceExports(context: ExecutorContext, assignments: Assignment[]): 
 function runAffected(context: ExecutorContext, args: string[]): Promise<{ ok: boolean; output: string }> {
   const local = join(context.root, 'node_modules', '.bin', 'nx');
   const [program, argv] = existsSync(local) ? [local, args] : ['npx', ['nx', ...args]];
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) if (!OUTER_TASK_VARIABLE.test(key)) env[key] = value;
-  env.NX_TUI = 'false';
+  const env = { ...withoutOuterTask(process.env), NX_TUI: 'false' };
   return new Promise((resolve) => {
     const child = spawn(program, argv, { cwd: context.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
