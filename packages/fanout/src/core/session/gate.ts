@@ -57,12 +57,13 @@ const DATA_LOCATION_VARIABLES = ['NX_WORKSPACE_DATA_DIRECTORY', 'NX_PROJECT_GRAP
  * NX_INVOCATION_ROOT_PID goes: Nx keys its check for a task that invokes itself
  * on it, and the gate is a run of its own, in another checkout, which a repair
  * round repeats. No daemon (a daemon per worktree would outlive the session), no
- * terminal UI, no colours (the output is read back for the repair message).
+ * terminal UI, no colours and no CI log groups: the output is read back for the
+ * repair message.
  */
 export function gateEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const gate = withoutOuterTask(env);
   for (const name of [...DATA_LOCATION_VARIABLES, 'NX_INVOCATION_ROOT_PID']) delete gate[name];
-  return { ...gate, NX_DAEMON: 'false', NX_TUI: 'false', FORCE_COLOR: '0' };
+  return { ...gate, NX_DAEMON: 'false', NX_TUI: 'false', NX_SKIP_LOG_GROUPING: 'true', FORCE_COLOR: '0' };
 }
 
 /** The nx the gate runs: the workspace's own, through the worktree's link to its node_modules. */
@@ -71,9 +72,10 @@ export function gateNxBinary(worktree: string): string {
 }
 
 /**
- * The argv of one gate target. Sync generators are skipped: without a terminal
- * Nx would prompt for them and fail, and they would rewrite files (root tsconfig
- * references) outside the session's scope.
+ * The argv of one gate target. Static output: plain lines, every task's output
+ * in full (a style every Nx the plugin supports knows). Sync generators are
+ * skipped: without a terminal Nx would prompt for them and fail, and they would
+ * rewrite files (root tsconfig references) outside the session's scope.
  */
 export function gateArgv(nx: string, project: string, target: string): string[] {
   return [nx, 'run', `${project}:${target}`, '--outputStyle=static', '--skipSync'];
@@ -116,13 +118,13 @@ export interface GateOptions {
   run?: ProcessRunner;
 }
 
-/** The end of `text`, cut at a line start, with a line saying how much came before. */
+/** The end of `text`, cut at a line start, after a line saying so. */
 function tail(text: string, limit: number): string {
   if (text.length <= limit) return text;
   const end = text.slice(text.length - limit);
   const lineStart = end.indexOf('\n');
   const kept = lineStart >= 0 && lineStart < end.length - 1 ? end.slice(lineStart + 1) : end;
-  return `[fanout] ${text.length - kept.length} earlier characters of output left out (the session log has them)\n${kept}`;
+  return `[fanout] only the last ${limit} characters of the output are kept here; the session log has more\n${kept}`;
 }
 
 /** Stdout, then stderr (where Nx says which task failed), each on lines of its own. */
@@ -157,10 +159,11 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
   const env = gateEnv(options.env);
   const deadline = Date.now() + options.timeoutMs;
   const results: GateTargetResult[] = [];
+  let outOfTime = false;
   for (const target of options.targets) {
     const left = deadline - Date.now();
-    if (left <= 0) {
-      const output = `[fanout] not run: the gate's ${seconds(options.timeoutMs)} ran out before ${project}:${target}.`;
+    if (outOfTime || left <= 0) {
+      const output = `[fanout] not run: the gate's time (${seconds(options.timeoutMs)}) ran out before ${project}:${target}.`;
       appendFileSync(logFile, `${output}\n`);
       results.push({ target, ok: false, durationMs: 0, output, exitCode: null, timedOut: true });
       continue;
@@ -178,10 +181,13 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       captureBytes: 2 * GATE_OUTPUT_CHARS,
     });
     const durationMs = Date.now() - started;
+    // It had all the time left: the gate's is spent.
+    outOfTime = outcome.timedOut;
     const ok = outcome.exitCode === 0 && !outcome.timedOut;
     // Redacted whole, then cut: a cut first could leave half a secret that no longer matches.
     let output = tail(redact(joinStreams(outcome.stdout, outcome.stderr)), GATE_OUTPUT_CHARS);
-    if (outcome.timedOut) output += `\n[fanout] stopped: the gate's ${seconds(options.timeoutMs)} ran out during ${project}:${target}.`;
+    if (outcome.timedOut)
+      output += `\n[fanout] stopped: the gate's time (${seconds(options.timeoutMs)}) ran out during ${project}:${target}.`;
     else if (!ok && output.trim() === '')
       output = `nx exited with code ${outcome.exitCode ?? `signal ${outcome.signal}`} and printed nothing.`;
     const verdict = ok ? 'passed' : outcome.timedOut ? 'timed out' : `failed (exit code ${outcome.exitCode ?? outcome.signal})`;

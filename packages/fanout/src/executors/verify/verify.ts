@@ -19,11 +19,6 @@ import {
   VERIFY_TARGET,
 } from '../../constants';
 
-/**
- * VerifySummary as this executor fills it: where the base came from, for the
- * report to show next to the base.
- */
-
 /** The tasks' fanout.md, parsed. */
 function readAssignments(context: ExecutorContext, taskRoots: string[]): Assignment[] {
   const assignments: Assignment[] = [];

@@ -1,0 +1,323 @@
+import { execFileSync } from 'child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { GATE_TARGETS } from '../../constants';
+import { createRedactor } from '../system/redact';
+import type { ProcessOptions, ProcessResult } from '../system/process';
+import { createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
+import { GATE_OUTPUT_CHARS, gateArgv, gateEnv, gateNxBinary, gateTargets, runGate } from './gate';
+import { createWorktree, removeWorktree } from './worktree';
+
+const TSC_ERRORS = `src/index.ts(3,9): error TS2322: Type 'string' is not assignable to type 'number'.
+src/index.ts(12,6): error TS2345: Argument of type '{ line: { quantity: string; }; }' is not assignable to parameter of type '{ line: { quantity: number; }; }'.
+  The types of 'line.quantity' are incompatible between these types.
+    Type 'string' is not assignable to type 'number'.
+`;
+
+/** A stand-in for nx: typecheck fails like tsc, the other targets pass. */
+function writeFakeNx(bin: string): void {
+  mkdirSync(join(bin, '..'), { recursive: true });
+  writeFileSync(
+    bin,
+    `#!${process.execPath}
+const target = process.argv[3].split(':')[1];
+if (target === 'typecheck') {
+  process.stdout.write('\\n> nx run orders:typecheck\\n\\n' + ${JSON.stringify(TSC_ERRORS)});
+  process.stderr.write('\\n NX   Running target typecheck for project orders failed\\n');
+  process.exit(2);
+}
+process.stdout.write('\\n> nx run orders:' + target + '\\n\\nall good\\n');
+`,
+  );
+  chmodSync(bin, 0o755);
+}
+
+function runner(outcomes: Partial<ProcessResult>[]) {
+  const calls: { argv: readonly string[]; options: ProcessOptions }[] = [];
+  const run = async (argv: readonly string[], options: ProcessOptions): Promise<ProcessResult> => {
+    calls.push({ argv, options });
+    return { exitCode: 0, signal: null, timedOut: false, stdout: '', stderr: '', ...outcomes[calls.length - 1] };
+  };
+  return { run, calls };
+}
+
+describe('gateTargets', () => {
+  it('runs by default those of typecheck, test and lint the project has, in that order', () => {
+    expect(GATE_TARGETS).toEqual(['typecheck', 'test', 'lint']);
+    expect(gateTargets(['build', 'lint', 'test'], undefined)).toEqual({ run: ['test', 'lint'], missing: [] });
+    expect(gateTargets(['build'], undefined)).toEqual({ run: [], missing: [] });
+  });
+
+  it('runs the targets asked for, once each, and reports those the project lacks', () => {
+    expect(gateTargets(['build', 'lint', 'e2e'], ['e2e', 'lint', 'typecheck', 'lint'])).toEqual({
+      run: ['e2e', 'lint'],
+      missing: ['typecheck'],
+    });
+  });
+
+  it('runs nothing for gate: []', () => {
+    expect(gateTargets(['typecheck', 'test', 'lint'], [])).toEqual({ run: [], missing: [] });
+  });
+});
+
+describe('gateEnv', () => {
+  it("drops the outer task's variables and the user's Nx data locations, and turns off the daemon, the TUI and colours", () => {
+    const env = gateEnv({
+      PATH: '/usr/bin',
+      NX_VERBOSE_LOGGING: 'true',
+      NX_DAEMON: 'true',
+      NX_TUI: 'true',
+      FORCE_COLOR: 'true',
+      NX_TASK_TARGET_PROJECT: 'orders',
+      NX_TASK_HASH: '123',
+      NX_WORKSPACE_ROOT: '/ws',
+      NX_WORKSPACE_ROOT_PATH: '/ws',
+      NX_TERMINAL_OUTPUT_PATH: '/ws/.nx/cache/terminalOutputs/123',
+      NX_INVOCATION_ROOT_PID: '4242',
+      NX_WORKSPACE_DATA_DIRECTORY: '/ws/.nx/workspace-data',
+      NX_PROJECT_GRAPH_CACHE_DIRECTORY: '/ws/.nx/workspace-data',
+      NX_CACHE_DIRECTORY: '/ws/.nx/cache',
+    });
+    expect(env).toEqual({
+      PATH: '/usr/bin',
+      NX_VERBOSE_LOGGING: 'true',
+      NX_DAEMON: 'false',
+      NX_TUI: 'false',
+      NX_SKIP_LOG_GROUPING: 'true',
+      FORCE_COLOR: '0',
+    });
+  });
+});
+
+describe('runGate', () => {
+  let dir: string;
+  let worktree: string;
+  let logFile: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fanout-gate-'));
+    worktree = join(dir, 'worktree');
+    logFile = join(dir, 'session.log');
+    writeFileSync(logFile, '');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const options = (targets: string[]) => ({
+    worktree,
+    workspaceRoot: join(dir, 'workspace'),
+    project: 'orders',
+    targets,
+    env: { PATH: process.env.PATH },
+    timeoutMs: 60_000,
+    logFile,
+    echo: false,
+    redact: (text: string) => text,
+  });
+
+  it('runs every target through nx in the worktree, all of them even after one fails', async () => {
+    writeFakeNx(gateNxBinary(worktree));
+
+    const result = await runGate(options(['test', 'typecheck', 'lint']));
+
+    expect(result.ok).toBe(false);
+    expect(result.project).toBe('orders');
+    expect(result.targets.map(({ target, ok, exitCode }) => ({ target, ok, exitCode }))).toEqual([
+      { target: 'test', ok: true, exitCode: 0 },
+      { target: 'typecheck', ok: false, exitCode: 2 },
+      { target: 'lint', ok: true, exitCode: 0 },
+    ]);
+    const typecheck = result.targets[1];
+    expect(typecheck.output).toContain("src/index.ts(3,9): error TS2322: Type 'string' is not assignable to type 'number'.");
+    // Nx says which task failed on stderr: it follows stdout in the output.
+    expect(typecheck.output.indexOf('NX   Running target typecheck')).toBeGreaterThan(typecheck.output.indexOf('error TS2345'));
+    expect(typecheck.durationMs).toBeGreaterThanOrEqual(0);
+    const log = readFileSync(logFile, 'utf-8');
+    expect(log).toContain(`[fanout] gate: nx run orders:typecheck --outputStyle=static --skipSync (in ${worktree})`);
+    expect(log).toContain('[fanout] gate: orders:typecheck failed (exit code 2)');
+    expect(log).toContain('error TS2345');
+    expect(log).toContain('[fanout] gate: orders:lint passed');
+  });
+
+  it('passes when every target passes, and runs nothing for no targets', async () => {
+    writeFakeNx(gateNxBinary(worktree));
+    const passed = await runGate(options(['test', 'lint']));
+    expect(passed.ok).toBe(true);
+    expect(passed.targets.map((target) => target.output.trim())).toEqual([
+      '> nx run orders:test\n\nall good',
+      '> nx run orders:lint\n\nall good',
+    ]);
+
+    const { run, calls } = runner([]);
+    expect(await runGate({ ...options([]), worktree: join(dir, 'no-such-worktree'), run })).toEqual({
+      ok: true,
+      project: 'orders',
+      targets: [],
+    });
+    expect(calls).toEqual([]);
+  });
+
+  it('gives each target the time left, and records the targets a timeout left unrun', async () => {
+    mkdirSync(join(worktree, 'node_modules', '.bin'), { recursive: true });
+    writeFileSync(gateNxBinary(worktree), '');
+    const { run, calls } = runner([{ exitCode: 0 }, { exitCode: null, signal: 'SIGTERM', timedOut: true, stdout: 'PASS src/a.spec.ts\n' }]);
+
+    const result = await runGate({ ...options(['typecheck', 'test', 'lint']), run });
+
+    expect(calls.map((call) => call.argv)).toEqual([
+      gateArgv(gateNxBinary(worktree), 'orders', 'typecheck'),
+      gateArgv(gateNxBinary(worktree), 'orders', 'test'),
+    ]);
+    expect(calls[0].options.timeoutMs).toBeLessThanOrEqual(60_000);
+    expect(calls[0].options.cwd).toBe(worktree);
+    expect(result.ok).toBe(false);
+    expect(result.targets.map(({ target, ok, timedOut }) => ({ target, ok, timedOut }))).toEqual([
+      { target: 'typecheck', ok: true, timedOut: undefined },
+      { target: 'test', ok: false, timedOut: true },
+      { target: 'lint', ok: false, timedOut: true },
+    ]);
+    expect(result.targets[1].output).toContain("stopped: the gate's time (60.0s) ran out during orders:test");
+    expect(result.targets[2].output).toContain("not run: the gate's time (60.0s) ran out before orders:lint");
+  });
+
+  it('says what to do when the workspace has no nx to run, and never runs in the workspace itself', async () => {
+    await expect(runGate(options(['typecheck']))).rejects.toThrow(
+      `cannot run orders's typecheck in its worktree: ${gateNxBinary(worktree)} does not exist. Install the workspace's dependencies`,
+    );
+    await expect(runGate(options(['typecheck']))).rejects.toThrow('gate: [] in fanout.md');
+    await expect(runGate({ ...options(['typecheck']), worktree: join(dir, 'workspace') })).rejects.toThrow(
+      'runs in its worktree, never in the workspace itself',
+    );
+  });
+});
+
+/**
+ * A stand-in for nx in a real workspace: it records how it was started, and
+ * where Nx's own code (the installed nx's cache-directory module, run in the
+ * same process, cwd and environment) puts the workspace data and the cache, and
+ * writes there as Nx would.
+ */
+function writeRecordingNx(bin: string): void {
+  mkdirSync(join(bin, '..'), { recursive: true });
+  writeFileSync(
+    bin,
+    `#!${process.execPath}
+const fs = require('fs');
+const path = require('path');
+const nx = require(process.env.FAKE_NX_DIRECTORIES);
+fs.mkdirSync(nx.workspaceDataDirectory, { recursive: true });
+fs.writeFileSync(path.join(nx.workspaceDataDirectory, 'project-graph.json'), '{}');
+const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('NX_') || key === 'FORCE_COLOR'));
+fs.appendFileSync(process.env.FAKE_NX_RECORD, JSON.stringify({
+  cwd: process.cwd(), bin: process.argv[1], argv: process.argv.slice(2), env,
+  cacheDir: nx.cacheDir, workspaceDataDirectory: nx.workspaceDataDirectory,
+}) + '\\n');
+if (process.argv[3] === 'orders:test') {
+  for (let line = 0; line < 1000; line++) console.log('  noise line ' + line + ' '.repeat(40));
+  console.log('token in a failing test: ' + process.env.FANOUT_GATE_TOKEN);
+  console.log('src/index.spec.ts:5:27 - error: expected 2, received 3');
+  process.exit(1);
+}
+`,
+  );
+  chmodSync(bin, 0o755);
+}
+
+describe('runGate in a real worktree', () => {
+  let workspace: TestWorkspace;
+  let home: string;
+  beforeEach(() => {
+    workspace = createWorkspace(['orders']);
+    home = mkdtempSync(join(tmpdir(), 'fanout-gate-home-'));
+  });
+  afterEach(async () => {
+    await removeWorktree(workspace.root, 'orders');
+    workspace.remove();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it("runs the workspace's nx in the worktree, keeps Nx's data out of the user's workspace, and caps and redacts the output", async () => {
+    const root = workspace.root;
+    write(root, 'nx.json', '{}\n');
+    gitIn(root, 'add', '-A');
+    gitIn(root, 'commit', '-q', '-m', 'nx.json');
+    writeRecordingNx(join(root, 'node_modules', '.bin', 'nx'));
+    const record = join(workspace.scripts, 'nx-calls.jsonl');
+    const secret = 'gate-secret-value-0123456789';
+    // What an outer nx task hands fanout: its own variables, and the user's workspace's Nx data folders.
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: home,
+      FAKE_NX_RECORD: record,
+      FAKE_NX_DIRECTORIES: require.resolve('nx/src/utils/cache-directory'),
+      FANOUT_GATE_TOKEN: secret,
+      NX_DAEMON: 'true',
+      NX_TASK_TARGET_PROJECT: 'orders',
+      NX_WORKSPACE_ROOT_PATH: root,
+      NX_INVOCATION_ROOT_PID: '4242',
+      NX_WORKSPACE_DATA_DIRECTORY: join(root, '.nx', 'workspace-data'),
+      NX_PROJECT_GRAPH_CACHE_DIRECTORY: join(root, '.nx', 'workspace-data'),
+      NX_CACHE_DIRECTORY: join(root, '.nx', 'cache'),
+    };
+    const worktree = await createWorktree(root, 'orders');
+    const logFile = join(workspace.scripts, 'session.log');
+    writeFileSync(logFile, '');
+
+    const result = await runGate({
+      worktree: worktree.path,
+      workspaceRoot: root,
+      project: 'orders',
+      targets: ['typecheck', 'test'],
+      env,
+      timeoutMs: 120_000,
+      logFile,
+      echo: false,
+      redact: createRedactor(env),
+    });
+
+    const calls = readFileSync(record, 'utf-8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(calls).toHaveLength(2);
+    const own = realpathSync(worktree.path);
+    for (const [index, target] of ['typecheck', 'test'].entries()) {
+      expect(calls[index].cwd).toBe(own);
+      expect(calls[index].bin).toBe(gateNxBinary(worktree.path));
+      expect(calls[index].argv).toEqual(['run', `orders:${target}`, '--outputStyle=static', '--skipSync']);
+      expect(calls[index].env).toEqual({ NX_DAEMON: 'false', NX_TUI: 'false', NX_SKIP_LOG_GROUPING: 'true', FORCE_COLOR: '0' });
+    }
+    // Nx's data: the project graph in the worktree, nothing in the user's workspace's .nx ...
+    expect(calls[0].workspaceDataDirectory).toBe(join(own, '.nx', 'workspace-data'));
+    expect(existsSync(join(own, '.nx', 'workspace-data', 'project-graph.json'))).toBe(true);
+    expect(existsSync(join(root, '.nx'))).toBe(false);
+    // ... and the cache the workspace itself uses under Nx's default layout, outside both.
+    execFileSync(join(root, 'node_modules', '.bin', 'nx'), ['run', 'probe:cache'], {
+      cwd: root,
+      env: { PATH: process.env.PATH, HOME: home, FAKE_NX_RECORD: record, FAKE_NX_DIRECTORIES: env.FAKE_NX_DIRECTORIES },
+    });
+    const workspaceCache = JSON.parse(readFileSync(record, 'utf-8').trim().split('\n')[2]).cacheDir;
+    expect(calls[0].cacheDir).toBe(workspaceCache);
+    expect(calls[0].cacheDir.startsWith(join(home, '.nx'))).toBe(true);
+
+    expect(result.ok).toBe(false);
+    expect(result.targets.map(({ target, ok }) => ({ target, ok }))).toEqual([
+      { target: 'typecheck', ok: true },
+      { target: 'test', ok: false },
+    ]);
+    const output = result.targets[1].output;
+    expect(output.length).toBeLessThanOrEqual(GATE_OUTPUT_CHARS + 100);
+    expect(output).toMatch(
+      new RegExp(
+        `^\\[fanout\\] only the last ${GATE_OUTPUT_CHARS} characters of the output are kept here; the session log has more\n {2}noise line \\d+`,
+      ),
+    );
+    expect(output).not.toContain('noise line 0 ');
+    expect(output).toContain('src/index.spec.ts:5:27 - error: expected 2, received 3');
+    expect(output).toContain('token in a failing test: [REDACTED]');
+    expect(output).not.toContain(secret);
+    const log = readFileSync(logFile, 'utf-8');
+    expect(log).toContain('noise line 0 ');
+    expect(log).toContain('token in a failing test: [REDACTED]');
+    expect(log).not.toContain(secret);
+  });
+});
