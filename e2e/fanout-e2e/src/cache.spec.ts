@@ -136,7 +136,8 @@ describe('the fanout target and the Nx cache', () => {
       const { output, ranTasks } = await runAndSeeWhichRan();
 
       expect(ranTasks).toEqual([]);
-      expect(output).toContain(`${TASKS.length} out of ${TASKS.length} tasks`);
+      // Every task of the run, the sessions and the checks that gate them, came from the cache.
+      expect(output).toMatch(/for (\d+) out of \1 tasks/);
     },
     TEST_LIMIT,
   );
