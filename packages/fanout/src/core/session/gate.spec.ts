@@ -25,9 +25,10 @@ const target = process.argv[3].split(':')[1];
 if (target === 'typecheck') {
   process.stdout.write('\\n> nx run orders:typecheck\\n\\n' + ${JSON.stringify(TSC_ERRORS)});
   process.stderr.write('\\n NX   Running target typecheck for project orders failed\\n');
-  process.exit(2);
+  process.exitCode = 2;
+} else {
+  process.stdout.write('\\n> nx run orders:' + target + '\\n\\nall good\\n');
 }
-process.stdout.write('\\n> nx run orders:' + target + '\\n\\nall good\\n');
 `,
   );
   chmodSync(bin, 0o755);
@@ -215,7 +216,8 @@ if (process.argv[3] === 'orders:test') {
   for (let line = 0; line < 1000; line++) console.log('  noise line ' + line + ' '.repeat(40));
   console.log('token in a failing test: ' + process.env.FANOUT_GATE_TOKEN);
   console.log('src/index.spec.ts:5:27 - error: expected 2, received 3');
-  process.exit(1);
+  // exitCode, not exit(): output to a pipe is written asynchronously, and exit() would drop its end.
+  process.exitCode = 1;
 }
 `,
   );
