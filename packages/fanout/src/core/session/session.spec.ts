@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { taskPlaceholder } from './assignment';
 import { gitIn, sessionSpec, write } from '../../testing/git-workspace';
-import { runSession } from './session';
+import { runSession, type SessionSpec } from './session';
 
 /**
  * Sessions against a real git repository: real worktrees, real processes.
