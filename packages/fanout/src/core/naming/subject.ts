@@ -68,19 +68,32 @@ export function defaultSubject(projectName: string): string {
 }
 
 /**
+ * The reference's name around its subject (`feature-settings`, subject `settings` →
+ * `feature-` and ``), and the subject a name in that pattern holds, if it is one.
+ */
+function namePattern(referenceName: string, referenceSubject: string) {
+  const reference = baseName(referenceName);
+  const subject = names(referenceSubject).fileName;
+  const at = reference.indexOf(subject);
+  if (at < 0) return undefined;
+  const [before, after] = [reference.slice(0, at), reference.slice(at + subject.length)];
+  const subjectOf = (name: string) =>
+    name.startsWith(before) && name.endsWith(after) && name.length > before.length + after.length
+      ? name.slice(before.length, name.length - after.length)
+      : undefined;
+  return { before, after, subjectOf };
+}
+
+/**
  * A sibling's project name from the reference's: its subject replaced
  * (`feature-settings`, subject `settings`, task `dashboard` → `feature-dashboard`).
  * A task name that already follows the pattern (`feature-dashboard`) is kept, and
  * so is every name when the reference's name does not hold its subject.
  */
 export function siblingName(referenceName: string, referenceSubject: string, task: string): string {
-  const reference = baseName(referenceName);
-  const subject = names(referenceSubject).fileName;
-  const at = reference.indexOf(subject);
-  if (at < 0) return task;
-  const [before, after] = [reference.slice(0, at), reference.slice(at + subject.length)];
-  if (task.startsWith(before) && task.endsWith(after) && task.length > before.length + after.length) return task;
-  return `${before}${task}${after}`;
+  const pattern = namePattern(referenceName, referenceSubject);
+  if (!pattern || pattern.subjectOf(task) !== undefined) return task;
+  return `${pattern.before}${task}${pattern.after}`;
 }
 
 /**
@@ -88,17 +101,7 @@ export function siblingName(referenceName: string, referenceSubject: string, tas
  * pattern (`feature-dashboard` → `dashboard`); else the name's default subject.
  */
 export function siblingSubject(referenceName: string, referenceSubject: string, taskProject: string): string {
-  const reference = baseName(referenceName);
-  const task = baseName(taskProject);
-  const subject = names(referenceSubject).fileName;
-  const at = reference.indexOf(subject);
-  if (at >= 0) {
-    const [before, after] = [reference.slice(0, at), reference.slice(at + subject.length)];
-    if (task.startsWith(before) && task.endsWith(after) && task.length > before.length + after.length) {
-      return task.slice(before.length, task.length - after.length);
-    }
-  }
-  return defaultSubject(taskProject);
+  return namePattern(referenceName, referenceSubject)?.subjectOf(baseName(taskProject)) ?? defaultSubject(taskProject);
 }
 
 /** The reference's subject and the task's: what a sibling replaces, and with what. */

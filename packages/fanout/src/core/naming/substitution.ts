@@ -11,10 +11,13 @@ export function referenceSubject(referenceSrc: string, referenceProject: string,
   return recorded ?? scaffoldEntity(referenceSrc) ?? defaultSubject(referenceProject);
 }
 
+/** The API scaffold's handler file, `<plural>.handler.ts`, whose name holds its entity. */
+export const SCAFFOLD_HANDLER = /([^/\\]+)\.handler\.ts$/;
+
 /** The entity (plural) of a reference made by the API scaffold, from its `<plural>.handler.ts`; undefined for any other. */
 export function scaffoldEntity(referenceSrc: string): string | undefined {
   return listFiles(referenceSrc)
-    .map((file) => /([^/\\]+)\.handler\.ts$/.exec(file)?.[1])
+    .map((file) => SCAFFOLD_HANDLER.exec(file)?.[1])
     .find((name) => name !== undefined);
 }
 

@@ -16,6 +16,7 @@ import { splitTemplate } from '../../core/agents/argv';
 import { AGENTS } from '../../core/agents/registry';
 import { assertValidName, entityNames } from '../../core/naming/names';
 import { defaultSubject, siblingName, siblingSubject, subjectSubstitution } from '../../core/naming/subject';
+import { SCAFFOLD_HANDLER } from '../../core/naming/substitution';
 import { initGenerator } from '../init/init';
 import {
   addLibraryDependency,
@@ -148,8 +149,11 @@ export async function normalizeOptions(tree: Tree, options: TaskGeneratorSchema)
   if (options.timeout !== undefined) parseDuration(options.timeout, '--timeout');
   const prompt = options.prompt?.trim();
   if (options.prompt !== undefined && !prompt) throw new Error('--prompt is empty: say what the sessions should build, or leave it out.');
-  const scaffoldEntity = tree.children(joinPathFragments(like.root, 'src', 'lib')).find((file) => /\.handler\.ts$/.test(file));
-  const referenceSubject = recordedSubject(like) ?? scaffoldEntity?.replace(/\.handler\.ts$/, '') ?? defaultSubject(options.like);
+  const scaffoldEntity = tree
+    .children(joinPathFragments(like.root, 'src', 'lib'))
+    .map((file) => SCAFFOLD_HANDLER.exec(file)?.[1])
+    .find((entity) => entity !== undefined);
+  const referenceSubject = recordedSubject(like) ?? scaffoldEntity ?? defaultSubject(options.like);
   const reference = { name: options.like, root: like.root, subject: referenceSubject };
   const common = {
     reference,
