@@ -93,6 +93,13 @@ export interface FanoutPluginOptions {
    * have): `typecheck`, `test` and `lint` by default; `[]` starts sessions without them.
    */
   foundationTargets?: string[];
+  /**
+   * The task project's targets every session must pass in its worktree before it lands
+   * (fanout.md's `gate:` wins): those of typecheck, test and lint the project has by default; `[]` turns the gate off.
+   */
+  gate?: string[];
+  /** Repair rounds a session's agent gets when the gate or the checks fail (fanout.md's `repairs:` wins). Default 2. */
+  repairs?: number;
 }
 
 /** The part of nx.json this module reads. */

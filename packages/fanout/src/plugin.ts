@@ -43,9 +43,11 @@ export function fanoutTarget(
   let contracts: string | undefined;
   let agent: string | undefined;
   let scope: readonly string[] = DEFAULT_SCOPE;
+  let gate: string[] | undefined;
+  let repairs: number | undefined;
   try {
     const assignment = parseAssignment(source, `${projectRoot}/${ASSIGNMENT_FILE}`);
-    ({ like, contracts, agent, scope } = assignment);
+    ({ like, contracts, agent, scope, gate, repairs } = assignment);
   } catch {
     // An invalid fanout.md still gets its target, so that running it reports the problem.
   }
@@ -65,6 +67,9 @@ export function fanoutTarget(
     options: {
       pluginVersion: PLUGIN_VERSION,
       ...(agent ? { agent } : {}),
+      // What a session must pass before it lands, and how many repair rounds it gets: a change re-runs it.
+      ...((gate ?? pluginOptions.gate) !== undefined ? { gate: gate ?? pluginOptions.gate } : {}),
+      ...((repairs ?? pluginOptions.repairs) !== undefined ? { repairs: repairs ?? pluginOptions.repairs } : {}),
       ...(pluginOptions.agents ? { agents: hashedAgentOptions(pluginOptions.agents) } : {}),
     },
     outputs: [

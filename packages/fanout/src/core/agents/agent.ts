@@ -32,6 +32,20 @@ export interface AgentSession {
   /** Forward agent output to the terminal (Nx shows it per task). */
   echo: boolean;
   redact: (text: string) => string;
+  /** Set for a repair round: the agent continues (or redoes) its work in the same worktree, told what failed. */
+  repair?: RepairRound;
+}
+
+/** What a repair round gives the agent. */
+export interface RepairRound {
+  /** 1 for the first repair round (the agent's second run in the session). */
+  round: number;
+  /** What failed, trimmed to the errors (feedbackMessage()). */
+  message: string;
+  /** The same message in a file outside the worktree: the command agent's {feedbackFile}. */
+  file: string;
+  /** The conversation to continue, as the previous round reported it. */
+  sessionId?: string;
 }
 
 export interface AgentReport {
@@ -43,10 +57,18 @@ export interface AgentReport {
   timedOut?: boolean;
   summary?: string;
   costUsd?: number;
-  tokens?: { input?: number; output?: number };
+  tokens?: AgentTokens;
   sessionId?: string;
   /** How many times the agent was started (more than 1 after rate-limit retries). */
   attempts?: number;
+}
+
+/** Tokens an agent reported. `input` counts every prompt token; cacheRead and cacheWrite are the parts of it the provider's cache read and wrote. */
+export interface AgentTokens {
+  input?: number;
+  output?: number;
+  cacheRead?: number;
+  cacheWrite?: number;
 }
 
 /** What a run gives an agent besides the prompt: fanout.md's settings with the run's overrides. */
@@ -62,6 +84,13 @@ export interface AgentAdapter {
   check?(settings: AgentSettings): string | undefined;
   /** The options it takes in the plugin options (`agents.<name>`); it takes none when absent. */
   options?: Readonly<Record<string, OptionRule>>;
+  /**
+   * How it takes a repair round: 'resume' continues its conversation with the
+   * feedback (falling back to 'restart' when the previous round reported no
+   * session id); 'restart' runs it again in the same worktree with the feedback.
+   * Absent: it gets no repair rounds, and what it writes passes or fails as it is.
+   */
+  repair?: 'resume' | 'restart';
   /** Throws, for people, when the agent cannot run here (its CLI is not installed); called before any worktree exists. */
   preflight?(context: AgentPreflight): void;
   run(session: AgentSession): Promise<AgentReport>;

@@ -3,7 +3,7 @@
  * shell would quote, but without a shell. Placeholders are substituted inside
  * each element afterwards, so a value can never add, split or run anything.
  */
-export const PLACEHOLDERS = ['promptFile', 'worktree', 'project', 'projectRoot'] as const;
+export const PLACEHOLDERS = ['promptFile', 'worktree', 'project', 'projectRoot', 'feedbackFile'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** Splits a template into words: '...' is literal, "..." allows \" and \\, \ escapes one character. */
@@ -46,10 +46,15 @@ export function splitTemplate(template: string): string[] {
 }
 
 /** The argv of a template with `{placeholder}`s replaced; throws when there is no program. */
-export function buildArgv(template: string, values: Record<Placeholder, string>): string[] {
+export function buildArgv(
+  template: string,
+  values: Record<Exclude<Placeholder, 'feedbackFile'>, string> & { feedbackFile?: string },
+): string[] {
   const words = splitTemplate(template);
   if (words.length === 0 || words[0].trim() === '') {
     throw new Error('The command template names no program. Give one in fanout.md, e.g. command: "node scripts/agent.js {promptFile}".');
   }
-  return words.map((word) => word.replace(/\{(promptFile|worktree|project|projectRoot)\}/g, (_, name: Placeholder) => values[name]));
+  return words.map((word) =>
+    word.replace(/\{(promptFile|worktree|project|projectRoot|feedbackFile)\}/g, (_, name: Placeholder) => values[name] ?? ''),
+  );
 }

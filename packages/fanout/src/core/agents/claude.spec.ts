@@ -97,7 +97,7 @@ describe('claude agent', () => {
         ok: true,
         summary: 'Wrote libs/orders/src/lib/orders.handler.ts.',
         costUsd: 0.0005115,
-        tokens: { input: 160, output: 7 },
+        tokens: { input: 160, output: 7, cacheRead: 30, cacheWrite: 10 },
         sessionId: 'f991cbc8-7997-4471-ac50-7f5d11915979',
       });
     });

@@ -65,6 +65,18 @@ function claudeArgs(options: AgentOptions, prompt: PromptPlacement): string[] {
   ];
 }
 
+/**
+ * Continues conversation `sessionId` (`--resume`) with the same permissions and
+ * tools. The CLI reads the conversation back from its own store for this working
+ * directory: the worktree, where the first round ran.
+ */
+function claudeResumeArgs(options: AgentOptions, prompt: PromptPlacement, _session: unknown, sessionId: string): string[] {
+  const args = claudeArgs(options, prompt);
+  const end = args.indexOf('--');
+  const resume = ['--resume', sessionId];
+  return end === -1 ? [...args, ...resume] : [...args.slice(0, end), ...resume, ...args.slice(end)];
+}
+
 function numberOr(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
@@ -88,10 +100,20 @@ export function parseClaudeOutput(output: CliOutput): CliResult {
     ? undefined
     : inputParts.reduce<number>((total, part) => total + (part ?? 0), 0);
   const outputTokens = numberOr(usage['output_tokens']);
+  const cacheWrite = numberOr(usage['cache_creation_input_tokens']);
+  const cacheRead = numberOr(usage['cache_read_input_tokens']);
   const result = typeof json['result'] === 'string' ? json['result'] : undefined;
   const report: CliResult = {
     costUsd: numberOr(json['total_cost_usd']),
-    tokens: input === undefined && outputTokens === undefined ? undefined : { input, output: outputTokens },
+    tokens:
+      input === undefined && outputTokens === undefined
+        ? undefined
+        : {
+            input,
+            output: outputTokens,
+            ...(cacheRead !== undefined ? { cacheRead } : {}),
+            ...(cacheWrite !== undefined ? { cacheWrite } : {}),
+          },
     sessionId: typeof json['session_id'] === 'string' ? json['session_id'] : undefined,
   };
   const subtype = typeof json['subtype'] === 'string' ? json['subtype'] : undefined;
@@ -124,6 +146,7 @@ export const claudeCli: CliAgentSpec = {
     maxTurns: { type: 'positive-integer', expects: 'the most agentic turns a session may take' },
   },
   args: claudeArgs,
+  resume: claudeResumeArgs,
   parse: parseClaudeOutput,
   transient: { patterns: CLAUDE_TRANSIENT },
 };

@@ -177,7 +177,7 @@ describe('CLI agent runner', () => {
       // retryDelay 1s, jitter 0.5: half of 1 s, then half of 2 s.
       expect(deps.waits).toEqual([500, 1000]);
       expect(report.costUsd).toBeCloseTo(0.004);
-      expect(report.tokens).toEqual({ input: 140, output: 32 });
+      expect(report.tokens).toEqual({ input: 140, output: 32, cacheRead: 20, cacheWrite: 0 });
       const log = readFileSync(join(dir, 'session.log'), 'utf-8');
       expect(log).toContain('[fanout] claude attempt 3 of 4:');
       expect(log).toContain('[fanout] claude was rate-limited or overloaded (attempt 2); trying again in 1.0 s');

@@ -1,8 +1,8 @@
-import { accessSync, appendFileSync, constants, readFileSync, statSync } from 'fs';
-import { delimiter, isAbsolute, join } from 'path';
+import { accessSync, appendFileSync, constants, readFileSync, statSync, writeFileSync } from 'fs';
+import { delimiter, dirname, isAbsolute, join } from 'path';
 import { durationMs } from '../system/duration';
 import { runProcess, type ProcessResult } from '../system/process';
-import { processReport, type AgentAdapter, type AgentPreflight, type AgentReport, type AgentSession } from './agent';
+import { processReport, type AgentAdapter, type AgentPreflight, type AgentReport, type AgentSession, type AgentTokens } from './agent';
 import { CLI_AGENT_OPTIONS, type AgentOptions, type OptionRule } from './agent-options';
 
 /**
@@ -63,6 +63,13 @@ export interface CliAgentSpec {
   options?: Readonly<Record<string, OptionRule>>;
   /** argv after the program. It must place `options.model` and `options.args`, and the prompt unless it goes to stdin. */
   args(options: AgentOptions, prompt: PromptPlacement, session: AgentSession): string[];
+  /**
+   * argv after the program that continues conversation `sessionId` with `prompt`
+   * (a repair round's feedback), in the same worktree. Absent: the CLI cannot
+   * continue a conversation without a terminal, and a repair round runs it
+   * again with the feedback before the prompt.
+   */
+  resume?(options: AgentOptions, prompt: PromptPlacement, session: AgentSession, sessionId: string): string[];
   /**
    * Variables the CLI needs set over the session's environment (its own configuration,
    * built from the options and the environment it extends). Also called by the preflight,
@@ -205,6 +212,43 @@ function sum(a: number | undefined, b: number | undefined): number | undefined {
   return a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0);
 }
 
+/** The heading between a restarted repair round's feedback and the original prompt. */
+export const RESTART_SEPARATOR = '# Your task, as given at the start';
+
+/**
+ * The prompt file of a restarted repair round: the feedback, then the original
+ * prompt, next to it in the session folder (never in the worktree).
+ */
+export function restartPromptFile(promptFile: string, repair: { round: number; message: string }): string {
+  const file = join(dirname(promptFile), `prompt.round-${repair.round}.md`);
+  const original = readFileSync(promptFile, 'utf-8');
+  writeFileSync(
+    file,
+    `${repair.message.trimEnd()}\n\nYour earlier work is still in the worktree: fix it there, do not start over.\n\n${RESTART_SEPARATOR}\n\n${original}`,
+  );
+  return file;
+}
+
+/** How this run of the CLI starts: a new conversation, a resumed one (a repair round), or a new one told what failed. */
+function startArgv(spec: CliAgentSpec, session: AgentSession): { args: string[]; prompt: PromptPlacement; stdin?: string; mode: string } {
+  const { repair, options } = session;
+  if (repair && spec.resume && repair.sessionId) {
+    const { prompt, stdin } = placePrompt(spec.promptVia, repair.file);
+    return {
+      args: spec.resume(options, prompt, session, repair.sessionId),
+      prompt,
+      stdin,
+      mode: `resuming ${repair.sessionId}, repair round ${repair.round}`,
+    };
+  }
+  const promptFile = repair ? restartPromptFile(session.promptFile, repair) : session.promptFile;
+  const { prompt, stdin } = placePrompt(spec.promptVia, promptFile);
+  const mode = repair
+    ? `repair round ${repair.round}, started again with the feedback${spec.resume ? ' (no session id to resume)' : ''}`
+    : '';
+  return { args: spec.args(options, prompt, session), prompt, stdin, mode };
+}
+
 /**
  * Runs the CLI in the worktree until it succeeds, fails for good, or runs out of
  * retries or of the session's time. Cost and tokens add up over every attempt:
@@ -218,13 +262,17 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
   const retries = options.retries ?? DEFAULT_RETRIES;
   const baseDelayMs =
     options.retryDelay === undefined ? DEFAULT_RETRY_DELAY_MS : (durationMs(options.retryDelay) ?? DEFAULT_RETRY_DELAY_MS);
-  const { prompt, stdin } = placePrompt(spec.promptVia, session.promptFile);
-  const argv = [program, ...spec.args(options, prompt, session)];
+  const start = startArgv(spec, session);
+  const { prompt, stdin } = start;
+  const argv = [program, ...start.args];
+  if (start.mode) say(`${spec.name}: ${start.mode}`);
   const env = spec.env ? { ...session.env, ...spec.env(options, session.env) } : session.env;
   const deadline = Date.now() + session.timeoutMs;
   let costUsd: number | undefined;
   let input: number | undefined;
   let output: number | undefined;
+  let cacheRead: number | undefined;
+  let cacheWrite: number | undefined;
 
   for (let attempt = 1; ; attempt++) {
     say(`${spec.name} attempt ${attempt} of ${retries + 1}: ${describeArgv(argv, prompt, stdin)}`);
@@ -241,6 +289,8 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
     costUsd = sum(costUsd, read.costUsd);
     input = sum(input, read.tokens?.input);
     output = sum(output, read.tokens?.output);
+    cacheRead = sum(cacheRead, read.tokens?.cacheRead);
+    cacheWrite = sum(cacheWrite, read.tokens?.cacheWrite);
     const exit = processReport(spec.program, result, session.timeoutMs);
     const ok = exit.ok && read.ok !== false;
     let error: string | undefined;
@@ -256,9 +306,10 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
       ok,
       error,
       summary: read.summary,
-      sessionId: read.sessionId,
+      // A resumed conversation that reports no id of its own is still the one it continued.
+      sessionId: read.sessionId ?? session.repair?.sessionId,
       costUsd,
-      tokens: input === undefined && output === undefined ? undefined : { input, output },
+      tokens: tokenTotals({ input, output, cacheRead, cacheWrite }),
       attempts: attempt,
     };
     if (ok || !isTransient(spec, result)) return report;
@@ -282,12 +333,19 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
   }
 }
 
+/** The tokens counted, without the kinds the CLI never reported; undefined when it reported none. */
+function tokenTotals(tokens: AgentTokens): AgentTokens | undefined {
+  const reported = Object.entries(tokens).filter(([, value]) => value !== undefined);
+  return reported.length === 0 ? undefined : (Object.fromEntries(reported) as AgentTokens);
+}
+
 /** An agent adapter from a CLI spec: option rules, a preflight that finds the program, and the shared runner. */
 export function createCliAgent(spec: CliAgentSpec, deps: CliRunnerDeps = REAL_DEPS): AgentAdapter {
   return {
     name: spec.name,
     description: spec.description,
     options: { ...CLI_AGENT_OPTIONS, ...spec.options },
+    repair: spec.resume ? 'resume' : 'restart',
     preflight(context: AgentPreflight): void {
       if (!findProgram(spec.program, context.env, context.workspaceRoot)) {
         throw new Error(missingProgramMessage(spec, context.workspaceRoot));

@@ -113,7 +113,8 @@ describe('codex agent', () => {
       expect(parseCodexOutput({ stdout: jsonl(SUCCESS), stderr: 'Reading additional input from stdin...\n', exitCode: 0 })).toEqual({
         ok: true,
         summary: 'Wrote libs/orders/src/orders.handler.ts.',
-        tokens: { input: 2200, output: 70 },
+        // input counts the cached tokens too; cacheRead and cacheWrite say how many the cache served and stored.
+        tokens: { input: 2200, output: 70, cacheRead: 1200, cacheWrite: 0 },
         sessionId: '01a21fed-fcf7-7431-af6c-b9e4342a16b2',
       });
     });
@@ -125,6 +126,8 @@ describe('codex agent', () => {
       ).toEqual({
         input: 2500,
         output: 75,
+        cacheRead: 1200,
+        cacheWrite: 0,
       });
     });
 

@@ -53,6 +53,28 @@ function codexArgs(options: AgentOptions, prompt: PromptPlacement, session: Agen
   ];
 }
 
+/**
+ * `codex exec resume`: continues thread `sessionId` with the feedback. It takes no
+ * --sandbox nor -C: the sandbox goes through -c, and the runner starts it in the
+ * worktree, which the sandbox's writable root follows.
+ */
+function codexResumeArgs(options: AgentOptions, prompt: PromptPlacement, _session: AgentSession, sessionId: string): string[] {
+  const sandbox = (options['sandbox'] as string | undefined) ?? CODEX_DEFAULT_SANDBOX;
+  return [
+    'exec',
+    'resume',
+    '--json',
+    '-c',
+    `sandbox_mode="${sandbox}"`,
+    ...(options.model ? ['--model', options.model] : []),
+    ...(options.args ?? []),
+    // After "--": the thread, then the prompt ("-": read it from stdin).
+    '--',
+    sessionId,
+    prompt.via === 'argument' ? prompt.text : '-',
+  ];
+}
+
 function numberOr(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
@@ -70,7 +92,7 @@ function messageOf(event: Record<string, unknown> | undefined): string | undefin
 /**
  * Reads the events of `codex exec --json`: the session id from `thread.started`,
  * tokens from every `turn.completed` (Codex's `input_tokens` already include the
- * cached ones, and `output_tokens` the reasoning ones), the summary from the last
+ * cached ones, reported apart as cacheRead and cacheWrite, and `output_tokens` the reasoning ones), the summary from the last
  * agent message, and a failure from `turn.failed`. Codex reports no cost.
  */
 export function parseCodexOutput(output: CliOutput): CliResult {
@@ -83,19 +105,33 @@ export function parseCodexOutput(output: CliOutput): CliResult {
   const threadId = events.find((event) => event['type'] === 'thread.started')?.['thread_id'];
   let input: number | undefined;
   let outputTokens: number | undefined;
+  let cacheRead: number | undefined;
+  let cacheWrite: number | undefined;
   for (const event of events.filter((each) => each['type'] === 'turn.completed')) {
     const usage = record(event['usage']);
     const turnInput = numberOr(usage['input_tokens']);
     const turnOutput = numberOr(usage['output_tokens']);
+    const turnCached = numberOr(usage['cached_input_tokens']);
+    const turnWritten = numberOr(usage['cache_write_input_tokens']);
     if (turnInput !== undefined) input = (input ?? 0) + turnInput;
     if (turnOutput !== undefined) outputTokens = (outputTokens ?? 0) + turnOutput;
+    if (turnCached !== undefined) cacheRead = (cacheRead ?? 0) + turnCached;
+    if (turnWritten !== undefined) cacheWrite = (cacheWrite ?? 0) + turnWritten;
   }
   const agentMessages = events
     .filter((event) => event['type'] === 'item.completed' && record(event['item'])['type'] === 'agent_message')
     .map((event) => record(event['item'])['text'])
     .filter((text): text is string => typeof text === 'string');
   const report: CliResult = {
-    tokens: input === undefined && outputTokens === undefined ? undefined : { input, output: outputTokens },
+    tokens:
+      input === undefined && outputTokens === undefined
+        ? undefined
+        : {
+            input,
+            output: outputTokens,
+            ...(cacheRead !== undefined ? { cacheRead } : {}),
+            ...(cacheWrite !== undefined ? { cacheWrite } : {}),
+          },
     sessionId: typeof threadId === 'string' ? threadId : undefined,
   };
 
@@ -126,6 +162,7 @@ export const codexCli: CliAgentSpec = {
     },
   },
   args: codexArgs,
+  resume: codexResumeArgs,
   parse: parseCodexOutput,
   transient: { patterns: CODEX_TRANSIENT },
 };

@@ -8,7 +8,10 @@ import { processReport, type AgentAdapter, type AgentReport, type AgentSession, 
  */
 export const commandAgent: AgentAdapter = {
   name: 'command',
-  description: 'Runs any program: command: "<argv template>" with {promptFile}, {worktree}, {project}, {projectRoot}.',
+  description:
+    'Runs any program: command: "<argv template>" with {promptFile}, {worktree}, {project}, {projectRoot}, and in a repair round {feedbackFile}.',
+  // Run again in the same worktree, told what failed: {feedbackFile}, FANOUT_FEEDBACK_FILE and FANOUT_ROUND.
+  repair: 'restart',
   check(settings: AgentSettings): string | undefined {
     if (!settings.command || settings.command.trim() === '') {
       return 'agent "command" needs a command template: add command: "<program> {promptFile}" to fanout.md or pass --command.';
@@ -28,10 +31,15 @@ export const commandAgent: AgentAdapter = {
       worktree: session.worktree,
       project: session.project,
       projectRoot: session.projectRoot,
+      // Empty before the first repair round.
+      feedbackFile: session.repair?.file ?? '',
     });
+    const { repair } = session;
     const result = await runProcess(argv, {
       cwd: session.worktree,
-      env: session.env,
+      env: repair
+        ? { ...session.env, FANOUT_FEEDBACK_FILE: repair.file, FANOUT_ROUND: String(repair.round) }
+        : { ...session.env, FANOUT_ROUND: '0' },
       timeoutMs: session.timeoutMs,
       logFile: session.logFile,
       echo: session.echo,

@@ -64,6 +64,13 @@ function geminiArgs(options: AgentOptions, prompt: PromptPlacement, session: Age
   ];
 }
 
+/** `--resume <session id>`: the CLI looks the session up among those it keeps for this folder, the worktree. */
+function geminiResumeArgs(options: AgentOptions, prompt: PromptPlacement, session: AgentSession, sessionId: string): string[] {
+  const args = geminiArgs(options, prompt, session);
+  const at = prompt.via === 'argument' ? args.length - 1 : args.length;
+  return [...args.slice(0, at), '--resume', sessionId, ...args.slice(at)];
+}
+
 function numberOr(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
@@ -177,6 +184,7 @@ export const geminiCli: CliAgentSpec = {
     },
   },
   args: geminiArgs,
+  resume: geminiResumeArgs,
   parse: parseGeminiOutput,
   transient: { patterns: GEMINI_TRANSIENT },
 };

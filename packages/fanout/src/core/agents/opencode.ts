@@ -130,6 +130,11 @@ function opencodeArgs(options: AgentOptions, _prompt: PromptPlacement, session: 
   ];
 }
 
+/** `opencode run --session <id>`: the same conversation, with the feedback on stdin. */
+function opencodeResumeArgs(options: AgentOptions, prompt: PromptPlacement, session: AgentSession, sessionId: string): string[] {
+  return [...opencodeArgs(options, prompt, session), '--session', sessionId];
+}
+
 function numberOr(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
@@ -239,6 +244,7 @@ export const opencodeCli: CliAgentSpec = {
     },
   },
   args: opencodeArgs,
+  resume: opencodeResumeArgs,
   env: opencodeEnv,
   parse: parseOpencodeOutput,
   transient: { patterns: OPENCODE_TRANSIENT },

@@ -160,7 +160,18 @@ describe('parseAssignment', () => {
 
   describe('validation against the front matter schema', () => {
     it('knows exactly the keys of the schema', () => {
-      expect(Object.keys(FRONT_MATTER_SCHEMA)).toEqual(['like', 'contracts', 'agent', 'command', 'entity', 'subject', 'scope', 'timeout']);
+      expect(Object.keys(FRONT_MATTER_SCHEMA)).toEqual([
+        'like',
+        'contracts',
+        'agent',
+        'command',
+        'entity',
+        'subject',
+        'scope',
+        'timeout',
+        'gate',
+        'repairs',
+      ]);
     });
 
     it('points at the line of the key that is wrong (the file line, below the opening ---)', () => {
@@ -185,7 +196,8 @@ describe('parseAssignment', () => {
       expect(error?.problems).toEqual([
         {
           line: 3,
-          message: 'unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout.',
+          message:
+            'unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout, gate, repairs.',
         },
         { line: 2, message: '"like" must be a non-empty string (got 3): the reference project the task follows.' },
         { message: '"contracts" is required in the front matter: the contracts library the task uses.' },
@@ -194,7 +206,7 @@ describe('parseAssignment', () => {
       ]);
       expect(error?.message.split('\n')).toEqual([
         `${FILE}: 5 problems in the front matter:`,
-        `  ${FILE}:3: unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout.`,
+        `  ${FILE}:3: unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout, gate, repairs.`,
         `  ${FILE}:2: "like" must be a non-empty string (got 3): the reference project the task follows.`,
         `  ${FILE}: "contracts" is required in the front matter: the contracts library the task uses.`,
         `  ${FILE}:4: "timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got "soon").`,

@@ -25,12 +25,20 @@ export interface Assignment {
   scope: string[];
   /** Session time limit in milliseconds. */
   timeoutMs: number;
+  /** The project's targets the session must pass in its worktree before it lands; `[]`: none. Absent: the plugin option, else the defaults. */
+  gate?: string[];
+  /** How many repair rounds the agent gets when the gate or the checks fail. Absent: the plugin option, else DEFAULT_REPAIRS. */
+  repairs?: number;
   /** The assignment text given to the agent. */
   text: string;
 }
 
 export const DEFAULT_AGENT = 'pattern';
 export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
+/** Repair rounds a session gets after its first attempt, unless fanout.md or the plugin options say otherwise. */
+export const DEFAULT_REPAIRS = 2;
+/** More would only spend the session's time and the provider's money on an agent that is not converging. */
+export const MAX_REPAIRS = 10;
 /**
  * Where a session writes by default: its project's sources. Everything a session
  * may write is an output of the cached fanout target (replayed from the cache),
@@ -60,6 +68,14 @@ export const FRONT_MATTER_SCHEMA = {
   subject: { type: 'entity', expects: 'the word that differs between this task and its reference, e.g. "dashboard"' },
   scope: { type: 'paths', expects: 'a path or a list of paths, relative to the project root, the session may write' },
   timeout: { type: 'duration', expects: 'seconds, or a duration such as "90s", "30m" or "1h"' },
+  gate: {
+    type: 'targets',
+    expects: "the project's targets the session must pass in its worktree before it lands, e.g. [typecheck, test]; [] turns the gate off",
+  },
+  repairs: {
+    type: 'count',
+    expects: `how many repair rounds the agent gets when its work fails the gate or the checks (0 to ${MAX_REPAIRS}, default 2)`,
+  },
 } as const satisfies Record<string, { type: string; required?: boolean; expects: string }>;
 
 type FrontMatterKey = keyof typeof FRONT_MATTER_SCHEMA;
@@ -178,7 +194,47 @@ function validateField(key: FrontMatterKey, value: unknown): { value: unknown } 
       const ms = durationMs(value);
       return ms === undefined ? { problem: DURATION_PROBLEM(value) } : { value: ms };
     }
+    case 'targets': {
+      const checked = checkTargetList(value);
+      return typeof checked === 'string' ? { problem: `"${key}" ${checked}` } : { value: checked };
+    }
+    case 'count': {
+      const checked = checkRepairs(value);
+      return typeof checked === 'string' ? { problem: `"${key}" ${checked}` } : { value: checked };
+    }
   }
+}
+
+const TARGET_NAME = /^[A-Za-z0-9][\w:.-]*$/;
+
+/**
+ * A gate's list of target names (`[typecheck, test]`, or one name), or what is
+ * wrong with it, to follow the setting's name. Shared by fanout.md, the plugin
+ * options and --gate.
+ */
+export function checkTargetList(value: unknown): string[] | string {
+  const entries =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== '')
+      : value;
+  if (!Array.isArray(entries) || entries.some((entry) => typeof entry !== 'string')) {
+    return `must be a list of target names, e.g. [typecheck, test, lint], or [] for no gate (got ${JSON.stringify(value)}).`;
+  }
+  const bad = (entries as string[]).filter((entry) => !TARGET_NAME.test(entry.trim()));
+  if (bad.length > 0) return `holds what is not a target name: ${bad.map((entry) => JSON.stringify(entry)).join(', ')}.`;
+  return [...new Set((entries as string[]).map((entry) => entry.trim()))];
+}
+
+/** A number of repair rounds, or what is wrong with it. */
+export function checkRepairs(value: unknown): number | string {
+  const number = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < 0 || number > MAX_REPAIRS) {
+    return `must be a whole number from 0 to ${MAX_REPAIRS}: how many repair rounds the agent gets (got ${JSON.stringify(value)}).`;
+  }
+  return number;
 }
 
 /**
@@ -247,6 +303,8 @@ export function parseAssignment(source: string, file: string): Assignment {
     subject: values.subject as string | undefined,
     scope: (values.scope as string[] | undefined) ?? [...DEFAULT_SCOPE],
     timeoutMs: (values.timeout as number | undefined) ?? DEFAULT_TIMEOUT_MS,
+    ...(values.gate !== undefined ? { gate: values.gate as string[] } : {}),
+    ...(values.repairs !== undefined ? { repairs: values.repairs as number } : {}),
     text,
   };
 }
@@ -301,6 +359,8 @@ export interface AssignmentFields {
   subject?: string;
   scope?: string[];
   timeout?: string;
+  gate?: string[];
+  repairs?: number;
   text: string;
 }
 
@@ -311,5 +371,7 @@ export function renderAssignment(fields: AssignmentFields): string {
     if (fields[key] !== undefined) data[key] = fields[key];
   }
   if (fields.scope !== undefined) data['scope'] = fields.scope;
+  if (fields.gate !== undefined) data['gate'] = fields.gate;
+  if (fields.repairs !== undefined) data['repairs'] = fields.repairs;
   return `---\n${stringify(data).trimEnd()}\n---\n\n${fields.text.trim()}\n`;
 }

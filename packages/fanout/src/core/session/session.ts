@@ -1,10 +1,12 @@
 import { createHash } from 'crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import type { AgentAdapter, AgentReport } from '../agents/agent';
+import type { AgentAdapter, AgentTokens, RepairRound } from '../agents/agent';
 import { checkAgentOptions, type AgentOptions } from '../agents/agent-options';
 import { resolveAgent } from '../agents/registry';
-import { taskPlaceholder, type Assignment } from './assignment';
+import { DEFAULT_REPAIRS, taskPlaceholder, type Assignment } from './assignment';
+import { runGate, type GateResult, type ProcessRunner } from './gate';
+import { feedbackMessage, type FeedbackInput } from './feedback';
 import { assemblePrompt, type assembleBase } from './prompt';
 import { git } from '../system/git';
 import {
@@ -59,6 +61,76 @@ export interface SessionSpec {
   checks?: CheckSettings;
   /** What the run knows of the other sessions: projects to resolve imports, forbidden imports, ports. */
   run?: Pick<CheckInput, 'projects' | 'forbidden' | 'ports'>;
+  /** The project's targets that must pass in the worktree before it lands; absent: no gate. */
+  gate?: SessionGate;
+  /** Repair rounds the agent gets (DEFAULT_REPAIRS when absent); agents that cannot repair get none. */
+  repairs?: number;
+  /** Runs the gate's nx; injected by tests. */
+  runGate?: ProcessRunner;
+}
+
+/** A session's gate: the targets it runs (gateTargets()), and those asked for that the project lacks. */
+export interface SessionGate {
+  run: string[];
+  missing: string[];
+}
+
+/** One round of a session: the agent's run, then the checks and the gate over what it left. Round 0 is the first attempt. */
+export interface SessionRound {
+  round: number;
+  /** The agent finished (false: it failed, timed out or could not start). */
+  ok?: boolean;
+  agentMs: number;
+  costUsd?: number;
+  tokens?: AgentTokens;
+  attempts?: number;
+  /** Each gate target's outcome; empty when the gate did not run in this round. */
+  gate: { target: string; ok: boolean; durationMs: number; exitCode: number | null; timedOut?: boolean }[];
+  /** What stopped the round's work from landing; absent for the round that landed. */
+  failed?: 'agent' | 'scope' | 'checks' | 'gate';
+  /** The feedback the next round got. */
+  feedbackFile?: string;
+}
+
+/** What failed in a round. */
+interface RoundProblem {
+  kind: 'scope' | 'checks' | 'gate';
+  /** A few words for the log. */
+  summary: string;
+  /** The session's error, if no round is left: one sentence... */
+  error: string;
+  /** ...and the lines under it. */
+  detail?: string;
+  feedback: Omit<FeedbackInput, 'round'>;
+}
+
+/** Lines of the failing gate target's output quoted in the session's error (result.json holds more, the log all). */
+const GATE_ERROR_LINES = 30;
+
+function lastLines(text: string, count: number): string {
+  return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
+
+function addUp(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0);
+}
+
+/** Tokens over rounds: each kind summed where any round reported it. */
+function addTokens(a: AgentTokens | undefined, b: AgentTokens | undefined): AgentTokens | undefined {
+  if (!a || !b) return a ?? b;
+  const sum: AgentTokens = {};
+  for (const key of ['input', 'output', 'cacheRead', 'cacheWrite'] as const) {
+    const value = addUp(a[key], b[key]);
+    if (value !== undefined) sum[key] = value;
+  }
+  return sum;
 }
 
 export interface SessionResult {
@@ -87,12 +159,16 @@ export interface SessionResult {
   promptFile: string;
   summary?: string;
   costUsd?: number;
-  tokens?: AgentReport['tokens'];
+  tokens?: AgentTokens;
   sessionId?: string;
   /** How many times the agent was started (more than 1 after rate-limit retries). */
   attempts?: number;
-  /** Where the time went; fanout's own overhead is everything but agentMs. Absent in results of older versions. */
+  /** Where the time went; fanout's own overhead is everything but agentMs and gateMs. Absent in results of older versions. */
   timings?: SessionTimings;
+  /** Every round: the first attempt, then each repair round. Costs, tokens and times above are their totals. */
+  rounds?: SessionRound[];
+  /** The last gate that ran: each target's outcome, duration and (capped) output. */
+  gate?: GateResult;
   /** The unified diff of the session's changes, for review. Absent when it changed nothing, and in results of older versions. */
   diff?: SessionDiff;
 }
@@ -108,6 +184,8 @@ export interface SessionTimings {
   checksMs: number;
   /** Checking for conflicts and copying the changes into the workspace. */
   integrateMs: number;
+  /** The project's own targets in the worktree, over every round. */
+  gateMs?: number;
 }
 
 /** Each call returns the milliseconds since the previous one (or since the clock was made). */
@@ -316,93 +394,213 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       say(`the agent starts in ${(spec.startDelayMs / 1000).toFixed(1)} s (stagger)`);
       await (spec.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(spec.startDelayMs);
     }
-    const running = agent.run({
-      project: spec.project,
-      projectRoot: spec.projectRoot,
-      workspaceRoot: spec.workspaceRoot,
-      worktree: worktree.path,
-      promptFile,
-      logFile,
-      subjects,
-      reference: spec.reference,
-      contracts: spec.contracts,
-      command: spec.command ?? spec.assignment.command,
-      options,
-      timeoutMs: spec.assignment.timeoutMs,
-      env,
-      echo: spec.echo,
-      redact,
-    });
-    // While the agent works, the checks' compiler is loaded and the contracts parsed, so they start warm.
-    const { path: worktreeRoot } = worktree;
-    const warm = setTimeout(() => warmChecks(worktreeRoot, spec.contracts.root, spec.checks ?? {}), 0);
-    const report = await running.finally(() => clearTimeout(warm));
-    Object.assign(result, {
-      summary: report.summary,
-      costUsd: report.costUsd,
-      tokens: report.tokens,
-      sessionId: report.sessionId,
-      attempts: report.attempts,
-    });
-    timings.agentMs = lap();
-    result.checks.push({ name: 'agent', ok: report.ok, message: report.error ?? report.summary });
-    if (!report.ok) {
-      result.error = `the agent failed: ${report.error}`;
-      return finish(worktree);
-    }
+    const gate = spec.gate ?? { run: [], missing: [] };
+    if (gate.missing.length > 0)
+      say(`gate: ${spec.project} has no target ${gate.missing.join(', ')}; it runs ${gate.run.join(', ') || 'nothing'}`);
+    const repairs = agent.repair ? (spec.repairs ?? spec.assignment.repairs ?? DEFAULT_REPAIRS) : 0;
+    // The session's time starts with its agent; every round, and every gate, counts against it.
+    const deadline = Date.now() + spec.assignment.timeoutMs;
+    const rounds: SessionRound[] = [];
+    result.rounds = rounds;
+    let repair: RepairRound | undefined;
+    let accepted: FileChange[] = [];
+    /**
+     * Judges what the agent left in the worktree after a round: the scope, the
+     * static checks, then the gate. Undefined when it may land; else what failed,
+     * for the error and the next round's feedback. Each stage runs only when the
+     * one before passed: a gate over files outside the scope would be wasted.
+     */
+    let lastVerdict: ReturnType<typeof judgeScope> | undefined;
+    const judgeRound = async (active: Worktree, round: number): Promise<RoundProblem | undefined> => {
+      const entry = rounds[rounds.length - 1];
+      const changes = await sessionChanges(spec.workspaceRoot, active);
+      changed = changes;
+      const verdict = judgeScope(changes, scopeRoots, readOnlyRoots);
+      lastVerdict = verdict;
+      result.rejected = [
+        ...verdict.outside.map((change) => ({ ...change, reason: 'outside-scope' as const })),
+        ...verdict.readOnly.map((change) => ({ ...change, reason: 'read-only' as const })),
+      ];
+      const suffix = round > 0 ? ` (repair round ${round})` : '';
+      if (result.rejected.length > 0) {
+        const list = result.rejected.map((change) => `${change.path} (${change.status}, ${change.reason})`).join(', ');
+        result.checks.push({ name: `scope${suffix}`, ok: false, message: list });
+        timings.checksMs += lap();
+        const rule =
+          `It may write only ${scopeRoots.join(', ')}; the contracts (${spec.contracts.root}), the reference (${spec.reference.root}) ` +
+          `and the assignment (${readOnlyRoots[2]}) are read-only.`;
+        return {
+          kind: 'scope',
+          summary: `${result.rejected.length} file(s) outside the session's scope`,
+          error: `the session changed files it may not write: ${list}. ${rule} Nothing was integrated`,
+          feedback: { scope: `You changed files you may not write: ${list}. Undo those changes. ${rule}` },
+        };
+      }
+      result.checks.push({ name: `scope${suffix}`, ok: true, message: `${changes.length} file(s) inside ${scopeRoots.join(', ')}` });
 
-    const changes = await sessionChanges(spec.workspaceRoot, worktree);
-    changed = changes;
-    const verdict = judgeScope(changes, scopeRoots, readOnlyRoots);
-    result.rejected = [
-      ...verdict.outside.map((change) => ({ ...change, reason: 'outside-scope' as const })),
-      ...verdict.readOnly.map((change) => ({ ...change, reason: 'read-only' as const })),
-    ];
-    if (result.rejected.length > 0) {
-      const list = result.rejected.map((change) => `${change.path} (${change.status}, ${change.reason})`).join(', ');
-      result.checks.push({ name: 'scope', ok: false, message: list });
-      result.error =
-        `the session changed files it may not write: ${list}. It may write only ${scopeRoots.join(', ')}; ` +
-        `the contracts (${spec.contracts.root}), the reference (${spec.reference.root}) and the assignment (${readOnlyRoots[2]}) ` +
-        'are read-only. Nothing was integrated.';
-      return finish(worktree);
-    }
-    result.checks.push({ name: 'scope', ok: true, message: `${changes.length} file(s) inside ${scopeRoots.join(', ')}` });
+      result.findings = runChecks(
+        {
+          root: active.path,
+          project: spec.project,
+          projectRoot: spec.projectRoot,
+          files: verdict.accepted.filter((change) => change.status !== 'deleted').map((change) => change.path),
+          contracts: spec.contracts,
+          reference: spec.reference,
+          subjects,
+          ...spec.run,
+        },
+        spec.checks ?? {},
+      );
+      for (const finding of result.findings) say(formatFinding(finding));
+      const errors = result.findings.filter((finding) => finding.severity === 'error');
+      result.checks.push({
+        name: `findings${suffix}`,
+        ok: errors.length === 0,
+        message: `${errors.length} error(s), ${result.findings.length - errors.length} warning(s)`,
+      });
+      timings.checksMs += lap();
+      if (errors.length > 0) {
+        return {
+          kind: 'checks',
+          summary: `${errors.length} check error(s)`,
+          error: `the session's code breaks the fan-out's rules; nothing was integrated`,
+          detail: errors.map((finding) => `  ${formatFinding(finding)}`).join('\n'),
+          feedback: { findings: errors },
+        };
+      }
 
-    result.findings = runChecks(
-      {
-        root: worktree.path,
+      if (gate.run.length === 0) return undefined;
+      const outcome = await runGate({
+        worktree: active.path,
+        workspaceRoot: spec.workspaceRoot,
+        project: spec.project,
+        targets: gate.run,
+        env: spec.env ?? process.env,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        logFile,
+        echo: spec.echo,
+        redact,
+        ...(spec.runGate ? { run: spec.runGate } : {}),
+      });
+      timings.gateMs = (timings.gateMs ?? 0) + lap();
+      result.gate = outcome;
+      entry.gate = outcome.targets.map(({ target, ok, durationMs, exitCode, timedOut }) => ({
+        target,
+        ok,
+        durationMs,
+        exitCode,
+        ...(timedOut ? { timedOut } : {}),
+      }));
+      const failed = outcome.targets.filter((target) => !target.ok);
+      result.checks.push({
+        name: `gate${suffix}`,
+        ok: outcome.ok,
+        message: outcome.targets
+          .map((target) => `${target.target} ${target.ok ? 'passed' : target.timedOut ? 'timed out' : 'failed'}`)
+          .join(', '),
+      });
+      if (outcome.ok) return undefined;
+      const names = failed.map((target) => `${spec.project}:${target.target}`).join(', ');
+      const last = failed[failed.length - 1];
+      return {
+        kind: 'gate',
+        summary: `${names} failed`,
+        error: `the session's work does not pass ${names} in its worktree; nothing was integrated`,
+        detail: `The end of ${spec.project}:${last.target}'s output (all of it in the log):\n${indent(lastLines(last.output, GATE_ERROR_LINES))}`,
+        feedback: { gate: outcome },
+      };
+    };
+
+    for (let round = 0; ; round++) {
+      const entry: SessionRound = { round, agentMs: 0, gate: [] };
+      rounds.push(entry);
+      const agentStarted = Date.now();
+      const running = agent.run({
         project: spec.project,
         projectRoot: spec.projectRoot,
-        files: verdict.accepted.filter((change) => change.status !== 'deleted').map((change) => change.path),
-        contracts: spec.contracts,
-        reference: spec.reference,
+        workspaceRoot: spec.workspaceRoot,
+        worktree: worktree.path,
+        promptFile,
+        logFile,
         subjects,
-        ...spec.run,
-      },
-      spec.checks ?? {},
-    );
-    for (const finding of result.findings) say(formatFinding(finding));
-    const errors = result.findings.filter((finding) => finding.severity === 'error');
-    result.checks.push({
-      name: 'findings',
-      ok: errors.length === 0,
-      message: `${errors.length} error(s), ${result.findings.length - errors.length} warning(s)`,
-    });
-    if (errors.length > 0) {
-      result.error = `the session's code breaks the fan-out's rules; nothing was integrated:\n${errors.map((finding) => `  ${formatFinding(finding)}`).join('\n')}`;
-      return finish(worktree);
+        reference: spec.reference,
+        contracts: spec.contracts,
+        command: spec.command ?? spec.assignment.command,
+        options,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        env,
+        echo: spec.echo,
+        redact,
+        ...(repair ? { repair } : {}),
+      });
+      // While the agent works, the checks' compiler is loaded and the contracts parsed, so they start warm.
+      const { path: worktreeRoot } = worktree;
+      const warm = round === 0 ? setTimeout(() => warmChecks(worktreeRoot, spec.contracts.root, spec.checks ?? {}), 0) : undefined;
+      const report = await running.finally(() => clearTimeout(warm));
+      entry.agentMs = Date.now() - agentStarted;
+      Object.assign(entry, {
+        ok: report.ok,
+        ...(report.costUsd !== undefined ? { costUsd: report.costUsd } : {}),
+        ...(report.tokens ? { tokens: report.tokens } : {}),
+        ...(report.attempts !== undefined ? { attempts: report.attempts } : {}),
+      });
+      Object.assign(result, {
+        summary: report.summary ?? result.summary,
+        costUsd: addUp(result.costUsd, report.costUsd),
+        tokens: addTokens(result.tokens, report.tokens),
+        sessionId: report.sessionId ?? result.sessionId,
+        attempts: addUp(result.attempts, report.attempts),
+      });
+      timings.agentMs += lap();
+      const agentCheck = {
+        name: round === 0 ? 'agent' : `agent (repair round ${round})`,
+        ok: report.ok,
+        message: report.error ?? report.summary,
+      };
+      result.checks.push(agentCheck);
+      if (!report.ok) {
+        entry.failed = 'agent';
+        result.error = `the agent failed${round > 0 ? ` in repair round ${round}` : ''}: ${report.error}`;
+        return finish(worktree);
+      }
+
+      const problem = await judgeRound(worktree, round);
+      if (!problem) {
+        accepted = lastVerdict?.accepted ?? [];
+        break;
+      }
+      entry.failed = problem.kind;
+      const left = deadline - Date.now();
+      if (round >= repairs || left <= 0) {
+        const why =
+          round < repairs
+            ? ` (the session's time is spent: no repair round is left)`
+            : round > 0
+              ? ` (still, after ${round} repair round${round === 1 ? '' : 's'})`
+              : '';
+        result.error = `${problem.error}${why}${problem.detail ? `:\n${problem.detail}` : problem.error.endsWith('.') ? '' : '.'}`;
+        return finish(worktree);
+      }
+      const message = feedbackMessage({ round: round + 1, ...problem.feedback });
+      const file = join(dir, `feedback.round-${round + 1}.md`);
+      writeFileSync(file, message);
+      entry.feedbackFile = file;
+      say(`repair round ${round + 1} of ${repairs}: ${problem.summary}; the agent is told (${file})`);
+      repair = { round: round + 1, message, file, ...(result.sessionId ? { sessionId: result.sessionId } : {}) };
     }
 
-    timings.checksMs = lap();
     const active = worktree;
     const written = await withLock(lockPath(spec.workspaceRoot), async () => {
-      await checkIntegration(spec.workspaceRoot, active.path, verdict.accepted, owned);
-      return applyChanges(spec.workspaceRoot, spec.project, active.path, verdict.accepted);
+      await checkIntegration(spec.workspaceRoot, active.path, accepted, owned);
+      return applyChanges(spec.workspaceRoot, spec.project, active.path, accepted);
     });
-    const counts = await recordDiff(active, verdict.accepted, true);
-    result.files = verdict.accepted.map((change) => ({ ...change, sha256: written.get(change.path), ...counts?.get(change.path) }));
-    result.checks.push({ name: 'integration', ok: true, message: `${result.files.length} file(s) integrated` });
+    const counts = await recordDiff(active, accepted, true);
+    result.files = accepted.map((change) => ({ ...change, sha256: written.get(change.path), ...counts?.get(change.path) }));
+    result.checks.push({
+      name: 'integration',
+      ok: true,
+      message: `${result.files.length} file(s) integrated${rounds.length > 1 ? ` after ${rounds.length} rounds` : ''}`,
+    });
     result.status = 'succeeded';
     timings.integrateMs = lap();
     await removeWorktree(spec.workspaceRoot, spec.project);

@@ -119,6 +119,8 @@ describe("the user's work", () => {
         copyFiles: [],
         portBase: 20_000,
         echo: false,
+        // The rejection itself is what these tests look at; repair rounds have their own spec.
+        repairs: 0,
       };
     }
 

@@ -16,6 +16,7 @@ import { dirtyPaths, git } from '../system/git';
 import { withLock } from '../system/lock';
 import { endStrays } from '../system/process';
 import { parseNameStatus, type FileChange } from './scope';
+import { GATE_SCRATCH_PATHS } from './gate';
 import { FANOUT_DIR } from '../../constants';
 import { conePathspecs, conePatterns, sparseCone, type SparseCheckout } from './sparse-checkout';
 
@@ -74,15 +75,18 @@ export function worktreePath(workspaceRoot: string, project: string): string {
 
 /**
  * What a session must not see as its own change: the shared node_modules link
- * (a symlink, which a `node_modules/` ignore pattern does not match).
+ * (a symlink, which a `node_modules/` ignore pattern does not match), and what
+ * Nx writes when the gate runs it in the worktree.
  */
+const WORKTREE_EXCLUDES = ['/node_modules', ...GATE_SCRATCH_PATHS.map((path) => `/${path}/`)].join('\n') + '\n';
+
 function stageAll(worktree: string, workspaceRoot: string, sparse = false): Promise<string> {
   const excludes = join(workspaceRoot, FANOUT_DIR, 'worktree-excludes');
-  if (!existsSync(excludes)) {
+  if (!existsSync(excludes) || readFileSync(excludes, 'utf-8') !== WORKTREE_EXCLUDES) {
     // Written aside and renamed into place: a session starting meanwhile must never read it empty.
     mkdirSync(dirname(excludes), { recursive: true });
     const draft = `${excludes}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-    writeFileSync(draft, '/node_modules\n');
+    writeFileSync(draft, WORKTREE_EXCLUDES);
     renameSync(draft, excludes);
   }
   return sparse

@@ -3,7 +3,16 @@ import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { agentOptionsForRun } from '../../core/agents/agent-options';
 import { assertAgentReady } from '../../core/agents/registry';
-import { DEFAULT_SCOPE, parseAssignment, parseDuration, resolveTaskProjects, type Assignment } from '../../core/session/assignment';
+import {
+  checkRepairs,
+  checkTargetList,
+  DEFAULT_SCOPE,
+  parseAssignment,
+  parseDuration,
+  resolveTaskProjects,
+  type Assignment,
+} from '../../core/session/assignment';
+import { gateTargets } from '../../core/session/gate';
 import { durationMs } from '../../core/system/duration';
 import { assembleBase } from '../../core/session/prompt';
 import { readImportPaths } from '../../core/graph/import-paths';
@@ -52,13 +61,53 @@ function staggerMs(plugin: FanoutPluginOptions): number {
   return ms;
 }
 
+/**
+ * The session's gate and repair rounds: --gate/--repairs, else fanout.md's, else
+ * the plugin options' (the plugin puts the latter two in the target's options);
+ * every bad value refused before anything starts.
+ */
+function gateSettings(
+  options: RunExecutorSchema,
+  assignment: Assignment,
+  plugin: FanoutPluginOptions,
+  projectTargets: readonly string[],
+  targetName: string,
+): { gate: { run: string[]; missing: string[] }; repairs: number | undefined } {
+  const wanted = options.gate ?? assignment.gate ?? plugin.gate;
+  let list: string[] | undefined;
+  if (wanted !== undefined) {
+    const checked = checkTargetList(wanted);
+    if (typeof checked === 'string') throw new Error(`gate ${checked}`);
+    if (checked.includes(targetName)) {
+      throw new Error(
+        `gate: "${targetName}" is the session's own target; the gate runs the project's checks, e.g. [typecheck, test, lint].`,
+      );
+    }
+    list = checked;
+  }
+  const asked = options.repairs ?? assignment.repairs ?? plugin.repairs;
+  let repairs: number | undefined;
+  if (asked !== undefined) {
+    const checked = checkRepairs(asked);
+    if (typeof checked === 'string') throw new Error(`repairs ${checked}`);
+    repairs = checked;
+  }
+  return {
+    gate: gateTargets(
+      projectTargets.filter((target) => target !== targetName),
+      list,
+    ),
+    repairs,
+  };
+}
+
 /** The line (or, for a failure, the lines: what went wrong, where the worktree and the log are) printed per task. */
 export function resultLine(result: SessionResult): string {
   const seconds = (result.durationMs / 1000).toFixed(1);
   if (result.status === 'succeeded') {
-    return `✔ ${result.project}: ${result.agent} session integrated ${result.files.length} file(s) in ${seconds} s${
-      result.summary ? ` (${result.summary})` : ''
-    }`;
+    const rounds = result.rounds?.length ?? 1;
+    const passed = result.gate?.targets.map((target) => target.target) ?? [];
+    return `✔ ${result.project}: ${result.agent} session integrated ${rounds > 1 ? `after ${rounds} rounds: ` : ''}${result.files.length} file(s) in ${seconds} s${passed.length > 0 ? `, passing ${passed.join(', ')}` : ''}${result.summary ? ` (${result.summary})` : ''}`;
   }
   return (
     `✖ ${result.project}: ${result.error}\n` + (result.worktree ? `  worktree kept at ${result.worktree}\n` : '') + `  log: ${result.log}`
@@ -111,6 +160,7 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
       subject: recordedSubject(context.projectGraph.nodes[assignment.like]?.data),
     };
     const agentName = options.agent ?? assignment.agent;
+    const { gate, repairs } = gateSettings(options, assignment, plugin, Object.keys(node.data.targets ?? {}), targetName);
     const result = await runSession({
       workspaceRoot: context.root,
       project,
@@ -138,6 +188,8 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
         last: portBase + (position + 1) * portRange - 1,
       })),
       log: (line) => logger.info(`[fanout] ${line}`),
+      gate,
+      ...(repairs !== undefined ? { repairs } : {}),
     });
     logger.info(resultLine(result));
     try {

@@ -4,6 +4,10 @@ export interface RunExecutorSchema {
   /** The model for agents that take one, over agents.<name>.model. */
   model?: string;
   timeout?: string;
+  /** The project's targets the session must pass in its worktree before it lands; [] for none. Set by the plugin from fanout.md and the plugin options. */
+  gate?: string[] | string;
+  /** Repair rounds the agent gets when the gate or the checks fail. Set by the plugin from fanout.md and the plugin options. */
+  repairs?: number;
   quiet?: boolean;
   /** Set by the plugin: fanout's version, part of the task's cache key. */
   pluginVersion?: string;
