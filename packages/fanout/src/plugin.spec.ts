@@ -128,6 +128,20 @@ describe('fanout plugin', () => {
     for (const option of Object.keys(fanout.options ?? {})) expect(Object.keys(schema.properties)).toContain(option);
   });
 
+  it("puts the gate and the repair rounds into the cache key: fanout.md's over the plugin options'", async () => {
+    const fromPlugin = await targetsOf(ASSIGNMENT, { gate: ['typecheck'], repairs: 1 });
+    expect(fromPlugin.fanout.options).toMatchObject({ gate: ['typecheck'], repairs: 1 });
+    const fromTask = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\ngate: []\nrepairs: 3'), {
+      gate: ['typecheck'],
+      repairs: 1,
+    });
+    expect(fromTask.fanout.options).toMatchObject({ gate: [], repairs: 3 });
+    // Unset anywhere: the executor's defaults, and nothing in the options.
+    const unset = await targetsOf(ASSIGNMENT);
+    expect(unset.fanout.options).not.toHaveProperty('gate');
+    expect(unset.fanout.options).not.toHaveProperty('repairs');
+  });
+
   it('infers only options the fanout:run executor declares, so that Nx accepts them', async () => {
     const { fanout } = await targetsOf(ASSIGNMENT);
     const schema = JSON.parse(readFileSync(join(__dirname, 'executors/run/schema.json'), 'utf-8')) as { properties: object };

@@ -184,5 +184,13 @@ describe('claude agent', () => {
       const rejected = claude([...emitted.filter((arg) => arg !== '--max-turns' && arg !== '12'), '--max-turnz', '12']);
       expect(rejected.stderr).toContain("unknown option '--max-turnz'");
     });
+
+    it('resumes a conversation with --resume <session id>, a flag of its --help, and with the same options as the first round', () => {
+      const id = '0d5a6c8e-4a61-4d7e-9a1e-2f1f3b9f6c11';
+      const resumed = claudeCli.resume?.({ ...CONFIGURED, args: [] }, { via: 'argument', text: 'Repair round 1' }, session, id) ?? [];
+      const first = claudeCli.args({ ...CONFIGURED, args: [] }, { via: 'argument', text: 'Repair round 1' }, session);
+      expect(resumed).toEqual([...first.slice(0, -2), '--resume', id, '--', 'Repair round 1']);
+      expect(claude(['--help']).stdout).toMatch(/^\s+-r, --resume \[value\]/m);
+    });
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { createWorkspace, gitIn, sessionSpec, type TestWorkspace } from '../../testing/git-workspace';
 import { runSession } from '../session/session';
-import type { AgentSession } from './agent';
+import type { AgentSession, RepairRound } from './agent';
 import { checkAgentOptions, hashedAgentOptions, agentOptionsForRun } from './agent-options';
 import { claudeCli } from './claude';
 import {
@@ -13,6 +13,7 @@ import {
   MAX_PROMPT_ARGUMENT_BYTES,
   MAX_RETRY_DELAY_MS,
   placePrompt,
+  RESTART_SEPARATOR,
   runCliAgent,
 } from './cli-agent';
 import { cliSession, recordingDeps } from '../../testing/cli-session';
@@ -54,6 +55,8 @@ interface FakePlan {
   /** Files written (relative to the cwd) on success. */
   write?: Record<string, string>;
   result?: string;
+  /** The session id its result reports (null: none). */
+  sessionId?: string | null;
 }
 
 interface FakeCall {
@@ -82,7 +85,7 @@ if (plan.say) { console.log(plan.say); console.error(plan.say); }
 if (calls.length <= (plan.rateLimited || 0)) { console.log(JSON.stringify(${JSON.stringify(RATE_LIMITED)})); process.exit(1); }
 if (plan.crash) { console.error('Error: the session store is corrupt'); process.exit(2); }
 for (const [file, text] of Object.entries(plan.write || {})) { fs.mkdirSync(path.dirname(file), { recursive: true }); fs.writeFileSync(file, text); }
-console.log(JSON.stringify({ ...${JSON.stringify(SUCCESS)}, result: plan.result || ${JSON.stringify(SUCCESS.result)} }));
+console.log(JSON.stringify({ ...${JSON.stringify(SUCCESS)}, result: plan.result || ${JSON.stringify(SUCCESS.result)}, ...(plan.sessionId !== undefined ? { session_id: plan.sessionId ?? undefined } : {}) }));
 `,
   );
   chmodSync(join(bin, 'claude'), 0o755);
@@ -208,6 +211,47 @@ describe('CLI agent runner', () => {
       const report = await runCliAgent(claudeCli, session(fake.env, { timeoutMs: 30_000, options: { retryDelay: '1m' } }), deps);
       expect(report).toMatchObject({ ok: false, attempts: 1 });
       expect(report.error).toContain("the session's timeout leaves no time to try again");
+    });
+  });
+
+  describe('repair rounds', () => {
+    const feedback = (overrides: Partial<RepairRound> = {}): RepairRound => {
+      const file = join(dir, 'feedback.round-1.md');
+      writeFileSync(file, 'Repair round 1: your work does not pass yet.\nerror TS2322 at src/a.ts(1,1)\n');
+      return { round: 1, message: readFileSync(file, 'utf-8'), file, ...overrides };
+    };
+
+    it('continues the conversation it reported: --resume <session id> with the feedback alone as the prompt', async () => {
+      const fake = fakeClaude(join(dir, 'bin'), { sessionId: null });
+      const repair = feedback({ sessionId: 'session-1' });
+      const report = await runCliAgent(claudeCli, session(fake.env, { repair }), recordingDeps());
+      expect(report.ok).toBe(true);
+      const [call] = fake.calls();
+      expect(call.argv.slice(-4)).toEqual(['--resume', 'session-1', '--', repair.message]);
+      // The CLI named no session of its own: it is still the one it continued.
+      expect(report.sessionId).toBe('session-1');
+      expect(readFileSync(join(dir, 'session.log'), 'utf-8')).toContain('[fanout] claude: resuming session-1, repair round 1');
+    });
+
+    it('starts again with the feedback before the original prompt where there is no session to resume, or the CLI cannot', async () => {
+      for (const spec of [claudeCli, { ...claudeCli, resume: undefined }]) {
+        const fake = fakeClaude(join(dir, `bin-${spec.resume ? 'resume' : 'restart'}`), { sessionId: 'session-2' });
+        const report = await runCliAgent(spec, session(fake.env, { repair: feedback() }), recordingDeps());
+        expect(report).toMatchObject({ ok: true, sessionId: 'session-2' });
+        const [call] = fake.calls();
+        expect(call.argv).not.toContain('--resume');
+        const prompt = call.argv[call.argv.length - 1];
+        expect(prompt.startsWith('Repair round 1: your work does not pass yet.')).toBe(true);
+        expect(prompt).toContain(`${RESTART_SEPARATOR}\n\n# Build the orders API\n`);
+        expect(prompt.indexOf('error TS2322')).toBeLessThan(prompt.indexOf(RESTART_SEPARATOR));
+      }
+      // Kept beside the prompt, in the session's folder, never in the worktree.
+      expect(existsSync(join(dir, 'prompt.round-1.md'))).toBe(true);
+    });
+
+    it('declares how each CLI takes a repair round', () => {
+      expect(createCliAgent(claudeCli).repair).toBe('resume');
+      expect(createCliAgent({ ...claudeCli, resume: undefined }).repair).toBe('restart');
     });
   });
 

@@ -317,6 +317,19 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
       expect(rejected.stderr).toContain("unexpected argument '--modle' found");
     });
 
+    it('resumes a thread with `codex exec resume`: every flag in its --help, and its parser takes them', () => {
+      const id = '01a21fed-fcf7-7431-af6c-b9e4342a16b2';
+      const resumed = codexCli.resume?.({ ...CONFIGURED, args: [] }, { via: 'stdin' }, { worktree: home } as AgentSession, id) ?? [];
+      expect(resumed).toEqual(['exec', 'resume', '--json', '-c', 'sandbox_mode="read-only"', '--model', CONFIGURED.model, '--', id, '-']);
+      const help = codex(['exec', 'resume', '--help']);
+      expect(help.status).toBe(0);
+      const flags = resumed.filter((arg) => arg.startsWith('-') && arg !== '--' && arg !== '-');
+      expect(flags.filter((flag) => !new RegExp(`(^|[\\s,])${flag}\\b`, 'm').test(help.stdout))).toEqual([]);
+      // Parsed: it got as far as looking for the thread, which this home does not have.
+      const parsed = codex(resumed);
+      expect(parsed.stderr).not.toMatch(/unexpected argument|invalid value/);
+    });
+
     /**
      * A whole session of the real CLI against a scripted model on 127.0.0.1 that
      * speaks the Responses API (what Codex speaks): first an overloaded answer,

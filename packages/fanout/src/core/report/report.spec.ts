@@ -113,9 +113,9 @@ describe('renderReportMarkdown', () => {
       .split('\n')
       .filter((line) => line.startsWith('| `'));
     expect(rows).toEqual([
-      '| `users` | succeeded | `pattern` | 10.0 s | 3 | 0 | – | – |',
-      '| `orders` | failed | `command` | 15.0 s | 0 | 1 error, 1 warning | – | – |',
-      '| `products` | succeeded | `claude` | 5.0 s | 0 | 0 | $0.0123 | 1,200 in / 345 out |',
+      '| `users` | succeeded | `pattern` | 10.0 s | – | 3 | 0 | – | – |',
+      '| `orders` | failed | `command` | 15.0 s | – | 0 | 1 error, 1 warning | – | – |',
+      '| `products` | succeeded | `claude` | 5.0 s | – | 0 | 0 | $0.0123 | 1,200 in / 345 out |',
     ]);
   });
 
@@ -223,9 +223,9 @@ describe('renderReportHtml', () => {
       ([, project, rest]) => [project, ...[...rest.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map(([, cell]) => cell.replace(/<[^>]+>/g, ''))],
     );
     expect(rows).toEqual([
-      ['users', 'succeeded', 'pattern', '10.0 s', '3', '0', '–', '–'],
-      ['orders', 'failed', 'command', '15.0 s', '0', '1 error, 1 warning', '–', '–'],
-      ['products', 'succeeded', 'claude', '5.0 s', '0', '0', '$0.0123', '1,200 in / 345 out'],
+      ['users', 'succeeded', 'pattern', '10.0 s', '–', '3', '0', '–', '–'],
+      ['orders', 'failed', 'command', '15.0 s', '–', '0', '1 error, 1 warning', '–', '–'],
+      ['products', 'succeeded', 'claude', '5.0 s', '–', '0', '0', '$0.0123', '1,200 in / 345 out'],
     ]);
     expect(html).toContain('3 sessions: 2 succeeded, 1 failed · wall time 20.0 s');
   });
@@ -390,7 +390,7 @@ function reviewedResults(): SessionResult[] {
 function segments(html: string, session: string): [string, number][] {
   const start = html.indexOf(`data-session="${session}" style="left:`);
   const bar = html.slice(start, html.indexOf('</div>', start));
-  return [...bar.matchAll(/data-phase="(\w+)" style="width:([\d.]+)%/g)].map(([, phase, width]) => [phase, Number(width)]);
+  return [...bar.matchAll(/data-phase="(\w+)"(?: data-round="\d+")? style="width:([\d.]+)%/g)].map(([, phase, width]) => [phase, Number(width)]);
 }
 
 describe('the report for review', () => {
@@ -414,6 +414,41 @@ describe('the report for review', () => {
     expect(segments(html, 'products')).toEqual([]);
     expect(bars(html).map((bar) => bar.session)).toEqual(['users', 'orders', 'products']);
     expect(html).toContain('title="users: succeeded, 0.0 s to 10.0 s (10.0 s): context 0.5 s · worktree 1.5 s · agent 6.0 s');
+  });
+
+  it('shows a repaired session round by round: its bar splits agent and gate per round, its row and section count the rounds', () => {
+    const gate = (ok: boolean, durationMs: number) => [
+      { target: 'typecheck', ok, durationMs, exitCode: ok ? 0 : 1 },
+      { target: 'test', ok: true, durationMs, exitCode: 0 },
+    ];
+    const repaired = sessionResult('users', 0, 10, {
+      timings: { contextMs: 500, worktreeMs: 500, agentMs: 5000, checksMs: 1000, gateMs: 2000, integrateMs: 1000 },
+      rounds: [
+        { round: 0, ok: true, agentMs: 3000, costUsd: 0.01, tokens: { input: 100, output: 10 }, gate: gate(false, 500), failed: 'gate' },
+        { round: 1, ok: true, agentMs: 2000, costUsd: 0.005, tokens: { input: 50, output: 5 }, gate: gate(true, 500) },
+      ],
+    });
+    const html = renderReportHtml({ results: [repaired], generatedAt });
+    expect(segments(html, 'users')).toEqual([
+      ['context', 5],
+      ['worktree', 5],
+      ['agent', 30],
+      ['gate', 10],
+      ['agent', 20],
+      ['gate', 10],
+      ['checks', 10],
+      ['integration', 10],
+    ]);
+    // The second round opens with a rule, and each part says its round.
+    expect(html).toMatch(/<span class="phase round-start" data-phase="agent" data-round="2"/);
+    expect(html).toContain('title="gate (round 1) 1.0 s"');
+    const markdown = renderReportMarkdown({ results: [repaired], generatedAt });
+    expect(markdown).toContain('| `users` | succeeded | `pattern` | 10.0 s | 2 |');
+    expect(markdown).toContain(
+      '- round 1: agent 3.0 s (cost $0.0100, tokens 100 in / 10 out); gate typecheck ✗ 0.5 s, test ✓ 0.5 s; failed: gate\n' +
+        '- round 2 (repair): agent 2.0 s (cost $0.0050, tokens 50 in / 5 out); gate typecheck ✓ 0.5 s, test ✓ 0.5 s; landed\n',
+    );
+    expect(html).toContain('<ol class="rounds"><li>round 1: agent 3.0 s');
   });
 
   it('fills a bar with its phases when they add up to more than the recorded duration', () => {

@@ -235,6 +235,7 @@ const PHASES: readonly { key: keyof SessionTimings; name: string; color: string 
   { key: 'worktreeMs', name: 'worktree', color: '#a1887f' },
   { key: 'agentMs', name: 'agent', color: '#1e88e5' },
   { key: 'checksMs', name: 'checks', color: '#8e24aa' },
+  { key: 'gateMs', name: 'gate', color: '#fb8c00' },
   { key: 'integrateMs', name: 'integration', color: '#00897b' },
 ];
 /** Time in no measured phase: where a session failed before its phase ended, and writing the result. */
@@ -245,6 +246,8 @@ interface PhaseShare {
   ms: number;
   /** Percent of the session's bar. */
   share: number;
+  /** For a session that took repair rounds: the round (1 for the first attempt) this part of the agent's or the gate's time belongs to. */
+  round?: number;
 }
 
 /** The phases a session spent time in, each with its share of the session; undefined for results without timings. */
@@ -257,6 +260,66 @@ function phasesOf(result: SessionResult): PhaseShare[] | undefined {
   if (whole <= 0) return undefined;
   const phases = [...measured, { name: OTHER_PHASE.name, ms: whole - sum }].filter((phase) => phase.ms > 0);
   return phases.map((phase) => ({ ...phase, share: (phase.ms / whole) * 100 }));
+}
+
+/**
+ * The segments of a session's bar: its phases, with the agent's and the gate's
+ * time split into rounds where the session took repair rounds (round by round,
+ * agent then gate), so the bar shows each attempt.
+ */
+function segmentsOf(result: SessionResult): PhaseShare[] | undefined {
+  const phases = phasesOf(result);
+  const rounds = roundsOf(result);
+  if (!phases || rounds.length < 2) return phases;
+  const whole = phases.reduce((total, phase) => total + phase.ms, 0);
+  const part = (name: string, ms: number, round?: number): PhaseShare => ({ name, ms, share: (ms / whole) * 100, ...(round ? { round } : {}) });
+  const byName = new Map(phases.map((phase) => [phase.name, phase]));
+  const split: PhaseShare[] = [];
+  rounds.forEach((round, index) => {
+    if (round.agentMs > 0) split.push(part('agent', round.agentMs, index + 1));
+    const gateMs = round.gate.reduce((total, target) => total + target.durationMs, 0);
+    if (gateMs > 0) split.push(part('gate', gateMs, index + 1));
+  });
+  // The rounds' own figures stand for the agent and the gate; what they do not cover stays in "other".
+  const covered = split.reduce((total, segment) => total + segment.ms, 0);
+  const replaced = (byName.get('agent')?.ms ?? 0) + (byName.get('gate')?.ms ?? 0);
+  const rest = phases.filter((phase) => phase.name !== 'agent' && phase.name !== 'gate' && phase.name !== OTHER_PHASE.name);
+  const other = (byName.get(OTHER_PHASE.name)?.ms ?? 0) + replaced - covered;
+  const before = rest.filter((phase) => phase.name === 'context' || phase.name === 'worktree');
+  const after = rest.filter((phase) => phase.name !== 'context' && phase.name !== 'worktree');
+  const tail = other > 0 ? [part(OTHER_PHASE.name, other)] : [];
+  return [...before, ...split, ...after, ...tail];
+}
+
+/** A session's rounds as recorded; empty for results of older versions. */
+function roundsOf(result: SessionResult): NonNullable<SessionResult['rounds']> {
+  return Array.isArray(result.rounds) ? result.rounds.filter((round) => round && Array.isArray(round.gate)) : [];
+}
+
+/** "2 rounds" for a session that took repair rounds, "1" otherwise; NONE for results without rounds. */
+function formatRounds(result: SessionResult): string {
+  const count = roundsOf(result).length;
+  return count === 0 ? NONE : String(count);
+}
+
+/** One line per round: the agent's time, each gate target's outcome, what stopped it. */
+function roundLines(result: SessionResult): string[] {
+  const rounds = roundsOf(result);
+  if (rounds.length < 2 && !(rounds[0]?.gate.length > 0)) return [];
+  return rounds.map((round, index) => {
+    const gate = round.gate.map((target) => `${target.target} ${target.ok ? '✓' : target.timedOut ? 'timed out' : '✗'} ${formatDuration(target.durationMs)}`);
+    const extras = [
+      round.costUsd !== undefined ? `cost ${formatCost(round.costUsd)}` : undefined,
+      round.tokens ? `tokens ${formatTokens(round.tokens)}` : undefined,
+    ].filter((text): text is string => text !== undefined);
+    const verdict = round.failed ? `failed: ${round.failed}` : 'landed';
+    return (
+      `round ${index + 1}${index > 0 ? ' (repair)' : ''}: agent ${formatDuration(round.agentMs)}` +
+      (extras.length > 0 ? ` (${extras.join(', ')})` : '') +
+      (gate.length > 0 ? `; gate ${gate.join(', ')}` : '') +
+      `; ${verdict}`
+    );
+  });
 }
 
 function lineTotals(result: SessionResult): { added: number; removed: number } | undefined {
@@ -508,14 +571,15 @@ export function renderReportMarkdown(input: ReportInput): string {
     lines.push(`No session has recorded a result in \`${FANOUT_DIR}/sessions\` yet: run \`nx run-many -t fanout\`.`, '');
   } else {
     lines.push(`${summaryParts(results).join(' · ')}.`, '');
-    lines.push('| project | status | agent | duration | files changed | findings | cost (USD) | tokens |');
-    lines.push('| --- | --- | --- | ---: | ---: | --- | ---: | ---: |');
+    lines.push('| project | status | agent | duration | rounds | files changed | findings | cost (USD) | tokens |');
+    lines.push('| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: |');
     for (const result of results) {
       const cells = [
         mdCode(result.project, true),
         mdText(result.status),
         mdCode(result.agent ?? NONE, true),
         formatDuration(result.durationMs),
+        formatRounds(result),
         formatFilesChanged(result),
         formatFindingCounts(result.findings),
         formatCost(result.costUsd),
@@ -543,6 +607,7 @@ function sessionMarkdown(result: SessionResult, diffText: string | undefined): s
   );
   const checks = (result.checks ?? []).map((check) => `${mdText(check.name)} ${check.ok ? 'passed' : 'failed'}`);
   if (checks.length > 0) lines.push(`- checks: ${checks.join(', ')}`);
+  for (const line of roundLines(result)) lines.push(`- ${mdText(line)}`);
   if (result.worktree) lines.push(`- worktree kept at ${mdCode(result.worktree)}`);
   if (result.log) lines.push(`- log: ${mdCode(result.log)}`);
   lines.push('');
@@ -649,17 +714,22 @@ function timelineHtml(results: readonly SessionResult[]): string {
   }
   const rows = spans.map(({ result, startMs, endMs }, index) => {
     const project = escapeHtml(result.project);
-    const phases = phasesOf(result);
+    const phases = segmentsOf(result);
     const title = escapeHtml(
       `${result.project}: ${result.status}, ${(startMs / 1000).toFixed(1)} s to ${(endMs / 1000).toFixed(1)} s (${formatDuration(result.durationMs)})` +
         (phases ? `: ${formatPhases(phases)}` : ''),
     );
     const geometry = `left:${percent((startMs / axisMs) * 100)};width:${percent(((endMs - startMs) / axisMs) * 100)}`;
-    const segments = (phases ?? []).map(
-      (phase) =>
-        `<span class="phase" data-phase="${phase.name}" style="width:${percent(phase.share)};background:${phaseColor(phase.name)}" ` +
-        `title="${escapeHtml(`${phase.name} ${formatDuration(phase.ms)}`)}"></span>`,
-    );
+    const segments = (phases ?? []).map((phase) => {
+      const round = phase.round ? ` data-round="${phase.round}"` : '';
+      // Each repair round opens with a white rule on the bar.
+      const opens = phase.round && phase.round > 1 && phase.name === 'agent' ? ' round-start' : '';
+      const label = `${phase.name}${phase.round ? ` (round ${phase.round})` : ''} ${formatDuration(phase.ms)}`;
+      return (
+        `<span class="phase${opens}" data-phase="${phase.name}"${round} style="width:${percent(phase.share)};background:${phaseColor(phase.name)}" ` +
+        `title="${escapeHtml(label)}"></span>`
+      );
+    });
     return [
       '<div class="timeline-row">',
       `<div class="timeline-label" title="${project}"><span class="mark status-${escapeHtml(result.status)}">${result.status === 'failed' ? '✗' : '✓'}</span> ${project}</div>`,
@@ -683,7 +753,7 @@ function legendHtml(): string {
   return (
     '<p class="legend">Each bar is a session from its start to its end, split into its phases:' +
     [...PHASES, OTHER_PHASE].map((phase) => swatch(phase.color, phase.name)).join('') +
-    '. A failed session has a red outline; a session recorded without timings is one bar in its status colour.</p>'
+    '. A white rule on a bar opens a repair round. A failed session has a red outline; a session recorded without timings is one bar in its status colour.</p>'
   );
 }
 
@@ -694,6 +764,7 @@ function tableHtml(results: readonly SessionResult[]): string {
       `<td><span class="status status-${escapeHtml(result.status)}">${escapeHtml(result.status)}</span></td>`,
       `<td>${escapeHtml(result.agent ?? NONE)}</td>`,
       `<td class="number">${formatDuration(result.durationMs)}</td>`,
+      `<td class="number">${formatRounds(result)}</td>`,
       `<td class="number">${formatFilesChanged(result)}</td>`,
       `<td>${formatFindingCounts(result.findings)}</td>`,
       `<td class="number">${formatCost(result.costUsd)}</td>`,
@@ -703,7 +774,7 @@ function tableHtml(results: readonly SessionResult[]): string {
   });
   return [
     '<table class="sessions">',
-    '<thead><tr><th>project</th><th>status</th><th>agent</th><th>duration</th><th>files changed</th><th>findings</th><th>cost (USD)</th><th>tokens</th></tr></thead>',
+    '<thead><tr><th>project</th><th>status</th><th>agent</th><th>duration</th><th>rounds</th><th>files changed</th><th>findings</th><th>cost (USD)</th><th>tokens</th></tr></thead>',
     `<tbody>${rows.join('\n')}</tbody>`,
     '</table>',
   ].join('\n');
@@ -754,6 +825,8 @@ function sessionHtml(result: SessionResult, index: number, diffText: string | un
       `<span class="check-result ${check.ok ? 'ok' : 'not-ok'}" title="${escapeHtml(check.message ?? '')}">${escapeHtml(check.name)} ${check.ok ? '✓' : '✗'}</span>`,
   );
   if (checks.length > 0) parts.push(`<p class="checks">checks: ${checks.join(' ')}</p>`);
+  const rounds = roundLines(result);
+  if (rounds.length > 0) parts.push(`<ol class="rounds">${rounds.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ol>`);
   if (result.summary)
     parts.push(`<div class="agent-summary"><strong>The agent's summary</strong><p>${escapeHtml(result.summary)}</p></div>`);
   if (result.status === 'failed') {
@@ -866,6 +939,7 @@ table.sessions td.number { text-align: right; font-variant-numeric: tabular-nums
 .timeline-bar.status-succeeded { background: var(--ok); }
 .timeline-bar.status-failed { background: var(--failed); outline: 2px solid var(--failed); outline-offset: 1px; }
 .phase { flex: none; height: 100%; }
+.phase.round-start { border-left: 2px solid #fff; box-sizing: border-box; }
 .timeline-bar-label { position: absolute; left: 0; top: 0; color: #fff; font-size: 12px; padding: 0 .4rem; white-space: nowrap; line-height: 1.3rem; text-decoration: none; text-shadow: 0 0 2px #000; }
 .timeline-axis { height: 1.5rem; border-top: 1px solid var(--line); color: var(--muted); font-size: 12px; }
 .timeline-axis .timeline-track { border-left: none; }

@@ -158,6 +158,35 @@ describe('parseAssignment', () => {
     });
   });
 
+  describe('the gate and the repair rounds', () => {
+    const parse = (lines: string) => parseAssignment(source(`like: users\ncontracts: contracts\n${lines}`), FILE);
+
+    it('reads gate as a list of targets, one name, or [] for none; repairs as a count; both absent when unset', () => {
+      expect(parse('gate: [typecheck, test]\nrepairs: 1')).toMatchObject({ gate: ['typecheck', 'test'], repairs: 1 });
+      expect(parse('gate: lint').gate).toEqual(['lint']);
+      expect(parse('gate: []\nrepairs: 0')).toMatchObject({ gate: [], repairs: 0 });
+      expect(parse('gate: [test, test, "e2e-ci"]').gate).toEqual(['test', 'e2e-ci']);
+      const unset = parse('');
+      expect(unset).not.toHaveProperty('gate');
+      expect(unset).not.toHaveProperty('repairs');
+    });
+
+    it.each([
+      ['gate: [typecheck, 3]', '"gate" must be a list of target names'],
+      ['gate: ["rm -rf /"]', '"gate" holds what is not a target name: "rm -rf /"'],
+      ['repairs: 2.5', '"repairs" must be a whole number from 0 to 10'],
+      ['repairs: 11', '"repairs" must be a whole number from 0 to 10'],
+      ['repairs: many', '"repairs" must be a whole number from 0 to 10'],
+    ])('refuses %s', (lines, problem) => {
+      expect(() => parse(lines)).toThrow(problem);
+    });
+
+    it('writes them back in renderAssignment', () => {
+      const text = renderAssignment({ like: 'users', contracts: 'contracts', gate: ['typecheck'], repairs: 1, text: 'Do it.' });
+      expect(parseAssignment(text, FILE)).toMatchObject({ gate: ['typecheck'], repairs: 1 });
+    });
+  });
+
   describe('validation against the front matter schema', () => {
     it('knows exactly the keys of the schema', () => {
       expect(Object.keys(FRONT_MATTER_SCHEMA)).toEqual([

@@ -178,6 +178,12 @@ describe('fanout:run refuses bad input, creating nothing', () => {
       ['libs/orders/fanout.md: the assignment text (below the front matter) is empty'],
     ],
     ['no front matter at all', 'Build the orders API.\n', ['libs/orders/fanout.md: has no YAML front matter']],
+    [
+      'a gate that is not a list of targets',
+      fanoutMd('like: users\ncontracts: contracts\ngate: { typecheck: true }'),
+      ['libs/orders/fanout.md:4: "gate" must be a list of target names'],
+    ],
+    ['repairs that are no count', fanoutMd('like: users\ncontracts: contracts\nrepairs: -1'), ['"repairs" must be a whole number from 0 to 10']],
   ])('%s', async (_, text, problems) => {
     write(ws.root, 'libs/orders/fanout.md', text);
     await expectRefused({}, {}, ...problems);
@@ -192,6 +198,9 @@ describe('fanout:run refuses bad input, creating nothing', () => {
     ['a --command with no program', { agent: 'command', command: '""' }, 'The command template names no program'],
     ['a --command with an open quote', { command: "node 'agent.js" }, "unterminated ' quote"],
     ['a --timeout that is no duration', { timeout: 'soon' }, '--timeout: "timeout" must be a positive number'],
+    ['a gate that runs the session itself', { gate: ['typecheck', 'fanout'] }, 'gate: "fanout" is the session\'s own target'],
+    ['a --gate naming what is no target', { gate: 'typecheck,$(rm -rf)' }, 'gate holds what is not a target name: "$(rm -rf)"'],
+    ['--repairs beyond the limit', { repairs: 99 }, 'repairs must be a whole number from 0 to 10'],
   ])('%s', async (_, options, problem) => {
     write(ws.root, 'libs/orders/fanout.md', fanoutMd(GOOD));
     await expectRefused({}, options, problem);
