@@ -117,3 +117,13 @@ export function assignedTask<T extends AgentTask>(tasks: readonly T[], text: str
   const name = /^# Your assignment: (\S+) \(/m.exec(text)?.[1];
   return tasks.find((task) => task.name === name);
 }
+
+/** What fanout's first repair message opens with. */
+export const REPAIR_MESSAGE = 'Repair round 1: your work does not pass yet.';
+/** The compiler's error for the first attempt of a task that needs a repair round. */
+export const TYPE_ERROR = "error TS2322: Type 'string' is not assignable to type 'number'.";
+
+/** The summary with one more constant, typed wrong in the first attempt (it does not compile) and right in the repair. */
+export function repairedSource(type: string, importPath: string, fixed: boolean): string {
+  return `${summarySource(type, importPath)}\n/** Widest summary shown. */\nexport const summaryWidth: number = ${fixed ? '80' : "'wide'"};\n`;
+}

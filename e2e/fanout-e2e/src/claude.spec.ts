@@ -8,8 +8,11 @@ import {
   generateAgentTasks,
   installCli,
   pinnedVersion,
+  REPAIR_MESSAGE,
+  repairedSource,
   summaryPath,
   summarySource,
+  TYPE_ERROR,
 } from './agent-cli';
 import { killRunningCommands } from './run-command';
 import { startScriptedModelServer, type Script, type ScriptedModelServer } from './scripted-model-server';
@@ -29,7 +32,11 @@ const CLAUDE_VERSION = pinnedVersion('@anthropic-ai/claude-code');
 const TASKS = [
   { name: 'orders', type: 'Order', scale: 1 },
   { name: 'invoices', type: 'Invoice', scale: 2 },
+  // Its first attempt does not compile: the gate fails, fanout resumes the conversation with the error.
+  { name: 'products', type: 'Product', scale: 1, repair: true },
 ];
+const FIRST_TRY = TASKS.filter((task) => !task.repair);
+const REPAIRED = TASKS.find((task) => task.repair) ?? TASKS[0];
 
 /** Shaped like a real key, so that both redactions (by variable name and by shape) apply. */
 const FAKE_API_KEY = `sk-ant-api03-${'e2e0fanout0fake0key0'.repeat(4)}`;
@@ -42,6 +49,8 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
   let contractsImportPath = '';
 
   const summaryFile = (task: string) => summaryPath(roots[task], task);
+  /** How many requests of each task came after fanout's repair message: the script's place in the repair. */
+  const repairTurns = new Map<string, number>();
 
   const script: Script = (turn) => {
     const task = assignedTask(TASKS, turn.text);
@@ -64,6 +73,24 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
     // The Write tool takes an absolute path: the CLI names its working directory (the worktree).
     const worktree = /Primary working directory: (.+)/.exec(turn.text)?.[1]?.trim();
     if (!worktree) throw new Error('the request names no primary working directory');
+    const file = join(worktree, summaryFile(task.name));
+    if (task.repair && turn.text.includes(REPAIR_MESSAGE)) {
+      // The resumed conversation: read the file the error names, rewrite it, then say so.
+      const step = repairTurns.get(task.name) ?? 0;
+      repairTurns.set(task.name, step + 1);
+      if (step === 0) {
+        if (!turn.text.includes(TYPE_ERROR)) throw new Error('the repair message does not quote the type error');
+        return { text: 'Reading the file the error names.', toolCalls: [{ name: 'Read', input: { file_path: file } }], usage: USAGE };
+      }
+      if (step === 1) {
+        return {
+          text: 'Fixing the type of summaryWidth.',
+          toolCalls: [{ name: 'Write', input: { file_path: file, content: repairedSource(task.type, contractsImportPath, true) } }],
+          usage: USAGE,
+        };
+      }
+      return { text: `Fixed ${summaryFile(task.name)}.`, usage: USAGE };
+    }
     if (!turn.tools.includes('Write')) throw new Error(`the Write tool is not offered (tools: ${turn.tools.join(', ')})`);
     return {
       text: `Adding a summary of each ${task.type}.`,
@@ -71,8 +98,8 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
         {
           name: 'Write',
           input: {
-            file_path: join(worktree, summaryFile(task.name)),
-            content: summarySource(task.type, contractsImportPath),
+            file_path: file,
+            content: task.repair ? repairedSource(task.type, contractsImportPath, false) : summarySource(task.type, contractsImportPath),
           },
         },
       ],
@@ -122,11 +149,12 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
         expect(ws.readFile(`${roots[name]}/fanout.md`)).toMatch(/^agent: claude$/m);
       }
 
-      await ws.nx(['run-many', '-t', 'fanout', '--parallel=2'], INSTALLING);
+      await ws.nx(['run-many', '-t', 'fanout', '--parallel=3'], INSTALLING);
 
-      for (const { name, type } of TASKS) {
+      for (const { name, type } of FIRST_TRY) {
         const result = ws.readResult(name);
         expect(result).toMatchObject({ status: 'succeeded', agent: 'claude' });
+        expect(result.rounds).toHaveLength(1);
         expect(result.files.map((file) => file.path)).toEqual([summaryFile(name)]);
         expect(ws.readFile(summaryFile(name))).toBe(summarySource(type, contractsImportPath));
         expect(ws.sha256(summaryFile(name))).toBe(result.files[0]?.sha256);
@@ -136,8 +164,36 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
     2 * INSTALLING,
   );
 
+  it('lands a first attempt that does not compile only after a repair round: the gate fails, the resumed session fixes it', () => {
+    const { name, type } = REPAIRED;
+    const result = ws.readResult(name);
+    expect(result).toMatchObject({ status: 'succeeded', agent: 'claude' });
+    expect(ws.readFile(summaryFile(name))).toBe(repairedSource(type, contractsImportPath, true));
+    // Two rounds: the first failed the project's typecheck in its worktree, the second passed every target.
+    const rounds = result.rounds ?? [];
+    expect(rounds.map((round) => round.failed)).toEqual(['gate', undefined]);
+    expect(rounds[0].gate).toContainEqual(expect.objectContaining({ target: 'typecheck', ok: false }));
+    expect(rounds[1].gate.length).toBeGreaterThan(0);
+    expect(rounds[1].gate.every((target) => target.ok)).toBe(true);
+    expect(rounds[1].gate.map((target) => target.target)).toContain('typecheck');
+    // The feedback quoted the compiler's error, and the same conversation continued with it.
+    const feedback = ws.readFile(`.fanout/sessions/${name}/feedback.round-1.md`);
+    expect(feedback).toContain(TYPE_ERROR);
+    expect(feedback).toContain(`${summaryFile(name)}`);
+    const requests = sessionRequests(name);
+    const resumed = requests.filter((request) => request.turn?.text.includes(REPAIR_MESSAGE));
+    expect(resumed).toHaveLength(3);
+    expect(resumed[1].turn?.toolResults).toEqual([expect.objectContaining({ isError: false })]);
+    const sessionIds = new Set(requests.map((request) => request.headers['x-claude-code-session-id']));
+    expect(sessionIds).toEqual(new Set([result.sessionId]));
+    // Both rounds' usage is counted.
+    expect(result.tokens?.output).toBe(sum(requests.map((request) => request.reply?.usage.outputTokens ?? 0)));
+    expect(rounds.every((round) => (round.costUsd ?? 0) > 0)).toBe(true);
+    expect(result.costUsd).toBeCloseTo((rounds[0].costUsd ?? 0) + (rounds[1].costUsd ?? 0), 12);
+  });
+
   it('each session was the pinned CLI, in two turns: the Write call, then the final message after its result', () => {
-    for (const { name } of TASKS) {
+    for (const { name } of FIRST_TRY) {
       const requests = sessionRequests(name);
       expect(requests.map((request) => request.reply?.toolCalls?.length ?? 0)).toEqual([1, 0]);
       expect(requests[1]?.turn?.toolResults).toEqual([expect.objectContaining({ isError: false })]);
@@ -153,11 +209,11 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
   });
 
   it('result.json holds the session id, and the tokens and cost the CLI reported', () => {
-    const costs = TASKS.map(({ name }) => {
+    const costs = FIRST_TRY.map(({ name }) => {
       const result = ws.readResult(name);
       const requests = sessionRequests(name);
       expect(result.sessionId).toBe(requests[0]?.headers['x-claude-code-session-id']);
-      expect(result.tokens).toEqual({
+      expect(result.tokens).toMatchObject({
         input: sum(requests.map((request) => request.reply?.usage.inputTokens ?? 0)),
         output: sum(requests.map((request) => request.reply?.usage.outputTokens ?? 0)),
       });
@@ -188,6 +244,8 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
     }
   });
 });
+
+const USAGE = { inputTokens: 800, outputTokens: 40 };
 
 function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);

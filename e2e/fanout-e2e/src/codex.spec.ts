@@ -8,8 +8,11 @@ import {
   generateAgentTasks,
   installCli,
   pinnedVersion,
+  REPAIR_MESSAGE,
+  repairedSource,
   summaryPath,
   summarySource,
+  TYPE_ERROR,
 } from './agent-cli';
 import { killRunningCommands } from './run-command';
 import { startScriptedModelServer, type Script, type ScriptedModelServer } from './scripted-model-server';
@@ -29,7 +32,11 @@ const CODEX_VERSION = pinnedVersion('@openai/codex');
 const TASKS = [
   { name: 'orders', type: 'Order' },
   { name: 'products', type: 'Product' },
+  // Its first attempt does not compile: the gate fails, fanout resumes the thread with the error.
+  { name: 'invoices', type: 'Invoice', repair: true },
 ];
+const FIRST_TRY = TASKS.filter((task) => !task.repair);
+const REPAIRED = TASKS.find((task) => task.repair) ?? TASKS[0];
 
 /** Shaped like a real key, so that both redactions (by variable name and by shape) apply. */
 const FAKE_API_KEY = `sk-proj-${'e2e0fanout0fake0key0'.repeat(4)}`;
@@ -43,6 +50,11 @@ function addFilePatch(path: string, content: string): string {
   return ['*** Begin Patch', `*** Add File: ${path}`, ...lines, '*** End Patch'].join('\n');
 }
 
+/** A patch that replaces one line of a file. */
+function replaceLinePatch(path: string, from: string, to: string): string {
+  return ['*** Begin Patch', `*** Update File: ${path}`, '@@', `-${from}`, `+${to}`, '*** End Patch'].join('\n');
+}
+
 describe('agent: codex, the real Codex CLI against a scripted model server', () => {
   let ws: TestWorkspace;
   let prefix: string | undefined;
@@ -51,6 +63,8 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
   let contractsImportPath = '';
 
   const summaryFile = (task: string) => summaryPath(roots[task], task);
+  /** How many requests of each task came after fanout's repair message: the script's place in the repair. */
+  const repairTurns = new Map<string, number>();
 
   const script: Script = (turn) => {
     const task = assignedTask(TASKS, turn.text);
@@ -59,16 +73,30 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
         text: 'Nothing to do.',
         usage: { inputTokens: 1, outputTokens: 1 },
       };
-    if (turn.toolResults.length > 0) {
+    // Codex states its working root (the worktree) in the environment context it sends.
+    const worktree = /<cwd>([^<]+)<\/cwd>/.exec(turn.text)?.[1];
+    if (!worktree) throw new Error('the request names no <cwd>');
+    const file = join(worktree, summaryFile(task.name));
+    let patch: string;
+    if (task.repair && turn.text.includes(REPAIR_MESSAGE)) {
+      // The resumed thread: patch the line the error names, then say so.
+      const step = repairTurns.get(task.name) ?? 0;
+      repairTurns.set(task.name, step + 1);
+      if (step > 0) return { text: `Fixed ${summaryFile(task.name)}.`, usage: { inputTokens: 900, outputTokens: 30 } };
+      if (!turn.text.includes(TYPE_ERROR)) throw new Error('the repair message does not quote the type error');
+      const [from, to] = [false, true].map(
+        (fixed) => repairedSource(task.type, contractsImportPath, fixed).trimEnd().split('\n').pop() ?? '',
+      );
+      patch = replaceLinePatch(file, from, to);
+    } else if (turn.toolResults.length > 0) {
       return {
         text: `Wrote ${summaryFile(task.name)}.`,
         usage: { inputTokens: 1500, outputTokens: 20 },
       };
+    } else {
+      const source = task.repair ? repairedSource(task.type, contractsImportPath, false) : summarySource(task.type, contractsImportPath);
+      patch = addFilePatch(file, source);
     }
-    // Codex states its working root (the worktree) in the environment context it sends.
-    const worktree = /<cwd>([^<]+)<\/cwd>/.exec(turn.text)?.[1];
-    if (!worktree) throw new Error('the request names no <cwd>');
-    const patch = addFilePatch(join(worktree, summaryFile(task.name)), summarySource(task.type, contractsImportPath));
     // apply_patch is a freeform tool; this version offers it inside `exec`, a JavaScript tool that calls the others.
     const call = turn.tools.includes('apply_patch')
       ? { name: 'apply_patch', input: patch }
@@ -142,11 +170,12 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
         expect(ws.readFile(`${roots[name]}/fanout.md`)).toMatch(/^agent: codex$/m);
       }
 
-      await ws.nx(['run-many', '-t', 'fanout', '--parallel=2'], INSTALLING);
+      await ws.nx(['run-many', '-t', 'fanout', '--parallel=3'], INSTALLING);
 
-      for (const { name, type } of TASKS) {
+      for (const { name, type } of FIRST_TRY) {
         const result = ws.readResult(name);
         expect(result).toMatchObject({ status: 'succeeded', agent: 'codex' });
+        expect(result.rounds).toHaveLength(1);
         expect(result.files.map((file) => file.path)).toEqual([summaryFile(name)]);
         expect(ws.readFile(summaryFile(name))).toBe(summarySource(type, contractsImportPath));
         expect(ws.sha256(summaryFile(name))).toBe(result.files[0]?.sha256);
@@ -156,8 +185,25 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
     2 * INSTALLING,
   );
 
+  it('lands a first attempt that does not compile only after a repair round: the gate fails, the resumed thread fixes it', () => {
+    const { name, type } = REPAIRED;
+    const result = ws.readResult(name);
+    expect(result).toMatchObject({ status: 'succeeded', agent: 'codex' });
+    expect(ws.readFile(summaryFile(name))).toBe(repairedSource(type, contractsImportPath, true));
+    const rounds = result.rounds ?? [];
+    expect(rounds.map((round) => round.failed)).toEqual(['gate', undefined]);
+    expect(rounds[0].gate).toContainEqual(expect.objectContaining({ target: 'typecheck', ok: false }));
+    expect(rounds[1].gate.every((target) => target.ok)).toBe(true);
+    expect(ws.readFile(`.fanout/sessions/${name}/feedback.round-1.md`)).toContain(TYPE_ERROR);
+    // `codex exec resume` continued the same thread with the feedback.
+    const requests = sessionRequests(name);
+    expect(requests.filter((request) => request.turn?.text.includes(REPAIR_MESSAGE))).toHaveLength(2);
+    expect(new Set(requests.map((request) => request.headers['thread-id']))).toEqual(new Set([result.sessionId]));
+    expect(result.tokens?.output).toBe(sum(requests.map((request) => request.reply?.usage.outputTokens ?? 0)));
+  });
+
   it('each session was the pinned CLI, in two turns: the patch, then the final message after its result', () => {
-    for (const { name } of TASKS) {
+    for (const { name } of FIRST_TRY) {
       const requests = sessionRequests(name);
       expect(requests.map((request) => request.reply?.toolCalls?.length ?? 0)).toEqual([1, 0]);
       expect(requests[1]?.turn?.toolResults).toHaveLength(1);
@@ -171,11 +217,11 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
   });
 
   it('result.json holds the thread id and the tokens Codex reported, and no cost (Codex reports none)', () => {
-    for (const { name } of TASKS) {
+    for (const { name } of FIRST_TRY) {
       const result = ws.readResult(name);
       const requests = sessionRequests(name);
       expect(result.sessionId).toBe(requests[0]?.headers['thread-id']);
-      expect(result.tokens).toEqual({
+      expect(result.tokens).toMatchObject({
         input: sum(requests.map((request) => request.reply?.usage.inputTokens ?? 0)),
         output: sum(requests.map((request) => request.reply?.usage.outputTokens ?? 0)),
       });

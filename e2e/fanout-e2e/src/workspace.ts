@@ -50,8 +50,16 @@ export interface SessionResult {
   error?: string;
   worktree?: string;
   costUsd?: number;
-  tokens?: { input?: number; output?: number };
+  tokens?: { input?: number; output?: number; cacheRead?: number; cacheWrite?: number };
   sessionId?: string;
+  rounds?: {
+    round: number;
+    failed?: string;
+    costUsd?: number;
+    tokens?: { input?: number; output?: number };
+    gate: { target: string; ok: boolean; durationMs: number }[];
+  }[];
+  gate?: { ok: boolean; targets: { target: string; ok: boolean; output: string }[] };
 }
 
 /** One workspace under test, and what the tests do in it. */

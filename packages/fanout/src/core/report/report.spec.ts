@@ -390,7 +390,10 @@ function reviewedResults(): SessionResult[] {
 function segments(html: string, session: string): [string, number][] {
   const start = html.indexOf(`data-session="${session}" style="left:`);
   const bar = html.slice(start, html.indexOf('</div>', start));
-  return [...bar.matchAll(/data-phase="(\w+)"(?: data-round="\d+")? style="width:([\d.]+)%/g)].map(([, phase, width]) => [phase, Number(width)]);
+  return [...bar.matchAll(/data-phase="(\w+)"(?: data-round="\d+")? style="width:([\d.]+)%/g)].map(([, phase, width]) => [
+    phase,
+    Number(width),
+  ]);
 }
 
 describe('the report for review', () => {

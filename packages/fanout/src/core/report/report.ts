@@ -272,7 +272,12 @@ function segmentsOf(result: SessionResult): PhaseShare[] | undefined {
   const rounds = roundsOf(result);
   if (!phases || rounds.length < 2) return phases;
   const whole = phases.reduce((total, phase) => total + phase.ms, 0);
-  const part = (name: string, ms: number, round?: number): PhaseShare => ({ name, ms, share: (ms / whole) * 100, ...(round ? { round } : {}) });
+  const part = (name: string, ms: number, round?: number): PhaseShare => ({
+    name,
+    ms,
+    share: (ms / whole) * 100,
+    ...(round ? { round } : {}),
+  });
   const byName = new Map(phases.map((phase) => [phase.name, phase]));
   const split: PhaseShare[] = [];
   rounds.forEach((round, index) => {
@@ -307,7 +312,9 @@ function roundLines(result: SessionResult): string[] {
   const rounds = roundsOf(result);
   if (rounds.length < 2 && !(rounds[0]?.gate.length > 0)) return [];
   return rounds.map((round, index) => {
-    const gate = round.gate.map((target) => `${target.target} ${target.ok ? '✓' : target.timedOut ? 'timed out' : '✗'} ${formatDuration(target.durationMs)}`);
+    const gate = round.gate.map(
+      (target) => `${target.target} ${target.ok ? '✓' : target.timedOut ? 'timed out' : '✗'} ${formatDuration(target.durationMs)}`,
+    );
     const extras = [
       round.costUsd !== undefined ? `cost ${formatCost(round.costUsd)}` : undefined,
       round.tokens ? `tokens ${formatTokens(round.tokens)}` : undefined,

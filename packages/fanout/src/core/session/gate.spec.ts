@@ -87,7 +87,13 @@ describe('gateEnv', () => {
       NX_TUI: 'false',
       NX_SKIP_LOG_GROUPING: 'true',
       FORCE_COLOR: '0',
+      NX_ISOLATE_PLUGINS: 'false',
     });
+  });
+
+  it("loads Nx's plugins in its own process unless the user's environment says otherwise", () => {
+    expect(gateEnv({ PATH: '/usr/bin' })['NX_ISOLATE_PLUGINS']).toBe('false');
+    expect(gateEnv({ PATH: '/usr/bin', NX_ISOLATE_PLUGINS: 'true' })['NX_ISOLATE_PLUGINS']).toBe('true');
   });
 });
 
@@ -286,7 +292,13 @@ describe('runGate in a real worktree', () => {
       expect(calls[index].cwd).toBe(own);
       expect(calls[index].bin).toBe(gateNxBinary(worktree.path));
       expect(calls[index].argv).toEqual(['run', `orders:${target}`, '--outputStyle=static', '--skipSync']);
-      expect(calls[index].env).toEqual({ NX_DAEMON: 'false', NX_TUI: 'false', NX_SKIP_LOG_GROUPING: 'true', FORCE_COLOR: '0' });
+      expect(calls[index].env).toEqual({
+        NX_DAEMON: 'false',
+        NX_TUI: 'false',
+        NX_SKIP_LOG_GROUPING: 'true',
+        FORCE_COLOR: '0',
+        NX_ISOLATE_PLUGINS: 'false',
+      });
     }
     // Nx's data: the project graph in the worktree, nothing in the user's workspace's .nx ...
     expect(calls[0].workspaceDataDirectory).toBe(join(own, '.nx', 'workspace-data'));

@@ -1,22 +1,11 @@
-import {
-  copyFileSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { dirname, join, resolve } from 'path';
 import { dirtyPaths, git } from '../system/git';
 import { withLock } from '../system/lock';
 import { endStrays } from '../system/process';
 import { parseNameStatus, type FileChange } from './scope';
 import { GATE_SCRATCH_PATHS } from './gate';
+import { linkModules } from './linked-modules';
 import { FANOUT_DIR } from '../../constants';
 import { conePathspecs, conePatterns, sparseCone, type SparseCheckout } from './sparse-checkout';
 
@@ -98,7 +87,8 @@ function stageAll(worktree: string, workspaceRoot: string, sparse = false): Prom
  * A git worktree for one session on branch `fanout/<project>`, made from HEAD
  * with the user's uncommitted files laid over it, so the session sees the
  * workspace as it is now (freshly generated projects included). node_modules is
- * linked, not reinstalled. A worktree, branch or ref lock left by an earlier
+ * linked, not reinstalled, with the workspace's own packages linked to the
+ * worktree's copies (linkModules). A worktree, branch or ref lock left by an earlier
  * session (kept on failure, or left by a killed run) is cleared first. Given
  * `checkout`, the projects the session does not need are left out of it.
  */
@@ -153,10 +143,7 @@ export async function createWorktree(
       copyFileSync(source, join(path, file));
     }
   }
-  const modules = join(workspaceRoot, 'node_modules');
-  if (existsSync(modules) && !existsSync(join(path, 'node_modules'))) {
-    symlinkSync(modules, join(path, 'node_modules'), 'dir');
-  }
+  linkModules(workspaceRoot, path);
 
   await stageAll(path, workspaceRoot, sparse);
   await git(path, ['commit', '--no-verify', '--allow-empty', '-q', '-m', `fanout: baseline for ${project}`]);

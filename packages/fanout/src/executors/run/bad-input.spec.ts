@@ -183,7 +183,11 @@ describe('fanout:run refuses bad input, creating nothing', () => {
       fanoutMd('like: users\ncontracts: contracts\ngate: { typecheck: true }'),
       ['libs/orders/fanout.md:4: "gate" must be a list of target names'],
     ],
-    ['repairs that are no count', fanoutMd('like: users\ncontracts: contracts\nrepairs: -1'), ['"repairs" must be a whole number from 0 to 10']],
+    [
+      'repairs that are no count',
+      fanoutMd('like: users\ncontracts: contracts\nrepairs: -1'),
+      ['"repairs" must be a whole number from 0 to 10'],
+    ],
   ])('%s', async (_, text, problems) => {
     write(ws.root, 'libs/orders/fanout.md', text);
     await expectRefused({}, {}, ...problems);
