@@ -4,6 +4,8 @@
 // ceil(12 / P) × 5 s. fanout's own overhead per session (worktree, context, checks,
 // integration) comes from the phase timings every session records in its result.json;
 // Nx's task timings (NX_PROFILE) add the executor's start in its own process.
+// The gate is off (`gate: []` in the workspace's nx.json, from task-workspace.mjs):
+// these figures are fanout's own overhead; the gate benchmark (gate.mjs) measures it.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from './stats.mjs';
@@ -47,6 +49,9 @@ export async function benchFanoutEfficiency({ workspace }) {
       throw new Error(
         `sessions failed at --parallel=${parallel}: ${failed.map((result) => `${result.project}: ${result.error}`).join('; ')}`,
       );
+    const gated = results.filter((result) => result.gate !== undefined || result.timings.gateMs !== undefined);
+    if (gated.length > 0)
+      throw new Error(`the gate ran in ${gated.map((result) => result.project).join(', ')}: it must be off (gate: []) in this benchmark`);
     const inSession = results.map((result) => result.durationMs - result.timings.agentMs);
     const phase = (name) => Math.round(median(results.map((result) => result.timings[name])));
     const perTask = results.map((result) => (tasks.get(result.project) ?? Number.NaN) - result.timings.agentMs);

@@ -79,7 +79,22 @@ ${notes.join('\n')}
   start to exit. fanout's overhead per session is the session's duration minus its agent's, from the
   phase timings in \`.fanout/sessions/<project>/result.json\` (\`timings\`: context, worktree,
   agent, checks, integration); the executor's own start (a process per task, loading the plugin) is
-  taken from Nx's task trace (\`NX_PROFILE\`).
+  taken from Nx's task trace (\`NX_PROFILE\`). The gate is off there (\`"gate": []\` in the fanout
+  plugin's options in nx.json; the cache replay runs with the same setting): these figures are fanout's
+  own work, and the gate's cost is the task's own targets, measured apart below.
+- **Gate**: in the same workspace, one task project given, as uncommitted changes the benchmark
+  resets, the checks a real workspace has: \`test\` (Nx's jest plugin, which the generators
+  configured), \`lint\` (Nx's ESLint plugin and flat configuration) and \`typecheck\` (\`tsc --noEmit\`
+  of its tsconfigs, with the compiler options Nx's generators give a real workspace), and the files a
+  session writes there. \`runGate\` from the built plugin runs them (\`nx run <project>:<target>\`,
+  one after another) in a fresh worktree made by \`createWorktree\` (not counted; removed after); the
+  baseline is the same nx commands in the workspace itself, in the gate's environment (no daemon).
+  A worktree shares its workspace's Nx cache, so both sides always have the same cache conditions:
+  first every target run, Nx's cache skipped in both (\`NX_SKIP_NX_CACHE\` for the gate,
+  \`--skip-nx-cache\` in the workspace), then every target replayed from the cache in both (filled by
+  one run in the workspace). Every run must pass every target and run or replay as intended. Besides
+  wall time, the CPU time of all the processes each side started (from \`/proc\`: the children's user
+  and system time), which the machine's other work disturbs far less.
 - **Worktree setup**: \`createWorktree\` from the built plugin, in a generated workspace of 2,000
   projects and 20,000 committed files, with the plugin's \`sparseCheckout: true\` (keeping the task's
   project, the contracts and the reference), then without it (the whole workspace, the default), and

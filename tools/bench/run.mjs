@@ -3,13 +3,14 @@
 //   node tools/bench/run.mjs                     every benchmark, BENCHMARKS.md written
 //   node tools/bench/run.mjs --only=checks,independence   some, printed only
 //   node tools/bench/run.mjs --plugin-dir=DIR    an already built plugin package instead of nx build
-// Benchmarks: independence, checks, efficiency, cache, worktree. Workspaces go to tmp/bench.
+// Benchmarks: independence, checks, efficiency, gate, cache, worktree. Workspaces go to tmp/bench.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { benchCacheReplay } from './cache-replay.mjs';
 import { benchChecks } from './checks.mjs';
 import { benchFanoutEfficiency } from './fanout-efficiency.mjs';
+import { benchGate } from './gate.mjs';
 import { benchIndependence } from './independence.mjs';
 import { benchRoot, buildPlugin, repo } from './plugin.mjs';
 import { machine, printFigure, renderReport } from './report.mjs';
@@ -20,6 +21,8 @@ const BENCHMARKS = {
   independence: benchIndependence,
   checks: benchChecks,
   efficiency: benchFanoutEfficiency,
+  // In the task workspace too, as uncommitted changes it resets; before cache, which fills the cache last.
+  gate: benchGate,
   // After efficiency: both use the task workspace, and the cache is filled last.
   cache: benchCacheReplay,
   // Last: deleting its 20,000-file worktrees makes the file system slow to create files for a

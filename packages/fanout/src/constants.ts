@@ -84,8 +84,8 @@ export interface FanoutPluginOptions {
   /**
    * Leave out of each session's worktree the projects it does not need (a git sparse
    * checkout): it keeps its own project, the contracts, the reference, what they
-   * depend on, and everything that is no project's. Default false: every session
-   * checks out the whole workspace; true pays off in large workspaces (see BENCHMARKS.md).
+   * depend on, and everything that is no project's. Default true; false checks out
+   * the whole workspace for every session (seconds per session in a large workspace, see BENCHMARKS.md).
    */
   sparseCheckout?: boolean;
   /**

@@ -176,8 +176,9 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
       reference,
       base: assembleBase({ workspaceRoot: context.root, conventions: [CONVENTIONS_FILE], contracts, reference }),
       copyFiles: plugin.copyFiles ?? [],
+      // Sparse unless turned off: the session's project, the contracts, the reference and what they depend on.
       sparse:
-        plugin.sparseCheckout !== true
+        plugin.sparseCheckout === false
           ? undefined
           : sparseSelection(context.projectGraph, [project, assignment.contracts, assignment.like]),
       portBase: portBase + Math.max(index, 0) * portRange,
