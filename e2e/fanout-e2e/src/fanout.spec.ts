@@ -13,7 +13,11 @@ const PATTERN_TASKS = ['orders', 'products', 'invoices'];
 // Programs for the `command` agent, each run in its session's worktree. `.cjs`: CommonJS
 // whatever the workspace's package.json says.
 
-/** Writes <projectRoot>/src/generated.ts, after checking what fanout handed over. */
+/**
+ * Writes <projectRoot>/src/generated.ts and its test, after checking what fanout
+ * handed over. The test too: the gate runs the project's jest, which fails on a
+ * project with no tests.
+ */
 const WRITE_AGENT = `const { mkdirSync, realpathSync, writeFileSync } = require('node:fs');
 const root = process.argv[2];
 if (root !== process.env.FANOUT_PROJECT_ROOT) {
@@ -26,6 +30,10 @@ if (realpathSync(process.env.FANOUT_WORKTREE) !== process.cwd()) {
 }
 mkdirSync(\`\${root}/src\`, { recursive: true });
 writeFileSync(\`\${root}/src/generated.ts\`, \`export const project = '\${process.env.FANOUT_PROJECT}';\\n\`);
+writeFileSync(
+  \`\${root}/src/generated.spec.ts\`,
+  \`import { project } from './generated';\\n\\nit('names its project', () => {\\n  expect(project).toBe('\${process.env.FANOUT_PROJECT}');\\n});\\n\`,
+);
 `;
 
 /** Writes half a file in its scope, then fails. */
@@ -289,7 +297,7 @@ describe('fanout in a new Nx workspace', () => {
       ] as const) {
         const generated = `${commandRoots[project]}/src/generated.ts`;
         expect(result).toMatchObject({ status: 'succeeded', agent: 'command' });
-        expect(result.files.map((file) => file.path)).toEqual([generated]);
+        expect(result.files.map((file) => file.path).sort()).toEqual([generated, generatedSpec(project)].sort());
         expect(ws.readFile(generated)).toContain(`'${project}'`);
       }
       // dependsOn ^fanout: beta's session started once alpha's had ended.
@@ -339,8 +347,8 @@ describe('fanout in a new Nx workspace', () => {
       const generated = `${commandRoots.gamma}/src/generated.ts`;
       const gamma = ws.readResult('gamma');
       expect(gamma.status).toBe('succeeded');
-      expect(gamma.files.map((file) => file.path)).toEqual([generated]);
-      expect(ws.sha256(generated)).toBe(gamma.files[0]?.sha256);
+      expect(gamma.files.map((file) => file.path).sort()).toEqual([generated, generatedSpec('gamma')].sort());
+      expect(ws.sha256(generated)).toBe(gamma.files.find((file) => file.path === generated)?.sha256);
 
       const halfWritten = `${commandRoots.delta}/src/half-written.ts`;
       const delta = ws.readResult('delta');
@@ -377,6 +385,11 @@ describe('fanout in a new Nx workspace', () => {
     },
     TEST_LIMIT,
   );
+
+  /** The test WRITE_AGENT writes next to generated.ts. */
+  function generatedSpec(project: string): string {
+    return `${commandRoots[project]}/src/generated.spec.ts`;
+  }
 
   /**
    * Writes each command-agent task's agent, `tools/agents/<task>.cjs`, commits them, and

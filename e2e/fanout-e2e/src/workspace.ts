@@ -117,6 +117,16 @@ export class TestWorkspace {
     writeFileSync(file, content);
   }
 
+  /** Sets options of the fanout plugin's entry in nx.json (the entry `nx add fanout` wrote). */
+  setPluginOptions(options: Record<string, unknown>): void {
+    const nxJson = this.readJson<{ plugins?: (string | { plugin: string; options?: Record<string, unknown> })[] }>('nx.json');
+    const plugins = (nxJson.plugins ?? []).map((entry) => (typeof entry === 'string' ? { plugin: entry } : entry));
+    const fanout = plugins.find((entry) => entry.plugin === 'fanout');
+    if (!fanout) throw new Error(`nx.json of ${this.root} registers no fanout plugin`);
+    fanout.options = { ...fanout.options, ...options };
+    this.writeFile('nx.json', `${JSON.stringify({ ...nxJson, plugins }, null, 2)}\n`);
+  }
+
   sha256(path: string): string {
     return createHash('sha256')
       .update(readFileSync(this.path(path)))

@@ -1,7 +1,7 @@
 import { execFileSync } from 'child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { join } from 'path';
+import { join, relative } from 'path';
 import { GATE_TARGETS } from '../../constants';
 import { createRedactor } from '../system/redact';
 import type { ProcessOptions, ProcessResult } from '../system/process';
@@ -15,20 +15,53 @@ src/index.ts(12,6): error TS2345: Argument of type '{ line: { quantity: string; 
     Type 'string' is not assignable to type 'number'.
 `;
 
-/** A stand-in for nx: typecheck fails like tsc, the other targets pass. */
+/**
+ * A stand-in for `nx run-many`: it runs the asked targets of the project one after
+ * another, printing each under its heading as Nx's static output does, and writes
+ * Nx's task profile where NX_PROFILE says. `typecheck` fails like tsc; `test`
+ * depends on a `build` of `contracts` that fails when FAKE_NX_BUILD_FAILS is set
+ * (and is then not run); `lint` is replayed from the cache; a project named
+ * `broken` makes it fail before any task, as a project graph error does.
+ */
 function writeFakeNx(bin: string): void {
   mkdirSync(join(bin, '..'), { recursive: true });
   writeFileSync(
     bin,
     `#!${process.execPath}
-const target = process.argv[3].split(':')[1];
-if (target === 'typecheck') {
-  process.stdout.write('\\n> nx run orders:typecheck\\n\\n' + ${JSON.stringify(TSC_ERRORS)});
-  process.stderr.write('\\n NX   Running target typecheck for project orders failed\\n');
-  process.exitCode = 2;
-} else {
-  process.stdout.write('\\n> nx run orders:' + target + '\\n\\nall good\\n');
+const fs = require('fs');
+const path = require('path');
+const arg = (name) => process.argv.find((a) => a.startsWith('--' + name + '=')).split('=')[1];
+const project = arg('projects');
+if (project === 'broken') {
+  process.stderr.write(' NX   Could not find project "broken"\\n');
+  process.exit(1);
 }
+const profile = [];
+const record = (name, status, ms) => profile.push({ name, ph: 'X', dur: ms * 1000, args: { status } });
+let failed = false;
+const fail = (id) => { failed = true; process.stderr.write('\\n NX   Running targets for project ' + project + ' failed\\n\\nFailed tasks:\\n\\n- ' + id + '\\n'); };
+for (const target of arg('targets').split(',')) {
+  const id = project + ':' + target;
+  if (target === 'typecheck') {
+    process.stdout.write('\\n> nx run ' + id + '\\n\\n' + ${JSON.stringify(TSC_ERRORS)});
+    record(id, 'failure', 1500);
+    fail(id);
+  } else if (target === 'test' && process.env.FAKE_NX_BUILD_FAILS) {
+    process.stdout.write('\\n> nx run contracts:build\\n\\nsrc/index.ts(1,1): error TS1005: a semicolon expected.\\n');
+    record('contracts:build', 'failure', 700);
+    record(id, 'skipped', 0);
+    fail('contracts:build');
+  } else if (target === 'lint') {
+    process.stdout.write('\\n> nx run ' + id + '  [local cache]\\n\\nall good\\n');
+    record(id, 'local-cache', 40);
+  } else {
+    process.stdout.write('\\n> nx run ' + id + '\\n\\nall good\\n');
+    record(id, 'success', 2500);
+  }
+}
+process.stdout.write('\\n NX   Ran targets for project ' + project + '\\n\\nPerformance Profile: x\\n');
+fs.writeFileSync(path.join(process.cwd(), process.env.NX_PROFILE), JSON.stringify(profile));
+if (failed) process.exitCode = 1;
 `,
   );
   chmodSync(bin, 0o755);
@@ -121,38 +154,71 @@ describe('runGate', () => {
     redact: (text: string) => text,
   });
 
-  it('runs every target through nx in the worktree, all of them even after one fails', async () => {
+  it('runs every target through one nx run-many in the worktree, all of them even after one fails', async () => {
     writeFakeNx(gateNxBinary(worktree));
 
     const result = await runGate(options(['test', 'typecheck', 'lint']));
 
     expect(result.ok).toBe(false);
     expect(result.project).toBe('orders');
-    expect(result.targets.map(({ target, ok, exitCode }) => ({ target, ok, exitCode }))).toEqual([
-      { target: 'test', ok: true, exitCode: 0 },
-      { target: 'typecheck', ok: false, exitCode: 2 },
-      { target: 'lint', ok: true, exitCode: 0 },
+    // Outcomes and times from Nx's task profile; a replayed target is marked so.
+    expect(result.targets.map(({ target, ok, exitCode, durationMs, cached }) => ({ target, ok, exitCode, durationMs, cached }))).toEqual([
+      { target: 'test', ok: true, exitCode: 0, durationMs: 2500, cached: undefined },
+      { target: 'typecheck', ok: false, exitCode: 1, durationMs: 1500, cached: undefined },
+      { target: 'lint', ok: true, exitCode: 0, durationMs: 40, cached: true },
     ]);
-    const typecheck = result.targets[1];
-    expect(typecheck.output).toContain("src/index.ts(3,9): error TS2322: Type 'string' is not assignable to type 'number'.");
-    // Nx says which task failed on stderr: it follows stdout in the output.
-    expect(typecheck.output.indexOf('NX   Running target typecheck')).toBeGreaterThan(typecheck.output.indexOf('error TS2345'));
-    expect(typecheck.durationMs).toBeGreaterThanOrEqual(0);
+    // Each target's output is its own part of Nx's output, from its heading to the next.
+    const [test, typecheck, lint] = result.targets;
+    expect(test.output).toBe('> nx run orders:test\n\nall good\n');
+    expect(typecheck.output).toBe(`> nx run orders:typecheck\n\n${TSC_ERRORS}`);
+    expect(lint.output).toBe('> nx run orders:lint  [local cache]\n\nall good\n');
     const log = readFileSync(logFile, 'utf-8');
-    expect(log).toContain(`[fanout] gate: nx run orders:typecheck --outputStyle=static --skipSync (in ${worktree})`);
-    expect(log).toContain('[fanout] gate: orders:typecheck failed (exit code 2)');
+    expect(log).toContain(
+      `[fanout] gate: nx run-many --targets=test,typecheck,lint --projects=orders --outputStyle=static --skipSync --parallel=1 (in ${worktree})`,
+    );
+    expect(log).toContain('[fanout] gate: orders:typecheck failed in 1.5s');
+    expect(log).toContain('[fanout] gate: orders:lint passed (from the cache) in 0.0s');
     expect(log).toContain('error TS2345');
-    expect(log).toContain('[fanout] gate: orders:lint passed');
+    // The profile was read and removed.
+    expect(existsSync(join(dir, 'gate-profile.json'))).toBe(false);
+  });
+
+  it("fails a target Nx did not run because a task it depends on failed, with that task's output", async () => {
+    writeFakeNx(gateNxBinary(worktree));
+
+    const result = await runGate({ ...options(['test', 'lint']), env: { PATH: process.env.PATH, FAKE_NX_BUILD_FAILS: '1' } });
+
+    expect(result.ok).toBe(false);
+    expect(result.targets.map(({ target, ok }) => ({ target, ok }))).toEqual([
+      { target: 'test', ok: false },
+      { target: 'lint', ok: true },
+    ]);
+    expect(result.targets[0].output).toBe(
+      '[fanout] nx did not run orders:test: a task it depends on failed (contracts:build).\n' +
+        '> nx run contracts:build\n\nsrc/index.ts(1,1): error TS1005: a semicolon expected.\n',
+    );
+  });
+
+  it('fails every target with what Nx said when it stops before running any', async () => {
+    writeFakeNx(gateNxBinary(worktree));
+
+    const result = await runGate({ ...options(['typecheck', 'test']), project: 'broken' });
+
+    expect(result.ok).toBe(false);
+    expect(result.targets.map(({ target, ok, exitCode }) => ({ target, ok, exitCode }))).toEqual([
+      { target: 'typecheck', ok: false, exitCode: 1 },
+      { target: 'test', ok: false, exitCode: 1 },
+    ]);
+    for (const target of result.targets) {
+      expect(target.output).toContain(`[fanout] nx did not run broken:${target.target}; what it printed:`);
+      expect(target.output).toContain('Could not find project "broken"');
+    }
   });
 
   it('passes when every target passes, and runs nothing for no targets', async () => {
     writeFakeNx(gateNxBinary(worktree));
     const passed = await runGate(options(['test', 'lint']));
     expect(passed.ok).toBe(true);
-    expect(passed.targets.map((target) => target.output.trim())).toEqual([
-      '> nx run orders:test\n\nall good',
-      '> nx run orders:lint\n\nall good',
-    ]);
 
     const { run, calls } = runner([]);
     expect(await runGate({ ...options([]), worktree: join(dir, 'no-such-worktree'), run })).toEqual({
@@ -163,27 +229,33 @@ describe('runGate', () => {
     expect(calls).toEqual([]);
   });
 
-  it('gives each target the time left, and records the targets a timeout left unrun', async () => {
+  it("gives nx the gate's time, and records every target as timed out when it runs out", async () => {
     mkdirSync(join(worktree, 'node_modules', '.bin'), { recursive: true });
     writeFileSync(gateNxBinary(worktree), '');
-    const { run, calls } = runner([{ exitCode: 0 }, { exitCode: null, signal: 'SIGTERM', timedOut: true, stdout: 'PASS src/a.spec.ts\n' }]);
+    const { run, calls } = runner([
+      {
+        exitCode: null,
+        signal: 'SIGTERM',
+        timedOut: true,
+        stdout: '\n> nx run orders:typecheck\n\nok\n\n> nx run orders:test\n\nPASS src/a.spec.ts\n',
+      },
+    ]);
 
     const result = await runGate({ ...options(['typecheck', 'test', 'lint']), run });
 
-    expect(calls.map((call) => call.argv)).toEqual([
-      gateArgv(gateNxBinary(worktree), 'orders', 'typecheck'),
-      gateArgv(gateNxBinary(worktree), 'orders', 'test'),
-    ]);
-    expect(calls[0].options.timeoutMs).toBeLessThanOrEqual(60_000);
+    expect(calls.map((call) => call.argv)).toEqual([gateArgv(gateNxBinary(worktree), 'orders', ['typecheck', 'test', 'lint'])]);
+    expect(calls[0].options.timeoutMs).toBe(60_000);
     expect(calls[0].options.cwd).toBe(worktree);
+    expect(calls[0].options.env['NX_PROFILE']).toBe(relative(realpathSync(worktree), join(realpathSync(dir), 'gate-profile.json')));
     expect(result.ok).toBe(false);
     expect(result.targets.map(({ target, ok, timedOut }) => ({ target, ok, timedOut }))).toEqual([
-      { target: 'typecheck', ok: true, timedOut: undefined },
+      { target: 'typecheck', ok: false, timedOut: true },
       { target: 'test', ok: false, timedOut: true },
       { target: 'lint', ok: false, timedOut: true },
     ]);
-    expect(result.targets[1].output).toContain("stopped: the gate's time (60.0s) ran out during orders:test");
-    expect(result.targets[2].output).toContain("not run: the gate's time (60.0s) ran out before orders:lint");
+    expect(result.targets[1].output).toBe(
+      "> nx run orders:test\n\nPASS src/a.spec.ts\n\n[fanout] stopped: the gate's time (60.0s) ran out during orders:test's run.",
+    );
   });
 
   it('says what to do when the workspace has no nx to run, and never runs in the workspace itself', async () => {
@@ -218,10 +290,19 @@ fs.appendFileSync(process.env.FAKE_NX_RECORD, JSON.stringify({
   cwd: process.cwd(), bin: process.argv[1], argv: process.argv.slice(2), env,
   cacheDir: nx.cacheDir, workspaceDataDirectory: nx.workspaceDataDirectory,
 }) + '\\n');
-if (process.argv[3] === 'orders:test') {
-  for (let line = 0; line < 1000; line++) console.log('  noise line ' + line + ' '.repeat(40));
-  console.log('token in a failing test: ' + process.env.FANOUT_GATE_TOKEN);
-  console.log('src/index.spec.ts:5:27 - error: expected 2, received 3');
+if (process.argv[2] === 'run-many') {
+  const targets = process.argv.find((arg) => arg.startsWith('--targets=')).slice('--targets='.length).split(',');
+  const profile = [];
+  for (const target of targets) {
+    console.log('> nx run orders:' + target);
+    if (target === 'test') {
+      for (let line = 0; line < 1000; line++) console.log('  noise line ' + line + ' '.repeat(40));
+      console.log('token in a failing test: ' + process.env.FANOUT_GATE_TOKEN);
+      console.log('src/index.spec.ts:5:27 - error: expected 2, received 3');
+    }
+    profile.push({ name: 'orders:' + target, ph: 'X', dur: 1000, args: { status: target === 'test' ? 'failure' : 'success' } });
+  }
+  fs.writeFileSync(path.join(process.cwd(), process.env.NX_PROFILE), JSON.stringify(profile));
   // exitCode, not exit(): output to a pipe is written asynchronously, and exit() would drop its end.
   process.exitCode = 1;
 }
@@ -286,20 +367,26 @@ describe('runGate in a real worktree', () => {
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
-    expect(calls).toHaveLength(2);
+    expect(calls).toHaveLength(1);
     const own = realpathSync(worktree.path);
-    for (const [index, target] of ['typecheck', 'test'].entries()) {
-      expect(calls[index].cwd).toBe(own);
-      expect(calls[index].bin).toBe(gateNxBinary(worktree.path));
-      expect(calls[index].argv).toEqual(['run', `orders:${target}`, '--outputStyle=static', '--skipSync']);
-      expect(calls[index].env).toEqual({
-        NX_DAEMON: 'false',
-        NX_TUI: 'false',
-        NX_SKIP_LOG_GROUPING: 'true',
-        FORCE_COLOR: '0',
-        NX_ISOLATE_PLUGINS: 'false',
-      });
-    }
+    expect(calls[0].cwd).toBe(own);
+    expect(calls[0].bin).toBe(gateNxBinary(worktree.path));
+    expect(calls[0].argv).toEqual([
+      'run-many',
+      '--targets=typecheck,test',
+      '--projects=orders',
+      '--outputStyle=static',
+      '--skipSync',
+      '--parallel=1',
+    ]);
+    expect(calls[0].env).toEqual({
+      NX_DAEMON: 'false',
+      NX_TUI: 'false',
+      NX_SKIP_LOG_GROUPING: 'true',
+      FORCE_COLOR: '0',
+      NX_ISOLATE_PLUGINS: 'false',
+      NX_PROFILE: relative(own, join(realpathSync(workspace.scripts), 'gate-profile.json')),
+    });
     // Nx's data: the project graph in the worktree, nothing in the user's workspace's .nx ...
     expect(calls[0].workspaceDataDirectory).toBe(join(own, '.nx', 'workspace-data'));
     expect(existsSync(join(own, '.nx', 'workspace-data', 'project-graph.json'))).toBe(true);
@@ -309,7 +396,7 @@ describe('runGate in a real worktree', () => {
       cwd: root,
       env: { PATH: process.env.PATH, HOME: home, FAKE_NX_RECORD: record, FAKE_NX_DIRECTORIES: env.FAKE_NX_DIRECTORIES },
     });
-    const workspaceCache = JSON.parse(readFileSync(record, 'utf-8').trim().split('\n')[2]).cacheDir;
+    const workspaceCache = JSON.parse(readFileSync(record, 'utf-8').trim().split('\n')[1]).cacheDir;
     expect(calls[0].cacheDir).toBe(workspaceCache);
     expect(calls[0].cacheDir.startsWith(join(home, '.nx'))).toBe(true);
 

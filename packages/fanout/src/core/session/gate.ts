@@ -1,5 +1,5 @@
-import { appendFileSync, existsSync } from 'fs';
-import { join, resolve } from 'path';
+import { appendFileSync, existsSync, readFileSync, realpathSync, rmSync } from 'fs';
+import { basename, dirname, join, relative, resolve } from 'path';
 import { GATE_TARGETS } from '../../constants';
 import { withoutOuterTask } from '../system/nx-env';
 import { runProcess, type ProcessOptions, type ProcessResult } from '../system/process';
@@ -12,6 +12,8 @@ import { runProcess, type ProcessOptions, type ProcessResult } from '../system/p
 
 /** How much of each target's output a gate result keeps: its end, where tools summarize and Nx says what failed. */
 export const GATE_OUTPUT_CHARS = 20 * 1024;
+/** How much of the gate's stdout is kept in memory to split by task: every target's part of it, whole. */
+const GATE_CAPTURE_BYTES = 4 * 1024 * 1024;
 
 /**
  * What Nx writes into the worktree when the gate runs it there: its workspace data
@@ -82,13 +84,80 @@ export function gateNxBinary(worktree: string): string {
 }
 
 /**
- * The argv of one gate target. Static output: plain lines, every task's output
- * in full (a style every Nx the plugin supports knows). Sync generators are
- * skipped: without a terminal Nx would prompt for them and fail, and they would
- * rewrite files (root tsconfig references) outside the session's scope.
+ * The argv of a gate: one `nx run-many` for all its targets, so the project graph
+ * is computed once. Static output: plain lines, each task's output in full under
+ * its `> nx run` heading. One task at a time: the sessions already run side by
+ * side. Sync generators are skipped: without a terminal Nx would prompt for them
+ * and fail, and they would rewrite files (root tsconfig references) outside the
+ * session's scope.
  */
-export function gateArgv(nx: string, project: string, target: string): string[] {
-  return [nx, 'run', `${project}:${target}`, '--outputStyle=static', '--skipSync'];
+export function gateArgv(nx: string, project: string, targets: readonly string[]): string[] {
+  return [nx, 'run-many', `--targets=${targets.join(',')}`, `--projects=${project}`, '--outputStyle=static', '--skipSync', '--parallel=1'];
+}
+
+/** Where the gate asks Nx for its task profile (NX_PROFILE): next to the session log. */
+export function gateProfileFile(logFile: string): string {
+  return join(dirname(logFile), 'gate-profile.json');
+}
+
+/** How Nx's task profile records a task: its status and how long it ran. */
+interface ProfiledTask {
+  status: string;
+  durationMs: number;
+}
+
+/** Statuses of a task that passed: run, or replayed from a cache. */
+const PASSED = new Set(['success', 'local-cache', 'local-cache-kept-existing', 'remote-cache']);
+const CACHED = new Set(['local-cache', 'local-cache-kept-existing', 'remote-cache']);
+
+/**
+ * The tasks of Nx's profile (a Chrome trace: one complete event per task, its
+ * status in args), by task id; undefined when Nx wrote none (it stopped before
+ * running tasks, or was stopped).
+ */
+export function readTaskProfile(file: string): Map<string, ProfiledTask> | undefined {
+  let events: unknown;
+  try {
+    events = JSON.parse(readFileSync(file, 'utf-8'));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(events)) return undefined;
+  const tasks = new Map<string, ProfiledTask>();
+  for (const event of events as { ph?: string; name?: string; dur?: number; args?: { status?: string } }[]) {
+    if (event?.ph !== 'X' || typeof event.name !== 'string' || typeof event.args?.status !== 'string') continue;
+    tasks.set(event.name, { status: event.args.status, durationMs: Math.round((event.dur ?? 0) / 1000) });
+  }
+  return tasks;
+}
+
+const TASK_HEADING = /^> nx run (\S+?)(?:\s+\[[^\]]*\])?\s*$/;
+/** Where Nx's own lines start again after a task's output: its summary, or the profile's path. */
+const NX_SUMMARY = /^\s*NX\s{2,}\S|^Performance Profile: /;
+
+/** Each task's output in Nx's static output, by task id: from its `> nx run` heading to the next heading or Nx's summary. */
+export function taskOutputs(stdout: string): Map<string, string> {
+  const outputs = new Map<string, string>();
+  let current: string | undefined;
+  let lines: string[] = [];
+  const close = () => {
+    if (current !== undefined) outputs.set(current, `${lines.join('\n').trimEnd()}\n`);
+    current = undefined;
+    lines = [];
+  };
+  for (const line of stdout.split('\n')) {
+    const heading = TASK_HEADING.exec(line);
+    if (heading) {
+      close();
+      current = heading[1];
+    } else if (current !== undefined && NX_SUMMARY.test(line)) {
+      close();
+      continue;
+    }
+    if (current !== undefined) lines.push(line);
+  }
+  close();
+  return outputs;
 }
 
 export interface GateTargetResult {
@@ -100,6 +169,8 @@ export interface GateTargetResult {
   exitCode: number | null;
   /** Stopped, or never started, because the gate's time ran out. */
   timedOut?: boolean;
+  /** Replayed from Nx's cache: the same inputs passed before. */
+  cached?: boolean;
 }
 
 export interface GateResult {
@@ -148,61 +219,96 @@ function seconds(ms: number): string {
 }
 
 /**
- * Runs the gate's targets one after another, each through nx in the worktree, and
- * all of them even when one fails: a repair needs every failure. Only the time
- * limit stops it early; targets it left unrun are recorded as timed out.
+ * Runs the gate: the targets through one `nx run-many` in the worktree, every one
+ * of them even when one fails (a repair needs every failure). Each target's
+ * outcome and time come from Nx's task profile, its output from its part of
+ * Nx's static output. A target Nx did not run (a task it depends on failed, or
+ * Nx stopped before any task) fails with what Nx said; at the time limit Nx is
+ * stopped and the targets without an outcome are recorded as timed out.
  */
 export async function runGate(options: GateOptions): Promise<GateResult> {
-  const { worktree, project, logFile, redact } = options;
+  const { worktree, project, logFile, redact, targets } = options;
   const run = options.run ?? runProcess;
   if (resolve(worktree) === resolve(options.workspaceRoot)) {
     throw new Error(`the gate of ${project} runs in its worktree, never in the workspace itself (${options.workspaceRoot}).`);
   }
+  if (targets.length === 0) return { ok: true, project, targets: [] };
   const nx = gateNxBinary(worktree);
-  if (options.targets.length > 0 && !existsSync(nx)) {
+  if (!existsSync(nx)) {
     throw new Error(
-      `cannot run ${project}'s ${options.targets.join(', ')} in its worktree: ${nx} does not exist. ` +
+      `cannot run ${project}'s ${targets.join(', ')} in its worktree: ${nx} does not exist. ` +
         `Install the workspace's dependencies in ${options.workspaceRoot} (node_modules/.bin/nx must be there), ` +
         'or turn the gate off with gate: [] in fanout.md.',
     );
   }
-  const env = gateEnv(options.env);
-  const deadline = Date.now() + options.timeoutMs;
-  const results: GateTargetResult[] = [];
-  let outOfTime = false;
-  for (const target of options.targets) {
-    const left = deadline - Date.now();
-    if (outOfTime || left <= 0) {
-      const output = `[fanout] not run: the gate's time (${seconds(options.timeoutMs)}) ran out before ${project}:${target}.`;
-      appendFileSync(logFile, `${output}\n`);
-      results.push({ target, ok: false, durationMs: 0, output, exitCode: null, timedOut: true });
-      continue;
+  const profileFile = gateProfileFile(logFile);
+  rmSync(profileFile, { force: true });
+  // Nx writes the profile at a path it joins to its working directory: the real path of the worktree.
+  const profilePath = relative(realpathSync(worktree), join(realpathSync(dirname(profileFile)), basename(profileFile)));
+  const env = { ...gateEnv(options.env), NX_PROFILE: profilePath };
+  const argv = gateArgv(nx, project, targets);
+  appendFileSync(logFile, `[fanout] gate: nx ${argv.slice(1).join(' ')} (in ${worktree})\n`);
+  const started = Date.now();
+  const outcome = await run(argv, {
+    cwd: worktree,
+    env,
+    timeoutMs: options.timeoutMs,
+    logFile,
+    echo: options.echo,
+    redact,
+    captureBytes: GATE_CAPTURE_BYTES,
+  });
+  const elapsedMs = Date.now() - started;
+  const profile = outcome.timedOut ? undefined : readTaskProfile(profileFile);
+  rmSync(profileFile, { force: true });
+  // Redacted whole, then cut: a cut first could leave half a secret that no longer matches.
+  const stdout = redact(outcome.stdout);
+  const whole = joinStreams(stdout, redact(outcome.stderr));
+  const outputs = taskOutputs(stdout);
+  const failedElsewhere = [...(profile ?? [])]
+    .filter(
+      ([id, task]) => !PASSED.has(task.status) && task.status !== 'skipped' && !targets.some((target) => id === `${project}:${target}`),
+    )
+    .map(([id]) => id);
+
+  // Where Nx gives no time per task, the run's is shared out, so that the targets' times still add up to it.
+  const share = Math.round(elapsedMs / targets.length);
+  const results = targets.map((target): GateTargetResult => {
+    const id = `${project}:${target}`;
+    const own = outputs.get(id);
+    if (outcome.timedOut) {
+      const output = `${own ?? tail(whole, GATE_OUTPUT_CHARS)}\n[fanout] stopped: the gate's time (${seconds(options.timeoutMs)}) ran out during ${id}'s run.`;
+      return { target, ok: false, durationMs: share, output: tail(output, GATE_OUTPUT_CHARS), exitCode: null, timedOut: true };
     }
-    const argv = gateArgv(nx, project, target);
-    appendFileSync(logFile, `[fanout] gate: nx ${argv.slice(1).join(' ')} (in ${worktree})\n`);
-    const started = Date.now();
-    const outcome = await run(argv, {
-      cwd: worktree,
-      env,
-      timeoutMs: left,
-      logFile,
-      echo: options.echo,
-      redact,
-      captureBytes: 2 * GATE_OUTPUT_CHARS,
-    });
-    const durationMs = Date.now() - started;
-    // It had all the time left: the gate's is spent.
-    outOfTime = outcome.timedOut;
-    const ok = outcome.exitCode === 0 && !outcome.timedOut;
-    // Redacted whole, then cut: a cut first could leave half a secret that no longer matches.
-    let output = tail(redact(joinStreams(outcome.stdout, outcome.stderr)), GATE_OUTPUT_CHARS);
-    if (outcome.timedOut)
-      output += `\n[fanout] stopped: the gate's time (${seconds(options.timeoutMs)}) ran out during ${project}:${target}.`;
-    else if (!ok && output.trim() === '')
-      output = `nx exited with code ${outcome.exitCode ?? `signal ${outcome.signal}`} and printed nothing.`;
-    const verdict = ok ? 'passed' : outcome.timedOut ? 'timed out' : `failed (exit code ${outcome.exitCode ?? outcome.signal})`;
-    appendFileSync(logFile, `[fanout] gate: ${project}:${target} ${verdict} in ${seconds(durationMs)}\n`);
-    results.push({ target, ok, durationMs, output, exitCode: outcome.exitCode, ...(outcome.timedOut ? { timedOut: true } : {}) });
+    const task = profile?.get(id);
+    if (task === undefined) {
+      // No profile: Nx stopped before its tasks (a graph error, say). Its own words are all there is.
+      const ok = profile === undefined && outcome.exitCode === 0;
+      const said =
+        whole.trim() === '' ? `nx exited with code ${outcome.exitCode ?? `signal ${outcome.signal}`} and printed nothing.` : whole;
+      const output = ok ? (own ?? '') : `[fanout] nx did not run ${id}; what it printed:\n${said}`;
+      return { target, ok, durationMs: share, output: tail(output, GATE_OUTPUT_CHARS), exitCode: outcome.exitCode };
+    }
+    const ok = PASSED.has(task.status);
+    let output = own ?? '';
+    if (task.status === 'skipped') {
+      const causes = failedElsewhere.map((cause) => outputs.get(cause) ?? `> nx run ${cause}\n(no output)\n`);
+      output = `[fanout] nx did not run ${id}: a task it depends on failed${failedElsewhere.length ? ` (${failedElsewhere.join(', ')})` : ''}.\n${causes.join('\n')}`;
+    } else if (!ok && output.trim() === '') {
+      output = `${id} failed and printed nothing.`;
+    }
+    return {
+      target,
+      ok,
+      durationMs: task.durationMs,
+      output: tail(output, GATE_OUTPUT_CHARS),
+      exitCode: ok ? 0 : outcome.exitCode,
+      ...(CACHED.has(task.status) ? { cached: true } : {}),
+    };
+  });
+  for (const result of results) {
+    const verdict = result.ok ? `passed${result.cached ? ' (from the cache)' : ''}` : result.timedOut ? 'timed out' : 'failed';
+    appendFileSync(logFile, `[fanout] gate: ${project}:${result.target} ${verdict} in ${seconds(result.durationMs)}\n`);
   }
   return { ok: results.every((result) => result.ok), project, targets: results };
 }

@@ -85,7 +85,7 @@ export interface SessionRound {
   tokens?: AgentTokens;
   attempts?: number;
   /** Each gate target's outcome; empty when the gate did not run in this round. */
-  gate: { target: string; ok: boolean; durationMs: number; exitCode: number | null; timedOut?: boolean }[];
+  gate: { target: string; ok: boolean; durationMs: number; exitCode: number | null; timedOut?: boolean; cached?: boolean }[];
   /** What stopped the round's work from landing; absent for the round that landed. */
   failed?: 'agent' | 'scope' | 'checks' | 'gate';
   /** The feedback the next round got. */
@@ -484,12 +484,13 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       });
       timings.gateMs = (timings.gateMs ?? 0) + lap();
       result.gate = outcome;
-      entry.gate = outcome.targets.map(({ target, ok, durationMs, exitCode, timedOut }) => ({
+      entry.gate = outcome.targets.map(({ target, ok, durationMs, exitCode, timedOut, cached }) => ({
         target,
         ok,
         durationMs,
         exitCode,
         ...(timedOut ? { timedOut } : {}),
+        ...(cached ? { cached } : {}),
       }));
       const failed = outcome.targets.filter((target) => !target.ok);
       result.checks.push({
