@@ -1,7 +1,7 @@
 // The gate: a session's project's own targets (typecheck, test, lint), run by the
 // built plugin's runGate through the Nx CLI in a fresh session worktree (made by
 // createWorktree), against the baseline of the same targets run by the same nx
-// command in the workspace itself, one after another. Both cold (Nx's cache
+// command (one nx run-many) in the workspace itself. Both cold (Nx's cache
 // skipped: every target runs) and warm (every target replayed from Nx's cache).
 //
 // The task workspace's projects have none of these targets: task-workspace.mjs
@@ -14,7 +14,7 @@
 // the compiler options Nx's generators give a real workspace. Its sources are what
 // a session leaves: the bench agent's files, the reference's renamed.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pluginModule, run, workspaceEnv } from './plugin.mjs';
 import { formatMs, median, measure } from './stats.mjs';
 import { REFERENCE, resetTaskWorkspace, TASKS } from './task-workspace.mjs';
@@ -37,7 +37,6 @@ const NX_TSCONFIG_BASE = {
   skipDefaultLibCheck: true,
   strict: false,
 };
-const CACHED = /Nx read the output from the cache instead of running the command for (\d+) out of (\d+) tasks/;
 
 // What @nx/eslint's generators write for a workspace and a library (flat config).
 const ROOT_ESLINT = `import nx from '@nx/eslint-plugin';
@@ -176,45 +175,51 @@ function childrenCpuMs() {
   }
 }
 
-/** How many of a run's tasks Nx replayed from its cache (0 when it ran them). */
-function replayed(output) {
-  const match = CACHED.exec(output);
-  return match ? Number(match[1]) : 0;
-}
-
 /** Fails unless every target of the run ran (cold) or every one was replayed from Nx's cache (warm). */
-function expectCache(where, outputs, warm) {
-  const cached = outputs.reduce((sum, output) => sum + replayed(output), 0);
-  const expected = warm ? outputs.length : 0;
-  if (cached !== expected) {
+function expectCache(where, targets, cached, warm) {
+  const replayed = cached.filter(Boolean).length;
+  const expected = warm ? targets.length : 0;
+  if (replayed !== expected) {
     throw new Error(
-      `${where}: Nx replayed ${cached} of ${outputs.length} targets from its cache, expected ${expected}:\n${outputs.join('\n')}`,
+      `${where}: Nx replayed ${replayed} of ${targets.length} targets (${targets.join(', ')}) from its cache, expected ${expected}`,
     );
   }
 }
 
 /**
- * The targets one after another in the workspace itself, by the command the gate
- * runs in the worktree and in the gate's environment (`env`, from gateEnv).
+ * The targets in the workspace itself, by the command the gate runs in the worktree
+ * (gateArgv: one nx run-many) and in the gate's environment (`env`, from gateEnv);
+ * each target's time and whether it was replayed from Nx's task profile, as the gate reads them.
  */
-function inWorkspace(workspace, targets, warm, env) {
-  const perTarget = [];
-  const outputs = [];
+function inWorkspace(workspace, targets, warm, env, gateModule, profileFile) {
+  const { gateArgv, readTaskProfile } = gateModule;
+  const [nx, ...args] = gateArgv(nxBin(workspace), PROJECT, targets);
+  rmSync(profileFile, { force: true });
   const cpuBefore = childrenCpuMs();
-  for (const target of targets) {
-    const args = ['run', `${PROJECT}:${target}`, '--outputStyle=static', '--skipSync', ...(warm ? [] : ['--skip-nx-cache'])];
-    const started = performance.now();
-    // run() throws with the output when a target fails.
-    outputs.push(run(nxBin(workspace), args, { cwd: workspace, env, timeout: TIMEOUT_MS }));
-    perTarget.push(performance.now() - started);
-  }
+  const started = performance.now();
+  // run() throws with the output when a target fails.
+  run(nx, [...args, ...(warm ? [] : ['--skip-nx-cache'])], {
+    cwd: workspace,
+    env: { ...env, NX_PROFILE: relative(workspace, profileFile) },
+    timeout: TIMEOUT_MS,
+  });
+  const wallMs = performance.now() - started;
   const cpuMs = cpuBefore === undefined ? undefined : childrenCpuMs() - cpuBefore;
-  return { wallMs: perTarget.reduce((sum, ms) => sum + ms, 0), cpuMs, perTarget, outputs };
+  const profile = readTaskProfile(profileFile);
+  if (!profile) throw new Error(`nx wrote no task profile at ${profileFile}`);
+  const tasks = targets.map((target) => profile.get(`${PROJECT}:${target}`));
+  return {
+    wallMs,
+    cpuMs,
+    perTarget: tasks.map((task) => task?.durationMs ?? 0),
+    cached: tasks.map((task) => task !== undefined && task.status !== 'success'),
+  };
 }
 
 export async function benchGate({ workspace, scratch, repetitions = REPETITIONS }) {
   const { createWorktree, removeWorktree } = pluginModule(workspace, 'core/session/worktree');
-  const { gateEnv, gateTargets, runGate } = pluginModule(workspace, 'core/session/gate');
+  const gateModule = pluginModule(workspace, 'core/session/gate');
+  const { gateEnv, gateTargets, runGate } = gateModule;
   // The baseline's nx runs get the environment runGate gives the gate's (no daemon, ...).
   const baselineEnv = gateEnv(workspaceEnv());
   resetTaskWorkspace(workspace);
@@ -233,6 +238,7 @@ export async function benchGate({ workspace, scratch, repetitions = REPETITIONS 
     show();
 
     const logFile = join(scratch, 'gate.log');
+    const profileFile = join(scratch, 'workspace-profile.json');
     rmSync(logFile, { force: true });
     /** runGate in a fresh worktree, timed; the worktree's creation is timed apart and its removal not at all. */
     const gate = async (warm) => {
@@ -264,7 +270,7 @@ export async function benchGate({ workspace, scratch, repetitions = REPETITIONS 
           cpuMs: cpuBefore === undefined ? undefined : childrenCpuMs() - cpuBefore,
           setupMs: setup.wallMs,
           perTarget: result.targets.map((target) => target.durationMs),
-          outputs: result.targets.map((target) => target.output),
+          cached: result.targets.map((target) => target.cached === true),
         };
       } finally {
         await removeWorktree(workspace, PROJECT);
@@ -274,12 +280,12 @@ export async function benchGate({ workspace, scratch, repetitions = REPETITIONS 
     const both = async (warm, runs, workspaceFirst = false) => {
       const inGate = async () => {
         const gateRun = await gate(warm);
-        expectCache(`the gate${warm ? ', warm' : ', cold'}`, gateRun.outputs, warm);
+        expectCache(`the gate${warm ? ', warm' : ', cold'}`, targets, gateRun.cached, warm);
         runs.gate.push(gateRun);
       };
       const inTheWorkspace = () => {
-        const workspaceRun = inWorkspace(workspace, targets, warm, baselineEnv);
-        expectCache(`the workspace${warm ? ', warm' : ', cold'}`, workspaceRun.outputs, warm);
+        const workspaceRun = inWorkspace(workspace, targets, warm, baselineEnv, gateModule, profileFile);
+        expectCache(`the workspace${warm ? ', warm' : ', cold'}`, targets, workspaceRun.cached, warm);
         runs.workspace.push(workspaceRun);
       };
       if (workspaceFirst) inTheWorkspace();
@@ -292,7 +298,7 @@ export async function benchGate({ workspace, scratch, repetitions = REPETITIONS 
     const cold = { gate: [], workspace: [] };
     for (let index = 0; index < repetitions.cold; index++) await both(false, cold);
     // Warm: the cache filled by one run in the workspace, then every target replayed in both.
-    inWorkspace(workspace, targets, true, baselineEnv);
+    inWorkspace(workspace, targets, true, baselineEnv, gateModule, profileFile);
     const warm = { gate: [], workspace: [] };
     for (let index = 0; index < repetitions.warm; index++) await both(true, warm, index % 2 === 1);
 
@@ -316,7 +322,7 @@ export async function benchGate({ workspace, scratch, repetitions = REPETITIONS 
         value: wall(cold.gate),
         cpuMs: cpu(cold.gate),
         unit: 'ms',
-        baseline: { label: 'the same nx runs in the workspace, cache skipped', value: wall(cold.workspace) },
+        baseline: { label: 'the same nx run-many in the workspace, cache skipped', value: wall(cold.workspace) },
         note:
           `${PROJECT} with a session's files; every target run (NX_SKIP_NX_CACHE=true for the gate, --skip-nx-cache in the workspace), ` +
           `both in the gate's environment (gateEnv: no daemon); ${count(repetitions.cold, 'alternated')}, the gate first (it pays for ` +
@@ -328,7 +334,7 @@ export async function benchGate({ workspace, scratch, repetitions = REPETITIONS 
         value: wall(warm.gate),
         cpuMs: cpu(warm.gate),
         unit: 'ms',
-        baseline: { label: 'the same nx runs in the workspace, from the cache', value: wall(warm.workspace) },
+        baseline: { label: 'the same nx run-many in the workspace, from the cache', value: wall(warm.workspace) },
         note:
           `every target replayed from Nx's cache in both (the worktree shares its workspace's cache; filled by one run in the workspace); ` +
           `${count(repetitions.warm, 'alternated, each side first in turn')}; a fresh worktree each time${cpuNote(warm)}${split(warm)}`,

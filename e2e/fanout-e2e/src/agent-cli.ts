@@ -58,6 +58,9 @@ export interface AgentTask {
   type: string;
 }
 
+/** The gate of the agent CLI suites' sessions (the plugin option `gate`). */
+export const AGENT_GATE = ['typecheck', 'lint'];
+
 /**
  * Makes the tasks, run by `agent`, with one generator call (it installs packages:
  * minutes on a busy machine). Returns each task's root and the contracts' import path.
@@ -67,6 +70,9 @@ export async function generateAgentTasks(
   agent: string,
   tasks: readonly AgentTask[],
 ): Promise<{ roots: Record<string, string>; contractsImportPath: string }> {
+  // The scripted model writes a source and no test, and jest fails a project with no tests:
+  // these sessions' gate is the targets the model's code can fail, set by the plugin option.
+  ws.setPluginOptions({ gate: AGENT_GATE });
   await ws.nx(
     [
       'g',

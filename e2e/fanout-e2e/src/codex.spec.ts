@@ -9,6 +9,7 @@ import {
   installCli,
   pinnedVersion,
   REPAIR_MESSAGE,
+  AGENT_GATE,
   repairedSource,
   summaryPath,
   summarySource,
@@ -194,6 +195,7 @@ describe('agent: codex, the real Codex CLI against a scripted model server', () 
     expect(rounds.map((round) => round.failed)).toEqual(['gate', undefined]);
     expect(rounds[0].gate).toContainEqual(expect.objectContaining({ target: 'typecheck', ok: false }));
     expect(rounds[1].gate.every((target) => target.ok)).toBe(true);
+    expect(rounds[1].gate.map((target) => target.target)).toEqual(AGENT_GATE);
     expect(ws.readFile(`.fanout/sessions/${name}/feedback.round-1.md`)).toContain(TYPE_ERROR);
     // `codex exec resume` continued the same thread with the feedback.
     const requests = sessionRequests(name);
