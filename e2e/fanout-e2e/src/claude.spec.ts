@@ -61,16 +61,6 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
         text: 'Nothing to do.',
         usage: { inputTokens: 1, outputTokens: 1 },
       };
-    if (turn.toolResults.length > 0) {
-      const failed = turn.toolResults.filter((result) => result.isError);
-      return {
-        text: failed.length ? `The Write failed: ${failed[0].output}` : `Wrote ${summaryFile(task.name)}.`,
-        usage: {
-          inputTokens: 1500 * task.scale,
-          outputTokens: 20 * task.scale,
-        },
-      };
-    }
     // The Write tool takes an absolute path: the CLI names its working directory (the worktree).
     const worktree = /Primary working directory: (.+)/.exec(turn.text)?.[1]?.trim();
     if (!worktree) throw new Error('the request names no primary working directory');
@@ -91,6 +81,16 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
         };
       }
       return { text: `Fixed ${summaryFile(task.name)}.`, usage: USAGE };
+    }
+    if (turn.toolResults.length > 0) {
+      const failed = turn.toolResults.filter((result) => result.isError);
+      return {
+        text: failed.length ? `The Write failed: ${failed[0].output}` : `Wrote ${summaryFile(task.name)}.`,
+        usage: {
+          inputTokens: 1500 * task.scale,
+          outputTokens: 20 * task.scale,
+        },
+      };
     }
     if (!turn.tools.includes('Write')) throw new Error(`the Write tool is not offered (tools: ${turn.tools.join(', ')})`);
     return {

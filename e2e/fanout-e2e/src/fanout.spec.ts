@@ -18,7 +18,7 @@ const PATTERN_TASKS = ['orders', 'products', 'invoices'];
  * handed over. The test too: the gate runs the project's jest, which fails on a
  * project with no tests.
  */
-const WRITE_AGENT = `const { mkdirSync, realpathSync, writeFileSync } = require('node:fs');
+const WRITE_AGENT = `const { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } = require('node:fs');
 const root = process.argv[2];
 if (root !== process.env.FANOUT_PROJECT_ROOT) {
   console.error(\`{projectRoot} is \${root}, FANOUT_PROJECT_ROOT is \${process.env.FANOUT_PROJECT_ROOT}\`);
@@ -30,9 +30,12 @@ if (realpathSync(process.env.FANOUT_WORKTREE) !== process.cwd()) {
 }
 mkdirSync(\`\${root}/src\`, { recursive: true });
 writeFileSync(\`\${root}/src/generated.ts\`, \`export const project = '\${process.env.FANOUT_PROJECT}';\\n\`);
+// An ES module package (type: module, nodenext) names its relative imports with their .js extension.
+const manifest = \`\${root}/package.json\`;
+const ext = existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf-8')).type === 'module' ? '.js' : '';
 writeFileSync(
   \`\${root}/src/generated.spec.ts\`,
-  \`import { project } from './generated';\\n\\nit('names its project', () => {\\n  expect(project).toBe('\${process.env.FANOUT_PROJECT}');\\n});\\n\`,
+  \`import { project } from './generated\${ext}';\\n\\nit('names its project', () => {\\n  expect(project).toBe('\${process.env.FANOUT_PROJECT}');\\n});\\n\`,
 );
 `;
 

@@ -46,6 +46,8 @@ export interface RepairRound {
   file: string;
   /** The conversation to continue, as the previous round reported it. */
   sessionId?: string;
+  /** The tokens the session's earlier rounds used: what a CLI that reports a resumed conversation's running totals had counted already. */
+  usedTokens?: AgentTokens;
 }
 
 export interface AgentReport {

@@ -233,6 +233,19 @@ describe('CLI agent runner', () => {
       expect(readFileSync(join(dir, 'session.log'), 'utf-8')).toContain('[fanout] claude: resuming session-1, repair round 1');
     });
 
+    it("counts a resumed round's own tokens where the CLI reports the conversation's running totals", async () => {
+      const usedTokens = { input: 40, output: 10, cacheRead: 5, cacheWrite: 0 };
+      const resumed = session(fakeClaude(join(dir, 'bin-totals'), { sessionId: null }).env, {
+        repair: feedback({ sessionId: 'session-1', usedTokens }),
+      });
+      // The fake reports input 120 (100, and 20 read from the cache), output 30: the conversation's totals here.
+      const own = await runCliAgent({ ...claudeCli, resumedTokensAreTotals: true }, resumed, recordingDeps());
+      expect(own.tokens).toEqual({ input: 80, output: 20, cacheRead: 15, cacheWrite: 0 });
+      // A CLI that reports each run's own usage is counted as it reports.
+      const asReported = await runCliAgent(claudeCli, resumed, recordingDeps());
+      expect(asReported.tokens).toEqual({ input: 120, output: 30, cacheRead: 20, cacheWrite: 0 });
+    });
+
     it('starts again with the feedback before the original prompt where there is no session to resume, or the CLI cannot', async () => {
       for (const spec of [claudeCli, { ...claudeCli, resume: undefined }]) {
         const fake = fakeClaude(join(dir, `bin-${spec.resume ? 'resume' : 'restart'}`), { sessionId: 'session-2' });

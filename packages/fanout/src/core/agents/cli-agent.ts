@@ -71,6 +71,12 @@ export interface CliAgentSpec {
    */
   resume?(options: AgentOptions, prompt: PromptPlacement, session: AgentSession, sessionId: string): string[];
   /**
+   * A resumed conversation reports the conversation's running token totals, the
+   * earlier rounds' included: the round's own are what it reports less what the
+   * earlier rounds used.
+   */
+  resumedTokensAreTotals?: boolean;
+  /**
    * Variables the CLI needs set over the session's environment (its own configuration,
    * built from the options and the environment it extends). Also called by the preflight,
    * so that what it throws, for people, stops the run before any worktree exists.
@@ -230,7 +236,10 @@ export function restartPromptFile(promptFile: string, repair: { round: number; m
 }
 
 /** How this run of the CLI starts: a new conversation, a resumed one (a repair round), or a new one told what failed. */
-function startArgv(spec: CliAgentSpec, session: AgentSession): { args: string[]; prompt: PromptPlacement; stdin?: string; mode: string } {
+function startArgv(
+  spec: CliAgentSpec,
+  session: AgentSession,
+): { args: string[]; prompt: PromptPlacement; stdin?: string; mode: string; resumed?: boolean } {
   const { repair, options } = session;
   if (repair && spec.resume && repair.sessionId) {
     const { prompt, stdin } = placePrompt(spec.promptVia, repair.file);
@@ -239,6 +248,7 @@ function startArgv(spec: CliAgentSpec, session: AgentSession): { args: string[];
       prompt,
       stdin,
       mode: `resuming ${repair.sessionId}, repair round ${repair.round}`,
+      resumed: true,
     };
   }
   const promptFile = repair ? restartPromptFile(session.promptFile, repair) : session.promptFile;
@@ -286,6 +296,9 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
       stdin,
     });
     const read = spec.parse({ stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode });
+    if (spec.resumedTokensAreTotals && start.resumed && read.tokens && session.repair?.usedTokens) {
+      read.tokens = lessUsed(read.tokens, session.repair.usedTokens);
+    }
     costUsd = sum(costUsd, read.costUsd);
     input = sum(input, read.tokens?.input);
     output = sum(output, read.tokens?.output);
@@ -331,6 +344,18 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
     say(`${spec.name} was rate-limited or overloaded (attempt ${attempt}); trying again in ${(delay / 1000).toFixed(1)} s`);
     await deps.sleep(delay);
   }
+}
+
+/** A resumed conversation's running totals less what its earlier rounds used: this round's own. */
+function lessUsed(totals: AgentTokens, used: AgentTokens): AgentTokens {
+  const less = (value: number | undefined, earlier: number | undefined) =>
+    value === undefined ? undefined : Math.max(0, value - (earlier ?? 0));
+  return {
+    input: less(totals.input, used.input),
+    output: less(totals.output, used.output),
+    cacheRead: less(totals.cacheRead, used.cacheRead),
+    cacheWrite: less(totals.cacheWrite, used.cacheWrite),
+  };
 }
 
 /** The tokens counted, without the kinds the CLI never reported; undefined when it reported none. */

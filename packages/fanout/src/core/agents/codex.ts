@@ -150,6 +150,8 @@ export const codexCli: CliAgentSpec = {
   name: 'codex',
   title: 'Codex CLI',
   description: 'Codex CLI (codex exec --json): edits the worktree in the workspace-write sandbox, never asking for approval.',
+  // `codex exec resume` reports the thread's running totals in turn.completed, the earlier rounds' included.
+  resumedTokensAreTotals: true,
   program: 'codex',
   install: 'npm install -g @openai/codex',
   // codex exec takes the prompt as an argument, or on stdin when there is none; it reads no prompt file.

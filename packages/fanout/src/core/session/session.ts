@@ -587,7 +587,13 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       writeFileSync(file, message);
       entry.feedbackFile = file;
       say(`repair round ${round + 1} of ${repairs}: ${problem.summary}; the agent is told (${file})`);
-      repair = { round: round + 1, message, file, ...(result.sessionId ? { sessionId: result.sessionId } : {}) };
+      repair = {
+        round: round + 1,
+        message,
+        file,
+        ...(result.sessionId ? { sessionId: result.sessionId } : {}),
+        ...(result.tokens ? { usedTokens: result.tokens } : {}),
+      };
     }
 
     const active = worktree;
