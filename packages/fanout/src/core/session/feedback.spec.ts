@@ -312,6 +312,32 @@ describe('feedbackMessage', () => {
     ).toBe(true);
   });
 
+  it("names the compiler's files from the worktree's root, as the agent finds them, where the target ran in the project", () => {
+    const output = [
+      "src/lib/a.ts(9,14): error TS2322: Type 'string' is not assignable to type 'number'.",
+      "src/b.ts:3:9 - error TS2322: Type 'string' is not assignable to type 'number'.",
+      "libs/orders/src/c.ts(1,1): error TS1005: ';' expected.",
+      "../contracts/src/index.ts(2,2): error TS2304: Cannot find name 'X'.",
+    ].join('\n');
+    const message = feedbackMessage({
+      round: 1,
+      projectRoot: 'libs/orders',
+      gate: gate([{ target: 'typecheck', ok: false, output, exitCode: 1 }]),
+    });
+    expect(message).toContain(
+      [
+        "libs/orders/src/lib/a.ts(9,14): error TS2322: Type 'string' is not assignable to type 'number'.",
+        "libs/orders/src/b.ts:3:9 - error TS2322: Type 'string' is not assignable to type 'number'.",
+        "libs/orders/src/c.ts(1,1): error TS1005: ';' expected.",
+        "../contracts/src/index.ts(2,2): error TS2304: Cannot find name 'X'.",
+      ].join('\n'),
+    );
+    // A project at the workspace root: the paths are already the worktree's.
+    expect(
+      feedbackMessage({ round: 1, projectRoot: '.', gate: gate([{ target: 'typecheck', ok: false, output, exitCode: 1 }]) }),
+    ).toContain('\nsrc/lib/a.ts(9,14): error TS2322');
+  });
+
   it('sends the scope problem and the error findings as formatFinding prints them, not the warnings', () => {
     const message = feedbackMessage({
       round: 2,

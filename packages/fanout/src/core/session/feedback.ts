@@ -28,6 +28,25 @@ export interface FeedbackInput {
   findings?: readonly Finding[];
   /** Why the scope check failed. */
   scope?: string;
+  /**
+   * The task project's root, workspace-relative: where its targets run, so what
+   * the compiler names relative to it is named from the worktree's root instead.
+   */
+  projectRoot?: string;
+}
+
+/** A compiler error's file, relative to where it ran: `src/a.ts(3,9): error TS2322`, or `src/a.ts:3:9 - error TS2322` (--pretty). */
+const TS_ERROR_FILE = /^(\s*)([^\s():/][^\s():]*)(\(\d+,\d+\): error TS\d+:|:\d+:\d+ - error TS\d+:)/;
+
+/** Compiler errors named from the project's root, as the agent (at the worktree's root) finds the files. */
+function fromWorktreeRoot(lines: string[], projectRoot: string | undefined): string[] {
+  const root = projectRoot?.replace(/\/+$/, '');
+  if (!root || root === '.') return lines;
+  return lines.map((line) =>
+    line.replace(TS_ERROR_FILE, (whole, indent: string, file: string, rest: string) =>
+      file.startsWith(`${root}/`) || file.startsWith('../') ? whole : `${indent}${root}/${file}${rest}`,
+    ),
+  );
 }
 
 // CSI sequences (colours, cursor moves) and OSC sequences (hyperlinks).
@@ -232,7 +251,7 @@ export function feedbackMessage(input: FeedbackInput): string {
   for (const target of failed) {
     sections.push({
       heading: targetHeading(project, target),
-      lines: errorLines(target.output),
+      lines: fromWorktreeRoot(errorLines(target.output), input.projectRoot),
       more: (count) => `… ${count} more line${count === 1 ? '' : 's'} left out: run nx run ${project}:${target.target} to see them all.`,
     });
   }

@@ -582,7 +582,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
         result.error = `${problem.error}${why}${problem.detail ? `:\n${problem.detail}` : problem.error.endsWith('.') ? '' : '.'}`;
         return finish(worktree);
       }
-      const message = feedbackMessage({ round: round + 1, ...problem.feedback });
+      const message = feedbackMessage({ round: round + 1, projectRoot: spec.projectRoot, ...problem.feedback });
       const file = join(dir, `feedback.round-${round + 1}.md`);
       writeFileSync(file, message);
       entry.feedbackFile = file;
