@@ -142,6 +142,8 @@ function prepareSessions(workspace, root) {
         files: written,
         contracts: { project: 'contracts', root: contractsRoot, importPath: contractsImport },
         reference: { project: REFERENCE, root: `libs/${REFERENCE}` },
+        // What the session replaced: the reference's subject by the task's, as a run resolves them.
+        subjects: { reference: from.plural, task: to.plural },
         entity: task,
         projects,
         forbidden: TASKS.filter((other) => other !== task).map((other) => [other, `is another task of this run (${other}:fanout)`]),

@@ -86,9 +86,10 @@ ${notes.join('\n')}
   resets, the checks a real workspace has: \`test\` (Nx's jest plugin, which the generators
   configured), \`lint\` (Nx's ESLint plugin and flat configuration) and \`typecheck\` (\`tsc --noEmit\`
   of its tsconfigs, with the compiler options Nx's generators give a real workspace), and the files a
-  session writes there. \`runGate\` from the built plugin runs them (\`nx run <project>:<target>\`,
-  one after another) in a fresh worktree made by \`createWorktree\` (not counted; removed after); the
-  baseline is the same nx commands in the workspace itself, in the gate's environment (no daemon).
+  session writes there. \`runGate\` from the built plugin runs them (one \`nx run-many\`, each
+  target's time from Nx's task profile) in a fresh worktree made by \`createWorktree\` (not counted;
+  removed after); the baseline is the same nx run-many in the workspace itself, in the gate's
+  environment (no daemon).
   A worktree shares its workspace's Nx cache, so both sides always have the same cache conditions:
   first every target run, Nx's cache skipped in both (\`NX_SKIP_NX_CACHE\` for the gate,
   \`--skip-nx-cache\` in the workspace), then every target replayed from the cache in both (filled by
@@ -96,8 +97,8 @@ ${notes.join('\n')}
   wall time, the CPU time of all the processes each side started (from \`/proc\`: the children's user
   and system time), which the machine's other work disturbs far less.
 - **Worktree setup**: \`createWorktree\` from the built plugin, in a generated workspace of 2,000
-  projects and 20,000 committed files, with the plugin's \`sparseCheckout: true\` (keeping the task's
-  project, the contracts and the reference), then without it (the whole workspace, the default), and
+  projects and 20,000 committed files, sparse as by default (keeping the task's project, the contracts,
+  the reference and what they depend on), then with \`sparseCheckout: false\` (the whole workspace), and
   \`git worktree add\` of the same commit as the baseline.
 - **Independence**: \`findIndependenceViolations\` from the built plugin on a synthetic, seeded graph:
   4,500 libraries in 10 layers, each depending on 3 of the layers below, and 500 tasks, each

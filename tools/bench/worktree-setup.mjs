@@ -99,7 +99,7 @@ export async function benchWorktreeSetup({ workspace, scratch, repetitions = { s
   return [
     {
       bench: 'worktree setup',
-      figure: 'createWorktree, sparse checkout (sparseCheckout: true)',
+      figure: 'createWorktree, sparse checkout (the default)',
       value: sparseMs,
       unit: 'ms',
       baseline: { label: 'git worktree add (full checkout)', value: baselineMs },
@@ -108,7 +108,7 @@ export async function benchWorktreeSetup({ workspace, scratch, repetitions = { s
     },
     {
       bench: 'worktree setup',
-      figure: 'createWorktree, whole workspace (the default)',
+      figure: 'createWorktree, whole workspace (sparseCheckout: false)',
       value: fullMs,
       unit: 'ms',
       baseline: { label: 'git worktree add (full checkout)', value: baselineMs },
