@@ -6,6 +6,7 @@ import {
   parseDuration,
   renderAssignment,
   resolveTaskProjects,
+  resolveWiredFiles,
   type AssignmentFields,
 } from './assignment';
 
@@ -187,6 +188,35 @@ describe('parseAssignment', () => {
     });
   });
 
+  describe('wired files', () => {
+    const parse = (lines: string) => parseAssignment(source(`like: users\ncontracts: contracts\n${lines}`), FILE);
+
+    it('reads wire as a file or a list of workspace-relative files, normalised and once each; absent when unset or empty', () => {
+      expect(parse('wire: apps/shop/src/pages.tsx').wire).toEqual(['apps/shop/src/pages.tsx']);
+      expect(parse('wire: [./apps/shop/src/pages.tsx, apps//api/src/routes.ts, apps/shop/src/pages.tsx]').wire).toEqual([
+        'apps/shop/src/pages.tsx',
+        'apps/api/src/routes.ts',
+      ]);
+      expect(parse('')).not.toHaveProperty('wire');
+      expect(parse('wire: []')).not.toHaveProperty('wire');
+    });
+
+    it.each([
+      ['wire: /etc/hosts', '"wire" entry "/etc/hosts" is absolute'],
+      ['wire: [../outside.ts]', '"wire" entry "../outside.ts" is not a file inside the workspace'],
+      ['wire: [apps/shop/]', '"wire" entry "apps/shop/" is not a file path'],
+      ['wire: [.fanout/sessions/x/result.json]', 'is inside .fanout/, which no session may edit'],
+      ['wire: [1]', '"wire" must be a file or a list of files'],
+    ])('refuses %s', (lines, problem) => {
+      expect(() => parse(lines)).toThrow(problem);
+    });
+
+    it('writes them back in renderAssignment', () => {
+      const text = renderAssignment({ like: 'users', contracts: 'contracts', wire: ['apps/shop/src/pages.tsx'], text: 'Do it.' });
+      expect(parseAssignment(text, FILE).wire).toEqual(['apps/shop/src/pages.tsx']);
+    });
+  });
+
   describe('validation against the front matter schema', () => {
     it('knows exactly the keys of the schema', () => {
       expect(Object.keys(FRONT_MATTER_SCHEMA)).toEqual([
@@ -200,6 +230,7 @@ describe('parseAssignment', () => {
         'timeout',
         'gate',
         'repairs',
+        'wire',
       ]);
     });
 
@@ -226,7 +257,7 @@ describe('parseAssignment', () => {
         {
           line: 3,
           message:
-            'unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout, gate, repairs.',
+            'unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout, gate, repairs, wire.',
         },
         { line: 2, message: '"like" must be a non-empty string (got 3): the reference project the task follows.' },
         { message: '"contracts" is required in the front matter: the contracts library the task uses.' },
@@ -235,7 +266,7 @@ describe('parseAssignment', () => {
       ]);
       expect(error?.message.split('\n')).toEqual([
         `${FILE}: 5 problems in the front matter:`,
-        `  ${FILE}:3: unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout, gate, repairs.`,
+        `  ${FILE}:3: unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout, gate, repairs, wire.`,
         `  ${FILE}:2: "like" must be a non-empty string (got 3): the reference project the task follows.`,
         `  ${FILE}: "contracts" is required in the front matter: the contracts library the task uses.`,
         `  ${FILE}:4: "timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got "soon").`,
@@ -281,6 +312,54 @@ describe('resolveTaskProjects', () => {
 
   it('reports both projects when both are wrong', () => {
     expect(() => resolve('people', 'shared')).toThrow(`${FILE}: 2 problems in the front matter:`);
+  });
+});
+
+describe('resolveWiredFiles', () => {
+  const projects = new Map([
+    ['root', '.'],
+    ['shop', 'apps/shop'],
+    ['orders', 'libs/orders'],
+    ['products', 'libs/products'],
+  ]);
+  const files = new Set([
+    'apps/shop/src/pages.tsx',
+    'libs/orders/src/index.ts',
+    'libs/orders/project.json',
+    'libs/products/src/index.ts',
+    'tools/routes.ts',
+  ]);
+  const task = { project: 'orders', file: FILE, root: 'libs/orders', scope: ['src'] };
+  const resolve = (wire: string[], runTasks = ['orders', 'products'], allProjects = projects) =>
+    resolveWiredFiles(wire, task, allProjects, new Set(runTasks), (path) => files.has(path));
+
+  it('gives each wired file with the project that owns it, the innermost one', () => {
+    expect(resolve(['apps/shop/src/pages.tsx', 'tools/routes.ts'])).toEqual([
+      { path: 'apps/shop/src/pages.tsx', project: 'shop' },
+      { path: 'tools/routes.ts', project: 'root' },
+    ]);
+  });
+
+  it.each([
+    ['a file that does not exist', ['apps/shop/src/missing.tsx'], 'wire: "apps/shop/src/missing.tsx" is not a file of this workspace'],
+    ['a file inside the scope', ['libs/orders/src/index.ts'], 'wire: "libs/orders/src/index.ts" is inside the task\'s own scope'],
+    [
+      'a file of the task outside its scope',
+      ['libs/orders/project.json'],
+      'wire: "libs/orders/project.json" is a file of this task\'s own project; widen "scope"',
+    ],
+    [
+      'a file of another task of the run',
+      ['libs/products/src/index.ts'],
+      'wire: "libs/products/src/index.ts" belongs to "products", itself a task of this run',
+    ],
+  ])('rejects %s, naming the file', (_, wire, message) => {
+    expect(() => resolve(wire)).toThrow(`${FILE}: ${message}`);
+  });
+
+  it('rejects a file no project owns', () => {
+    const withoutRoot = new Map([...projects].filter(([name]) => name !== 'root'));
+    expect(() => resolve(['tools/routes.ts'], ['orders'], withoutRoot)).toThrow('wire: "tools/routes.ts" belongs to no project');
   });
 });
 

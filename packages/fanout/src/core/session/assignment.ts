@@ -29,6 +29,8 @@ export interface Assignment {
   gate?: string[];
   /** How many repair rounds the agent gets when the gate or the checks fail. Absent: the plugin option, else DEFAULT_REPAIRS. */
   repairs?: number;
+  /** Workspace-relative files outside the scope the session may edit to register its work (an app's routes, a barrel). */
+  wire?: string[];
   /** The assignment text given to the agent. */
   text: string;
 }
@@ -75,6 +77,11 @@ export const FRONT_MATTER_SCHEMA = {
   repairs: {
     type: 'count',
     expects: `how many repair rounds the agent gets when its work fails the gate or the checks (0 to ${MAX_REPAIRS}, default 2)`,
+  },
+  wire: {
+    type: 'wired',
+    expects:
+      "files outside the task's project, relative to the workspace root, that the session may edit to register its work, e.g. [apps/shop/src/app/pages.tsx]",
   },
 } as const satisfies Record<string, { type: string; required?: boolean; expects: string }>;
 
@@ -140,6 +147,23 @@ function scopeEntry(path: string): { path: string } | { problem: string } {
   return { path: segments.join('/') };
 }
 
+/** A wired file's path normalised, or why it is not a file path inside the workspace. */
+export function wiredPath(path: string): { path: string } | { problem: string } {
+  const normalized = path.trim().replace(/\\/g, '/');
+  if (normalized === '' || normalized.endsWith('/')) return { problem: `"wire" entry ${JSON.stringify(path)} is not a file path.` };
+  if (normalized.startsWith('/') || /^[A-Za-z]:/.test(normalized)) {
+    return { problem: `"wire" entry "${path}" is absolute; give files relative to the workspace root.` };
+  }
+  const segments = normalized.split('/').filter((segment) => segment !== '' && segment !== '.');
+  if (segments.length === 0 || segments.includes('..')) {
+    return { problem: `"wire" entry "${path}" is not a file inside the workspace; give files relative to the workspace root.` };
+  }
+  if (segments[0] === '.fanout' || segments[0] === '.git' || segments[0] === 'node_modules') {
+    return { problem: `"wire" entry "${path}" is inside ${segments[0]}/, which no session may edit.` };
+  }
+  return { path: segments.join('/') };
+}
+
 /** Throws unless `path` is a relative path inside the project. */
 export function assertInsideProject(path: string, file: string): string {
   const entry = scopeEntry(path);
@@ -201,6 +225,19 @@ function validateField(key: FrontMatterKey, value: unknown): { value: unknown } 
     case 'count': {
       const checked = checkRepairs(value);
       return typeof checked === 'string' ? { problem: `"${key}" ${checked}` } : { value: checked };
+    }
+    case 'wired': {
+      const entries = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(entries) || entries.some((entry) => typeof entry !== 'string')) {
+        return { problem: `"wire" must be a file or a list of files, relative to the workspace root ${got}: ${schema.expects}.` };
+      }
+      const paths: string[] = [];
+      for (const entry of entries as string[]) {
+        const checked = wiredPath(entry);
+        if ('problem' in checked) return checked;
+        if (!paths.includes(checked.path)) paths.push(checked.path);
+      }
+      return { value: paths };
     }
   }
 }
@@ -305,6 +342,7 @@ export function parseAssignment(source: string, file: string): Assignment {
     timeoutMs: (values.timeout as number | undefined) ?? DEFAULT_TIMEOUT_MS,
     ...(values.gate !== undefined ? { gate: values.gate as string[] } : {}),
     ...(values.repairs !== undefined ? { repairs: values.repairs as number } : {}),
+    ...(values.wire !== undefined && (values.wire as string[]).length > 0 ? { wire: values.wire as string[] } : {}),
     text,
   };
 }
@@ -350,6 +388,65 @@ export function resolveTaskProjects(
   return { reference, contracts };
 }
 
+/** A wired file and the project that owns it. */
+export interface WiredFile {
+  path: string;
+  project: string;
+}
+
+/**
+ * Checks a task's wired files against the workspace before any session starts:
+ * each is a file that exists (`isFile`), outside the task's scope, owned by a
+ * project (the one with the longest root containing it) that is neither the
+ * task nor another task of the run, whose session could be editing it too.
+ */
+export function resolveWiredFiles(
+  wire: readonly string[],
+  task: { project: string; file: string; root: string; scope: readonly string[] },
+  projects: ReadonlyMap<string, string>,
+  runTasks: ReadonlySet<string>,
+  isFile: (path: string) => boolean,
+): WiredFile[] {
+  const problems: AssignmentProblem[] = [];
+  const wired: WiredFile[] = [];
+  const inside = (path: string, root: string) => root === '.' || root === '' || path === root || path.startsWith(`${root}/`);
+  for (const path of wire) {
+    if (!isFile(path)) {
+      problems.push({ message: `wire: "${path}" is not a file of this workspace; name an existing file, relative to the workspace root.` });
+      continue;
+    }
+    const scoped = task.scope.some((entry) => inside(path, entry === '.' ? task.root : `${task.root}/${entry}`));
+    if (scoped) {
+      problems.push({
+        message: `wire: "${path}" is inside the task's own scope; list only files outside it, which the session may not otherwise edit.`,
+      });
+      continue;
+    }
+    // The innermost project: the root project ('.') owns only what no other project does.
+    let owner: string | undefined;
+    let depth = -1;
+    for (const [project, root] of projects) {
+      const length = root === '.' || root === '' ? 0 : root.length;
+      if (inside(path, root) && length > depth) [owner, depth] = [project, length];
+    }
+    if (owner === undefined) {
+      problems.push({
+        message: `wire: "${path}" belongs to no project; a wired file must be a file of a project that is not a task of the run.`,
+      });
+    } else if (owner === task.project) {
+      problems.push({ message: `wire: "${path}" is a file of this task's own project; widen "scope" to let the session write it.` });
+    } else if (runTasks.has(owner)) {
+      problems.push({
+        message: `wire: "${path}" belongs to "${owner}", itself a task of this run; wire files of a project no session of the run writes.`,
+      });
+    } else {
+      wired.push({ path, project: owner });
+    }
+  }
+  if (problems.length > 0) throw new AssignmentError(task.file, problems);
+  return wired;
+}
+
 export interface AssignmentFields {
   like: string;
   contracts: string;
@@ -361,6 +458,7 @@ export interface AssignmentFields {
   timeout?: string;
   gate?: string[];
   repairs?: number;
+  wire?: string[];
   text: string;
 }
 
@@ -373,5 +471,6 @@ export function renderAssignment(fields: AssignmentFields): string {
   if (fields.scope !== undefined) data['scope'] = fields.scope;
   if (fields.gate !== undefined) data['gate'] = fields.gate;
   if (fields.repairs !== undefined) data['repairs'] = fields.repairs;
+  if (fields.wire !== undefined && fields.wire.length > 0) data['wire'] = fields.wire;
   return `---\n${stringify(data).trimEnd()}\n---\n\n${fields.text.trim()}\n`;
 }

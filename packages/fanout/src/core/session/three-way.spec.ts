@@ -16,7 +16,10 @@ function withPage(text: string, name: string): string {
       "import { SettingsPage } from '@shop/feature-settings';\n",
       `import { SettingsPage } from '@shop/feature-settings';\nimport { ${page} } from '@shop/feature-${name}';\n`,
     )
-    .replace("  { path: '/settings', element: SettingsPage },\n", `  { path: '/settings', element: SettingsPage },\n  { path: '/${name}', element: ${page} },\n`);
+    .replace(
+      "  { path: '/settings', element: SettingsPage },\n",
+      `  { path: '/settings', element: SettingsPage },\n  { path: '/${name}', element: ${page} },\n`,
+    );
 }
 
 describe('mergeThreeWay', () => {
@@ -44,7 +47,10 @@ export const pages = [
   it('changes nothing when the file already holds the session edit: a replay, or a rerun', async () => {
     const both = withPage(withPage(BASE, 'dashboard'), 'profile');
 
-    expect(await mergeThreeWay({ base: BASE, current: both, session: withPage(BASE, 'dashboard') })).toEqual({ merged: both, conflicts: [] });
+    expect(await mergeThreeWay({ base: BASE, current: both, session: withPage(BASE, 'dashboard') })).toEqual({
+      merged: both,
+      conflicts: [],
+    });
     expect(await mergeThreeWay({ base: BASE, current: both, session: BASE })).toEqual({ merged: both, conflicts: [] });
   });
 
