@@ -51,6 +51,23 @@ describe('judgeScope', () => {
       accepted: [change('libs/orders/src/lib/orders.handler.ts', 'added'), change('libs/orders/src/index.ts', 'deleted')],
       outside: [change('libs/orders/project.json'), change('package.json')],
       readOnly: [change('libs/contracts/src/index.ts')],
+      wired: [],
+    });
+  });
+
+  it("takes an edit of a wired file as wired, never the file's deletion or a wired path in a read-only root", () => {
+    const changes = [change('apps/shop/src/pages.tsx'), change('apps/api/src/routes.ts', 'deleted'), change('libs/contracts/src/index.ts')];
+    const verdict = judgeScope(
+      changes,
+      ['libs/orders/src'],
+      ['libs/contracts'],
+      ['apps/shop/src/pages.tsx', 'apps/api/src/routes.ts', 'libs/contracts/src/index.ts'],
+    );
+    expect(verdict).toEqual({
+      accepted: [],
+      outside: [change('apps/api/src/routes.ts', 'deleted')],
+      readOnly: [change('libs/contracts/src/index.ts')],
+      wired: [change('apps/shop/src/pages.tsx')],
     });
   });
 
@@ -62,7 +79,7 @@ describe('judgeScope', () => {
 
   it('puts a read-only path in readOnly even when the scope includes it', () => {
     const verdict = judgeScope([change('libs/contracts/src/index.ts')], ['.'], ['libs/contracts']);
-    expect(verdict).toEqual({ accepted: [], outside: [], readOnly: [change('libs/contracts/src/index.ts')] });
+    expect(verdict).toEqual({ accepted: [], outside: [], readOnly: [change('libs/contracts/src/index.ts')], wired: [] });
   });
 
   it('has no read-only roots by default', () => {

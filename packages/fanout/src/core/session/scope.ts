@@ -25,14 +25,26 @@ export interface ScopeVerdict {
   outside: FileChange[];
   /** Changes to paths no session may write (the contracts, the reference). */
   readOnly: FileChange[];
+  /** Edits of the task's wired files, merged three-way when the session lands. */
+  wired: FileChange[];
 }
 
-/** Splits changes into those inside the scope and those that break it. */
-export function judgeScope(changes: readonly FileChange[], scope: readonly string[], readOnlyRoots: readonly string[] = []): ScopeVerdict {
-  const verdict: ScopeVerdict = { accepted: [], outside: [], readOnly: [] };
+/**
+ * Splits changes into those inside the scope, edits of the wired files (`wired`:
+ * workspace-relative files; an edit only, never their creation or deletion), and
+ * those that break it.
+ */
+export function judgeScope(
+  changes: readonly FileChange[],
+  scope: readonly string[],
+  readOnlyRoots: readonly string[] = [],
+  wired: readonly string[] = [],
+): ScopeVerdict {
+  const verdict: ScopeVerdict = { accepted: [], outside: [], readOnly: [], wired: [] };
   for (const change of changes) {
     if (readOnlyRoots.some((root) => isInside(change.path, root))) verdict.readOnly.push(change);
     else if (scope.some((root) => isInside(change.path, root))) verdict.accepted.push(change);
+    else if (change.status === 'modified' && wired.includes(change.path)) verdict.wired.push(change);
     else verdict.outside.push(change);
   }
   return verdict;
