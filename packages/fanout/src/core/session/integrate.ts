@@ -134,10 +134,12 @@ export async function checkIntegration(
   worktree: string,
   changes: readonly FileChange[],
   owned: ReadonlyMap<string, string>,
+  wired: readonly string[] = [],
 ): Promise<void> {
   const escapes: string[] = [];
   const paths: string[] = [];
-  for (const change of changes) {
+  // A wired file is merged with what the workspace holds, the user's changes included: only a link is refused.
+  for (const change of [...changes, ...wired.map((path) => ({ path, status: 'modified' as const }))]) {
     const inWorktree = change.status === 'deleted' ? undefined : unreadable(worktree, change.path);
     const via = linkOnPath(workspaceRoot, change.path);
     const reason = inWorktree ?? (via ? `${change.path} (the workspace's ${via} is a symbolic link)` : undefined);
@@ -266,6 +268,7 @@ export function applyChanges(
   project: string,
   worktree: string,
   changes: readonly FileChange[],
+  merged: readonly { path: string; content: string }[] = [],
 ): Map<string, string> {
   recoverIntegrations(workspaceRoot);
   const dir = integrationDir(workspaceRoot, project);
@@ -279,6 +282,14 @@ export function applyChanges(
     copySessionFile(worktree, change.path, staged);
     written.set(change.path, sha256(staged));
   }
+  // Wired files: their merged content, staged like the session's own files (and, like them, all or nothing).
+  for (const file of merged) {
+    const staged = join(dir, 'new', file.path);
+    mkdirSync(dirname(staged), { recursive: true });
+    writeFileSync(staged, file.content, {
+      mode: present(join(workspaceRoot, file.path)) ? lstatSync(join(workspaceRoot, file.path)).mode & 0o777 : 0o644,
+    });
+  }
   const createdDirs = new Set<string>();
   for (const change of writes) {
     const missing: string[] = [];
@@ -289,7 +300,10 @@ export function applyChanges(
   }
   const journal: Journal = {
     pid: process.pid,
-    files: writes.map((change) => ({ path: change.path, existed: present(join(workspaceRoot, change.path)) })),
+    files: [...writes.map((change) => change.path), ...merged.map((file) => file.path)].map((path) => ({
+      path,
+      existed: present(join(workspaceRoot, path)),
+    })),
     deleted: changes.filter((change) => change.status === 'deleted').map((change) => change.path),
     createdDirs: [...createdDirs],
   };

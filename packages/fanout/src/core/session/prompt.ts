@@ -17,6 +17,19 @@ export interface TaskBrief {
   text: string;
   /** The reference's subject and this task's, when they differ: how to name things. */
   subjects?: { reference: string; task: string };
+  /** Files outside the scope the session may edit to register its work, with their content at the session's start. */
+  wired?: readonly { path: string; content: string }[];
+}
+
+/** The wired files' part of an assignment: which files, the one rule, and each file as it is. */
+function wiredSection(wired: readonly { path: string; content: string }[]): string {
+  if (wired.length === 0) return '';
+  const files = wired.map(({ path, content }) => `### ${path}\n\n\`\`\`\n${content.replace(/\n$/, '')}\n\`\`\`\n`).join('\n');
+  return (
+    `You may also edit these files, outside your scope, to register your work: ${wired.map(({ path }) => path).join(', ')}. ` +
+    `Add your entry next to the reference's (its import, its route, its list item), in the same form, and change nothing else in ` +
+    `them: other sessions add theirs to the same files, and the edits are merged.\n\n${files}\n`
+  );
 }
 
 export interface AssembledContext {
@@ -88,6 +101,7 @@ export function assemblePrompt(base: { base: string; baseHash: string }, task: T
       ? `Name things as the reference does, with \`${task.subjects.reference}\` replaced by \`${task.subjects.task}\` in every spelling ` +
         `(kebab-case, camelCase, PascalCase, CONSTANT_CASE).\n\n`
       : '') +
+    wiredSection(task.wired ?? []) +
     `${task.text.trim()}\n`;
   return { ...base, prompt: `${base.base}${assignment}` };
 }

@@ -25,6 +25,8 @@ import { createRedactor, redactDeep } from '../system/redact';
 import { formatFinding, type CheckInput, type Finding } from '../checks/check';
 import { runChecks, warmChecks, type CheckSettings } from '../checks/registry';
 import { judgeScope, workspaceScope, type FileChange } from './scope';
+import { describeConflicts, mergeWiredEdits, readWiredEdits, writeWiredEdits } from './wiring';
+import type { WiredFile } from './assignment';
 import type { SparseCheckout } from './sparse-checkout';
 import { createWorktree, lockPath, removeWorktree, sessionChanges, type Worktree } from './worktree';
 import { DIFF_FILE, recordSessionDiff, type SessionDiff } from './session-diff';
@@ -65,6 +67,8 @@ export interface SessionSpec {
   gate?: SessionGate;
   /** Repair rounds the agent gets (DEFAULT_REPAIRS when absent); agents that cannot repair get none. */
   repairs?: number;
+  /** The task's wired files (resolveWiredFiles): it may edit them, and its edits are merged three-way when it lands. */
+  wired?: readonly WiredFile[];
   /** Runs the gate's nx; injected by tests. */
   runGate?: ProcessRunner;
 }
@@ -147,6 +151,8 @@ export interface SessionResult {
    * added and removed (`binary` instead for a binary file; neither in results of older versions).
    */
   files: (FileChange & { sha256?: string; added?: number; removed?: number; binary?: boolean })[];
+  /** The session's edits of its wired files, and how each landed; absent when it made none. */
+  wired?: { path: string; project: string; status: 'merged' | 'unchanged' | 'conflict' }[];
   /** Changes the scope check rejected. */
   rejected: (FileChange & { reason: 'outside-scope' | 'read-only' })[];
   checks: { name: string; ok: boolean; message?: string }[];
@@ -370,6 +376,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     // A CLI that is not installed fails here, before a worktree exists.
     agent.preflight?.({ workspaceRoot: spec.workspaceRoot, env: baseEnv, options });
     const { prompt } = assemblePrompt(spec.base, {
+      wired: (spec.wired ?? []).map((file) => ({ path: file.path, content: readFileSync(join(spec.workspaceRoot, file.path), 'utf-8') })),
       project: spec.project,
       projectRoot: spec.projectRoot,
       scope: spec.assignment.scope,
@@ -415,7 +422,12 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       const entry = rounds[rounds.length - 1];
       const changes = await sessionChanges(spec.workspaceRoot, active);
       changed = changes;
-      const verdict = judgeScope(changes, scopeRoots, readOnlyRoots);
+      const verdict = judgeScope(
+        changes,
+        scopeRoots,
+        readOnlyRoots,
+        (spec.wired ?? []).map((file) => file.path),
+      );
       lastVerdict = verdict;
       result.rejected = [
         ...verdict.outside.map((change) => ({ ...change, reason: 'outside-scope' as const })),
@@ -597,10 +609,39 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     }
 
     const active = worktree;
+    const projectOf = new Map((spec.wired ?? []).map((file) => [file.path, file.project]));
+    const edits = await readWiredEdits(
+      active,
+      (lastVerdict?.wired ?? []).map((change) => ({ path: change.path, project: projectOf.get(change.path) ?? '' })),
+    );
+    if (edits.length > 0) writeWiredEdits(dir, edits);
     const written = await withLock(lockPath(spec.workspaceRoot), async () => {
-      await checkIntegration(spec.workspaceRoot, active.path, accepted, owned);
-      return applyChanges(spec.workspaceRoot, spec.project, active.path, accepted);
+      await checkIntegration(
+        spec.workspaceRoot,
+        active.path,
+        accepted,
+        owned,
+        edits.map((edit) => edit.path),
+      );
+      // Merged under the lock: into the files as the sessions that landed before this one left them.
+      const outcomes = await mergeWiredEdits(spec.workspaceRoot, edits, spec.project);
+      result.wired = outcomes.map((outcome) => ({
+        path: outcome.path,
+        project: projectOf.get(outcome.path) ?? '',
+        status: outcome.status,
+      }));
+      const conflicting = outcomes.filter((outcome) => outcome.status === 'conflict').map((outcome) => outcome.path);
+      if (conflicting.length > 0) {
+        throw new IntegrationRefused(
+          `the session's edit of ${conflicting.join(', ')} conflicts with the workspace's (another session's or yours); ` +
+            `nothing of the session was integrated:\n${describeConflicts(outcomes, spec.project)}`,
+          conflicting,
+        );
+      }
+      const merged = outcomes.flatMap((outcome) => (outcome.status === 'merged' ? [{ path: outcome.path, content: outcome.content }] : []));
+      return applyChanges(spec.workspaceRoot, spec.project, active.path, accepted, merged);
     });
+    for (const wiredFile of result.wired ?? []) say(`wired ${wiredFile.path}: ${wiredFile.status}`);
     const counts = await recordDiff(active, accepted, true);
     result.files = accepted.map((change) => ({ ...change, sha256: written.get(change.path), ...counts?.get(change.path) }));
     result.checks.push({

@@ -1,5 +1,5 @@
 import { logger, type ExecutorContext } from '@nx/devkit';
-import { existsSync, readFileSync } from 'fs';
+import { existsSync, lstatSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { agentOptionsForRun } from '../../core/agents/agent-options';
 import { assertAgentReady } from '../../core/agents/registry';
@@ -10,6 +10,7 @@ import {
   parseAssignment,
   parseDuration,
   resolveTaskProjects,
+  resolveWiredFiles,
   type Assignment,
 } from '../../core/session/assignment';
 import { gateTargets } from '../../core/session/gate';
@@ -135,14 +136,18 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
       { command: options.command ?? assignment.command },
       options.agent !== undefined || options.command !== undefined ? `${file} with --agent/--command` : file,
     );
+    const projectRoots = new Map(Object.values(context.projectGraph.nodes).map((entry) => [entry.name, entry.data.root]));
+    const runProjects = new Set(tasks.map((task) => task.project));
     const {
       contracts: { root: contractsRoot },
       reference: { root: referenceRoot },
-    } = resolveTaskProjects(
-      assignment,
-      { project, file },
-      new Map(Object.values(context.projectGraph.nodes).map((entry) => [entry.name, entry.data.root])),
-      new Set(tasks.map((task) => task.project)),
+    } = resolveTaskProjects(assignment, { project, file }, projectRoots, runProjects);
+    const wired = resolveWiredFiles(
+      assignment.wire ?? [],
+      { project, file, root: projectRoot, scope: assignment.scope },
+      projectRoots,
+      runProjects,
+      (path) => existsSync(join(context.root, path)) && lstatSync(join(context.root, path)).isFile(),
     );
     confirmIndependence(context.projectGraph, taskGraph, tasks, (task, root) => taskScope(context, task, root));
 
@@ -180,7 +185,7 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
       sparse:
         plugin.sparseCheckout === false
           ? undefined
-          : sparseSelection(context.projectGraph, [project, assignment.contracts, assignment.like]),
+          : sparseSelection(context.projectGraph, [project, assignment.contracts, assignment.like, ...wired.map((file) => file.project)]),
       portBase: portBase + Math.max(index, 0) * portRange,
       echo: !options.quiet,
       checks: { checks: plugin.checks, strictNaming: plugin.strictNaming },
@@ -191,6 +196,7 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
       log: (line) => logger.info(`[fanout] ${line}`),
       gate,
       ...(repairs !== undefined ? { repairs } : {}),
+      ...(wired.length > 0 ? { wired } : {}),
     });
     logger.info(resultLine(result));
     try {
