@@ -34,6 +34,8 @@ export interface AgentSession {
   redact: (text: string) => string;
   /** Set for a repair round: the agent continues (or redoes) its work in the same worktree, told what failed. */
   repair?: RepairRound;
+  /** Workspace-relative files outside the scope the session may edit to register its work. */
+  wired?: readonly string[];
 }
 
 /** What a repair round gives the agent. */

@@ -83,6 +83,50 @@ describe('the pattern agent', () => {
     );
   });
 
+  it("registers the page in its wired files next to the reference's lines, once, and leaves other files alone", async () => {
+    write(root, 'libs/shared-types/src/index.ts', 'export interface Section { id: string }\n');
+    write(root, 'libs/feature-settings/src/index.ts', 'export function SettingsPage() {\n  return <main />;\n}\n');
+    const pages = [
+      "import { HomePage } from '@shop/feature-home';",
+      "import { SettingsPage } from '@shop/feature-settings';",
+      '',
+      'export const pages = [',
+      "  { path: '/', element: <HomePage /> },",
+      "  { path: '/settings', element: <SettingsPage /> },",
+      '];',
+      '',
+    ].join('\n');
+    write(root, 'apps/shop/src/app/pages.tsx', pages);
+    write(root, 'apps/shop/src/nav.md', '- [Home](/)\n- [Settings](/settings)\n');
+
+    const report = await patternAgent.run(
+      session({ wired: ['apps/shop/src/app/pages.tsx', 'apps/shop/src/nav.md', 'apps/shop/src/missing.ts'] }),
+    );
+
+    expect(report.ok).toBe(true);
+    expect(report.summary).toContain('and registered it in apps/shop/src/app/pages.tsx, apps/shop/src/nav.md');
+    expect(readFileSync(join(root, 'apps/shop/src/app/pages.tsx'), 'utf-8')).toBe(
+      [
+        "import { HomePage } from '@shop/feature-home';",
+        "import { SettingsPage } from '@shop/feature-settings';",
+        "import { DashboardPage } from '@shop/feature-dashboard';",
+        '',
+        'export const pages = [',
+        "  { path: '/', element: <HomePage /> },",
+        "  { path: '/settings', element: <SettingsPage /> },",
+        "  { path: '/dashboard', element: <DashboardPage /> },",
+        '];',
+        '',
+      ].join('\n'),
+    );
+    expect(readFileSync(join(root, 'apps/shop/src/nav.md'), 'utf-8')).toBe(
+      '- [Home](/)\n- [Settings](/settings)\n- [Dashboard](/dashboard)\n',
+    );
+    // Run again (a repair round, a rerun): the entries are there, nothing is added twice.
+    await patternAgent.run(session({ wired: ['apps/shop/src/app/pages.tsx'] }));
+    expect(readFileSync(join(root, 'apps/shop/src/app/pages.tsx'), 'utf-8').match(/DashboardPage/g)).toHaveLength(2);
+  });
+
   it('refuses a page that imports what the contracts do not export', async () => {
     write(root, 'libs/shared-types/src/index.ts', 'export interface Section { id: string }\n');
     write(

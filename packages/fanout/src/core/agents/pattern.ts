@@ -34,6 +34,7 @@ export const patternAgent: AgentAdapter = {
       writeFileSync(target, /\.[cm]?[jt]sx?$/.test(file) ? substituteSource(source, from, to, /x$/.test(file)) : renamePath(source));
       written.push(target);
     }
+    const wired = (session.wired ?? []).filter((path) => wireLikeReference(join(session.worktree, path), from, to));
     const missing = missingContractImports(session, written);
     if (missing.length > 0) {
       return {
@@ -47,10 +48,42 @@ export const patternAgent: AgentAdapter = {
     }
     return {
       ok: true,
-      summary: `replicated ${written.length} file(s) of ${session.reference.project} for ${to} (${from} → ${to})`,
+      summary:
+        `replicated ${written.length} file(s) of ${session.reference.project} for ${to} (${from} → ${to})` +
+        (wired.length > 0 ? `, and registered it in ${wired.join(', ')}` : ''),
     };
   },
 };
+
+/**
+ * Registers the task in a wired file as the reference is registered there: after
+ * each line that mentions the reference's subject (its import, its route entry,
+ * its nav item), the same line with the task's subject, unless the file already
+ * has it. Works line by line: an entry spread over several lines is left to a
+ * real agent. Returns whether the file changed.
+ */
+export function wireLikeReference(file: string, from: string, to: string): boolean {
+  if (!existsSync(file)) return false;
+  const source = readFileSync(file, 'utf-8');
+  const code = /\.[cm]?[jt]sx?$/.test(file);
+  const jsx = /x$/.test(file);
+  const rename = substitution(from, to, 'text');
+  const lines = source.split('\n');
+  const present = new Set(lines);
+  const out: string[] = [];
+  for (const line of lines) {
+    out.push(line);
+    const replaced = code ? substituteSource(line, from, to, jsx) : rename(line);
+    if (replaced !== line && !present.has(replaced)) {
+      out.push(replaced);
+      present.add(replaced);
+    }
+  }
+  const wired = out.join('\n');
+  if (wired === source) return false;
+  writeFileSync(file, wired);
+  return true;
+}
 
 /** Names imported from the contracts' import path that the contracts do not export. */
 function missingContractImports(session: AgentSession, files: string[]): string[] {

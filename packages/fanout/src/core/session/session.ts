@@ -545,6 +545,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
         echo: spec.echo,
         redact,
         ...(repair ? { repair } : {}),
+        ...(spec.wired && spec.wired.length > 0 ? { wired: spec.wired.map((file) => file.path) } : {}),
       });
       // While the agent works, the checks' compiler is loaded and the contracts parsed, so they start warm.
       const { path: worktreeRoot } = worktree;
