@@ -406,6 +406,8 @@ export function resolveWiredFiles(
   projects: ReadonlyMap<string, string>,
   runTasks: ReadonlySet<string>,
   isFile: (path: string) => boolean,
+  /** The reference and the contracts: no session may change them, wired or not. */
+  readOnly: readonly string[] = [],
 ): WiredFile[] {
   const problems: AssignmentProblem[] = [];
   const wired: WiredFile[] = [];
@@ -435,6 +437,10 @@ export function resolveWiredFiles(
       });
     } else if (owner === task.project) {
       problems.push({ message: `wire: "${path}" is a file of this task's own project; widen "scope" to let the session write it.` });
+    } else if (readOnly.includes(owner)) {
+      problems.push({
+        message: `wire: "${path}" belongs to "${owner}", the reference or the contracts, which every session follows and none may change.`,
+      });
     } else if (runTasks.has(owner)) {
       problems.push({
         message: `wire: "${path}" belongs to "${owner}", itself a task of this run; wire files of a project no session of the run writes.`,

@@ -148,6 +148,7 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
       projectRoots,
       runProjects,
       (path) => existsSync(join(context.root, path)) && lstatSync(join(context.root, path)).isFile(),
+      [assignment.like, assignment.contracts],
     );
     confirmIndependence(context.projectGraph, taskGraph, tasks, (task, root) => taskScope(context, task, root));
 

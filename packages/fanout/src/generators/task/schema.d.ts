@@ -10,6 +10,7 @@ export interface TaskGeneratorSchema {
   command?: string;
   scope?: string;
   timeout?: string;
+  wire?: string;
   directory?: string;
   linter?: 'eslint' | 'none';
   unitTestRunner?: 'jest' | 'vitest' | 'none';

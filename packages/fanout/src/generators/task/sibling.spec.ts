@@ -238,6 +238,58 @@ describe('fanning out the workspace a team already has', () => {
     });
   });
 
+  describe('a page registered in the app that lists every page (--wire)', () => {
+    let tree: Tree;
+    const pages = 'apps/shop/src/app/pages.tsx';
+    beforeEach(async () => {
+      tree = reactWorkspace();
+      tree.write('apps/shop/package.json', json({ name: '@shop/shop', version: '0.0.1', dependencies: { '@shop/feature-settings': '*' } }));
+      tree.write(
+        'apps/shop/tsconfig.app.json',
+        json({ extends: '../../tsconfig.base.json', references: [{ path: '../../libs/feature-settings/tsconfig.lib.json' }] }),
+      );
+      tree.write(
+        pages,
+        "import { SettingsPage } from '@shop/feature-settings';\n\nexport const pages = [{ path: '/settings', element: <SettingsPage /> }];\n",
+      );
+      await contractsGenerator(tree, { project: '@shop/shared-types' });
+      await referenceGenerator(tree, { project: '@shop/feature-settings', contracts: '@shop/shared-types' });
+    });
+
+    it("writes the wired file in each task's fanout.md and lets the app import each page", async () => {
+      await taskGenerator(tree, { names: 'dashboard,profile', like: '@shop/feature-settings', wire: `./${pages}` });
+
+      for (const task of ['dashboard', 'profile']) expect(assignmentOf(tree, `libs/feature-${task}`).wire).toEqual([pages]);
+      expect(readJson(tree, 'apps/shop/package.json').dependencies).toEqual({
+        '@shop/feature-settings': '*',
+        '@shop/feature-dashboard': '*',
+        '@shop/feature-profile': '*',
+      });
+      expect(readJson(tree, 'apps/shop/tsconfig.app.json').references).toEqual([
+        { path: '../../libs/feature-settings/tsconfig.lib.json' },
+        { path: '../../libs/feature-dashboard/tsconfig.lib.json' },
+        { path: '../../libs/feature-profile/tsconfig.lib.json' },
+      ]);
+      // The wired file itself is the sessions' to edit.
+      expect(tree.read(pages, 'utf-8')).toContain('SettingsPage');
+      expect(tree.read(pages, 'utf-8')).not.toContain('Dashboard');
+    });
+
+    it.each([
+      [
+        'a file that does not exist',
+        'apps/shop/src/app/missing.tsx',
+        'wire: "apps/shop/src/app/missing.tsx" is not a file of this workspace',
+      ],
+      ['a path outside the workspace', '../elsewhere.ts', 'is not a file inside the workspace'],
+      ['a file of the reference, read-only to every session', 'libs/feature-settings/src/index.ts', 'belongs to "@shop/feature-settings"'],
+    ])('refuses %s and writes nothing', async (_, wire, message) => {
+      const before = pendingChanges(tree).length;
+      await expect(taskGenerator(tree, { names: 'dashboard', like: '@shop/feature-settings', wire })).rejects.toThrow(message);
+      expect(pendingChanges(tree)).toHaveLength(before);
+    });
+  });
+
   describe('a Node service configured by project.json, in a path-mapped workspace', () => {
     let tree: Tree;
     beforeAll(async () => {

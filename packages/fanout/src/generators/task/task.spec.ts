@@ -126,6 +126,7 @@ describe('task generator', () => {
           command: undefined,
           scope: undefined,
           timeout: '90s',
+          wire: [],
           prompt: undefined,
           skipFormat: false,
         });

@@ -4,6 +4,7 @@ import {
   joinPathFragments,
   logger,
   runTasksInSerial,
+  updateJson,
   updateProjectConfiguration,
   readProjectConfiguration,
   type GeneratorCallback,
@@ -11,7 +12,17 @@ import {
   type Tree,
 } from '@nx/devkit';
 import { posix } from 'path';
-import { assertInsideProject, DEFAULT_AGENT, parseDuration, renderAssignment, taskPlaceholder } from '../../core/session/assignment';
+import {
+  assertInsideProject,
+  DEFAULT_AGENT,
+  DEFAULT_SCOPE,
+  parseDuration,
+  renderAssignment,
+  resolveWiredFiles,
+  taskPlaceholder,
+  wiredPath,
+  type WiredFile,
+} from '../../core/session/assignment';
 import { splitTemplate } from '../../core/agents/argv';
 import { AGENTS } from '../../core/agents/registry';
 import { assertValidName, entityNames } from '../../core/naming/names';
@@ -90,6 +101,8 @@ export interface NormalizedTaskOptions {
   command?: string;
   scope?: string[];
   timeout?: string;
+  /** `--wire`: the files each session may edit to register its work, with the projects that own them. */
+  wire: WiredFile[];
   /** The assignment text, with `<name>` still in it; undefined for the default text. */
   prompt?: string;
   skipFormat: boolean;
@@ -162,6 +175,7 @@ export async function normalizeOptions(tree: Tree, options: TaskGeneratorSchema)
     command: options.command,
     scope,
     timeout: options.timeout,
+    wire: [] as WiredFile[],
     prompt,
     skipFormat: options.skipFormat ?? false,
   };
@@ -175,7 +189,8 @@ export async function normalizeOptions(tree: Tree, options: TaskGeneratorSchema)
       );
     }
     const subject = options.subject ?? siblingSubject(options.like, referenceSubject, options.project);
-    return { ...common, tasks: [], shape: 'sibling', existing: { name: options.project, root: existing.root, subject } };
+    const wire = wiredFiles(tree, options.wire, [{ name: options.project, root: existing.root }], scope, [reference.name, contracts.name]);
+    return { ...common, wire, tasks: [], shape: 'sibling', existing: { name: options.project, root: existing.root, subject } };
   }
 
   const shape: TaskShape = options.generator ? 'generator' : scaffoldEntity && contracts.scaffold ? 'scaffold' : 'sibling';
@@ -216,7 +231,73 @@ export async function normalizeOptions(tree: Tree, options: TaskGeneratorSchema)
     });
     tasks.push({ ...placement, ...lintAndTest, subject });
   }
-  return { ...common, tasks, shape, generator: options.generator };
+  const wire = wiredFiles(tree, options.wire, tasks, scope, [reference.name, contracts.name]);
+  return { ...common, wire, tasks, shape, generator: options.generator };
+}
+
+/**
+ * `--wire`, checked for every task as a run checks it: files that exist, outside
+ * the tasks' scope, each owned by a project that is none of the tasks.
+ */
+function wiredFiles(
+  tree: Tree,
+  value: string | undefined,
+  tasks: readonly { name: string; root: string }[],
+  scope: string[] | undefined,
+  readOnly: readonly string[],
+): WiredFile[] {
+  const paths = listOption(value).map((entry) => {
+    const checked = wiredPath(entry);
+    if ('problem' in checked) throw new Error(`--wire: ${checked.problem.replace(/^"wire" entry /, '')}`);
+    return checked.path;
+  });
+  if (paths.length === 0) return [];
+  const projects = new Map([...getProjects(tree)].map(([name, project]) => [name, project.root]));
+  for (const task of tasks) projects.set(task.name, task.root);
+  const names = new Set(tasks.map((task) => task.name));
+  let wired: WiredFile[] = [];
+  for (const task of tasks) {
+    wired = resolveWiredFiles(
+      paths,
+      { project: task.name, file: `--wire of task ${task.name}`, root: task.root, scope: scope ?? [...DEFAULT_SCOPE] },
+      projects,
+      names,
+      (path) => tree.exists(path) && tree.isFile(path),
+      readOnly,
+    );
+  }
+  return wired;
+}
+
+/**
+ * Lets the project that owns a wired file import a task's project, so the
+ * session's edit there typechecks: in a TypeScript-solution workspace, a
+ * workspace dependency in its package.json and a TS reference in its tsconfigs;
+ * in a path-mapped workspace the import resolves already.
+ */
+function dependOnTask(tree: Tree, owner: { root: string }, task: { root: string; importPath: string }): void {
+  const manifest = joinPathFragments(owner.root, 'package.json');
+  const tsSolution = tree.exists(joinPathFragments(task.root, 'package.json')) && tree.exists('tsconfig.json');
+  if (!tsSolution) return;
+  if (owner.root !== '.' && tree.exists(manifest)) {
+    updateJson(tree, manifest, (json) => {
+      json.dependencies = { ...(json.dependencies ?? {}), [task.importPath]: '*' };
+      return json;
+    });
+  }
+  const target = joinPathFragments(task.root, 'tsconfig.lib.json');
+  if (!tree.exists(target)) return;
+  for (const config of ['tsconfig.app.json', 'tsconfig.lib.json', 'tsconfig.spec.json']) {
+    const path = joinPathFragments(owner.root, config);
+    if (!tree.exists(path)) continue;
+    updateJson(tree, path, (json) => {
+      const reference = posix.relative(owner.root, target);
+      const references: { path: string }[] = json.references ?? [];
+      if (!references.some((entry) => entry.path === reference)) references.push({ path: reference });
+      json.references = references;
+      return json;
+    });
+  }
 }
 
 /**
@@ -257,6 +338,7 @@ export async function taskGenerator(tree: Tree, schema: TaskGeneratorSchema): Pr
         subject,
         scope: options.scope,
         timeout: options.timeout,
+        ...(options.wire.length > 0 ? { wire: options.wire.map((file) => file.path) } : {}),
         text: options.prompt?.replace(/<name>/g, name) ?? defaultAssignment(name, options.reference.name, options.contracts.name),
       }),
     );
@@ -292,6 +374,14 @@ export async function taskGenerator(tree: Tree, schema: TaskGeneratorSchema): Pr
     dependOnContracts(tree, plan.name, options.contracts.name);
     tree.write(joinPathFragments(library.root, 'src', 'index.ts'), taskPlaceholder(plan.name));
     assignment(plan.name, plan.root, undefined);
+  }
+  const owners = [...new Set(options.wire.map((file) => file.project))];
+  for (const plan of options.tasks) {
+    const importPath = importPathOf(tree, plan.root) ?? plan.importPath;
+    for (const owner of owners) {
+      const root = getProjects(tree).get(owner)?.root;
+      if (root !== undefined) dependOnTask(tree, { root }, { root: plan.root, importPath });
+    }
   }
   if (!options.skipFormat) await formatFiles(tree);
   return runTasksInSerial(...callbacks);
