@@ -97,6 +97,44 @@ describe('findCrossSessionProblems', () => {
     );
   });
 
+  it('names a page path or a barrel export two sessions both registered in the same wired file, and not what each registered alone', () => {
+    const pages = 'apps/shop/src/app/pages.tsx';
+    const barrel = 'libs/pages/src/index.ts';
+    const base =
+      "import { SettingsPage } from '@shop/feature-settings';\n\nexport const pages = [\n  { path: '/settings', element: <SettingsPage /> },\n];\n";
+    const entry = (page: string, path: string) =>
+      base
+        .replace('];\n', `  { path: '${path}', element: <${page} /> },\n];\n`)
+        .replace("';\n\n", `';\nimport { ${page} } from '@shop/x';\n\n`);
+    const record = (project: string, edits: { path: string; base: string; session: string }[]) =>
+      write(`.fanout/sessions/${project}/wired.json`, JSON.stringify(edits.map((edit) => ({ ...edit, project: 'shop' }))));
+    record('dashboard', [
+      { path: pages, base, session: entry('DashboardPage', '/dashboard') },
+      { path: barrel, base: '', session: "export { Panel } from './panel';\n" },
+    ]);
+    record('profile', [
+      { path: pages, base, session: entry('ProfilePage', '/dashboard') },
+      { path: barrel, base: '', session: "export { Panel } from './profile-panel';\n" },
+    ]);
+    record('billing', [{ path: pages, base, session: entry('BillingPage', '/billing') }]);
+    const wired = (project: string) => result(project, [], { wired: [{ path: pages, project: 'shop', status: 'merged' }] });
+
+    const problems = findCrossSessionProblems({ workspaceRoot: root, results: [wired('dashboard'), wired('profile'), wired('billing')] });
+
+    expect(problems).toEqual([
+      {
+        kind: 'wiring-collision',
+        message: `path /dashboard is registered in ${pages} by several sessions: ${pages}:6 (dashboard), ${pages}:6 (profile). Each session must register its own: give each its own path.`,
+        sessions: ['dashboard', 'profile'],
+      },
+      {
+        kind: 'wiring-collision',
+        message: `export Panel is registered in ${barrel} by several sessions: ${barrel}:1 (dashboard), ${barrel}:1 (profile). Each session must register its own: give each its own name.`,
+        sessions: ['dashboard', 'profile'],
+      },
+    ]);
+  });
+
   it("does not count one session's own repetitions, deleted files or specs", () => {
     write('libs/orders/src/a.ts', 'export const shared = 1;\n');
     write('libs/orders/src/b.ts', "export { shared } from './a';\n");

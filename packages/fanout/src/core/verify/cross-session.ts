@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { extractClaims, normalizeRoute } from '../checks/claims';
 import type { SessionResult } from '../session/session';
+import { readWiredEditsFile } from '../session/wiring';
+import { FANOUT_DIR } from '../../constants';
 
 /**
  * Cross-session checks over the integrated workspace: each session can be right
@@ -9,7 +11,7 @@ import type { SessionResult } from '../session/session';
  * result.json and the files they integrated), problems out.
  */
 export interface VerifyProblem {
-  kind: 'symbol-collision' | 'route-collision' | 'port-collision' | 'dependency-conflict';
+  kind: 'symbol-collision' | 'route-collision' | 'port-collision' | 'dependency-conflict' | 'wiring-collision';
   message: string;
   /** The projects whose sessions caused it. */
   sessions: string[];
@@ -87,7 +89,7 @@ export function findCrossSessionProblems(input: CrossSessionInput): VerifyProble
     }
   }
 
-  const problems: VerifyProblem[] = [];
+  const problems: VerifyProblem[] = [...wiringCollisions(input)];
   for (const [name, list] of contested(symbols)) {
     problems.push({
       kind: 'symbol-collision',
@@ -123,4 +125,57 @@ export function findCrossSessionProblems(input: CrossSessionInput): VerifyProble
     });
   }
   return problems;
+}
+
+/** `path: '/dashboard'` in a route or page table entry. */
+const PATH_ENTRY = /\bpath\s*:\s*(['"`])(\/[^'"`]*)\1/g;
+
+/** The lines `session` has that `base` does not: what a session added to a wired file. */
+function addedLines(base: string, session: string): { text: string; line: number }[] {
+  const before = new Map<string, number>();
+  for (const line of base.split('\n')) before.set(line, (before.get(line) ?? 0) + 1);
+  const added: { text: string; line: number }[] = [];
+  session.split('\n').forEach((text, index) => {
+    const left = before.get(text) ?? 0;
+    if (left > 0) before.set(text, left - 1);
+    else if (text.trim() !== '') added.push({ text, line: index + 1 });
+  });
+  return added;
+}
+
+/**
+ * What sessions registered in the same wired file, claimed twice: the same route
+ * or page path, or the same exported name (a barrel's `export { X } from`).
+ * Read from each session's recorded edits: the lines it added.
+ */
+function wiringCollisions(input: CrossSessionInput): VerifyProblem[] {
+  const claims = new Map<string, Claim[]>();
+  for (const result of input.results) {
+    if (!result.wired?.length) continue;
+    let edits;
+    try {
+      edits = readWiredEditsFile(join(input.workspaceRoot, FANOUT_DIR, 'sessions', result.project));
+    } catch {
+      continue;
+    }
+    for (const edit of edits) {
+      for (const { text, line } of addedLines(edit.base, edit.session)) {
+        for (const match of text.matchAll(PATH_ENTRY))
+          add(claims, `${edit.path}\0path ${match[2]}`, { session: result.project, where: `${edit.path}:${line}` });
+        if (CODE.test(edit.path) && /^\s*export\b/.test(text)) {
+          for (const { name } of extractClaims(edit.path, text).exports) {
+            if (name !== 'default') add(claims, `${edit.path}\0export ${name}`, { session: result.project, where: `${edit.path}:${line}` });
+          }
+        }
+      }
+    }
+  }
+  return contested(claims).map(([key, list]) => {
+    const [file, claim] = key.split('\0');
+    return {
+      kind: 'wiring-collision' as const,
+      message: `${claim} is registered in ${file} by several sessions: ${places(list)}. Each session must register its own: give each its own ${claim.startsWith('path') ? 'path' : 'name'}.`,
+      sessions: sessionsOf(list),
+    };
+  });
 }
