@@ -481,6 +481,17 @@ describe('the report for review', () => {
     expect(markdown).toContain('Rejected changes:\n\n- `README.md` (modified, outside-scope)');
   });
 
+  it('lists the wired files a session registered its work in, and how each landed', () => {
+    const results = reviewedResults();
+    results[0].wired = [{ path: 'apps/shop/src/app/pages.tsx', project: 'shop', status: 'merged' }];
+    expect(renderReportMarkdown({ results, generatedAt })).toContain(
+      'Wired files (merged three-way into the shared file):\n\n- `apps/shop/src/app/pages.tsx` of `shop`: merged\n',
+    );
+    expect(renderReportHtml({ results, generatedAt })).toContain(
+      '<h4>Wired files</h4><ul class="wired"><li><code>apps/shop/src/app/pages.tsx</code> of <code>shop</code>: merged</li></ul>',
+    );
+  });
+
   it('lists the files a session integrated with their added and removed lines, each opening onto its part of the diff', () => {
     const html = renderReportHtml({ results: reviewedResults(), generatedAt, diffs: new Map([['users', USERS_DIFF]]) });
     expect(html).toContain('<td class="number">3 (+3 −1)</td>');

@@ -97,7 +97,7 @@ function shapeProblem(value: unknown): string | undefined {
   if (result.status !== 'succeeded' && result.status !== 'failed') return `status ${JSON.stringify(result.status)}`;
   if (typeof result.startedAt !== 'string' || Number.isNaN(Date.parse(result.startedAt))) return 'no valid startedAt';
   if (typeof result.durationMs !== 'number') return 'no durationMs';
-  for (const list of ['files', 'findings', 'rejected', 'checks']) {
+  for (const list of ['files', 'findings', 'rejected', 'checks', 'wired']) {
     if (result[list] !== undefined && !Array.isArray(result[list])) return `${list} is not a list`;
   }
   return undefined;
@@ -644,6 +644,11 @@ function sessionMarkdown(result: SessionResult, diffText: string | undefined): s
       '',
     );
   }
+  if (Array.isArray(result.wired) && result.wired.length > 0) {
+    lines.push('Wired files (merged three-way into the shared file):', '');
+    for (const file of result.wired) lines.push(`- ${mdCode(file.path)} of ${mdCode(file.project)}: ${mdText(file.status)}`);
+    lines.push('');
+  }
   if ((result.rejected ?? []).length > 0) {
     lines.push('Rejected changes:', '');
     for (const change of result.rejected) lines.push(`- ${mdCode(change.path)} (${mdText(change.status)}, ${mdText(change.reason)})`);
@@ -862,6 +867,12 @@ function sessionHtml(result: SessionResult, index: number, diffText: string | un
     }
     parts.push(`<ul class="files">${rows.map(fileRowHtml).join('\n')}</ul>`);
     if (diff?.cut) parts.push(`<p class="note">${escapeHtml(diff.cut.replace(/^\[fanout: /, '').replace(/\]$/, ''))}</p>`);
+  }
+  if (Array.isArray(result.wired) && result.wired.length > 0) {
+    const items = result.wired.map(
+      (file) => `<li><code>${escapeHtml(file.path)}</code> of <code>${escapeHtml(file.project)}</code>: ${escapeHtml(file.status)}</li>`,
+    );
+    parts.push('<h4>Wired files</h4>', `<ul class="wired">${items.join('')}</ul>`);
   }
   if ((result.rejected ?? []).length > 0) {
     const items = result.rejected.map(
