@@ -57,8 +57,18 @@ writeFileSync('HACKED.md', 'written outside the session scope\\n');
 appendFileSync(${JSON.stringify(contractsIndex)}, 'export const hacked = true;\\n');
 `;
 
+/** A file of the root project that two tasks are wired to, both changing its one line. */
+const REGISTRY = 'tools/registry.ts';
+const REGISTRY_SOURCE = "export const registered = 'none';\n";
+
+/** WRITE_AGENT, and then it puts its project's name in the registry's line. */
+const WIRE_AGENT = `${WRITE_AGENT}
+const registry = ${JSON.stringify(REGISTRY)};
+writeFileSync(registry, readFileSync(registry, 'utf-8').replace("'none'", \`'\${process.env.FANOUT_PROJECT}'\`));
+`;
+
 /** The tasks run by the `command` agent, all made by one generator call. */
-const COMMAND_TASKS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
+const COMMAND_TASKS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta'];
 
 describe('fanout in a new Nx workspace', () => {
   let ws: TestWorkspace;
@@ -368,6 +378,32 @@ describe('fanout in a new Nx workspace', () => {
   );
 
   it(
+    'two sessions that change the same line of their wired file: the first lands, the second fails with the lines both changed',
+    async () => {
+      const result = await ws.nxFailing(['run-many', '-t', 'fanout', '-p', 'zeta,eta', '--parallel=2', '--skip-nx-cache']);
+
+      expect(result.status).not.toBe(0);
+      const [zeta, eta] = [ws.readResult('zeta'), ws.readResult('eta')];
+      const [landed, refused] = zeta.status === 'succeeded' ? [zeta, eta] : [eta, zeta];
+      expect([landed.status, refused.status]).toEqual(['succeeded', 'failed']);
+      expect(landed.wired).toEqual([{ path: REGISTRY, project: expect.any(String), status: 'merged' }]);
+      expect(ws.readFile(REGISTRY)).toBe(`export const registered = '${landed.project}';\n`);
+      expect(refused.wired).toEqual([{ path: REGISTRY, project: landed.wired?.[0]?.project, status: 'conflict' }]);
+      expect(refused.error).toContain(`the session's edit of ${REGISTRY} conflicts with the workspace's`);
+      expect(refused.error).toContain(
+        `${REGISTRY}:1: both changed these lines\n  the workspace:\n    export const registered = '${landed.project}';\n` +
+          `  merge base:\n    export const registered = 'none';\n  ${refused.project}:\n    export const registered = '${refused.project}';`,
+      );
+      expect(result.output).toContain('both changed these lines');
+      // All or nothing: none of the refused session's own files landed.
+      expect(refused.files).toEqual([]);
+      expect(ws.exists(`${commandRoots[refused.project]}/src/generated.ts`)).toBe(false);
+      expect(ws.exists(`${commandRoots[landed.project]}/src/generated.ts`)).toBe(true);
+    },
+    TEST_LIMIT,
+  );
+
+  it(
     'a session that writes outside its scope is rejected and nothing of it is integrated',
     async () => {
       const contractsIndex = `${commandRoots.contracts}/src/index.ts`;
@@ -408,11 +444,14 @@ describe('fanout in a new Nx workspace', () => {
       gamma: WRITE_AGENT,
       delta: FAIL_AGENT,
       epsilon: escapeAgent(`${contractsRoot}/src/index.ts`),
+      zeta: WIRE_AGENT,
+      eta: WIRE_AGENT,
     };
     for (const task of COMMAND_TASKS) {
       ws.writeFile(`tools/agents/${task}.cjs`, agents[task] ?? '');
     }
-    await ws.commitEverything('e2e: agents', ['tools/agents']);
+    ws.writeFile(REGISTRY, REGISTRY_SOURCE);
+    await ws.commitEverything('e2e: agents', ['tools/agents', REGISTRY]);
     await ws.nx(
       [
         'g',
@@ -432,6 +471,11 @@ describe('fanout in a new Nx workspace', () => {
       expect(node?.tags).toContain('fanout:task');
       roots[task] = node?.root ?? task;
       expect(ws.readFile(`${roots[task]}/fanout.md`)).toMatch(/^agent: command$/m);
+    }
+    // zeta and eta may edit the registry: their fanout.md says so.
+    for (const task of ['zeta', 'eta']) {
+      const file = `${roots[task]}/fanout.md`;
+      ws.writeFile(file, ws.readFile(file).replace(/^agent: command$/m, `agent: command\nwire: [${REGISTRY}]`));
     }
     return roots;
   }

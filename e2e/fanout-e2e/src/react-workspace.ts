@@ -8,7 +8,8 @@ import { buildOnce, copyWorkspace, e2eEnv, INSTALLING, nxVersion, requireEnv, Te
  * --preset=react-monorepo` at our Nx version (TypeScript pinned to 5.9, as every e2e
  * workspace is), a types library `@shop/shared-types` and a page library
  * `@shop/feature-settings` (a `SettingsPage` that renders `Section`s from the types,
- * with its test), written as a person would, green and committed. fanout is added, and
+ * with its test), written as a person would, and the app's list of its pages
+ * (\`apps/shop/src/app/pages.tsx\`, the settings page in it), green and committed. fanout is added, and
  * nothing else of it: adopting the libraries is what the tests do.
  */
 
@@ -66,6 +67,16 @@ export function SettingsPage({ sections = settingsSections }: { sections?: Secti
 export default SettingsPage;
 `;
 
+/** The app's list of its pages, one entry per line: what every new page is registered in. */
+export const APP_PAGES = 'apps/shop/src/app/pages.tsx';
+export const APP_PAGES_SOURCE = `import { SettingsPage } from '@shop/feature-settings';
+
+/** Every page of the shop, with its path. */
+export const pages = [
+  { path: '/settings', title: 'Settings', element: <SettingsPage /> },
+];
+`;
+
 export const SETTINGS_SPEC = `import { render } from '@testing-library/react';
 import SettingsPage, { settingsSections } from './feature-settings';
 
@@ -117,6 +128,13 @@ async function createReactWorkspace(root: string): Promise<void> {
   workspace.writeFile(
     'libs/feature-settings/package.json',
     `${JSON.stringify({ ...manifest, dependencies: { [TYPES]: '*' } }, null, 2)}\n`,
+  );
+  // The app lists its pages, the settings page among them: it depends on the page library.
+  workspace.writeFile(APP_PAGES, APP_PAGES_SOURCE);
+  const app = workspace.readJson<{ dependencies?: Record<string, string> }>('apps/shop/package.json');
+  workspace.writeFile(
+    'apps/shop/package.json',
+    `${JSON.stringify({ ...app, dependencies: { ...app.dependencies, [SETTINGS]: '*' } }, null, 2)}\n`,
   );
   // What a person does after adding a workspace dependency in a TS-solution workspace.
   await workspace.run('npm', ['install'], INSTALLING);

@@ -1,7 +1,9 @@
-import { reactWorkspace, SETTINGS, SETTINGS_SPEC, TYPES } from './react-workspace';
+import { join } from 'node:path';
+import { APP_PAGES, APP_PAGES_SOURCE, reactWorkspace, SETTINGS, SETTINGS_SPEC, TYPES } from './react-workspace';
+import { runCommand } from './run-command';
 import { killRunningCommands } from './run-command';
 import { printedAsRun } from './task-runs';
-import { INSTALLING, removeWorkspace, TEST_LIMIT, type TestWorkspace } from './workspace';
+import { INSTALLING, removeWorkspace, TEST_LIMIT, TestWorkspace } from './workspace';
 
 /**
  * Fan out the workspace a React team has: an existing types library and an existing
@@ -48,7 +50,13 @@ describe('fanout in an existing React workspace', () => {
   it(
     'creates the pages as siblings of the reference and fans them out; the whole workspace is green',
     async () => {
-      await ws.nx(['g', 'fanout:task', 'dashboard,profile', `--like=${SETTINGS}`, '--no-interactive'], INSTALLING);
+      await ws.nx(['g', 'fanout:task', 'dashboard,profile', `--like=${SETTINGS}`, `--wire=${APP_PAGES}`, '--no-interactive'], INSTALLING);
+      // The app may import each new page: a workspace dependency (nx sync adds the TS references).
+      expect(ws.readJson<{ dependencies: Record<string, string> }>('apps/shop/package.json').dependencies).toMatchObject({
+        [SETTINGS]: '*',
+        '@shop/feature-dashboard': '*',
+        '@shop/feature-profile': '*',
+      });
       for (const page of ['dashboard', 'profile']) {
         const manifest = ws.readJson<{ name: string; dependencies?: Record<string, string> }>(`libs/feature-${page}/package.json`);
         expect(manifest.name).toBe(`@shop/feature-${page}`);
@@ -61,6 +69,7 @@ describe('fanout in an existing React workspace', () => {
         expect(ws.readFile(`libs/feature-${page}/fanout.md`)).toContain(
           `Build ${`@shop/feature-${page}`} following the same pattern as ${SETTINGS}, using the types in ${TYPES}.`,
         );
+        expect(ws.readFile(`libs/feature-${page}/fanout.md`)).toMatch(new RegExp(`^wire:\\n  - ${APP_PAGES}$`, 'm'));
       }
       // nx sync has nothing left to fix: the new projects are linked and referenced.
       expect((await ws.nxFailing(['sync:check'])).status).toBe(0);
@@ -78,11 +87,52 @@ describe('fanout in an existing React workspace', () => {
         expect(ws.exists(`libs/feature-${page}/src/lib/feature-${page}.module.css`)).toBe(true);
       }
 
-      const checks = await ws.nxFailing(['run-many', '-t', 'typecheck', 'test', 'lint', '--outputStyle=static'], 2 * INSTALLING);
+      // Both pages registered in the app's list, after the settings page, each once, in the order they landed.
+      const listed = ws.readFile(APP_PAGES);
+      for (const page of ['Dashboard', 'Profile']) {
+        expect(listed.match(new RegExp(`import \\{ ${page}Page \\} from '@shop/feature-${page.toLowerCase()}';`, 'g'))).toHaveLength(1);
+        expect(
+          listed.match(new RegExp(`\\{ path: '/${page.toLowerCase()}', title: '${page}', element: <${page}Page /> \\},`, 'g')),
+        ).toHaveLength(1);
+      }
+      expect(listed.startsWith(APP_PAGES_SOURCE.split('\n')[0])).toBe(true);
+      for (const page of ['dashboard', 'profile']) {
+        expect(ws.readJson<{ wired?: unknown[] }>(`.fanout/sessions/@shop/feature-${page}/result.json`).wired).toEqual([
+          { path: APP_PAGES, project: '@shop/shop', status: 'merged' },
+        ]);
+      }
+
+      const checks = await ws.nxFailing(['run-many', '-t', 'typecheck', 'test', 'lint', 'build', '--outputStyle=static'], 3 * INSTALLING);
       expect(checks.output).not.toMatch(/Failed tasks/);
       expect(checks.status).toBe(0);
     },
     3 * TEST_LIMIT,
+  );
+
+  it(
+    "a fresh clone replays every session from the cache and ends with the same files, the app's list of pages included",
+    async () => {
+      const clone = new TestWorkspace(join(ws.root, '..', 'clone'), ws.env);
+      await runCommand('git', ['clone', '-q', ws.root, clone.root], { cwd: join(ws.root, '..'), env: ws.env });
+      await runCommand('cp', ['-al', ws.path('node_modules'), clone.path('node_modules')], { cwd: clone.root, env: ws.env });
+
+      const run = await clone.nx(['run-many', '-t', 'fanout', '--outputStyle=static'], 2 * INSTALLING);
+      for (const page of PAGES)
+        expect(run.output).toMatch(new RegExp(`nx run ${page}:fanout\\s+\\[(local cache|existing outputs match the cache, left as is)\\]`));
+      // The replay restored each session's files, not the shared list: fanout-verify lands the recorded edits.
+      expect(clone.readFile(APP_PAGES)).toBe(APP_PAGES_SOURCE);
+      await clone.nx(['run-many', '-t', 'fanout-verify', '--skipAffected', '--outputStyle=static'], 2 * INSTALLING);
+
+      expect(clone.readFile(APP_PAGES)).toBe(ws.readFile(APP_PAGES));
+      for (const page of ['dashboard', 'profile']) {
+        const file = `libs/feature-${page}/src/lib/feature-${page}.tsx`;
+        expect(clone.sha256(file)).toBe(ws.sha256(file));
+      }
+      // Applying them again changes nothing.
+      await clone.nx(['run-many', '-t', 'fanout-verify', '--skipAffected', '--outputStyle=static'], 2 * INSTALLING);
+      expect(clone.readFile(APP_PAGES)).toBe(ws.readFile(APP_PAGES));
+    },
+    2 * TEST_LIMIT,
   );
 
   it(

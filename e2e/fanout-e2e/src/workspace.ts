@@ -40,6 +40,7 @@ export function e2eEnv(): NodeJS.ProcessEnv {
 
 /** What the tests read of `.fanout/sessions/<project>/result.json`. */
 export interface SessionResult {
+  project: string;
   status: 'succeeded' | 'failed';
   agent: string;
   startedAt: string;
@@ -60,6 +61,7 @@ export interface SessionResult {
     gate: { target: string; ok: boolean; durationMs: number }[];
   }[];
   gate?: { ok: boolean; targets: { target: string; ok: boolean; output: string }[] };
+  wired?: { path: string; project: string; status: 'merged' | 'unchanged' | 'conflict' }[];
 }
 
 /** One workspace under test, and what the tests do in it. */
