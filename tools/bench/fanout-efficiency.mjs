@@ -52,9 +52,11 @@ export async function benchFanoutEfficiency({ workspace }) {
     const gated = results.filter((result) => result.gate !== undefined || result.timings.gateMs !== undefined);
     if (gated.length > 0)
       throw new Error(`the gate ran in ${gated.map((result) => result.project).join(', ')}: it must be off (gate: []) in this benchmark`);
-    const inSession = results.map((result) => result.durationMs - result.timings.agentMs);
+    // Waiting (stagger, lead) is no work of fanout's; the bench agent has no lead, so it is about 0.
+    const waited = (result) => result.timings.waitMs ?? 0;
+    const inSession = results.map((result) => result.durationMs - result.timings.agentMs - waited(result));
     const phase = (name) => Math.round(median(results.map((result) => result.timings[name])));
-    const perTask = results.map((result) => (tasks.get(result.project) ?? Number.NaN) - result.timings.agentMs);
+    const perTask = results.map((result) => (tasks.get(result.project) ?? Number.NaN) - result.timings.agentMs - waited(result));
     const efficiency = ideal / wallMs;
     figures.push({
       bench: 'fan-out efficiency',

@@ -7,6 +7,11 @@ import { join } from 'node:path';
 import { repo, run } from './plugin.mjs';
 import { formatMs } from './stats.mjs';
 
+/** A figure's value in its unit: a duration (ms), or a count of tokens. */
+function formatValue(figure, value) {
+  return figure.unit === 'tokens' ? `${Math.round(value).toLocaleString('en-US')} tokens` : formatMs(value);
+}
+
 export function ratio(figure) {
   return figure.value / figure.baseline.value;
 }
@@ -20,7 +25,7 @@ export function printFigure(figure) {
   const cpu = figure.cpuMs === undefined ? '' : ` (CPU ${formatMs(figure.cpuMs)})`;
   const target = figure.target ? `  target ${figure.target.text}: ${figure.target.met ? 'met' : 'MISSED'}` : '';
   console.log(
-    `  ${figure.bench} | ${figure.figure}: ${formatMs(figure.value)}${cpu}  vs ${figure.baseline.label} ${formatMs(figure.baseline.value)} ` +
+    `  ${figure.bench} | ${figure.figure}: ${formatValue(figure, figure.value)}${cpu}  vs ${figure.baseline.label} ${formatValue(figure, figure.baseline.value)} ` +
       `= ${ratio(figure).toFixed(2)}×${target}\n    ${figure.note ?? ''}`,
   );
 }
@@ -43,8 +48,8 @@ export function machine() {
 
 export function renderReport({ figures, started, ended, host, loadAtEnd }) {
   const row = (figure) =>
-    `| ${figure.bench} | ${figure.figure} | ${formatMs(figure.value)}${figure.cpuMs === undefined ? '' : ` (CPU ${formatMs(figure.cpuMs)})`} | ` +
-    `${figure.baseline.label}: ${formatMs(figure.baseline.value)} | ${ratio(figure).toFixed(2)}× | ${figure.target?.text ?? ''} | ${verdict(figure)} |`;
+    `| ${figure.bench} | ${figure.figure} | ${formatValue(figure, figure.value)}${figure.cpuMs === undefined ? '' : ` (CPU ${formatMs(figure.cpuMs)})`} | ` +
+    `${figure.baseline.label}: ${formatValue(figure, figure.baseline.value)} | ${ratio(figure).toFixed(2)}× | ${figure.target?.text ?? ''} | ${verdict(figure)} |`;
   const notes = figures.filter((figure) => figure.note).map((figure) => `- **${figure.bench}, ${figure.figure}**: ${figure.note}`);
   const fixes = readFileSync(join(repo, 'tools', 'bench', 'fixes.md'), 'utf-8').trim();
   return `# Benchmarks
@@ -111,6 +116,14 @@ ${notes.join('\n')}
   own that use the contract types), each in a folder with a copy of the contracts; one fresh Node
   process per pass, as every session runs in a process of its own; the baseline parses the same files
   with the same compiler and nothing else.
+- **Prompt cache**: in the same workspace, the real Claude Code CLI (this repository's pinned
+  devDependency) as \`agent: claude\` of 1, then 4 tasks (\`--parallel\` as many), against a model
+  server on 127.0.0.1 that reports usage as a provider's prefix cache does (the e2e suite's
+  \`prefix-cache.ts\`: tools, system prompt, then messages; prefixes written at cache breakpoints,
+  readable once a response to them has begun), a fresh cache for each run. Each session writes one
+  file and ends, in two requests. The figure is the cache writes (\`cacheWrite\` in the sessions'
+  result.json) of the 4 sessions over those of one session alone: by default, then with
+  \`sharedPrefix: false\` and \`leadWait: 0\`, the way sessions ran before.
 
 ## Fixes made for these targets
 

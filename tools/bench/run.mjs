@@ -12,6 +12,7 @@ import { benchChecks } from './checks.mjs';
 import { benchFanoutEfficiency } from './fanout-efficiency.mjs';
 import { benchGate } from './gate.mjs';
 import { benchIndependence } from './independence.mjs';
+import { benchPromptCache } from './prompt-cache.mjs';
 import { benchRoot, buildPlugin, repo } from './plugin.mjs';
 import { machine, printFigure, renderReport } from './report.mjs';
 import { createTaskWorkspace } from './task-workspace.mjs';
@@ -23,6 +24,8 @@ const BENCHMARKS = {
   efficiency: benchFanoutEfficiency,
   // In the task workspace too, as uncommitted changes it resets; before cache, which fills the cache last.
   gate: benchGate,
+  // In the task workspace, with uncommitted plugin options it resets.
+  'prompt-cache': benchPromptCache,
   // After efficiency: both use the task workspace, and the cache is filled last.
   cache: benchCacheReplay,
   // Last: deleting its 20,000-file worktrees makes the file system slow to create files for a

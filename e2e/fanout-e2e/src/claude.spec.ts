@@ -110,7 +110,8 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
 
   beforeAll(async () => {
     // Each is set before anything can fail, so that afterAll removes it whatever happens.
-    server = await startScriptedModelServer(script);
+    // Usage as the provider's prompt cache would report it: what each request read from the cache and wrote to it.
+    server = await startScriptedModelServer(script, { promptCache: true });
     prefix = cliPrefix();
     const [ready, bin] = await Promise.all([readyWorkspace('claude'), installCli(prefix, '@anthropic-ai/claude-code', CLAUDE_VERSION)]);
     const configDir = join(ready.root, '..', 'claude-config');
@@ -209,20 +210,52 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
     expect(new Set(server?.requests.map((request) => `${request.method} ${request.path}`))).toEqual(new Set(['POST /v1/messages']));
   });
 
-  it('result.json holds the session id, and the tokens and cost the CLI reported', () => {
-    const costs = FIRST_TRY.map(({ name }) => {
+  it('result.json holds the session id, and the tokens and cost the CLI reported, the cache reads and writes included', () => {
+    for (const { name } of FIRST_TRY) {
       const result = ws.readResult(name);
       const requests = sessionRequests(name);
       expect(result.sessionId).toBe(requests[0]?.headers['x-claude-code-session-id']);
-      expect(result.tokens).toMatchObject({
-        input: sum(requests.map((request) => request.reply?.usage.inputTokens ?? 0)),
+      const cache = requests.map((request) => request.cache ?? { input: 0, cacheRead: 0, cacheWrite: 0 });
+      expect(result.tokens).toEqual({
+        input: sum(cache.map((usage) => usage.input + usage.cacheRead + usage.cacheWrite)),
         output: sum(requests.map((request) => request.reply?.usage.outputTokens ?? 0)),
+        cacheRead: sum(cache.map((usage) => usage.cacheRead)),
+        cacheWrite: sum(cache.map((usage) => usage.cacheWrite)),
       });
       expect(result.costUsd).toBeGreaterThan(0);
-      return result.costUsd ?? 0;
-    });
-    // Claude Code priced the usage the server reported: twice the tokens, twice the cost.
-    expect(costs[1]).toBeCloseTo(2 * costs[0], 12);
+    }
+  });
+
+  it("sessions 2 and 3 read the shared base context from the prompt cache, once the lead's first response had begun", () => {
+    const results = TASKS.map(({ name }) => ({ name, result: ws.readResult(name), first: sessionRequests(name)[0] }));
+    const leads = results.filter(({ result }) => result.lead?.role === 'lead');
+    expect(leads).toHaveLength(1);
+    const [lead] = leads;
+    const leadResponded = lead.first?.respondedAt ?? Infinity;
+    // Every session's base context is the same file, and it travels in the system prompt.
+    const base = ws.readFile(`.fanout/sessions/${lead.name}/base.md`);
+    expect(base.length).toBeGreaterThan(2_000);
+    for (const { name, result, first } of results) {
+      expect(ws.readFile(`.fanout/sessions/${name}/base.md`)).toBe(base);
+      const system = JSON.stringify(first?.body?.['system']);
+      expect(system).toContain(JSON.stringify(base.trim()).slice(1, 200));
+      if (name === lead.name) continue;
+      expect(result.lead).toMatchObject({ role: 'follower', lead: lead.name, outcome: 'response' });
+      // Its first request came after the lead's first response began: the prefix was readable.
+      expect(first?.receivedAt).toBeGreaterThanOrEqual(leadResponded);
+      // At least 90% of the base context was read from the cache, not written again.
+      const cache = first?.cache;
+      if (!cache) throw new Error(`${name}: its first request has no cache usage`);
+      const start = cache.prefixText.indexOf(base.trim().slice(0, 200));
+      expect(start).toBeGreaterThan(0);
+      const readOfBase = Math.min(Math.max(cache.readChars - start, 0), base.trim().length);
+      expect(readOfBase / base.trim().length).toBeGreaterThanOrEqual(0.9);
+      expect(result.tokens?.cacheRead).toBeGreaterThan(0);
+    }
+    // The run's report shows the share of input read from the cache.
+    expect(ws.readFile('.fanout/report.md')).toMatch(
+      /prompt cache \d+% of input tokens read from it \([\d,]+ read, [\d,]+ written, reported by 3 of 3\)/,
+    );
   });
 
   it('every session prompt held the contracts, the reference and its own assignment', () => {

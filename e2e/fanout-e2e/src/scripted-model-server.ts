@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PrefixCache, type CacheUsage } from './prefix-cache';
 
 /**
  * A model server for tests, answering each request with what a script decides. It
@@ -36,6 +37,11 @@ export interface RecordedRequest {
   /** Set for a model request: which API, and what the script read in it. */
   turn?: ScriptedTurn;
   reply?: ScriptedReply;
+  /** When the whole request had arrived, and when its answer began (ms since the epoch). */
+  receivedAt?: number;
+  respondedAt?: number;
+  /** With a prompt cache (Messages API): what the request read from it and wrote to it, as reported in its usage. */
+  cache?: CacheUsage;
 }
 
 /** A model request as the script sees it, the same for both APIs. */
@@ -58,9 +64,19 @@ export interface ScriptedModelServer {
   stop: () => Promise<void>;
 }
 
+export interface ScriptedServerOptions {
+  /**
+   * Report Messages API usage as a provider's prompt cache would (prefix-cache.ts):
+   * input, cache read and cache write tokens counted from the request itself, the
+   * script's inputTokens unused. Without it, the script's usage, nothing cached.
+   */
+  promptCache?: boolean;
+}
+
 /** Starts the server on 127.0.0.1 and a free port. */
-export async function startScriptedModelServer(script: Script): Promise<ScriptedModelServer> {
+export async function startScriptedModelServer(script: Script, options: ScriptedServerOptions = {}): Promise<ScriptedModelServer> {
   const requests: RecordedRequest[] = [];
+  const cache = options.promptCache ? new PrefixCache() : undefined;
   let replies = 0;
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -72,6 +88,7 @@ export async function startScriptedModelServer(script: Script): Promise<Scripted
         path: (request.url ?? '/').split('?')[0],
         headers: request.headers,
         body: undefined,
+        receivedAt: Date.now(),
       };
       requests.push(recorded);
       try {
@@ -116,8 +133,17 @@ export async function startScriptedModelServer(script: Script): Promise<Scripted
     const reply = script(recorded.turn, recorded);
     recorded.reply = reply;
     const id = ++replies;
-    if (api === 'messages') sendMessage(response, reply, id, body);
-    else sendResponse(response, reply, id, body);
+    if (api === 'messages') {
+      const cached = cache?.request(body);
+      recorded.cache = cached?.usage;
+      sendMessage(response, reply, id, body, cached?.usage, () => {
+        recorded.respondedAt = Date.now();
+        cached?.write.begin();
+      });
+    } else {
+      recorded.respondedAt = Date.now();
+      sendResponse(response, reply, id, body);
+    }
   };
 
   await new Promise<void>((resolve, reject) => {
@@ -212,7 +238,14 @@ type MessageBlock =
       input: Record<string, unknown>;
     };
 
-function sendMessage(response: ServerResponse, reply: ScriptedReply, id: number, body: Json) {
+function sendMessage(
+  response: ServerResponse,
+  reply: ScriptedReply,
+  id: number,
+  body: Json,
+  cached: CacheUsage | undefined,
+  begin: () => void,
+) {
   const content: MessageBlock[] = [];
   if (reply.text) content.push({ type: 'text', text: reply.text });
   (reply.toolCalls ?? []).forEach((call, index) => {
@@ -225,10 +258,10 @@ function sendMessage(response: ServerResponse, reply: ScriptedReply, id: number,
     });
   });
   const usage = {
-    input_tokens: reply.usage.inputTokens,
+    input_tokens: cached ? cached.input : reply.usage.inputTokens,
     output_tokens: reply.usage.outputTokens,
-    cache_creation_input_tokens: 0,
-    cache_read_input_tokens: 0,
+    cache_creation_input_tokens: cached ? cached.cacheWrite : 0,
+    cache_read_input_tokens: cached ? cached.cacheRead : 0,
   };
   const message = {
     id: `msg_scripted_${id}`,
@@ -240,6 +273,7 @@ function sendMessage(response: ServerResponse, reply: ScriptedReply, id: number,
     stop_sequence: null,
     usage,
   };
+  begin();
   if (body['stream'] !== true) {
     sendJson(response, 200, message);
     return;

@@ -62,6 +62,7 @@ export interface SessionResult {
   }[];
   gate?: { ok: boolean; targets: { target: string; ok: boolean; output: string }[] };
   wired?: { path: string; project: string; status: 'merged' | 'unchanged' | 'conflict' }[];
+  lead?: { role: 'lead' } | { role: 'follower'; lead: string; waitedMs: number; outcome: 'response' | 'ended' | 'timeout' };
 }
 
 /** One workspace under test, and what the tests do in it. */

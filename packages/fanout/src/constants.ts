@@ -82,6 +82,12 @@ export interface FanoutPluginOptions {
   /** Session n of a run starts its agent n × stagger after it began ("2s"; seconds, or ms/s/m). Default 0. */
   stagger?: string | number;
   /**
+   * For an agent whose sessions share one prompt-cache prefix (claude): the longest the
+   * run's sessions wait for the lead session's first model response before they start
+   * ("45s"; seconds, or ms/s/m). Default 45s; 0 starts every session at once.
+   */
+  leadWait?: string | number;
+  /**
    * Leave out of each session's worktree the projects it does not need (a git sparse
    * checkout): it keeps its own project, the contracts, the reference, what they
    * depend on, and everything that is no project's. Default true; false checks out
@@ -122,3 +128,6 @@ export function readPluginOptions(nxJson: PluginsConfiguration | undefined): Fan
 export function fanoutTargetName(options: FanoutPluginOptions | undefined): string {
   return typeof options?.targetName === 'string' && options.targetName.trim() !== '' ? options.targetName : FANOUT_TARGET;
 }
+
+/** The plugin option leadWait's default: the longest a session waits for the lead's first response. */
+export const DEFAULT_LEAD_WAIT_MS = 45_000;

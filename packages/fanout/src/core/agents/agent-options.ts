@@ -23,7 +23,7 @@ export interface AgentOptions {
 
 /** What one option takes, and how to say so when it is wrong. */
 export type OptionRule =
-  | { type: 'string' | 'strings' | 'env' | 'count' | 'positive-integer' | 'duration'; expects: string }
+  | { type: 'string' | 'strings' | 'env' | 'count' | 'positive-integer' | 'duration' | 'boolean'; expects: string }
   | { type: 'choice'; choices: readonly string[]; expects: string };
 
 /** The options every CLI agent takes. */
@@ -77,6 +77,8 @@ function problemWith(name: string, rule: OptionRule, value: unknown): string | u
       return Number.isInteger(value) && (value as number) > 0
         ? undefined
         : `"${name}" must be a whole number above 0 ${got}: ${rule.expects}.`;
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : `"${name}" must be true or false ${got}: ${rule.expects}.`;
     case 'duration':
       return durationMs(value) === undefined ? `"${name}" must be a positive duration ${got}: ${rule.expects}.` : undefined;
     case 'choice':

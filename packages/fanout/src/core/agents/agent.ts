@@ -36,6 +36,15 @@ export interface AgentSession {
   repair?: RepairRound;
   /** Workspace-relative files outside the scope the session may edit to register its work. */
   wired?: readonly string[];
+  /**
+   * The prompt in two parts, outside the worktree: the base context (byte-identical in
+   * every session of the run) and the assignment alone. An agent that can send the base
+   * context apart, ahead of everything session-specific, gives every session of the run
+   * one prompt-cache prefix.
+   */
+  split?: { baseFile: string; assignmentFile: string };
+  /** Called once when the model's first response has begun (the provider then caches the prompt's prefix). */
+  onResponse?: () => void;
 }
 
 /** What a repair round gives the agent. */
@@ -95,6 +104,12 @@ export interface AgentAdapter {
    * Absent: it gets no repair rounds, and what it writes passes or fails as it is.
    */
   repair?: 'resume' | 'restart';
+  /**
+   * True when, with these options, every session of a run sends the same prompt prefix
+   * (the base context) and the agent calls onResponse: sessions then wait for a lead
+   * session's first response, so that they read the prefix from the provider's cache.
+   */
+  sharesPrefix?(options: AgentOptions): boolean;
   /** Throws, for people, when the agent cannot run here (its CLI is not installed); called before any worktree exists. */
   preflight?(context: AgentPreflight): void;
   run(session: AgentSession): Promise<AgentReport>;

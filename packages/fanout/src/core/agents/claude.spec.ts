@@ -1,11 +1,15 @@
 import { spawnSync } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import type { AgentSession } from './agent';
 import { CLAUDE_DEFAULT_ALLOWED_TOOLS, CLAUDE_PERMISSION_MODES, claudeAgent, claudeCli, parseClaudeOutput } from './claude';
 
 const session = {} as AgentSession;
+/** A session whose prompt comes in two parts: the run's base context and its own assignment. */
+const SPLIT = {
+  split: { baseFile: '/ws/.fanout/sessions/orders/base.md', assignmentFile: '/ws/.fanout/sessions/orders/assignment.md' },
+} as AgentSession;
 const PROMPT = { via: 'argument', text: '# Build the orders API' } as const;
 
 /** Everything the adapter can emit: every option set. */
@@ -42,15 +46,18 @@ const RATE_LIMITED = {
 
 describe('claude agent', () => {
   describe('argv', () => {
-    it('asks for print mode, JSON, acceptEdits and the default tools, with the prompt last after "--"', () => {
+    it('asks for print mode, JSON events, acceptEdits and the default tools, with the prompt last after "--"', () => {
       expect(claudeCli.args({}, PROMPT, session)).toEqual([
         '--print',
         '--output-format',
-        'json',
+        'stream-json',
+        '--verbose',
         '--permission-mode',
         'acceptEdits',
         '--allowedTools',
         ...CLAUDE_DEFAULT_ALLOWED_TOOLS,
+        '--tools',
+        'Read,Edit,Write,Glob,Grep,Bash',
         '--',
         '# Build the orders API',
       ]);
@@ -60,13 +67,16 @@ describe('claude agent', () => {
       expect(claudeCli.args({ ...CONFIGURED, args: ['--add-dir', '../shared'] }, PROMPT, session)).toEqual([
         '--print',
         '--output-format',
-        'json',
+        'stream-json',
+        '--verbose',
         '--permission-mode',
         'plan',
         '--allowedTools',
         'Read',
         'Edit',
         'Bash(npm test *)',
+        '--tools',
+        'Read,Edit,Write,Bash',
         '--model',
         'claude-sonnet-4-5',
         '--max-turns',
@@ -80,19 +90,46 @@ describe('claude agent', () => {
 
     it('leaves the prompt out of argv when it goes to stdin, and drops --allowedTools for an empty list', () => {
       const argv = claudeCli.args({ allowedTools: [] }, { via: 'stdin' }, session);
-      expect(argv).toEqual(['--print', '--output-format', 'json', '--permission-mode', 'acceptEdits']);
+      expect(argv).toEqual(['--print', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits']);
+    });
+
+    it('sends the base context in the system prompt when the session has it apart, unless sharedPrefix is false', () => {
+      const argv = claudeCli.args({}, PROMPT, SPLIT);
+      expect(argv.slice(argv.indexOf('--append-system-prompt-file'), argv.indexOf('--') + 1)).toEqual([
+        '--append-system-prompt-file',
+        '/ws/.fanout/sessions/orders/base.md',
+        '--',
+      ]);
+      expect(claudeCli.splitsContext?.({})).toBe(true);
+      expect(claudeCli.splitsContext?.({ sharedPrefix: false })).toBe(false);
+      expect(claudeCli.args({ sharedPrefix: false }, PROMPT, SPLIT)).not.toContain('--append-system-prompt-file');
+      expect(claudeAgent.sharesPrefix?.({})).toBe(true);
+      expect(claudeAgent.sharesPrefix?.({ sharedPrefix: false })).toBe(false);
+    });
+
+    it("sees the model's response begin at the first assistant event of its stream, not before", () => {
+      const began = (line: string) => claudeCli.responseBegan?.(line);
+      expect(began('{"type":"system","subtype":"init","cwd":"/ws"}')).toBe(false);
+      expect(began('{"type":"system","subtype":"status","status":"requesting"}')).toBe(false);
+      expect(began('{"type":"assistant","message":{"id":"msg_1","content":[{"type":"text","text":"Done."}]}}')).toBe(true);
+      // Text that merely quotes such an event is not one.
+      expect(began('{"type":"user","message":{"content":"{\\"type\\":\\"assistant\\"}"}}')).toBe(false);
     });
 
     it('takes its own options besides the common ones', () => {
       expect(Object.keys(claudeAgent.options ?? {}).sort()).toEqual(
-        ['allowedTools', 'args', 'env', 'maxTurns', 'model', 'permissionMode', 'retries', 'retryDelay'].sort(),
+        ['allowedTools', 'args', 'env', 'maxTurns', 'model', 'permissionMode', 'retries', 'retryDelay', 'sharedPrefix'].sort(),
       );
     });
   });
 
   describe('reading its JSON result', () => {
-    it('reads result, cost, tokens (cache tokens counted as input) and session id', () => {
-      const stdout = `${JSON.stringify(SUCCESS)}\n`;
+    it('reads result, cost, tokens (cache tokens counted as input) and session id from the last line of its events', () => {
+      const events = [
+        { type: 'system', subtype: 'init', session_id: SUCCESS.session_id },
+        { type: 'assistant', message: { content: [{ type: 'text', text: 'Done.' }] } },
+      ];
+      const stdout = `${[...events, SUCCESS].map((event) => JSON.stringify(event)).join('\n')}\n`;
       expect(parseClaudeOutput({ stdout, stderr: '', exitCode: 0 })).toEqual({
         ok: true,
         summary: 'Wrote libs/orders/src/lib/orders.handler.ts.',
@@ -136,14 +173,18 @@ describe('claude agent', () => {
      * Flags the CLI accepts but leaves out of --help. Each is checked by the
      * parser test below, which fails on any unknown option.
      */
-    const HIDDEN = ['--max-turns'];
+    const HIDDEN = ['--max-turns', '--append-system-prompt-file'];
     let home: string;
+    /** The CLI reads the base context's file as it parses its arguments: a real one. */
+    const baseFile = join(tmpdir(), `fanout-claude-base-${process.pid}.md`);
 
     beforeAll(() => {
       home = mkdtempSync(join(tmpdir(), 'fanout-claude-home-'));
+      writeFileSync(baseFile, '# Shared context for every session of this fan-out\n');
     });
     afterAll(() => {
       rmSync(home, { recursive: true, force: true });
+      rmSync(baseFile, { force: true });
     });
 
     /** Runs the CLI with stdin closed; it never gets to talk to a model (no prompt), and could only reach 127.0.0.1. */
@@ -162,13 +203,25 @@ describe('claude agent', () => {
         },
       });
 
-    const emitted = claudeCli.args({ ...CONFIGURED, args: [] }, { via: 'stdin' }, session);
+    const emitted = claudeCli.args({ ...CONFIGURED, args: [] }, { via: 'stdin' }, {
+      split: { baseFile, assignmentFile: '' },
+    } as AgentSession);
 
     it('lists in --help every flag the adapter emits', () => {
       const help = claude(['--help']);
       expect(help.status).toBe(0);
       const flags = emitted.filter((arg) => arg.startsWith('-'));
-      expect(flags).toEqual(['--print', '--output-format', '--permission-mode', '--allowedTools', '--model', '--max-turns']);
+      expect(flags).toEqual([
+        '--print',
+        '--output-format',
+        '--verbose',
+        '--permission-mode',
+        '--allowedTools',
+        '--tools',
+        '--model',
+        '--max-turns',
+        '--append-system-prompt-file',
+      ]);
       const missing = flags.filter((flag) => !HIDDEN.includes(flag) && !new RegExp(`(^|[\\s,])${flag}\\b`, 'm').test(help.stdout));
       expect(missing).toEqual([]);
       // The permission modes fanout offers are the CLI's.
@@ -187,8 +240,10 @@ describe('claude agent', () => {
 
     it('resumes a conversation with --resume <session id>, a flag of its --help, and with the same options as the first round', () => {
       const id = '0d5a6c8e-4a61-4d7e-9a1e-2f1f3b9f6c11';
-      const resumed = claudeCli.resume?.({ ...CONFIGURED, args: [] }, { via: 'argument', text: 'Repair round 1' }, session, id) ?? [];
-      const first = claudeCli.args({ ...CONFIGURED, args: [] }, { via: 'argument', text: 'Repair round 1' }, session);
+      const resumed = claudeCli.resume?.({ ...CONFIGURED, args: [] }, { via: 'argument', text: 'Repair round 1' }, SPLIT, id) ?? [];
+      const first = claudeCli.args({ ...CONFIGURED, args: [] }, { via: 'argument', text: 'Repair round 1' }, SPLIT);
+      // The base context goes with every request of the resumed conversation too.
+      expect(resumed).toContain('--append-system-prompt-file');
       expect(resumed).toEqual([...first.slice(0, -2), '--resume', id, '--', 'Repair round 1']);
       expect(claude(['--help']).stdout).toMatch(/^\s+-r, --resume \[value\]/m);
     });

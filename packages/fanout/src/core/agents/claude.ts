@@ -1,3 +1,4 @@
+import type { AgentSession } from './agent';
 import type { AgentOptions } from './agent-options';
 import { createCliAgent, finalJson, type CliAgentSpec, type CliOutput, type CliResult, type PromptPlacement } from './cli-agent';
 
@@ -46,19 +47,47 @@ const CLAUDE_TRANSIENT = [
   /^\{"type":"error","error":\{"type":"(?:rate_limit_error|overloaded_error)"/m,
 ];
 
-function claudeArgs(options: AgentOptions, prompt: PromptPlacement): string[] {
+/**
+ * The base context goes in the system prompt (`--append-system-prompt-file`) unless
+ * `sharedPrefix: false`. Claude Code 2.1.332 sends its tools, then its system prompt
+ * with the appended file, then the messages: the working directory, the branch,
+ * CLAUDE.md/AGENTS.md by path and the assignment all come after the appended base
+ * context, so every session of a run sends the same prefix up to the system prompt's
+ * cache breakpoint.
+ */
+function sharesPrefix(options: AgentOptions): boolean {
+  return options['sharedPrefix'] !== false;
+}
+
+/**
+ * The built-in tools the CLI offers the model (`--tools`): those the allowed-tools rules
+ * name, with Read, Edit and Write, which every session needs. In print mode any other
+ * tool would be denied when called, and offering it costs its definition in every
+ * request, and the instructions about it in every session's own part of the prompt.
+ */
+export function offeredTools(allowedTools: readonly string[]): string[] {
+  const names = allowedTools.map((rule) => rule.split('(')[0].trim()).filter((name) => /^[A-Za-z]\w*$/.test(name));
+  return [...new Set(['Read', 'Edit', 'Write', ...names])];
+}
+
+function claudeArgs(options: AgentOptions, prompt: PromptPlacement, session?: Pick<AgentSession, 'split'>): string[] {
   const allowedTools = (options['allowedTools'] as string[] | undefined) ?? CLAUDE_DEFAULT_ALLOWED_TOOLS;
   const maxTurns = options['maxTurns'] as number | undefined;
+  const baseFile = session?.split && sharesPrefix(options) ? session.split.baseFile : undefined;
   return [
     '--print',
+    // Events as they happen (one JSON object a line, the result last): the first
+    // assistant event says the model's response began, which the run's other sessions wait for.
     '--output-format',
-    'json',
+    'stream-json',
+    '--verbose',
     '--permission-mode',
     (options['permissionMode'] as string | undefined) ?? CLAUDE_DEFAULT_PERMISSION_MODE,
     // One element per tool: a rule such as "Bash(git diff *)" holds spaces.
-    ...(allowedTools.length > 0 ? ['--allowedTools', ...allowedTools] : []),
+    ...(allowedTools.length > 0 ? ['--allowedTools', ...allowedTools, '--tools', offeredTools(allowedTools).join(',')] : []),
     ...(options.model ? ['--model', options.model] : []),
     ...(maxTurns ? ['--max-turns', String(maxTurns)] : []),
+    ...(baseFile ? ['--append-system-prompt-file', baseFile] : []),
     ...(options.args ?? []),
     // "--" ends the options, so that a prompt starting with "-" is not read as one, nor taken by --allowedTools.
     ...(prompt.via === 'argument' ? ['--', prompt.text] : []),
@@ -70,8 +99,14 @@ function claudeArgs(options: AgentOptions, prompt: PromptPlacement): string[] {
  * tools. The CLI reads the conversation back from its own store for this working
  * directory: the worktree, where the first round ran.
  */
-function claudeResumeArgs(options: AgentOptions, prompt: PromptPlacement, _session: unknown, sessionId: string): string[] {
-  const args = claudeArgs(options, prompt);
+function claudeResumeArgs(
+  options: AgentOptions,
+  prompt: PromptPlacement,
+  session: Pick<AgentSession, 'split'>,
+  sessionId: string,
+): string[] {
+  // The system prompt is sent anew with every request: the resumed conversation gets the base context again.
+  const args = claudeArgs(options, prompt, session);
   const end = args.indexOf('--');
   const resume = ['--resume', sessionId];
   return end === -1 ? [...args, ...resume] : [...args.slice(0, end), ...resume, ...args.slice(end)];
@@ -91,7 +126,7 @@ export function parseClaudeOutput(output: CliOutput): CliResult {
   const json = finalJson(output.stdout);
   if (!json || json['type'] !== 'result') {
     return output.exitCode === 0
-      ? { ok: false, error: 'claude printed no JSON result on stdout (--output-format json); see the session log.' }
+      ? { ok: false, error: 'claude printed no JSON result on stdout (--output-format stream-json); see the session log.' }
       : {};
   }
   const usage = (typeof json['usage'] === 'object' && json['usage'] !== null ? json['usage'] : {}) as Record<string, unknown>;
@@ -144,9 +179,17 @@ export const claudeCli: CliAgentSpec = {
       expects: `the tools it may use without asking, e.g. ["Read", "Edit", "Bash(npm test *)"] (default ${CLAUDE_DEFAULT_ALLOWED_TOOLS.join(', ')})`,
     },
     maxTurns: { type: 'positive-integer', expects: 'the most agentic turns a session may take' },
+    sharedPrefix: {
+      type: 'boolean',
+      expects:
+        'false sends the base context in the prompt with the assignment, as one; by default it goes in the system prompt, where every session of a run shares one prompt-cache prefix',
+    },
   },
   args: claudeArgs,
   resume: claudeResumeArgs,
+  splitsContext: sharesPrefix,
+  // stream-json: the first assistant event (a run that ends without one ends the wait anyway).
+  responseBegan: (line) => /^\{"type":"assistant"/.test(line.trim()),
   parse: parseClaudeOutput,
   transient: { patterns: CLAUDE_TRANSIENT },
 };

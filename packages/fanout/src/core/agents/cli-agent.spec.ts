@@ -57,9 +57,14 @@ interface FakePlan {
   result?: string;
   /** The session id its result reports (null: none). */
   sessionId?: string | null;
+  /** Print an assistant event (stream-json) before the result, as when the model's response began. */
+  assistant?: boolean;
+  /** Wait this long before the assistant event, and record when it was printed (assistant-at, in the bin folder). */
+  assistantDelayMs?: number;
 }
 
 interface FakeCall {
+  startedAt: number;
   argv: string[];
   stdin: string;
   cwd: string;
@@ -79,11 +84,16 @@ const fs = require('fs');
 const path = require('path');
 const plan = JSON.parse(fs.readFileSync(process.env.FAKE_CLAUDE_PLAN, 'utf-8'));
 const calls = fs.existsSync(plan.calls) ? JSON.parse(fs.readFileSync(plan.calls, 'utf-8')) : [];
-calls.push({ argv: process.argv.slice(2), stdin: fs.readFileSync(0, 'utf-8'), cwd: process.cwd(), keyInEnv: process.env.ANTHROPIC_API_KEY === plan.expectKey });
+calls.push({ argv: process.argv.slice(2), stdin: fs.readFileSync(0, 'utf-8'), cwd: process.cwd(), keyInEnv: process.env.ANTHROPIC_API_KEY === plan.expectKey, startedAt: Date.now() });
 fs.writeFileSync(plan.calls, JSON.stringify(calls));
 if (plan.say) { console.log(plan.say); console.error(plan.say); }
 if (calls.length <= (plan.rateLimited || 0)) { console.log(JSON.stringify(${JSON.stringify(RATE_LIMITED)})); process.exit(1); }
 if (plan.crash) { console.error('Error: the session store is corrupt'); process.exit(2); }
+if (plan.assistantDelayMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, plan.assistantDelayMs);
+if (plan.assistant) {
+  console.log(JSON.stringify({ type: 'assistant', message: { content: [{ type: 'text', text: 'Working.' }] } }));
+  fs.writeFileSync(path.join(path.dirname(plan.calls), 'assistant-at'), String(Date.now()));
+}
 for (const [file, text] of Object.entries(plan.write || {})) { fs.mkdirSync(path.dirname(file), { recursive: true }); fs.writeFileSync(file, text); }
 console.log(JSON.stringify({ ...${JSON.stringify(SUCCESS)}, result: plan.result || ${JSON.stringify(SUCCESS.result)}, ...(plan.sessionId !== undefined ? { session_id: plan.sessionId ?? undefined } : {}) }));
 `,
@@ -214,6 +224,59 @@ describe('CLI agent runner', () => {
     });
   });
 
+  describe('the shared prompt prefix', () => {
+    /** A session whose prompt is also in two parts: the run's base context and its assignment. */
+    const splitSession = (env: NodeJS.ProcessEnv, overrides: Partial<AgentSession> = {}) => {
+      const split = { baseFile: join(dir, 'base.md'), assignmentFile: join(dir, 'assignment.md') };
+      writeFileSync(split.baseFile, '# Shared context for every session of this fan-out\n');
+      writeFileSync(split.assignmentFile, 'The shared context of this fan-out is in your system prompt.\n# Your assignment: orders\n');
+      return session(env, { split, ...overrides }, '# Shared context for every session of this fan-out\n# Your assignment: orders\n');
+    };
+
+    it('sends the base context in the system prompt and the assignment alone as the prompt, and says so in the log', async () => {
+      const fake = fakeClaude(join(dir, 'bin'), {});
+      expect((await runCliAgent(claudeCli, splitSession(fake.env), recordingDeps())).ok).toBe(true);
+      const [call] = fake.calls();
+      expect(call.argv[call.argv.indexOf('--append-system-prompt-file') + 1]).toBe(join(dir, 'base.md'));
+      expect(call.argv.slice(-2)).toEqual([
+        '--',
+        'The shared context of this fan-out is in your system prompt.\n# Your assignment: orders\n',
+      ]);
+      expect(readFileSync(join(dir, 'session.log'), 'utf-8')).toContain(
+        '[fanout] claude: the base context goes in the system prompt, the assignment alone in the prompt',
+      );
+    });
+
+    it('falls back to the whole prompt, saying why once, where the options turn it off or the CLI cannot', async () => {
+      const fake = fakeClaude(join(dir, 'bin'), {});
+      await runCliAgent(claudeCli, splitSession(fake.env, { options: { sharedPrefix: false } }), recordingDeps());
+      const whole = '# Shared context for every session of this fan-out\n# Your assignment: orders\n';
+      expect(fake.calls()[0].argv.slice(-2)).toEqual(['--', whole]);
+      expect(fake.calls()[0].argv).not.toContain('--append-system-prompt-file');
+      expect(readFileSync(join(dir, 'session.log'), 'utf-8')).toContain(
+        'the base context goes in the prompt, ahead of the assignment: Claude Code was told not to take it apart (options)',
+      );
+      const unable = { ...claudeCli, splitsContext: undefined, title: 'Some CLI' };
+      writeFileSync(join(dir, 'session.log'), '');
+      await runCliAgent(unable, splitSession(fake.env), recordingDeps());
+      expect(fake.calls()[1].argv.slice(-2)).toEqual(['--', whole]);
+      const log = readFileSync(join(dir, 'session.log'), 'utf-8');
+      expect(log.match(/the base context goes in the prompt/g)).toHaveLength(1);
+      expect(log).toContain('Some CLI cannot take it apart, so sessions share no prompt-cache prefix beyond its own');
+      expect(createCliAgent(unable).sharesPrefix).toBeUndefined();
+    });
+
+    it("calls onResponse once, when the CLI's first assistant event arrives, and never without one", async () => {
+      const fake = fakeClaude(join(dir, 'bin'), { assistant: true });
+      const began: string[] = [];
+      await runCliAgent(claudeCli, splitSession(fake.env, { onResponse: () => began.push('began') }), recordingDeps());
+      expect(began).toEqual(['began']);
+      const quiet = fakeClaude(join(dir, 'quiet'), {});
+      await runCliAgent(claudeCli, splitSession(quiet.env, { onResponse: () => began.push('again') }), recordingDeps());
+      expect(began).toEqual(['began']);
+    });
+  });
+
   describe('repair rounds', () => {
     const feedback = (overrides: Partial<RepairRound> = {}): RepairRound => {
       const file = join(dir, 'feedback.round-1.md');
@@ -281,11 +344,14 @@ describe('CLI agent runner', () => {
       ).toThrow(
         new Error(
           'nx.json: agent "claude" has 4 problems:\n' +
-            '  - unknown option(s) modle. Agent "claude" takes: model, args, env, retries, retryDelay, permissionMode, allowedTools, maxTurns.\n' +
+            '  - unknown option(s) modle. Agent "claude" takes: model, args, env, retries, retryDelay, permissionMode, allowedTools, maxTurns, sharedPrefix.\n' +
             '  - "permissionMode" must be one of acceptEdits, auto, bypassPermissions, manual, dontAsk, plan (got "yolo"): Claude Code\'s permission mode (default acceptEdits).\n' +
             '  - "maxTurns" must be a whole number above 0 (got 0): the most agentic turns a session may take.\n' +
             '  - "args" holds what looks like an API key: keys travel only in the environment, never in arguments; set it in your shell\'s environment.',
         ),
+      );
+      expect(() => checkAgentOptions('claude', rules, { sharedPrefix: 'no' }, 'nx.json')).toThrow(
+        'nx.json: agent "claude": "sharedPrefix" must be true or false (got "no")',
       );
       expect(() => checkAgentOptions('pattern', undefined, { model: 'opus' }, 'nx.json')).toThrow(
         'nx.json: agent "pattern" takes no options (got model); remove them.',
@@ -338,6 +404,51 @@ describe('claude sessions', () => {
     expect(result.error).toContain('Install it with: npm install -g @anthropic-ai/claude-code');
     expect(existsSync(join(workspace.root, '.fanout/worktrees/orders'))).toBe(false);
     expect(gitIn(workspace.root, 'worktree', 'list').trim().split('\n')).toHaveLength(1);
+  });
+
+  it("leads the run: the run's other sessions start their agent once the lead's model has begun its response", async () => {
+    const other = createWorkspace(['orders', 'invoices']);
+    try {
+      const fakes = ['orders', 'invoices'].map((project) =>
+        fakeClaude(join(other.scripts, `bin-${project}`), {
+          assistant: true,
+          assistantDelayMs: 1500,
+          write: { [`libs/${project}/src/${project}.ts`]: `export const ${project} = [];\n` },
+        }),
+      );
+      const lead = { run: `test-${process.pid}`, waitMs: 30_000 };
+      const [orders, invoices] = await Promise.all(
+        ['orders', 'invoices'].map((project, index) =>
+          runSession(sessionSpec(other.root, project, task.replace('orders', project), { env: fakes[index].env, lead })),
+        ),
+      );
+      expect([orders.status, invoices.status]).toEqual(['succeeded', 'succeeded']);
+      const roles = [orders, invoices].map((result) => result.lead?.role).sort();
+      expect(roles).toEqual(['follower', 'lead']);
+      const [leader, follower] = orders.lead?.role === 'lead' ? [0, 1] : [1, 0];
+      const followed = [orders, invoices][follower];
+      expect(followed.lead).toMatchObject({ role: 'follower', lead: ['orders', 'invoices'][leader], outcome: 'response' });
+      // Its agent started only after the lead's printed its first assistant event.
+      const leadResponse = Number(readFileSync(join(other.scripts, `bin-${['orders', 'invoices'][leader]}`, 'assistant-at'), 'utf-8'));
+      expect(fakes[follower].calls()[0].startedAt).toBeGreaterThanOrEqual(leadResponse);
+      expect(followed.timings?.waitMs).toBeGreaterThan(0);
+      expect(readFileSync(followed.log, 'utf-8')).toMatch(
+        /waited \d+\.\d s for the lead session \((orders|invoices)\): its model's response has begun/,
+      );
+      // Each got the base context in its system prompt: the same file content, and its own assignment.
+      for (const [index, project] of ['orders', 'invoices'].entries()) {
+        const argv = fakes[index].calls()[0].argv;
+        const baseFile = argv[argv.indexOf('--append-system-prompt-file') + 1];
+        expect(baseFile).toBe(join(other.root, `.fanout/sessions/${project}/base.md`));
+        expect(argv.at(-1)).toContain(`# Your assignment: ${project}`);
+        expect(argv.at(-1)).not.toContain('# Shared context');
+      }
+      expect(readFileSync(join(other.root, '.fanout/sessions/orders/base.md'), 'utf-8')).toBe(
+        readFileSync(join(other.root, '.fanout/sessions/invoices/base.md'), 'utf-8'),
+      );
+    } finally {
+      other.remove();
+    }
   });
 
   it('checks its options before any worktree exists', async () => {

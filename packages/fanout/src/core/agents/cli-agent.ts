@@ -82,6 +82,15 @@ export interface CliAgentSpec {
    * so that what it throws, for people, stops the run before any worktree exists.
    */
   env?(options: AgentOptions, env: NodeJS.ProcessEnv): Record<string, string>;
+  /**
+   * True when the CLI, with these options, takes the run's base context apart from the
+   * assignment (in its system prompt, ahead of everything session-specific): the runner
+   * then places the assignment alone as the prompt, and `args` (and `resume`) must pass
+   * `session.split.baseFile`. Absent or false: the whole prompt, as one.
+   */
+  splitsContext?(options: AgentOptions): boolean;
+  /** Whether a line of the CLI's stdout shows that the model's first response has begun. */
+  responseBegan?(line: string): boolean;
   /** Reads the CLI's final report (result, cost, tokens, session id) from one attempt's output. */
   parse(output: CliOutput): CliResult;
   /** Rate-limit and overload failures, worth another attempt: patterns of its output (stdout or stderr), exit codes. */
@@ -235,6 +244,31 @@ export function restartPromptFile(promptFile: string, repair: { round: number; m
   return file;
 }
 
+/** Whether this session's CLI gets the base context apart from the assignment. */
+export function splitContext(spec: CliAgentSpec, session: Pick<AgentSession, 'split' | 'options'>): boolean {
+  return session.split !== undefined && spec.splitsContext?.(session.options) === true;
+}
+
+/** Calls `onResponse` once, on the first stdout line that shows the model's response began. */
+function responseWatcher(spec: CliAgentSpec, session: AgentSession): ((text: string) => void) | undefined {
+  const { onResponse } = session;
+  const began = spec.responseBegan;
+  if (!onResponse || !began) return undefined;
+  let pending = '';
+  let seen = false;
+  return (text) => {
+    if (seen) return;
+    const lines = (pending + text).split('\n');
+    pending = lines.pop() ?? '';
+    // A line longer than this is a message's content, not the event that opens one.
+    if (pending.length > 64 * 1024) pending = pending.slice(0, 64 * 1024);
+    if (lines.some((line) => began(line))) {
+      seen = true;
+      onResponse();
+    }
+  };
+}
+
 /** How this run of the CLI starts: a new conversation, a resumed one (a repair round), or a new one told what failed. */
 function startArgv(
   spec: CliAgentSpec,
@@ -251,7 +285,8 @@ function startArgv(
       resumed: true,
     };
   }
-  const promptFile = repair ? restartPromptFile(session.promptFile, repair) : session.promptFile;
+  const whole = splitContext(spec, session) ? (session.split?.assignmentFile ?? session.promptFile) : session.promptFile;
+  const promptFile = repair ? restartPromptFile(whole, repair) : whole;
   const { prompt, stdin } = placePrompt(spec.promptVia, promptFile);
   const mode = repair
     ? `repair round ${repair.round}, started again with the feedback${spec.resume ? ' (no session id to resume)' : ''}`
@@ -276,6 +311,14 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
   const { prompt, stdin } = start;
   const argv = [program, ...start.args];
   if (start.mode) say(`${spec.name}: ${start.mode}`);
+  if (session.split && !session.repair) {
+    say(
+      splitContext(spec, session)
+        ? `${spec.name}: the base context goes in the system prompt, the assignment alone in the prompt: every session of the run sends the same prefix`
+        : `${spec.name}: the base context goes in the prompt, ahead of the assignment: ${spec.title} ${spec.splitsContext ? 'was told not to take it apart (options)' : 'cannot take it apart'}, so sessions share no prompt-cache prefix beyond its own`,
+    );
+  }
+  const onStdout = responseWatcher(spec, session);
   const env = spec.env ? { ...session.env, ...spec.env(options, session.env) } : session.env;
   const deadline = Date.now() + session.timeoutMs;
   let costUsd: number | undefined;
@@ -294,6 +337,7 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
       echo: session.echo,
       redact: session.redact,
       stdin,
+      ...(onStdout ? { onStdout } : {}),
     });
     const read = spec.parse({ stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode });
     if (spec.resumedTokensAreTotals && start.resumed && read.tokens && session.repair?.usedTokens) {
@@ -371,6 +415,9 @@ export function createCliAgent(spec: CliAgentSpec, deps: CliRunnerDeps = REAL_DE
     description: spec.description,
     options: { ...CLI_AGENT_OPTIONS, ...spec.options },
     repair: spec.resume ? 'resume' : 'restart',
+    ...(spec.splitsContext && spec.responseBegan
+      ? { sharesPrefix: (options: AgentOptions) => spec.splitsContext?.(options) === true }
+      : {}),
     preflight(context: AgentPreflight): void {
       if (!findProgram(spec.program, context.env, context.workspaceRoot)) {
         throw new Error(missingProgramMessage(spec, context.workspaceRoot));

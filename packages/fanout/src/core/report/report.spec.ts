@@ -106,6 +106,27 @@ describe('renderReportMarkdown', () => {
     expect(markdown).toContain(`Generated ${generatedAt.toISOString()}.`);
   });
 
+  it("shows the prompt cache's share of input and its saving, for the run and each session, where the CLIs report them", () => {
+    const results = [
+      sessionResult('orders', 0, 10, {
+        agent: 'claude',
+        costUsd: 0.05,
+        tokens: { input: 20_000, output: 500, cacheRead: 0, cacheWrite: 18_000 },
+      }),
+      sessionResult('invoices', 2, 10, {
+        agent: 'claude',
+        costUsd: 0.02,
+        tokens: { input: 20_000, output: 500, cacheRead: 18_000, cacheWrite: 1_000 },
+      }),
+    ];
+    const markdown = renderReportMarkdown({ results, generatedAt });
+    expect(markdown).toMatch(
+      / · prompt cache 45% of input tokens read from it \(18,000 read, 19,000 written, reported by 2 of 2\), saving about \$0\.\d{4} \(\d+% of the input's uncached price\)\./,
+    );
+    expect(markdown).toContain('| 20,000 in (90% from the cache) / 500 out |');
+    expect(renderReportHtml({ results, generatedAt })).toContain('prompt cache 45% of input tokens read from it');
+  });
+
   it('has one table row per session, with "–" where the agent reported no cost or tokens', () => {
     const markdown = renderReportMarkdown({ results: runResults(), generatedAt });
     const rows = markdown

@@ -1,3 +1,4 @@
+import { describePromptCache, promptCacheFigures } from './prompt-cache';
 import { execFileSync } from 'child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
@@ -233,6 +234,7 @@ function totalsOf(results: readonly SessionResult[]): Totals {
 const PHASES: readonly { key: keyof SessionTimings; name: string; color: string }[] = [
   { key: 'contextMs', name: 'context', color: '#78909c' },
   { key: 'worktreeMs', name: 'worktree', color: '#a1887f' },
+  { key: 'waitMs', name: 'wait', color: '#fdd835' },
   { key: 'agentMs', name: 'agent', color: '#1e88e5' },
   { key: 'checksMs', name: 'checks', color: '#8e24aa' },
   { key: 'gateMs', name: 'gate', color: '#fb8c00' },
@@ -356,7 +358,9 @@ function formatCost(costUsd: number | undefined): string {
 function formatTokens(tokens: SessionResult['tokens']): string {
   if (!tokens || (tokens.input === undefined && tokens.output === undefined)) return NONE;
   const count = (value: number | undefined) => (value === undefined ? '?' : value.toLocaleString('en-US'));
-  return `${count(tokens.input)} in / ${count(tokens.output)} out`;
+  const cached =
+    tokens.cacheRead !== undefined && tokens.input ? ` (${Math.round((tokens.cacheRead / tokens.input) * 100)}% from the cache)` : '';
+  return `${count(tokens.input)} in${cached} / ${count(tokens.output)} out`;
 }
 
 function formatFindingCounts(findings: readonly Finding[] | undefined): string {
@@ -397,6 +401,8 @@ function summaryParts(results: readonly SessionResult[]): string[] {
     parts.push(`cost ${formatCost(totals.costUsd)} (reported by ${totals.costReported} of ${results.length})`);
   }
   if (totals.tokens) parts.push(`tokens ${formatTokens(totals.tokens)}`);
+  const cache = promptCacheFigures(results);
+  if (cache) parts.push(describePromptCache(cache, results.length));
   return parts;
 }
 

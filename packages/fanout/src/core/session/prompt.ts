@@ -36,8 +36,22 @@ export interface AssembledContext {
   /** Everything but the assignment: byte-identical for every session of a run. */
   base: string;
   baseHash: string;
+  /** The base context, then the assignment: what an agent gets as one prompt. */
   prompt: string;
+  /**
+   * The assignment alone, for an agent that carries the base context apart (in its
+   * system prompt): it opens with ASSIGNMENT_OPENING, the same text in every session.
+   */
+  assignment: string;
 }
+
+/**
+ * The first line of an assignment sent apart from the base context. Claude Code
+ * fingerprints a few characters of the first 21 of the user's prompt into its system prompt
+ * (the `cc_version` of its billing header), so every session's prompt opens the same way:
+ * else that block, which comes before the base context, would differ between sessions.
+ */
+export const ASSIGNMENT_OPENING = 'The shared context of this fan-out (conventions, contracts, reference) is in your system prompt.\n';
 
 const SOURCE = /\.(ts|tsx|js|jsx|mts|cts|json|md)$/;
 const SKIP = new Set(['node_modules', 'dist', 'out-tsc', 'coverage', 'test-output', '.turbo']);
@@ -103,5 +117,5 @@ export function assemblePrompt(base: { base: string; baseHash: string }, task: T
       : '') +
     wiredSection(task.wired ?? []) +
     `${task.text.trim()}\n`;
-  return { ...base, prompt: `${base.base}${assignment}` };
+  return { ...base, prompt: `${base.base}${assignment}`, assignment: `${ASSIGNMENT_OPENING}${assignment}` };
 }

@@ -8,6 +8,7 @@ import { DEFAULT_REPAIRS, taskPlaceholder, type Assignment } from './assignment'
 import { runGate, type GateResult, type ProcessRunner } from './gate';
 import { feedbackMessage, type FeedbackInput } from './feedback';
 import { assemblePrompt, type assembleBase } from './prompt';
+import { takeLeadTurn, type LeadTurn } from './lead';
 import { git } from '../system/git';
 import {
   applyChanges,
@@ -48,6 +49,12 @@ export interface SessionSpec {
   startDelayMs?: number;
   /** How the session waits; injected by tests. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * The run's lead session (lead.ts): for an agent whose sessions share one prompt
+   * prefix, the first session to reach its agent starts at once, and the others wait
+   * for its model's first response, at most waitMs. Absent or waitMs 0: no waiting.
+   */
+  lead?: { run: string; waitMs: number; dir?: string };
   contracts: { project: string; root: string; importPath: string };
   /** The reference; `subject` as recorded by `nx g fanout:reference` (its `fanout:subject:<word>` tag), when it was. */
   reference: { project: string; root: string; subject?: string };
@@ -169,7 +176,7 @@ export interface SessionResult {
   sessionId?: string;
   /** How many times the agent was started (more than 1 after rate-limit retries). */
   attempts?: number;
-  /** Where the time went; fanout's own overhead is everything but agentMs and gateMs. Absent in results of older versions. */
+  /** Where the time went; fanout's own overhead is everything but agentMs, gateMs and waitMs. Absent in results of older versions. */
   timings?: SessionTimings;
   /** Every round: the first attempt, then each repair round. Costs, tokens and times above are their totals. */
   rounds?: SessionRound[];
@@ -177,6 +184,8 @@ export interface SessionResult {
   gate?: GateResult;
   /** The unified diff of the session's changes, for review. Absent when it changed nothing, and in results of older versions. */
   diff?: SessionDiff;
+  /** The session's part in sharing the prompt-cache prefix: it led the run, or waited for the lead (how long, and for what). */
+  lead?: { role: 'lead' } | { role: 'follower'; lead: string; waitedMs: number; outcome: 'response' | 'ended' | 'timeout' };
 }
 
 /** Milliseconds per phase of a session. */
@@ -192,6 +201,28 @@ export interface SessionTimings {
   integrateMs: number;
   /** The project's own targets in the worktree, over every round. */
   gateMs?: number;
+  /** Waiting before the agent started: the stagger, and the lead session's first response. */
+  waitMs?: number;
+}
+
+/** Takes the session's turn in its run (the lead, or a wait for it), and says what came of it in the log. */
+async function leadTurn(spec: SessionSpec, lead: NonNullable<SessionSpec['lead']>, say: (line: string) => void): Promise<LeadTurn> {
+  const turn = await takeLeadTurn({
+    dir: lead.dir ?? join(spec.workspaceRoot, FANOUT_DIR, 'lead'),
+    run: lead.run,
+    project: spec.project,
+    waitMs: lead.waitMs,
+    ...(spec.sleep ? { sleep: spec.sleep } : {}),
+  });
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  if (turn.role === 'lead') say(`this session leads the run: the others start when its model's first response has begun`);
+  else if (turn.role === 'alone') say(`the agent starts at once, without a lead session: ${turn.note}`);
+  else if (turn.outcome === 'response')
+    say(`waited ${seconds(turn.waitedMs)} for the lead session (${turn.lead}): its model's response has begun`);
+  else if (turn.outcome === 'ended')
+    say(`waited ${seconds(turn.waitedMs)} for the lead session (${turn.lead}): it ended before a response began`);
+  else say(`waited ${seconds(turn.waitedMs)} for the lead session (${turn.lead}), the most it waits (leadWait); starting now`);
+  return turn;
 }
 
 /** Each call returns the milliseconds since the previous one (or since the clock was made). */
@@ -375,7 +406,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     const baseEnv = agentBaseEnv(spec, options);
     // A CLI that is not installed fails here, before a worktree exists.
     agent.preflight?.({ workspaceRoot: spec.workspaceRoot, env: baseEnv, options });
-    const { prompt } = assemblePrompt(spec.base, {
+    const { prompt, assignment } = assemblePrompt(spec.base, {
       wired: (spec.wired ?? []).map((file) => ({ path: file.path, content: readFileSync(join(spec.workspaceRoot, file.path), 'utf-8') })),
       project: spec.project,
       projectRoot: spec.projectRoot,
@@ -384,6 +415,10 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       subjects,
     });
     writeFileSync(promptFile, prompt);
+    // The same prompt in two parts, for an agent that sends the base context apart (ahead of everything of this session's).
+    const split = { baseFile: join(dir, 'base.md'), assignmentFile: join(dir, 'assignment.md') };
+    writeFileSync(split.baseFile, spec.base.base);
+    writeFileSync(split.assignmentFile, assignment);
     say(`base context ${spec.base.baseHash.slice(0, 12)} (sha256), prompt ${promptFile}`);
     timings.contextMs = lap();
 
@@ -401,6 +436,10 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       say(`the agent starts in ${(spec.startDelayMs / 1000).toFixed(1)} s (stagger)`);
       await (spec.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(spec.startDelayMs);
     }
+    const turn = spec.lead && spec.lead.waitMs > 0 && agent.sharesPrefix?.(options) ? await leadTurn(spec, spec.lead, say) : undefined;
+    if (turn?.role === 'lead') result.lead = { role: 'lead' };
+    else if (turn?.role === 'follower') result.lead = { role: 'follower', lead: turn.lead, waitedMs: turn.waitedMs, outcome: turn.outcome };
+    timings.waitMs = lap();
     const gate = spec.gate ?? { run: [], missing: [] };
     if (gate.missing.length > 0)
       say(`gate: ${spec.project} has no target ${gate.missing.join(', ')}; it runs ${gate.run.join(', ') || 'nothing'}`);
@@ -546,11 +585,17 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
         redact,
         ...(repair ? { repair } : {}),
         ...(spec.wired && spec.wired.length > 0 ? { wired: spec.wired.map((file) => file.path) } : {}),
+        split,
+        ...(turn?.role === 'lead' && round === 0 ? { onResponse: () => turn.ready('response') } : {}),
       });
       // While the agent works, the checks' compiler is loaded and the contracts parsed, so they start warm.
       const { path: worktreeRoot } = worktree;
       const warm = round === 0 ? setTimeout(() => warmChecks(worktreeRoot, spec.contracts.root, spec.checks ?? {}), 0) : undefined;
-      const report = await running.finally(() => clearTimeout(warm));
+      const report = await running.finally(() => {
+        clearTimeout(warm);
+        // Whatever became of the lead's first round, the others need not wait for it any longer.
+        if (turn?.role === 'lead') turn.ready('ended');
+      });
       entry.agentMs = Date.now() - agentStarted;
       Object.assign(entry, {
         ok: report.ok,

@@ -17,6 +17,8 @@ export interface ProcessOptions {
   redact?: (text: string) => string;
   /** Keep at most this many bytes of stdout in memory for the caller to parse. */
   captureBytes?: number;
+  /** Called with each piece of stdout as it arrives (redacted): to watch a process that reports events. */
+  onStdout?: (text: string) => void;
 }
 
 export interface ProcessResult {
@@ -95,6 +97,7 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
       if (text === '') return;
       log.write(text, stream);
       if (stream === 'stdout') {
+        options.onStdout?.(text);
         captured.push(text);
         capturedLength += text.length;
         while (capturedLength - captured[0].length >= capture) capturedLength -= (captured.shift() as string).length;

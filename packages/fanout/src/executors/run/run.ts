@@ -14,6 +14,7 @@ import {
   type Assignment,
 } from '../../core/session/assignment';
 import { gateTargets } from '../../core/session/gate';
+import { runKey } from '../../core/session/lead';
 import { durationMs } from '../../core/system/duration';
 import { assembleBase } from '../../core/session/prompt';
 import { readImportPaths } from '../../core/graph/import-paths';
@@ -25,6 +26,7 @@ import type { RunExecutorSchema } from './schema';
 import {
   ASSIGNMENT_FILE,
   CONVENTIONS_FILE,
+  DEFAULT_LEAD_WAIT_MS,
   fanoutTargetName,
   readPluginOptions,
   recordedSubject,
@@ -49,14 +51,15 @@ function taskScope(context: ExecutorContext, task: RunTask, root: string): reado
   return workspaceScope(root, scope);
 }
 
-/** The plugin's `stagger` in milliseconds: 0 when unset or zero. */
-function staggerMs(plugin: FanoutPluginOptions): number {
-  const value = plugin.stagger;
-  if (value === undefined || value === 0 || (typeof value === 'string' && /^\s*0+(\.0*)?\s*(ms|s|m|h)?\s*$/.test(value))) return 0;
+/** A duration among the plugin options in milliseconds: `fallback` when unset, 0 when zero. */
+function durationOption(plugin: FanoutPluginOptions, name: 'stagger' | 'leadWait', fallback: number): number {
+  const value = plugin[name];
+  if (value === undefined) return fallback;
+  if (value === 0 || (typeof value === 'string' && /^\s*0+(\.0*)?\s*(ms|s|m|h)?\s*$/.test(value))) return 0;
   const ms = durationMs(value);
   if (ms === undefined) {
     throw new Error(
-      `nx.json (fanout plugin options): "stagger" must be 0 or a duration such as "2s" or "500ms" (got ${JSON.stringify(value)}).`,
+      `nx.json (fanout plugin options): "${name}" must be 0 or a duration such as "2s" or "500ms" (got ${JSON.stringify(value)}).`,
     );
   }
   return ms;
@@ -177,7 +180,8 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
       // What the cache key holds (the target's options), with env values and retry settings from nx.json.
       agentOptions: agentOptionsForRun(options.agents?.[agentName], plugin.agents?.[agentName]),
       model: options.model,
-      startDelayMs: Math.max(index, 0) * staggerMs(plugin),
+      startDelayMs: Math.max(index, 0) * durationOption(plugin, 'stagger', 0),
+      lead: { run: runKey(), waitMs: durationOption(plugin, 'leadWait', DEFAULT_LEAD_WAIT_MS) },
       contracts,
       reference,
       base: assembleBase({ workspaceRoot: context.root, conventions: [CONVENTIONS_FILE], contracts, reference }),

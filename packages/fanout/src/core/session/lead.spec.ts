@@ -1,0 +1,110 @@
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { runKey, takeLeadTurn, type LeadOptions } from './lead';
+
+describe('the lead session of a run', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = join(mkdtempSync(join(tmpdir(), 'fanout-lead-')), 'lead');
+  });
+  afterEach(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+
+  /** A clock that the follower's sleeps move forward. */
+  const clocked = (extra: Partial<LeadOptions> = {}): LeadOptions & { slept: number[] } => {
+    let time = 0;
+    const slept: number[] = [];
+    return {
+      dir,
+      run: '4242-100',
+      project: 'orders',
+      waitMs: 10_000,
+      pollMs: 500,
+      now: () => time,
+      sleep: async (ms) => {
+        slept.push(ms);
+        time += ms;
+      },
+      isAlive: () => true,
+      slept,
+      ...extra,
+    };
+  };
+
+  it('makes the first session of a run the lead, and the next ones wait for its response', async () => {
+    const lead = await takeLeadTurn(clocked({ project: 'orders' }));
+    expect(lead.role).toBe('lead');
+    const options = clocked({ project: 'invoices' });
+    let polls = 0;
+    options.sleep = async (ms) => {
+      options.slept.push(ms);
+      // The lead's model begins its response while the follower waits.
+      if (++polls === 3 && lead.role === 'lead') lead.ready('response');
+    };
+    const follower = await takeLeadTurn(options);
+    expect(follower).toMatchObject({ role: 'follower', lead: 'orders', outcome: 'response' });
+    expect(options.slept).toEqual([500, 500, 500]);
+    // A session that starts after the response does not wait at all.
+    const late = clocked({ project: 'payments' });
+    expect(await takeLeadTurn(late)).toMatchObject({ role: 'follower', lead: 'orders', outcome: 'response', waitedMs: 0 });
+    expect(late.slept).toEqual([]);
+  });
+
+  it('keeps the first reason the lead gave: a response that began stands when its agent ends', async () => {
+    const lead = await takeLeadTurn(clocked());
+    if (lead.role !== 'lead') throw new Error('expected the lead');
+    lead.ready('response');
+    lead.ready('ended');
+    expect(readFileSync(join(dir, '4242-100', 'ready'), 'utf-8')).toBe('response');
+  });
+
+  it('stops waiting when the lead ended without a response, or its process is gone', async () => {
+    const lead = await takeLeadTurn(clocked());
+    if (lead.role !== 'lead') throw new Error('expected the lead');
+    lead.ready('ended');
+    expect(await takeLeadTurn(clocked({ project: 'invoices' }))).toMatchObject({ role: 'follower', outcome: 'ended' });
+
+    const crashed = '4343-100';
+    await takeLeadTurn(clocked({ run: crashed }));
+    const follower = clocked({ run: crashed, project: 'invoices', isAlive: (pid) => pid !== process.pid });
+    expect(await takeLeadTurn(follower)).toMatchObject({ role: 'follower', lead: 'orders', outcome: 'ended', waitedMs: 0 });
+  });
+
+  it('waits at most waitMs', async () => {
+    await takeLeadTurn(clocked());
+    const follower = clocked({ project: 'invoices', waitMs: 1_200 });
+    expect(await takeLeadTurn(follower)).toMatchObject({ role: 'follower', outcome: 'timeout', waitedMs: 1_200 });
+    expect(follower.slept).toEqual([500, 500, 200]);
+  });
+
+  it("removes the folders of runs whose Nx process has ended, and keeps the live ones'", async () => {
+    mkdirSync(join(dir, '999999-1'), { recursive: true });
+    mkdirSync(join(dir, '888888-1'), { recursive: true });
+    await takeLeadTurn(clocked({ isAlive: (pid) => pid === 888888 }));
+    expect(existsSync(join(dir, '999999-1'))).toBe(false);
+    expect(existsSync(join(dir, '888888-1'))).toBe(true);
+  });
+
+  it('falls back to starting at once, with the reason, where the sessions cannot meet', async () => {
+    // A file where the folder should be: the same failure as a read-only .fanout.
+    mkdirSync(join(dir, '..'), { recursive: true });
+    writeFileSync(dir, 'not a folder');
+    const turn = await takeLeadTurn(clocked());
+    expect(turn.role).toBe('alone');
+    expect(turn.role === 'alone' && turn.note).toContain('cannot be written');
+    if (process.getuid?.() !== 0) {
+      rmSync(dir);
+      mkdirSync(join(dir, '4242-100'), { recursive: true });
+      chmodSync(join(dir, '4242-100'), 0o500);
+      expect((await takeLeadTurn(clocked())).role).toBe('alone');
+    }
+  });
+
+  it("names a run by its Nx process and that process's start, the same for every task of the run", () => {
+    const key = runKey();
+    expect(key).toBe(runKey(process.ppid));
+    expect(key.startsWith(`${process.ppid}`)).toBe(true);
+    if (process.platform === 'linux') expect(key).toMatch(/^\d+-\d+$/);
+    expect(runKey(process.pid)).not.toBe(key);
+  });
+});
