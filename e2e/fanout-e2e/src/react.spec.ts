@@ -75,8 +75,10 @@ describe('fanout in an existing React workspace', () => {
       expect((await ws.nxFailing(['sync:check'])).status).toBe(0);
       await ws.commitEverything('shop: two pages to build');
 
-      const run = await ws.nx(['run-many', '-t', 'fanout', '--outputStyle=static'], 2 * INSTALLING);
+      // The documented run: the sessions, then fanout-verify over the integrated workspace.
+      const run = await ws.nx(['run-many', '-t', 'fanout', 'fanout-verify', '--outputStyle=static'], 3 * INSTALLING);
       for (const page of PAGES) expect(printedAsRun(run.output, `${page}:fanout`)).toBe(true);
+      expect(run.output).toMatch(/fanout-verify: 2 session\(s\) verified/);
       for (const page of ['dashboard', 'profile']) {
         const Page = page[0].toUpperCase() + page.slice(1);
         const source = ws.readFile(`libs/feature-${page}/src/lib/feature-${page}.tsx`);
@@ -112,7 +114,12 @@ describe('fanout in an existing React workspace', () => {
   it(
     "a fresh clone replays every session from the cache and ends with the same files, the app's list of pages included",
     async () => {
-      const clone = new TestWorkspace(join(ws.root, '..', 'clone'), ws.env);
+      // The clone uses the workspace's Nx cache and its index (Nx's workspace data), as a second checkout on one
+      // machine does by default (Nx's per-user cache) or a CI machine through a remote cache.
+      const clone = new TestWorkspace(join(ws.root, '..', 'clone'), {
+        ...ws.env,
+        NX_WORKSPACE_DATA_DIRECTORY: ws.path('.nx', 'workspace-data'),
+      });
       await runCommand('git', ['clone', '-q', ws.root, clone.root], { cwd: join(ws.root, '..'), env: ws.env });
       await runCommand('cp', ['-al', ws.path('node_modules'), clone.path('node_modules')], { cwd: clone.root, env: ws.env });
 

@@ -70,6 +70,19 @@ describe('readSessionResults', () => {
     expect(readSessionResults(root).map((result) => result.project)).toEqual(['z-early', 'm-middle', 'a-late']);
   });
 
+  it('reads the sessions of npm-scoped projects, whose folders sit one level deeper (@scope/name)', () => {
+    writeSessionResults(root, [sessionResult('users', 2, 3)]);
+    // Where a session writes it: .fanout/sessions/<project>/result.json.
+    for (const [project, start, end] of [
+      ['@shop/feature-profile', 0, 5],
+      ['@shop/feature-dashboard', 1, 6],
+    ] as const) {
+      mkdirSync(join(root, '.fanout', 'sessions', project), { recursive: true });
+      writeFileSync(join(root, '.fanout', 'sessions', project, 'result.json'), JSON.stringify(sessionResult(project, start, end)));
+    }
+    expect(readSessionResults(root).map((result) => result.project)).toEqual(['@shop/feature-profile', '@shop/feature-dashboard', 'users']);
+  });
+
   it('returns no results for a workspace without sessions', () => {
     expect(readSessionResults(root)).toEqual([]);
   });

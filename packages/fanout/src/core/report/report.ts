@@ -61,10 +61,19 @@ function readSessions(workspaceRoot: string, note: (message: string) => void): R
   const sessions = join(workspaceRoot, FANOUT_DIR, 'sessions');
   if (!existsSync(sessions)) return [];
   const recorded: RecordedSession[] = [];
-  for (const entry of readdirSync(sessions, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
-    const file = join(sessions, entry.name, 'result.json');
-    const where = `${FANOUT_DIR}/sessions/${entry.name}/result.json`;
+  // A session's folder is named by its project: `@scope/name` projects (npm workspaces) sit one folder deeper.
+  const folders = readdirSync(sessions, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) =>
+      entry.name.startsWith('@')
+        ? readdirSync(join(sessions, entry.name), { withFileTypes: true })
+            .filter((inner) => inner.isDirectory())
+            .map((inner) => `${entry.name}/${inner.name}`)
+        : [entry.name],
+    );
+  for (const name of folders) {
+    const file = join(sessions, name, 'result.json');
+    const where = `${FANOUT_DIR}/sessions/${name}/result.json`;
     if (!existsSync(file)) {
       note(
         `${where} does not exist: the session is still running or was stopped before it finished. Run its fanout task again to record it.`,
@@ -83,7 +92,7 @@ function readSessions(workspaceRoot: string, note: (message: string) => void): R
       note(`${where} is not a session result (${problem}); skipped. Run the task's fanout target again to rewrite it.`);
       continue;
     }
-    recorded.push({ result: parsed as SessionResult, dir: join(sessions, entry.name) });
+    recorded.push({ result: parsed as SessionResult, dir: join(sessions, name) });
   }
   return recorded.sort(
     (a, b) => Date.parse(a.result.startedAt) - Date.parse(b.result.startedAt) || a.result.project.localeCompare(b.result.project),
