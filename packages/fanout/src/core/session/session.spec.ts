@@ -94,7 +94,7 @@ describe('runSession', () => {
     expect(recorded).toMatchObject({ status: 'succeeded', agent: 'command', project: 'orders' });
     expect(recorded.baseCommit).toBe(gitIn(root, 'rev-parse', 'HEAD').trim());
     // Where the time went, phase by phase (what npm run bench reads as fanout's overhead).
-    const phases = ['contextMs', 'worktreeMs', 'agentMs', 'checksMs', 'integrateMs'];
+    const phases = ['contextMs', 'worktreeMs', 'waitMs', 'agentMs', 'checksMs', 'integrateMs'];
     expect(Object.keys(recorded.timings).sort()).toEqual([...phases].sort());
     for (const phase of phases) expect(Number.isInteger(recorded.timings[phase]) && recorded.timings[phase] >= 0).toBe(true);
     const phaseTotal = phases.reduce((sum, phase) => sum + recorded.timings[phase], 0);
