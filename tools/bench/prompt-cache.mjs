@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
-import { repo } from './plugin.mjs';
-import { nx, resetTaskWorkspace, TASKS } from './task-workspace.mjs';
+import { spawn } from 'node:child_process';
+import { repo, workspaceEnv } from './plugin.mjs';
+import { resetTaskWorkspace, TASKS } from './task-workspace.mjs';
 
 const SESSIONS = 4;
 const TARGET = 1.3;
@@ -97,7 +98,14 @@ async function startModelServer(PrefixCache) {
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, stop: () => new Promise((resolve) => server.close(resolve)) };
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    stop: () =>
+      new Promise((resolve) => {
+        server.close(resolve);
+        server.closeAllConnections();
+      }),
+  };
 }
 
 /** Sets the workspace's fanout plugin options `options` (over the current ones). */
@@ -110,11 +118,29 @@ function setPluginOptions(workspace, options) {
   writeFileSync(file, `${JSON.stringify(nxJson, null, 2)}\n`);
 }
 
-/** One run-many of `projects` with agent claude against a fresh cache; the tokens each session's result.json holds. */
+/** `nx <args>` in the workspace, without blocking this process: the model server answers from it meanwhile. */
+function nxAsync(workspace, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(workspace, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), ...args], {
+      cwd: workspace,
+      env: workspaceEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`nx ${args.join(' ')} failed with exit ${code}:\n${output.slice(-4000)}`)),
+    );
+  });
+}
+
+/** One run-many of `projects` with agent claude against a fresh cache; each session's result.json. */
 async function runSessions(workspace, projects, PrefixCache, env) {
   const server = await startModelServer(PrefixCache);
   try {
-    nx(
+    await nxAsync(
       workspace,
       [
         'run-many',
@@ -126,10 +152,7 @@ async function runSessions(workspace, projects, PrefixCache, env) {
         '--skip-nx-cache',
         '--output-style=static',
       ],
-      {
-        ...env,
-        ANTHROPIC_BASE_URL: server.url,
-      },
+      { ...env, ANTHROPIC_BASE_URL: server.url },
     );
   } finally {
     await server.stop();
