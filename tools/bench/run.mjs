@@ -13,6 +13,7 @@ import { benchFanoutEfficiency } from './fanout-efficiency.mjs';
 import { benchGate } from './gate.mjs';
 import { benchIndependence } from './independence.mjs';
 import { benchPromptCache } from './prompt-cache.mjs';
+import { benchReportScale } from './report-scale.mjs';
 import { benchRoot, buildPlugin, repo } from './plugin.mjs';
 import { machine, printFigure, renderReport } from './report.mjs';
 import { createTaskWorkspace } from './task-workspace.mjs';
@@ -20,6 +21,7 @@ import { benchWorktreeSetup } from './worktree-setup.mjs';
 
 const BENCHMARKS = {
   independence: benchIndependence,
+  report: benchReportScale,
   checks: benchChecks,
   efficiency: benchFanoutEfficiency,
   // In the task workspace too, as uncommitted changes it resets; before cache, which fills the cache last.
