@@ -1,6 +1,6 @@
 import { describePromptCache, promptCacheFigures } from './prompt-cache';
 import { execFileSync } from 'child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { Finding } from '../checks/check';
 import type { SessionResult, SessionTimings } from '../session/session';
@@ -141,6 +141,32 @@ function headCommit(workspaceRoot: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether a session that just ended should write the report: when it failed (so
+ * that a run whose later tasks Nx then skips still has one), when the run's start
+ * is unknown, and otherwise only when every other task of the run has recorded
+ * its result since the run began (it is the run's last). Writing the report reads
+ * every session of the workspace, so writing it after every session would cost a
+ * run of N sessions N² reads; fanout-verify writes it again at the run's end.
+ */
+export function reportDue(
+  workspaceRoot: string,
+  run: { projects: readonly string[]; startedAt: number | undefined },
+  session: { project: string; failed: boolean },
+): boolean {
+  if (session.failed || run.startedAt === undefined) return true;
+  const { startedAt } = run;
+  return run.projects.every((project) => {
+    if (project === session.project) return true;
+    try {
+      // Written, or restored from Nx's cache, during this run; a second of slack for file systems' coarse times.
+      return statSync(join(workspaceRoot, FANOUT_DIR, 'sessions', project, 'result.json')).mtimeMs >= startedAt - 1000;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Writes `.fanout/report.md` and `.fanout/report.html` from every recorded session. */

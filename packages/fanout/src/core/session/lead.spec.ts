@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { runKey, takeLeadTurn, type LeadOptions } from './lead';
+import { runKey, runStartedAt, takeLeadTurn, type LeadOptions } from './lead';
 
 describe('the lead session of a run', () => {
   let dir: string;
@@ -106,5 +106,15 @@ describe('the lead session of a run', () => {
     expect(key.startsWith(`${process.ppid}`)).toBe(true);
     if (process.platform === 'linux') expect(key).toMatch(/^\d+-\d+$/);
     expect(runKey(process.pid)).not.toBe(key);
+  });
+
+  it('tells when the Nx process of the run started, before this one and not long ago', () => {
+    const started = runStartedAt();
+    if (process.platform !== 'linux') return expect(started).toBeUndefined();
+    const mine = runStartedAt(process.pid) as number;
+    expect(started).toBeLessThanOrEqual(mine + 20);
+    expect(mine).toBeLessThanOrEqual(Date.now());
+    expect(Date.now() - mine).toBeLessThan(10 * 60_000);
+    expect(runStartedAt(2 ** 22 + 17)).toBeUndefined();
   });
 });

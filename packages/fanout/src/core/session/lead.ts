@@ -67,6 +67,23 @@ export function runKey(ppid: number = process.ppid): string {
   return String(ppid);
 }
 
+/**
+ * When the run began: the start of the Nx process that started this task (Linux:
+ * /proc/<ppid>/stat's start in clock ticks after boot, and the boot time in
+ * /proc/stat); undefined where that cannot be read.
+ */
+export function runStartedAt(ppid: number = process.ppid): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${ppid}/stat`, 'utf-8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf-8'))?.[1]);
+    // Linux counts a process's start in USER_HZ, 100 a second on every architecture it runs on.
+    return Number.isFinite(ticks) && Number.isFinite(boot) && boot > 0 ? boot * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Removes the folders of runs whose Nx process has ended. */
 function removeEndedRuns(dir: string, current: string, isAlive: (pid: number) => boolean): void {
   for (const entry of readdirSync(dir)) {

@@ -14,12 +14,12 @@ import {
   type Assignment,
 } from '../../core/session/assignment';
 import { gateTargets } from '../../core/session/gate';
-import { runKey } from '../../core/session/lead';
+import { runKey, runStartedAt } from '../../core/session/lead';
 import { durationMs } from '../../core/system/duration';
 import { assembleBase } from '../../core/session/prompt';
 import { readImportPaths } from '../../core/graph/import-paths';
 import { confirmIndependence, fanoutTasks, runKnowledge, sparseSelection, type RunTask } from '../../core/graph/run-tasks';
-import { writeReport } from '../../core/report/report';
+import { reportDue, writeReport } from '../../core/report/report';
 import { workspaceScope } from '../../core/session/scope';
 import { discardSession, runSession, type SessionResult } from '../../core/session/session';
 import type { RunExecutorSchema } from './schema';
@@ -205,8 +205,10 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
     });
     logger.info(resultLine(result));
     try {
-      // The report after every session: the last one of a run to end leaves the whole run in it.
-      writeReport(context.root);
+      // The run's last session to end (or one that failed) leaves the whole run in the report.
+      const run = { projects: tasks.map((task) => task.project), startedAt: runStartedAt() };
+      if (reportDue(context.root, run, { project, failed: result.status !== 'succeeded' })) writeReport(context.root);
+      else logger.info(`[fanout] the report is written when the run's last session ends`);
     } catch (error) {
       logger.warn(`[fanout] the report could not be written: ${error instanceof Error ? error.message : String(error)}`);
     }
