@@ -158,6 +158,8 @@ export interface SessionResult {
    * added and removed (`binary` instead for a binary file; neither in results of older versions).
    */
   files: (FileChange & { sha256?: string; added?: number; removed?: number; binary?: boolean })[];
+  /** When its changes landed in the workspace, under the integration lock; absent when they did not. */
+  integratedAt?: string;
   /** The session's edits of its wired files, and how each landed; absent when it made none. */
   wired?: { path: string; project: string; status: 'merged' | 'unchanged' | 'conflict' }[];
   /** Changes the scope check rejected. */
@@ -685,7 +687,10 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
         );
       }
       const merged = outcomes.flatMap((outcome) => (outcome.status === 'merged' ? [{ path: outcome.path, content: outcome.content }] : []));
-      return applyChanges(spec.workspaceRoot, spec.project, active.path, accepted, merged);
+      const applied = await applyChanges(spec.workspaceRoot, spec.project, active.path, accepted, merged);
+      // Under the lock: the order in which sessions landed, which a replay of their wired edits follows.
+      result.integratedAt = new Date().toISOString();
+      return applied;
     });
     for (const wiredFile of result.wired ?? []) say(`wired ${wiredFile.path}: ${wiredFile.status}`);
     const counts = await recordDiff(active, accepted, true);

@@ -2,6 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { agentScript, commandTask, createWorkspace, gitIn, sessionSpec, write, type TestWorkspace } from '../../testing/git-workspace';
 import { runSession } from './session';
+import { applyRecordedWiring, landingOrder } from './wiring';
 
 /**
  * Sessions that register their work in a wired file: real worktrees, command
@@ -52,7 +53,19 @@ fs.writeFileSync(${JSON.stringify(PAGES)}, pages);`,
     const landed = (first: string, second: string) =>
       `import { users } from '@ws/users';\nimport { ${first} } from '@ws/${first}';\nimport { ${second} } from '@ws/${second}';\n\n` +
       `export const pages = [\n  users,\n  ${first},\n  ${second},\n];\n`;
-    expect([landed('orders', 'products'), landed('products', 'orders')]).toContain(read(PAGES));
+    const [first, second] = landingOrder([orders, products]).map((result) => result.project);
+    expect(read(PAGES)).toBe(landed(first, second));
+    // A fresh checkout replaying both (the file as committed, the recorded edits applied in landing order) ends the same.
+    const after = read(PAGES);
+    write(ws.root, PAGES, BASE);
+    await applyRecordedWiring(
+      ws.root,
+      landingOrder([products, orders]).map((result) => ({
+        project: result.project,
+        dir: join(ws.root, '.fanout/sessions', result.project),
+      })),
+    );
+    expect(read(PAGES)).toBe(after);
     // The wired file is not among the session's own files, and its edit is kept for a replay.
     expect(orders.files.map((file) => file.path)).toEqual(['libs/orders/src/index.ts']);
     expect(JSON.parse(read('.fanout/sessions/orders/wired.json'))).toEqual([

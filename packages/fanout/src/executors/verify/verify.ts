@@ -8,7 +8,7 @@ import { parseAssignment, type Assignment } from '../../core/session/assignment'
 import { extractClaims } from '../../core/checks/claims';
 import { readSessionResults, writeReport, type VerifySummary } from '../../core/report/report';
 import { findCrossSessionProblems } from '../../core/verify/cross-session';
-import { applyRecordedWiring, describeConflicts } from '../../core/session/wiring';
+import { applyRecordedWiring, describeConflicts, landingOrder } from '../../core/session/wiring';
 import { sessionDir } from '../../core/session/session';
 import { chooseBaseCommit, type BaseCommit } from '../../core/verify/base-commit';
 import type { VerifyExecutorSchema } from './schema';
@@ -126,10 +126,12 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
       });
     }
     const succeeded = results.filter((result) => result.status === 'succeeded');
-    // Sessions replayed from Nx's cache restored their record of the wired edits, not the shared files: land them now.
+    // Sessions replayed from Nx's cache restored their record of the wired edits, not the shared files: land them
+    // now, in the order the sessions landed when they ran, so that the files end as the run left them.
+    const landed = landingOrder(succeeded);
     for (const { project, outcomes } of await applyRecordedWiring(
       context.root,
-      succeeded.map((result) => ({ project: result.project, dir: sessionDir(context.root, result.project) })),
+      landed.map((result) => ({ project: result.project, dir: sessionDir(context.root, result.project) })),
     )) {
       for (const outcome of outcomes) {
         if (outcome.status === 'merged')
