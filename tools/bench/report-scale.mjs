@@ -1,7 +1,8 @@
 // The report at scale: writeReport (every session's result.json and diff read, report.md and
 // report.html rendered and written) over 500 sessions, and over 50, to show how it grows with the
-// number of tasks. Every session writes the report when it ends, so a run of N sessions writes it
-// N times: the run's total is N × this. Baseline: reading and parsing the same result.json files.
+// number of tasks. A run writes it once, when its last session ends (and once more for each session
+// that fails); written after every session, a run of N would pay N × this. Baseline: reading and
+// parsing the same result.json files.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -113,7 +114,7 @@ export async function benchReportScale({ workspace, scratch }) {
           `report.html ${Math.round(html / 1024)} KB; median of ${REPETITIONS}, in-process` +
           (count === SIZES[1]
             ? `; ${(value / measured.get(SIZES[0])).toFixed(1)}× the time for ${SIZES[1] / SIZES[0]}× the sessions (linear in the sessions); ` +
-              `written once per session, a run of ${count} spends about ${((value * count) / 1000).toFixed(0)} s on it in all`
+              `written once per run (by its last session), not once per session, which would cost a run of ${count} about ${((value * count) / 1000).toFixed(0)} s`
             : ''),
       });
     } finally {

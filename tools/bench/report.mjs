@@ -118,8 +118,8 @@ ${notes.join('\n')}
   with the same compiler and nothing else.
 - **Report**: \`writeReport\` from the built plugin over 50 and over 500 synthetic session results
   (each with files, timings, tokens, a diff, a finding now and then) in a scratch folder, in-process;
-  the baseline reads and parses the same result.json files. Every session writes the report when it
-  ends, so a run of N sessions writes it N times.
+  the baseline reads and parses the same result.json files. A run writes the report once, when its
+  last session ends (and once for each session that fails).
 - **Prompt cache**: in the same workspace, the real Claude Code CLI (this repository's pinned
   devDependency) as \`agent: claude\` of 1, then 4 tasks (\`--parallel\` as many), against a model
   server on 127.0.0.1 that reports usage as a provider's prefix cache does (the e2e suite's
