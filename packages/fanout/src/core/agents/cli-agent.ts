@@ -285,7 +285,7 @@ function startArgv(
       resumed: true,
     };
   }
-  const whole = splitContext(spec, session) ? (session.split?.assignmentFile ?? session.promptFile) : session.promptFile;
+  const whole = session.split && splitContext(spec, session) ? session.split.assignmentFile : session.promptFile;
   const promptFile = repair ? restartPromptFile(whole, repair) : whole;
   const { prompt, stdin } = placePrompt(spec.promptVia, promptFile);
   const mode = repair

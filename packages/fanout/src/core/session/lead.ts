@@ -1,5 +1,6 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { processAlive, processStart } from '../system/lock';
 
 /**
  * The lead session of a run. A provider caches a prompt's prefix only once a
@@ -41,30 +42,13 @@ export type LeadTurn =
 
 const DEFAULT_POLL_MS = 200;
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * The run this process's session belongs to: Nx starts every task of a run from
  * the same process, so its pid, with its start time (Linux) against pid reuse.
  */
 export function runKey(ppid: number = process.ppid): string {
-  try {
-    // Field 22 of /proc/<pid>/stat, counted after the command name's closing parenthesis (which may hold spaces).
-    const stat = readFileSync(`/proc/${ppid}/stat`, 'utf-8');
-    const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    if (started && /^\d+$/.test(started)) return `${ppid}-${started}`;
-  } catch {
-    // Not Linux: the pid alone.
-  }
-  return String(ppid);
+  const started = processStart(ppid);
+  return started && /^\d+$/.test(started) ? `${ppid}-${started}` : String(ppid);
 }
 
 /**
@@ -74,11 +58,10 @@ export function runKey(ppid: number = process.ppid): string {
  */
 export function runStartedAt(ppid: number = process.ppid): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${ppid}/stat`, 'utf-8');
-    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    const ticks = Number(processStart(ppid));
     const boot = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf-8'))?.[1]);
     // Linux counts a process's start in USER_HZ, 100 a second on every architecture it runs on.
-    return Number.isFinite(ticks) && Number.isFinite(boot) && boot > 0 ? boot * 1000 + ticks * 10 : undefined;
+    return Number.isFinite(ticks) && ticks > 0 && boot > 0 ? boot * 1000 + ticks * 10 : undefined;
   } catch {
     return undefined;
   }

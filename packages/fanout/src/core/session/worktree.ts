@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { dirname, join, resolve } from 'path';
 import { dirtyPaths, git } from '../system/git';
-import { withLock } from '../system/lock';
+import { processAlive, withLock } from '../system/lock';
 import { endStrays } from '../system/process';
 import { parseNameStatus, type FileChange } from './scope';
 import { GATE_SCRATCH_PATHS } from './gate';
@@ -232,7 +232,7 @@ export async function removeWorktree(workspaceRoot: string, project: string): Pr
   const left = existsSync(trash) ? readdirSync(trash, { withFileTypes: true }) : [];
   for (const entry of left.filter((item) => item.isDirectory())) {
     const pid = Number(entry.name.split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) {
       rmSync(join(trash, entry.name), { recursive: true, force: true });
     }
   }
@@ -251,14 +251,5 @@ function ownAdminDir(workspaceRoot: string, worktree: string): string | undefine
     return inWorktrees && resolve(back) === resolve(worktree, '.git') && resolve(workspaceRoot) !== resolve(worktree) ? admin : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

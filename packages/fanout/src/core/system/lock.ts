@@ -45,6 +45,16 @@ export function processStart(pid: number): string | undefined {
   }
 }
 
+/** Whether process `pid` runs (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function processState(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf-8');
@@ -67,12 +77,7 @@ function holderAlive(path: string): boolean {
     }
   }
   const pid = Number(holder?.pid);
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return false;
   // A zombie has ended; a different start time means the pid was reused by another process.
   if (processState(pid) === 'Z') return false;
   const start = processStart(pid);

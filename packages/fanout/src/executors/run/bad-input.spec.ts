@@ -210,6 +210,21 @@ describe('fanout:run refuses bad input, creating nothing', () => {
     await expectRefused({}, options, problem);
   });
 
+  it.each([
+    ['stagger', { stagger: 'later' }],
+    ['leadWait', { leadWait: 'a while' }],
+  ])('a plugin option %s that is no duration', async (name, options) => {
+    write(ws.root, 'libs/orders/fanout.md', fanoutMd(GOOD));
+    const before = snapshot(ws.root);
+    const inContext = { ...context(ws.root, {}), nxJsonConfiguration: { plugins: [{ plugin: 'fanout', options }] } };
+    await expect(runExecutor({}, inContext)).resolves.toEqual({ success: false });
+    expect(errors).toEqual([
+      `✖ orders: nx.json (fanout plugin options): "${name}" must be 0 or a duration such as "2s" or "500ms" (got ${JSON.stringify(Object.values(options)[0])}).`,
+    ]);
+    expect(existsSync(join(ws.root, '.fanout'))).toBe(false);
+    expect(snapshot(ws.root)).toEqual(before);
+  });
+
   it('a like that is itself a task of the same run', async () => {
     write(ws.root, 'libs/orders/fanout.md', fanoutMd('like: products\ncontracts: contracts'));
     write(ws.root, 'libs/products/fanout.md', fanoutMd(GOOD));
