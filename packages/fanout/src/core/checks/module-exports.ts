@@ -21,12 +21,23 @@ export interface ExportedDeclaration {
 
 const EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.d.ts'];
 
-const parse = cachedByText(256, (path, text) => typescript.createSourceFile(path, text, typescript.ScriptTarget.Latest, true));
+/**
+ * Syntax trees by the file's kind and text, not its path: the sessions of a batch
+ * (one process for the run) each read the same contracts in their own worktree,
+ * and parse them once. A tree's own file name is then the first reader's; what is
+ * read from it here (statements, lines) does not depend on it.
+ */
+const parse = cachedByText(256, (key, text) =>
+  typescript.createSourceFile(key.slice(0, key.indexOf('\0')), text, typescript.ScriptTarget.Latest, true),
+);
 
-/** A file's syntax tree, reused while its text is the same (the contracts are parsed ahead by `warmChecks`). */
+/** A file's syntax tree, reused while a file of its kind has the same text (the contracts are parsed ahead by `warmChecks`). */
 export function parseModule(path: string): ts.SourceFile | undefined {
   if (!existsSync(path)) return undefined;
-  return parse(path, readFileSync(path, 'utf-8'));
+  const text = readFileSync(path, 'utf-8');
+  // The extension decides how TypeScript parses it (.tsx, .d.ts, .mts, …).
+  const kind = /(\.d)?\.[^./]*$/.exec(path)?.[0] ?? '';
+  return parse(`file${kind}\0${text}`, text);
 }
 
 /**

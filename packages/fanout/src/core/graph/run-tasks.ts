@@ -43,11 +43,34 @@ export function projectAdjacency(graph: ProjectGraphShape): Map<string, string[]
 }
 
 /**
+ * What one process has worked out about a run's graphs, kept by the graph objects
+ * themselves: a batch (one process for the whole run) gets the same graph objects
+ * for every task, so each is worked out once per run rather than once per task.
+ */
+function memo<K extends object, V>(cache: WeakMap<K, Map<string, V>>, key: K, name: string, make: () => V): V {
+  let entries = cache.get(key);
+  if (!entries) cache.set(key, (entries = new Map()));
+  let value = entries.get(name);
+  if (value === undefined) entries.set(name, (value = make()));
+  return value;
+}
+
+const verdicts = new WeakMap<TaskGraphShape, Map<string, readonly string[]>>();
+const adjacencies = new WeakMap<ProjectGraphShape, Map<string, Map<string, string[]>>>();
+const importPaths = new WeakMap<ProjectGraphShape, Map<string, CheckInput['projects']>>();
+
+/** projectAdjacency, once per graph object. */
+function adjacencyOf(graph: ProjectGraphShape): Map<string, string[]> {
+  return memo(adjacencies, graph, 'dependencies', () => projectAdjacency(graph));
+}
+
+/**
  * Throws with every violation when the run's tasks are not independent. Each
- * task's executor calls it before its session starts, over the whole run (not
- * once per run: tasks run in separate processes); it takes milliseconds even at
- * hundreds of tasks (BENCHMARKS.md). `scopeOf` gives a task's writable paths; it
- * may throw for a task whose assignment is broken.
+ * task's executor calls it before its session starts, over the whole run; a
+ * process that runs many of the run's tasks (a batch) works it out once. It takes
+ * milliseconds even at hundreds of tasks (BENCHMARKS.md). `scopeOf` gives a task's
+ * writable paths; it may throw for a task whose assignment is broken (nothing is
+ * then kept).
  */
 export function confirmIndependence(
   graph: ProjectGraphShape,
@@ -55,14 +78,17 @@ export function confirmIndependence(
   tasks: readonly RunTask[],
   scopeOf: (task: RunTask, root: string) => readonly string[],
 ): void {
-  const refs: FanoutTaskRef[] = tasks.map((task) => {
-    const root = graph.nodes[task.project]?.data.root ?? task.project;
-    return { id: task.id, project: task.project, scope: scopeOf(task, root) };
+  const key = tasks.map((task) => task.id).join('\n');
+  const messages = memo(verdicts, taskGraph, key, () => {
+    const refs: FanoutTaskRef[] = tasks.map((task) => {
+      const root = graph.nodes[task.project]?.data.root ?? task.project;
+      return { id: task.id, project: task.project, scope: scopeOf(task, root) };
+    });
+    const taskAdjacency: Adjacency = new Map(Object.entries(taskGraph.dependencies));
+    return findIndependenceViolations(refs, adjacencyOf(graph), taskAdjacency).map((violation) => violation.message);
   });
-  const taskAdjacency: Adjacency = new Map(Object.entries(taskGraph.dependencies));
-  const violations = findIndependenceViolations(refs, projectAdjacency(graph), taskAdjacency);
-  if (violations.length > 0) {
-    throw new Error(`the tasks of this run are not independent:\n${violations.map((violation) => `  - ${violation.message}`).join('\n')}`);
+  if (messages.length > 0) {
+    throw new Error(`the tasks of this run are not independent:\n${messages.map((message) => `  - ${message}`).join('\n')}`);
   }
 }
 
@@ -78,15 +104,24 @@ export function runKnowledge(
   tasks: readonly { project: string }[],
   portsAt: (index: number) => { first: number; last: number },
 ): Pick<CheckInput, 'projects' | 'forbidden' | 'ports'> {
-  const projects = readImportPaths(
-    workspaceRoot,
-    Object.values(graph.nodes).map((node) => ({ name: node.name, root: node.data.root })),
+  const projects = memo(importPaths, graph, workspaceRoot, () =>
+    readImportPaths(
+      workspaceRoot,
+      Object.values(graph.nodes).map((node) => ({ name: node.name, root: node.data.root })),
+    ),
   );
   const siblings = tasks.map((task) => task.project).filter((name) => name !== project);
-  const dependents = new Map<string, string[]>();
-  for (const [from, targets] of projectAdjacency(graph)) {
-    for (const target of targets) dependents.set(target, [...(dependents.get(target) ?? []), from]);
-  }
+  const dependents = memo(adjacencies, graph, 'dependents', () => {
+    const reverse = new Map<string, string[]>();
+    for (const [from, targets] of adjacencyOf(graph)) {
+      for (const target of targets) {
+        const list = reverse.get(target);
+        if (list) list.push(from);
+        else reverse.set(target, [from]);
+      }
+    }
+    return reverse;
+  });
   const forbidden = new Map<string, string>();
   for (const sibling of siblings) forbidden.set(sibling, `is another task of this run (${sibling}:fanout)`);
   for (const [sibling, parents] of reachableFrom(dependents, siblings)) {
@@ -112,7 +147,7 @@ export function runKnowledge(
 /** The projects a session's worktree keeps (its own, the contracts, the reference and what they depend on) and the rest. */
 export function sparseSelection(graph: ProjectGraphShape, needed: readonly string[]): SparseCheckout {
   const kept = new Set(needed);
-  for (const parents of reachableFrom(projectAdjacency(graph), needed).values()) {
+  for (const parents of reachableFrom(adjacencyOf(graph), needed).values()) {
     for (const project of parents.keys()) kept.add(project);
   }
   const nodes = Object.values(graph.nodes);

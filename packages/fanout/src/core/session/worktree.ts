@@ -126,14 +126,18 @@ export async function createWorktree(
     git(path, [...(sparse ? SPARSE : []), 'reset', '--hard', '-q']),
     dirtyPaths(workspaceRoot, overlay),
   ]);
+  // What is laid over HEAD: the user's uncommitted files, and the files copied in.
+  let laid = 0;
   for (const [file, state] of dirty) {
     if (file.startsWith(`${FANOUT_DIR}/`)) continue;
     const target = join(path, file);
     if (state === 'deleted') {
       rmSync(target, { force: true });
+      laid++;
     } else if (existsSync(join(workspaceRoot, file)) && lstatSync(join(workspaceRoot, file)).isFile()) {
       mkdirSync(dirname(target), { recursive: true });
       copyFileSync(join(workspaceRoot, file), target);
+      laid++;
     }
   }
   for (const file of copyFiles) {
@@ -141,12 +145,17 @@ export async function createWorktree(
     if (existsSync(source)) {
       mkdirSync(dirname(join(path, file)), { recursive: true });
       copyFileSync(source, join(path, file));
+      laid++;
     }
   }
   linkModules(workspaceRoot, path);
 
-  await stageAll(path, workspaceRoot, sparse);
-  await git(path, ['commit', '--no-verify', '--allow-empty', '-q', '-m', `fanout: baseline for ${project}`]);
+  // Nothing laid over HEAD (a clean workspace, as in CI): HEAD is the baseline, and
+  // staging and committing it again would only cost two git processes.
+  if (laid > 0) {
+    await stageAll(path, workspaceRoot, sparse);
+    await git(path, ['commit', '--no-verify', '--allow-empty', '-q', '-m', `fanout: baseline for ${project}`]);
+  }
   const baseline = branchTip(path, branch) ?? (await git(path, ['rev-parse', 'HEAD'])).trim();
   return { path, branch, baseline, sparse };
 }

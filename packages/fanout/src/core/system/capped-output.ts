@@ -1,4 +1,5 @@
 import { createWriteStream, type WriteStream } from 'fs';
+import { writeOutput } from './task-output';
 
 /** How much of an agent's output a session log keeps: the first 5 MB and the last 5 MB. */
 export const LOG_HEAD_BYTES = 5 * 1024 * 1024;
@@ -85,7 +86,7 @@ export class CappedOutput {
   private emit(chunk: Buffer, stream: 'stdout' | 'stderr'): void {
     if (chunk.length === 0) return;
     this.log.write(chunk);
-    if (this.echo) (stream === 'stdout' ? process.stdout : process.stderr).write(chunk);
+    if (this.echo) writeOutput(chunk, stream, false);
   }
 }
 

@@ -16,6 +16,7 @@ import {
 import { gateTargets } from '../../core/session/gate';
 import { runKey, runStartedAt } from '../../core/session/lead';
 import { durationMs } from '../../core/system/duration';
+import { writeToTask } from '../../core/system/task-output';
 import { assembleBase } from '../../core/session/prompt';
 import { readImportPaths } from '../../core/graph/import-paths';
 import { confirmIndependence, fanoutTasks, runKnowledge, sparseSelection, type RunTask } from '../../core/graph/run-tasks';
@@ -38,6 +39,11 @@ function readAssignment(workspaceRoot: string, projectRoot: string): Assignment 
   const path = join(workspaceRoot, file);
   if (!existsSync(path)) throw new Error(`${file} does not exist.`);
   return parseAssignment(readFileSync(path, 'utf-8'), file);
+}
+
+/** A line of the task's terminal output: its own sink in a batch, else Nx's logger. */
+function say(line: string, level: 'info' | 'warn' | 'error' = 'info'): void {
+  if (!writeToTask(`${line}\n`, level === 'info' ? 'stdout' : 'stderr')) logger[level](line);
 }
 
 /** A task's writable paths; only the running task's own broken assignment stops it (another's is reported by that task). */
@@ -198,23 +204,23 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
         first: portBase + position * portRange,
         last: portBase + (position + 1) * portRange - 1,
       })),
-      log: (line) => logger.info(`[fanout] ${line}`),
+      log: (line) => say(`[fanout] ${line}`),
       gate,
       ...(repairs !== undefined ? { repairs } : {}),
       ...(wired.length > 0 ? { wired } : {}),
     });
-    logger.info(resultLine(result));
+    say(resultLine(result));
     try {
       // The run's last session to end (or one that failed) leaves the whole run in the report.
       const run = { projects: tasks.map((task) => task.project), startedAt: runStartedAt() };
       if (reportDue(context.root, run, { project, failed: result.status !== 'succeeded' })) writeReport(context.root);
-      else logger.info(`[fanout] the report is written when the run's last session ends`);
+      else say(`[fanout] the report is written when the run's last session ends`);
     } catch (error) {
-      logger.warn(`[fanout] the report could not be written: ${error instanceof Error ? error.message : String(error)}`);
+      say(`[fanout] the report could not be written: ${error instanceof Error ? error.message : String(error)}`, 'warn');
     }
     return { success: result.status === 'succeeded' };
   } catch (error) {
-    logger.error(`✖ ${project}: ${error instanceof Error ? error.message : String(error)}`);
+    say(`✖ ${project}: ${error instanceof Error ? error.message : String(error)}`, 'error');
     return { success: false };
   }
 }

@@ -1,0 +1,270 @@
+import type { ExecutorContext, ProjectGraph, TaskGraph } from '@nx/devkit';
+import { existsSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { agentScript, commandTask, createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
+import { BufferedTaskOutput, writeOutput, withTaskOutput } from '../../core/system/task-output';
+import runBatch, { batchParallelism, runTasksInBatch, type BatchTaskResult } from './batch';
+
+/** A task graph of fanout tasks: project → the projects whose task it waits for. */
+function graphOf(projects: string[], waitsFor: Record<string, string[]> = {}): TaskGraph {
+  const id = (name: string) => `${name}:fanout`;
+  return {
+    roots: projects.filter((name) => !waitsFor[name]?.length).map(id),
+    tasks: Object.fromEntries(
+      projects.map((name) => [
+        id(name),
+        { id: id(name), target: { project: name, target: 'fanout' }, overrides: {}, outputs: [], cache: true, parallelism: true },
+      ]),
+    ),
+    dependencies: Object.fromEntries(projects.map((name) => [id(name), (waitsFor[name] ?? []).map(id)])),
+    continuousDependencies: Object.fromEntries(projects.map((name) => [id(name), []])),
+  };
+}
+
+async function collect(results: AsyncGenerator<BatchTaskResult>): Promise<BatchTaskResult[]> {
+  const all: BatchTaskResult[] = [];
+  for await (const result of results) all.push(result);
+  return all;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('batchParallelism: as many sessions at once as Nx runs tasks', () => {
+  it.each<[string, string[] | undefined, NodeJS.ProcessEnv, unknown, number]>([
+    ['--parallel=4', ['node', 'nx', 'run-many', '-t', 'fanout', '--parallel=4'], {}, undefined, 4],
+    ['--parallel 6', ['node', 'nx', 'run-many', '--parallel', '6', '-t', 'fanout'], {}, 2, 6],
+    ['--parallel=false', ['node', 'nx', 'run-many', '--parallel=false'], {}, 5, 1],
+    ['--parallel alone: --maxParallel', ['node', 'nx', 'run-many', '--parallel', '--maxParallel=7'], {}, undefined, 7],
+    ['--parallel alone: 3', ['node', 'nx', 'run-many', '--parallel'], {}, 8, 3],
+    ['NX_PARALLEL', ['node', 'nx', 'run-many'], { NX_PARALLEL: '5' }, 2, 5],
+    ['nx.json parallel', ['node', 'nx', 'run-many'], {}, 2, 2],
+    ['no command line: nx.json', undefined, {}, 6, 6],
+    ['nothing said: 3', undefined, {}, undefined, 3],
+    ['a nonsense count: 3', ['nx', '--parallel=lots'], {}, undefined, 3],
+  ])('%s', (_name, argv, env, nxJson, expected) => {
+    expect(batchParallelism(argv, env, nxJson)).toBe(expected);
+  });
+
+  it('a percentage of the cores is at least 1', () => {
+    expect(batchParallelism(['nx', '--parallel=1%'], {}, undefined)).toBe(1);
+  });
+});
+
+describe('runTasksInBatch: the scheduling of one process for the run', () => {
+  it('runs at most `parallel` tasks at once, and every task once', async () => {
+    let running = 0;
+    let most = 0;
+    const ran: string[] = [];
+    const results = await collect(
+      runTasksInBatch(graphOf(['a', 'b', 'c', 'd', 'e']), 2, async (id) => {
+        running++;
+        most = Math.max(most, running);
+        ran.push(id);
+        await sleep(20);
+        running--;
+        return { success: true };
+      }),
+    );
+    expect(most).toBe(2);
+    expect(ran.sort()).toEqual(['a:fanout', 'b:fanout', 'c:fanout', 'd:fanout', 'e:fanout']);
+    expect(results.map((result) => result.task).sort()).toEqual(ran);
+    expect(results.every((result) => result.result.success && result.result.startTime! <= result.result.endTime!)).toBe(true);
+  });
+
+  it('starts a task only once the tasks it depends on in the batch have succeeded', async () => {
+    const ended: string[] = [];
+    const startedAfter = new Map<string, string[]>();
+    await collect(
+      runTasksInBatch(graphOf(['a', 'b', 'c'], { c: ['a', 'b'] }), 3, async (id) => {
+        startedAfter.set(id, [...ended]);
+        await sleep(id === 'a:fanout' ? 40 : 10);
+        ended.push(id);
+        return { success: true };
+      }),
+    );
+    expect(startedAfter.get('c:fanout')?.sort()).toEqual(['a:fanout', 'b:fanout']);
+  });
+
+  it('skips the tasks behind a failed one, and runs the rest', async () => {
+    const ran: string[] = [];
+    const results = await collect(
+      runTasksInBatch(graphOf(['a', 'b', 'c', 'd'], { b: ['a'], c: ['b'] }), 2, async (id) => {
+        ran.push(id);
+        return { success: id !== 'a:fanout' };
+      }),
+    );
+    const byTask = Object.fromEntries(results.map((result) => [result.task, result.result]));
+    expect(ran.sort()).toEqual(['a:fanout', 'd:fanout']);
+    expect(byTask['a:fanout']).toMatchObject({ success: false });
+    expect(byTask['a:fanout'].status).toBeUndefined();
+    expect(byTask['b:fanout']).toEqual({ success: false, status: 'skipped', terminalOutput: '' });
+    expect(byTask['c:fanout']).toEqual({ success: false, status: 'skipped', terminalOutput: '' });
+    expect(byTask['d:fanout']).toMatchObject({ success: true });
+  });
+
+  it('a dependency outside the batch has completed already: it does not hold a task back', async () => {
+    const graph = graphOf(['b'], {});
+    graph.dependencies['b:fanout'] = ['a:fanout'];
+    const results = await collect(runTasksInBatch(graph, 1, async () => ({ success: true })));
+    expect(results).toHaveLength(1);
+    expect(results[0].result.success).toBe(true);
+  });
+
+  it('a task that throws has failed, with its error as its output; the others go on', async () => {
+    const streamed: string[] = [];
+    const results = await collect(
+      runTasksInBatch(
+        graphOf(['a', 'b']),
+        2,
+        async (id) => {
+          if (id === 'a:fanout') throw new Error('the agent CLI is missing');
+          return { success: true };
+        },
+        (line) => void streamed.push(line),
+      ),
+    );
+    expect(streamed).toEqual(['a │ ✖ a: the agent CLI is missing\n']);
+    const a = results.find((result) => result.task === 'a:fanout');
+    expect(a?.result.success).toBe(false);
+    expect(a?.result.terminalOutput).toBe('✖ a: the agent CLI is missing\n');
+    expect(results.find((result) => result.task === 'b:fanout')?.result.success).toBe(true);
+  });
+
+  it('keeps the pool full while Nx takes results slowly', async () => {
+    let running = 0;
+    let most = 0;
+    const results: BatchTaskResult[] = [];
+    for await (const result of runTasksInBatch(graphOf(['a', 'b', 'c', 'd', 'e', 'f']), 3, async () => {
+      running++;
+      most = Math.max(most, running);
+      await sleep(5);
+      running--;
+      return { success: true };
+    })) {
+      results.push(result);
+      await sleep(30);
+    }
+    expect(results).toHaveLength(6);
+    expect(most).toBe(3);
+  });
+
+  it("gives each task its own output, its agent's output kept but not streamed", async () => {
+    const live: string[] = [];
+    const results = await collect(
+      runTasksInBatch(
+        graphOf(['a', 'b']),
+        2,
+        (id, output) => {
+          const sink = new BufferedTaskOutput(id.split(':')[0], (line) => live.push(line));
+          const both = {
+            write: (text: string | Buffer, stream: 'stdout' | 'stderr', isLive?: boolean) => {
+              output.write(text, stream, false);
+              sink.write(text, stream, isLive);
+            },
+          };
+          return withTaskOutput(both, async () => {
+            writeOutput(`[fanout] ${id} starts\n`);
+            await sleep(5);
+            writeOutput(Buffer.from(`agent of ${id}: é`), 'stdout', false);
+            writeOutput(`\n✔ ${id}\n`);
+            sink.finish();
+            return { success: true };
+          });
+        },
+      ),
+    );
+    for (const id of ['a:fanout', 'b:fanout']) {
+      const other = id === 'a:fanout' ? 'b:fanout' : 'a:fanout';
+      const output = results.find((result) => result.task === id)?.result.terminalOutput;
+      expect(output).toBe(`[fanout] ${id} starts\nagent of ${id}: é\n✔ ${id}\n`);
+      expect(output).not.toContain(other);
+    }
+    // Streamed: fanout's lines, marked with the project; not the agent's.
+    expect(live).toContain('a │ [fanout] a:fanout starts\n');
+    expect(live).toContain('b │ ✔ b:fanout\n');
+    expect(live.some((line) => line.includes('agent of'))).toBe(false);
+  });
+});
+
+describe('runBatch: real sessions of one run in one process', () => {
+  let ws: TestWorkspace;
+
+  beforeAll(() => {
+    ws = createWorkspace(['orders', 'products']);
+    write(ws.root, 'tsconfig.base.json', JSON.stringify({ compilerOptions: { paths: { '@ws/contracts': ['libs/contracts/src/index.ts'] } } }));
+    // Each agent marks its start, waits for the other's, then writes its module: the two run side by side.
+    const agent = agentScript(
+      ws,
+      'side-by-side',
+      `const project = process.argv[2];
+const other = project === 'orders' ? 'products' : 'orders';
+const marks = process.argv[3];
+fs.writeFileSync(path.join(marks, project), '');
+const deadline = Date.now() + 15000;
+while (!fs.existsSync(path.join(marks, other))) {
+  if (Date.now() > deadline) { console.error('the other session never started'); process.exit(3); }
+  cp.execSync('sleep 0.05');
+}
+fs.writeFileSync(path.join('libs', project, 'src', project + '.ts'), "export const NAME = '" + project + "';\\n");
+console.log('agent wrote ' + project);`,
+    );
+    for (const project of ['orders', 'products']) {
+      write(ws.root, `libs/${project}/fanout.md`, commandTask(`node ${agent} {project} ${ws.scripts}`));
+    }
+    gitIn(ws.root, 'add', '-A');
+    gitIn(ws.root, 'commit', '-q', '-m', 'tasks');
+  });
+
+  afterAll(() => ws.remove());
+
+  it('runs both sessions at once, integrates both, and gives each task only its own output', async () => {
+    const roots: Record<string, string> = {
+      contracts: 'libs/contracts',
+      users: 'libs/users',
+      orders: 'libs/orders',
+      products: 'libs/products',
+    };
+    const projectGraph: ProjectGraph = {
+      nodes: Object.fromEntries(Object.entries(roots).map(([name, root]) => [name, { name, type: 'lib', data: { root } }])),
+      dependencies: Object.fromEntries(Object.keys(roots).map((name) => [name, []])),
+    };
+    const taskGraph = graphOf(['orders', 'products']);
+    const context: ExecutorContext = {
+      root: ws.root,
+      cwd: ws.root,
+      isVerbose: false,
+      projectGraph,
+      taskGraph,
+      nxJsonConfiguration: {},
+      projectsConfigurations: { version: 2, projects: {} },
+    };
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    let results: BatchTaskResult[];
+    let streamed: string;
+    try {
+      results = await collect(runBatch(taskGraph, { 'orders:fanout': { quiet: false }, 'products:fanout': {} }, {}, context, 2));
+    } finally {
+      streamed = write.mock.calls.map(([chunk]) => String(chunk)).join('');
+      write.mockRestore();
+    }
+    expect(results.map((result) => [result.task, result.result.success]).sort()).toEqual([
+      ['orders:fanout', true],
+      ['products:fanout', true],
+    ]);
+    for (const project of ['orders', 'products']) {
+      const other = project === 'orders' ? 'products' : 'orders';
+      const output = results.find((result) => result.task === `${project}:fanout`)?.result.terminalOutput ?? '';
+      expect(output).toContain(`✔ ${project}: command session integrated 1 file(s)`);
+      expect(output).toContain(`agent wrote ${project}`);
+      expect(output).not.toContain(other);
+      expect(readFileSync(join(ws.root, `libs/${project}/src/${project}.ts`), 'utf-8')).toBe(`export const NAME = '${project}';\n`);
+      const result = JSON.parse(readFileSync(join(ws.root, '.fanout/sessions', project, 'result.json'), 'utf-8'));
+      expect(result.status).toBe('succeeded');
+      // fanout's lines were streamed as they came, marked; the agent's output was not.
+      expect(streamed).toContain(`${project} │ ✔ ${project}: command session integrated`);
+    }
+    expect(streamed).not.toContain('agent wrote');
+    // The run's last session wrote the report once, for both.
+    expect(existsSync(join(ws.root, '.fanout/report.md'))).toBe(true);
+  });
+});
