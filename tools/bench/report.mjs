@@ -81,12 +81,15 @@ ${notes.join('\n')}
   Each task runs fanout's \`command\` agent on \`tools/bench-agent.mjs\`, which waits 5 s and then
   writes the reference's files renamed for its task, so every check and the integration have real
   work. The real \`nx run-many -t fanout --parallel=P --skip-nx-cache\` (no Nx daemon), timed from
-  start to exit. fanout's overhead per session is the session's duration minus its agent's, from the
-  phase timings in \`.fanout/sessions/<project>/result.json\` (\`timings\`: context, worktree,
-  agent, checks, integration); the executor's own start (a process per task, loading the plugin) is
-  taken from Nx's task trace (\`NX_PROFILE\`). The gate is off there (\`"gate": []\` in the fanout
-  plugin's options in nx.json; the cache replay runs with the same setting): these figures are fanout's
-  own work, and the gate's cost is the task's own targets, measured apart below.
+  start to exit, right after Nx alone runs the same waits (\`bench-sleep\`, an \`nx:run-commands\`
+  target running the same script without its files) at the same P: the baseline. By default Nx
+  runs the sessions in one process (the executor's batch implementation); at P=4 the run is also
+  timed with \`--batch=false\`, a process per task. fanout's overhead per session is the session's
+  duration minus its agent's, from the phase timings in \`.fanout/sessions/<project>/result.json\`
+  (\`timings\`: context, worktree, agent, checks, integration). Then 64 tasks of 1 s at P=8, in a
+  workspace of their own made the same way, against Nx alone. The gate is off there (\`"gate": []\` in
+  the fanout plugin's options in nx.json; the cache replay runs with the same setting): these figures
+  are fanout's own work, and the gate's cost is the task's own targets, measured apart below.
 - **Gate**: in the same workspace, one task project given, as uncommitted changes the benchmark
   resets, the checks a real workspace has: \`test\` (Nx's jest plugin, which the generators
   configured), \`lint\` (Nx's ESLint plugin and flat configuration) and \`typecheck\` (\`tsc --noEmit\`

@@ -70,7 +70,7 @@ for (const name of options.only) {
   mkdirSync(scratch, { recursive: true });
   const from = Date.now();
   console.log(`\n${name}:`);
-  const taken = await BENCHMARKS[name]({ workspace, scratch });
+  const taken = await BENCHMARKS[name]({ workspace, scratch, pluginDir });
   for (const figure of taken) printFigure(figure);
   console.log(`  (${((Date.now() - from) / 1000).toFixed(0)} s)`);
   figures.push(...taken);

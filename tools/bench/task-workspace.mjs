@@ -53,6 +53,33 @@ function readJson(path) {
   return JSON.parse(readFileSync(path, 'utf-8'));
 }
 
+/**
+ * package.json and a lock file as npm writes them for a plugin installed from a
+ * tarball: Nx hashes the fanout package (an input of every fanout target) from its entry.
+ */
+export function writePackageFiles(root, name) {
+  const version = readJson(join(root, 'node_modules', 'fanout', 'package.json')).version;
+  const nxVersion = readJson(join(root, 'node_modules', 'nx', 'package.json')).version;
+  const devDependencies = { fanout: version, nx: nxVersion };
+  writeJson(join(root, 'package.json'), { name, version: '0.0.0', private: true, devDependencies });
+  writeJson(join(root, 'package-lock.json'), {
+    name,
+    version: '0.0.0',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name, version: '0.0.0', devDependencies },
+      'node_modules/fanout': {
+        version,
+        resolved: `file:fanout-${version}.tgz`,
+        integrity: packageIntegrity(join(root, 'node_modules', 'fanout')),
+        dev: true,
+      },
+      'node_modules/nx': { version: nxVersion, resolved: `https://registry.npmjs.org/nx/-/nx-${nxVersion}.tgz`, dev: true },
+    },
+  });
+}
+
 export function git(root, args) {
   return run('git', [...IDENTITY, ...args], { cwd: root });
 }
@@ -63,11 +90,11 @@ export function git(root, args) {
  * `bench-sleep` (the agent's wait and nothing else, not cached) and `bench-noop`
  * (a cached no-op).
  */
-export function createTaskWorkspace(root, pluginDir) {
+export function createTaskWorkspace(root, pluginDir, { tasks = TASKS, sleepMs = SLEEP_MS } = {}) {
   rmSync(root, { recursive: true, force: true });
   mkdirSync(root, { recursive: true });
   installPlugin(root, pluginDir);
-  const command = `node tools/bench-agent.mjs ${SLEEP_MS} libs/${REFERENCE} {projectRoot}`;
+  const command = `node tools/bench-agent.mjs ${sleepMs} libs/${REFERENCE} {projectRoot}`;
   // Nx's lint and jest generators build the project graph of the workspace they run in:
   // an empty workspace outside this repository (whose graph would be this repository's).
   // Without an nx.json there, building that graph never finishes; with Nx's plugins
@@ -81,7 +108,7 @@ export function createTaskWorkspace(root, pluginDir) {
       [
         join(here, 'generate-workspace.mjs'),
         root,
-        JSON.stringify({ entities: [singular(REFERENCE), ...TASKS.map(singular)], reference: REFERENCE, tasks: TASKS, command }),
+        JSON.stringify({ entities: [singular(REFERENCE), ...tasks.map(singular)], reference: REFERENCE, tasks, command }),
       ],
       {
         cwd: scratch,
@@ -103,38 +130,17 @@ export function createTaskWorkspace(root, pluginDir) {
       typeof plugin === 'string' ? { plugin, options: { gate: [] } } : { ...plugin, options: { ...plugin.options, gate: [] } },
     );
   writeJson(join(root, 'nx.json'), nxJson);
-  for (const task of TASKS) {
+  for (const task of tasks) {
     const path = join(root, 'libs', task, 'project.json');
     const project = readJson(path);
     project.targets = {
       ...project.targets,
-      'bench-sleep': { executor: 'nx:run-commands', cache: false, options: { command: `node tools/bench-agent.mjs ${SLEEP_MS}` } },
+      'bench-sleep': { executor: 'nx:run-commands', cache: false, options: { command: `node tools/bench-agent.mjs ${sleepMs}` } },
       'bench-noop': { executor: 'nx:run-commands', cache: true, options: { command: 'node -e 0' } },
     };
     writeJson(path, project);
   }
-  // A lock file as npm writes it for a plugin installed from a tarball: Nx hashes
-  // the fanout package (an input of every fanout target) from its entry.
-  const version = readJson(join(root, 'node_modules', 'fanout', 'package.json')).version;
-  const nxVersion = readJson(join(root, 'node_modules', 'nx', 'package.json')).version;
-  const devDependencies = { fanout: version, nx: nxVersion };
-  writeJson(join(root, 'package.json'), { name: '@bench/source', version: '0.0.0', private: true, devDependencies });
-  writeJson(join(root, 'package-lock.json'), {
-    name: '@bench/source',
-    version: '0.0.0',
-    lockfileVersion: 3,
-    requires: true,
-    packages: {
-      '': { name: '@bench/source', version: '0.0.0', devDependencies },
-      'node_modules/fanout': {
-        version,
-        resolved: `file:fanout-${version}.tgz`,
-        integrity: packageIntegrity(join(root, 'node_modules', 'fanout')),
-        dev: true,
-      },
-      'node_modules/nx': { version: nxVersion, resolved: `https://registry.npmjs.org/nx/-/nx-${nxVersion}.tgz`, dev: true },
-    },
-  });
+  writePackageFiles(root, '@bench/source');
   mkdirSync(join(root, 'tools'), { recursive: true });
   copyFileSync(join(here, 'bench-agent.mjs'), join(root, 'tools', 'bench-agent.mjs'));
   const ignored = readFileSync(join(root, '.gitignore'), 'utf-8');

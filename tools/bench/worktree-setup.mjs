@@ -1,10 +1,14 @@
-// Worktree setup in a large workspace: 2,000 projects, 20,000 committed files.
-// fanout's createWorktree with the plugin's sparseCheckout (what the session
-// needs) and without it (the whole workspace, the default), against the
-// baseline of git alone: `git worktree add` of the same commit.
+// A large workspace: 2,000 projects, 20,000 committed files, with fanout installed
+// and 4 task projects. First the session start, through the real Nx: from
+// `nx run <task>:fanout` to its agent's start, against Nx alone starting the same
+// program as an nx:run-commands target, and fanout's own overhead per session at
+// --parallel 1 and 4. Then fanout's createWorktree, sparse (what the session needs,
+// the default) and whole (sparseCheckout: false), against git alone: `git worktree
+// add` of the same commit.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pluginModule, run } from './plugin.mjs';
+import { installPlugin, pluginModule, run, workspaceEnv } from './plugin.mjs';
+import { writePackageFiles } from './task-workspace.mjs';
 import { median, measure } from './stats.mjs';
 
 const PROJECTS = 2000;
@@ -13,6 +17,16 @@ const MARKER = '.bench-workspace.json';
 const IDENTITY = ['-c', 'user.name=fanout bench', '-c', 'user.email=bench@fanout.invalid', '-c', 'commit.gpgsign=false'];
 const name = (index) => `lib-${String(index).padStart(4, '0')}`;
 const SESSION = { project: name(1000), contracts: name(0), reference: name(1) };
+/** The task projects: each has a fanout.md whose agent records when it started and writes one file. */
+const TASK_PROJECTS = [1000, 1001, 1002, 1003].map(name);
+/** The agent (and, for Nx alone, the run-commands target's program): records Date.now() in the project. */
+const START_AGENT = `import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+const startedAt = Date.now();
+const projectRoot = process.argv[2];
+mkdirSync(join(projectRoot, 'src', 'lib'), { recursive: true });
+writeFileSync(join(projectRoot, 'src', 'lib', 'started.ts'), \`export const startedAt = \${startedAt};\\n\`);
+`;
 
 function git(root, args) {
   return run('git', [...IDENTITY, ...args], { cwd: root });
@@ -24,7 +38,7 @@ function git(root, args) {
  * is most of this benchmark's time on a slow disk.
  */
 function largeWorkspace(root) {
-  const shape = { projects: PROJECTS, filesPerProject: FILES_PER_PROJECT };
+  const shape = { projects: PROJECTS, filesPerProject: FILES_PER_PROJECT, tasks: TASK_PROJECTS, nx: 1 };
   if (existsSync(join(root, MARKER)) && readFileSync(join(root, MARKER), 'utf-8') === JSON.stringify(shape)) {
     try {
       if (git(root, ['status', '--porcelain']).trim() === '') return false;
@@ -38,13 +52,33 @@ function largeWorkspace(root) {
     mkdirSync(join(root, path, '..'), { recursive: true });
     writeFileSync(join(root, path), text);
   };
-  write('nx.json', '{ "extends": "nx/presets/npm.json" }\n');
-  write('package.json', JSON.stringify({ name: '@large/source', private: true }, null, 2));
+  write(
+    'nx.json',
+    `${JSON.stringify({ extends: 'nx/presets/npm.json', plugins: [{ plugin: 'fanout', options: { gate: [] } }] }, null, 2)}\n`,
+  );
   write('AGENTS.md', '# Conventions\n');
-  write('.gitignore', 'node_modules\n.fanout/\n');
+  write('.gitignore', 'node_modules\n.fanout/\n.nx/\n');
+  write('tools/start-agent.mjs', START_AGENT);
+  const paths = Object.fromEntries(
+    Array.from({ length: PROJECTS }, (_, index) => [`@large/${name(index)}`, [`libs/${name(index)}/src/index.ts`]]),
+  );
+  write('tsconfig.base.json', `${JSON.stringify({ compilerOptions: { baseUrl: '.', paths } }, null, 2)}\n`);
   for (let index = 0; index < PROJECTS; index++) {
     const project = `libs/${name(index)}`;
-    write(`${project}/project.json`, JSON.stringify({ name: name(index), sourceRoot: `${project}/src` }, null, 2));
+    const task = TASK_PROJECTS.includes(name(index));
+    const targets = task
+      ? { 'bench-start': { executor: 'nx:run-commands', cache: false, options: { command: `node tools/start-agent.mjs ${project}` } } }
+      : undefined;
+    write(
+      `${project}/project.json`,
+      JSON.stringify({ name: name(index), sourceRoot: `${project}/src`, ...(targets ? { targets } : {}) }, null, 2),
+    );
+    if (task) {
+      write(
+        `${project}/fanout.md`,
+        `---\nlike: ${SESSION.reference}\ncontracts: ${SESSION.contracts}\nagent: command\ncommand: node tools/start-agent.mjs {projectRoot}\n---\n\nBuild ${name(index)}.\n`,
+      );
+    }
     write(`${project}/README.md`, `# ${name(index)}\n`);
     write(`${project}/tsconfig.json`, '{ "extends": "../../tsconfig.base.json" }\n');
     write(`${project}/src/index.ts`, "export * from './lib/part-0';\n");
@@ -62,9 +96,85 @@ function largeWorkspace(root) {
   return true;
 }
 
-export async function benchWorktreeSetup({ workspace, scratch, repetitions = { sparse: 5, full: 2 } }) {
+/** The built plugin installed in the large workspace, its package files committed: the tree stays clean. */
+function installIntoLarge(root, pluginDir) {
+  rmSync(join(root, 'node_modules', 'fanout'), { recursive: true, force: true });
+  installPlugin(root, pluginDir);
+  writePackageFiles(root, '@large/source');
+  if (git(root, ['status', '--porcelain']).trim() !== '') {
+    git(root, ['add', '-A']);
+    git(root, ['commit', '-q', '-m', 'the plugin as installed']);
+  }
+}
+
+function nxIn(root, args) {
+  run(process.execPath, [join(root, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), ...args], { cwd: root, env: workspaceEnv() });
+}
+
+/** When the program in `project` started (what tools/start-agent.mjs recorded), and the workspace reset. */
+function recordedStart(root, project) {
+  const path = join(root, 'libs', project, 'src', 'lib', 'started.ts');
+  const started = Number(/startedAt = (\d+)/.exec(readFileSync(path, 'utf-8'))?.[1]);
+  git(root, ['reset', '-q', '--hard']);
+  git(root, ['clean', '-q', '-f', '-d']);
+  if (!Number.isFinite(started)) throw new Error(`${path} holds no start time`);
+  return started;
+}
+
+/**
+ * The session start through the real Nx, from the command's start to the agent's
+ * (a session's worktree, context and checks before it), against Nx alone running
+ * the same program as an nx:run-commands target, alternated; then fanout's own
+ * overhead per session of the 4 tasks at --parallel 1 and 4.
+ */
+function sessionStart(root, repetitions) {
+  const [project] = TASK_PROJECTS;
+  // The project graph of 2,000 projects, computed once and cached (as Nx's daemon or a previous command leaves it).
+  nxIn(root, ['show', 'projects', '--json']);
+  const fanout = [];
+  const nxAlone = [];
+  for (let index = 0; index < repetitions; index++) {
+    let from = Date.now();
+    nxIn(root, ['run', `${project}:bench-start`, '--skip-nx-cache', '--output-style=static']);
+    nxAlone.push(recordedStart(root, project) - from);
+    from = Date.now();
+    nxIn(root, ['run', `${project}:fanout`, '--skip-nx-cache', '--output-style=static']);
+    fanout.push(recordedStart(root, project) - from);
+  }
+  const sessionOverheads = {};
+  for (const parallel of [1, 4]) {
+    nxIn(root, [
+      'run-many',
+      '-t',
+      'fanout',
+      '-p',
+      TASK_PROJECTS.join(','),
+      `--parallel=${parallel}`,
+      '--skip-nx-cache',
+      '--output-style=static',
+    ]);
+    const results = TASK_PROJECTS.map((task) => JSON.parse(readFileSync(join(root, '.fanout', 'sessions', task, 'result.json'), 'utf-8')));
+    const failed = results.filter((result) => result.status !== 'succeeded');
+    if (failed.length > 0)
+      throw new Error(`sessions failed in the large workspace: ${failed.map((result) => `${result.project}: ${result.error}`).join('; ')}`);
+    const phase = (key) => Math.round(median(results.map((result) => result.timings[key])));
+    sessionOverheads[parallel] = {
+      value: median(results.map((result) => result.durationMs - result.timings.agentMs - (result.timings.waitMs ?? 0))),
+      duration: median(results.map((result) => result.durationMs)),
+      phases: `worktree ${phase('worktreeMs')}, context ${phase('contextMs')}, checks ${phase('checksMs')}, integration ${phase('integrateMs')} ms`,
+    };
+    git(root, ['reset', '-q', '--hard']);
+    git(root, ['clean', '-q', '-f', '-d']);
+  }
+  return { fanout: median(fanout), nxAlone: median(nxAlone), samples: { fanout, nxAlone }, sessionOverheads };
+}
+
+export async function benchWorktreeSetup({ workspace, scratch, pluginDir, repetitions = { sparse: 5, full: 2, start: 3 } }) {
   const root = join(scratch, 'large');
   const generated = largeWorkspace(root);
+  installIntoLarge(root, pluginDir);
+  // Before the whole-workspace worktrees: deleting them leaves the file system slow for a while.
+  const start = sessionStart(root, repetitions.start);
   const files = git(root, ['ls-files']).trim().split('\n').length;
   const { createWorktree, removeWorktree } = pluginModule(workspace, 'core/session/worktree');
   const keep = [SESSION.project, SESSION.contracts, SESSION.reference].map((project) => `libs/${project}`);
@@ -87,6 +197,21 @@ export async function benchWorktreeSetup({ workspace, scratch, repetitions = { s
   const full = [];
   const baseline = [];
   for (let index = 0; index < repetitions.sparse; index++) sparse.push(await session({ keep, leave }));
+  // Keeping a worktree between runs instead: what bringing a kept sparse worktree back to HEAD costs
+  // (a session's branch reset, its files cleaned), with a session's worth of files written in it.
+  const kept = await createWorktree(root, SESSION.project, [], { keep, leave });
+  const reuse = [];
+  for (let index = 0; index < repetitions.sparse; index++) {
+    for (let file = 0; file < 5; file++)
+      writeFileSync(join(kept.path, 'libs', SESSION.project, 'src', 'lib', `session-${file}.ts`), 'export {};\n');
+    reuse.push(
+      await measure(() => {
+        git(kept.path, ['-c', 'core.sparseCheckout=true', '-c', 'core.sparseCheckoutCone=true', 'reset', '--hard', '-q', 'HEAD']);
+        git(kept.path, ['clean', '-q', '-f', '-d']);
+      }),
+    );
+  }
+  await removeWorktree(root, SESSION.project);
   for (let index = 0; index < repetitions.full; index++) {
     full.push(await session(undefined));
     baseline.push(await gitAlone());
@@ -96,7 +221,26 @@ export async function benchWorktreeSetup({ workspace, scratch, repetitions = { s
   const sparseMs = median(sparse.map((entry) => entry.created.wallMs));
   const fullMs = median(full.map((entry) => entry.created.wallMs));
   const shape = `${PROJECTS} projects, ${files} files${generated ? '' : ' (reused from an earlier run)'}`;
+  const startedMore = start.fanout - start.nxAlone;
   return [
+    {
+      bench: 'session start',
+      figure: `nx run ${TASK_PROJECTS[0]}:fanout to its agent's start, ${PROJECTS.toLocaleString('en-US')} projects`,
+      value: start.fanout,
+      unit: 'ms',
+      baseline: { label: "Nx alone: nx run to an nx:run-commands program's start", value: start.nxAlone },
+      target: { text: '≤ 1 s more than Nx alone', met: startedMore <= 1000 },
+      note: `${shape}; fanout's own part (the executor's start to the agent's start, beyond Nx starting a task): ${Math.round(startedMore)} ms; sparse worktree, default settings; median of ${repetitions.start}, alternated (fanout ${start.samples.fanout.map(Math.round).join(', ')} ms; Nx alone ${start.samples.nxAlone.map(Math.round).join(', ')} ms)`,
+    },
+    ...[1, 4].map((parallel) => ({
+      bench: 'session start',
+      figure: `fanout's overhead per session, ${PROJECTS.toLocaleString('en-US')} projects, 4 tasks, --parallel=${parallel} (median)`,
+      value: start.sessionOverheads[parallel].value,
+      unit: 'ms',
+      baseline: { label: "the session's whole duration (median)", value: start.sessionOverheads[parallel].duration },
+      target: { text: `≤ ${parallel === 1 ? 300 : 500} ms`, met: start.sessionOverheads[parallel].value <= (parallel === 1 ? 300 : 500) },
+      note: `${start.sessionOverheads[parallel].phases}; an agent that writes one file and ends`,
+    })),
     {
       bench: 'worktree setup',
       figure: 'createWorktree, sparse checkout (the default)',
@@ -105,6 +249,14 @@ export async function benchWorktreeSetup({ workspace, scratch, repetitions = { s
       baseline: { label: 'git worktree add (full checkout)', value: baselineMs },
       target: { text: '≤ 1 s', met: sparseMs <= 1000 },
       note: `${shape}; keeps 3 projects; removal ${Math.round(median(sparse.map((entry) => entry.removed.wallMs)))} ms; median of ${repetitions.sparse}`,
+    },
+    {
+      bench: 'worktree setup',
+      figure: 'a kept sparse worktree brought back to HEAD (reset --hard, clean), instead of a new one',
+      value: median(reuse.map((entry) => entry.wallMs)),
+      unit: 'ms',
+      baseline: { label: 'createWorktree, sparse (above)', value: sparseMs },
+      note: `${shape}; what keeping worktrees between runs would cost per session instead of creating one (not done: see the fixes below); 5 files a session wrote removed; median of ${repetitions.sparse}`,
     },
     {
       bench: 'worktree setup',

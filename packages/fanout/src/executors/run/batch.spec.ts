@@ -1,5 +1,5 @@
 import type { ExecutorContext, ProjectGraph, TaskGraph } from '@nx/devkit';
-import { existsSync, readFileSync } from 'fs';
+import { readFileSync } from 'fs';
 import { join } from 'path';
 import { agentScript, commandTask, createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
 import { BufferedTaskOutput, writeOutput, withTaskOutput } from '../../core/system/task-output';
@@ -102,6 +102,22 @@ describe('runTasksInBatch: the scheduling of one process for the run', () => {
     expect(byTask['d:fanout']).toMatchObject({ success: true });
   });
 
+  it('skips a chain of 5,000 tasks behind a failed first one, each once', async () => {
+    const names = Array.from({ length: 5000 }, (_, index) => `t${index}`);
+    const graph = graphOf(names, Object.fromEntries(names.slice(1).map((name, index) => [name, [names[index], names[index]]])));
+    let ran = 0;
+    const results = await collect(
+      runTasksInBatch(graph, 4, async () => {
+        ran++;
+        return { success: false };
+      }),
+    );
+    expect(ran).toBe(1);
+    expect(results).toHaveLength(5000);
+    expect(new Set(results.map((result) => result.task)).size).toBe(5000);
+    expect(results.filter((result) => result.result.status === 'skipped')).toHaveLength(4999);
+  });
+
   it('a dependency outside the batch has completed already: it does not hold a task back', async () => {
     const graph = graphOf(['b'], {});
     graph.dependencies['b:fanout'] = ['a:fanout'];
@@ -151,27 +167,23 @@ describe('runTasksInBatch: the scheduling of one process for the run', () => {
   it("gives each task its own output, its agent's output kept but not streamed", async () => {
     const live: string[] = [];
     const results = await collect(
-      runTasksInBatch(
-        graphOf(['a', 'b']),
-        2,
-        (id, output) => {
-          const sink = new BufferedTaskOutput(id.split(':')[0], (line) => live.push(line));
-          const both = {
-            write: (text: string | Buffer, stream: 'stdout' | 'stderr', isLive?: boolean) => {
-              output.write(text, stream, false);
-              sink.write(text, stream, isLive);
-            },
-          };
-          return withTaskOutput(both, async () => {
-            writeOutput(`[fanout] ${id} starts\n`);
-            await sleep(5);
-            writeOutput(Buffer.from(`agent of ${id}: é`), 'stdout', false);
-            writeOutput(`\n✔ ${id}\n`);
-            sink.finish();
-            return { success: true };
-          });
-        },
-      ),
+      runTasksInBatch(graphOf(['a', 'b']), 2, (id, output) => {
+        const sink = new BufferedTaskOutput(id.split(':')[0], (line) => live.push(line));
+        const both = {
+          write: (text: string | Buffer, stream: 'stdout' | 'stderr', isLive?: boolean) => {
+            output.write(text, stream, false);
+            sink.write(text, stream, isLive);
+          },
+        };
+        return withTaskOutput(both, async () => {
+          writeOutput(`[fanout] ${id} starts\n`);
+          await sleep(5);
+          writeOutput(Buffer.from(`agent of ${id}: é`), 'stdout', false);
+          writeOutput(`\n✔ ${id}\n`);
+          sink.finish();
+          return { success: true };
+        });
+      }),
     );
     for (const id of ['a:fanout', 'b:fanout']) {
       const other = id === 'a:fanout' ? 'b:fanout' : 'a:fanout';
@@ -191,7 +203,11 @@ describe('runBatch: real sessions of one run in one process', () => {
 
   beforeAll(() => {
     ws = createWorkspace(['orders', 'products']);
-    write(ws.root, 'tsconfig.base.json', JSON.stringify({ compilerOptions: { paths: { '@ws/contracts': ['libs/contracts/src/index.ts'] } } }));
+    write(
+      ws.root,
+      'tsconfig.base.json',
+      JSON.stringify({ compilerOptions: { paths: { '@ws/contracts': ['libs/contracts/src/index.ts'] } } }),
+    );
     // Each agent marks its start, waits for the other's, then writes its module: the two run side by side.
     const agent = agentScript(
       ws,
@@ -206,7 +222,7 @@ while (!fs.existsSync(path.join(marks, other))) {
   cp.execSync('sleep 0.05');
 }
 fs.writeFileSync(path.join('libs', project, 'src', project + '.ts'), "export const NAME = '" + project + "';\\n");
-console.log('agent wrote ' + project);`,
+console.log('agent wrote ' + project + ', greeted ' + process.env.FANOUT_GREETING);`,
     );
     for (const project of ['orders', 'products']) {
       write(ws.root, `libs/${project}/fanout.md`, commandTask(`node ${agent} {project} ${ws.scripts}`));
@@ -217,7 +233,7 @@ console.log('agent wrote ' + project);`,
 
   afterAll(() => ws.remove());
 
-  it('runs both sessions at once, integrates both, and gives each task only its own output', async () => {
+  it("runs both sessions at once, each with its task's environment, integrates both, and gives each task only its own output", async () => {
     const roots: Record<string, string> = {
       contracts: 'libs/contracts',
       users: 'libs/users',
@@ -242,7 +258,12 @@ console.log('agent wrote ' + project);`,
     let results: BatchTaskResult[];
     let streamed: string;
     try {
-      results = await collect(runBatch(taskGraph, { 'orders:fanout': { quiet: false }, 'products:fanout': {} }, {}, context, 2));
+      // Each session's environment is its task's (as Nx gives a task its .env files).
+      results = await collect(
+        runBatch(taskGraph, { 'orders:fanout': { quiet: false }, 'products:fanout': {} }, {}, context, 2, (task) => ({
+          env: { ...process.env, FANOUT_GREETING: `hello ${task.target.project}` },
+        })),
+      );
     } finally {
       streamed = write.mock.calls.map(([chunk]) => String(chunk)).join('');
       write.mockRestore();
@@ -255,7 +276,7 @@ console.log('agent wrote ' + project);`,
       const other = project === 'orders' ? 'products' : 'orders';
       const output = results.find((result) => result.task === `${project}:fanout`)?.result.terminalOutput ?? '';
       expect(output).toContain(`✔ ${project}: command session integrated 1 file(s)`);
-      expect(output).toContain(`agent wrote ${project}`);
+      expect(output).toContain(`agent wrote ${project}, greeted hello ${project}`);
       expect(output).not.toContain(other);
       expect(readFileSync(join(ws.root, `libs/${project}/src/${project}.ts`), 'utf-8')).toBe(`export const NAME = '${project}';\n`);
       const result = JSON.parse(readFileSync(join(ws.root, '.fanout/sessions', project, 'result.json'), 'utf-8'));
@@ -264,7 +285,10 @@ console.log('agent wrote ' + project);`,
       expect(streamed).toContain(`${project} │ ✔ ${project}: command session integrated`);
     }
     expect(streamed).not.toContain('agent wrote');
-    // The run's last session wrote the report once, for both.
-    expect(existsSync(join(ws.root, '.fanout/report.md'))).toBe(true);
+    // The batch wrote the run's report at its end, with both sessions; no session said it had.
+    const report = readFileSync(join(ws.root, '.fanout/report.md'), 'utf-8');
+    expect(report).toContain('orders');
+    expect(report).toContain('products');
+    for (const result of results) expect(result.result.terminalOutput).toContain("the report is written when the run's last session ends");
   });
 });

@@ -1,8 +1,10 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import { readFileSync } from 'fs';
 import { availableParallelism, cpus } from 'os';
+import { taskEnvironment } from '../../core/system/task-env';
 import { BufferedTaskOutput, withTaskOutput } from '../../core/system/task-output';
-import runExecutor from './run';
+import { writeReport } from '../../core/report/report';
+import { runFanoutTask } from './run';
 import type { RunExecutorSchema } from './schema';
 
 /** What Nx takes for each task of a batch. */
@@ -75,6 +77,8 @@ export type BatchTaskRunner = (id: string, output: BufferedTaskOutput) => Promis
  * the batch have succeeded (those outside it completed before Nx started the batch),
  * and yields each task's result as it ends. A task whose dependency failed is
  * skipped, as Nx skips it; a task that throws has failed, and its error is its output.
+ * Linear in the tasks and their dependencies: each task is started, and each
+ * dependency counted down, once.
  */
 export async function* runTasksInBatch(
   taskGraph: Pick<TaskGraph, 'tasks' | 'dependencies'>,
@@ -84,16 +88,38 @@ export async function* runTasksInBatch(
 ): AsyncGenerator<BatchTaskResult> {
   const label = (id: string) => taskGraph.tasks[id]?.target.project ?? id;
   const ids = Object.keys(taskGraph.tasks);
-  const inBatch = (dependency: string) => dependency in taskGraph.tasks;
-  const dependenciesOf = new Map(ids.map((id) => [id, (taskGraph.dependencies[id] ?? []).filter(inBatch)]));
-  const pending = new Set(ids);
-  const running = new Set<string>();
-  const failed = new Set<string>();
+  // How many of its dependencies in the batch each task still waits for, and who waits for each.
+  const waiting = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  for (const id of ids) {
+    const inBatch = [...new Set(taskGraph.dependencies[id] ?? [])].filter((dependency) => dependency in taskGraph.tasks);
+    waiting.set(id, inBatch.length);
+    for (const dependency of inBatch) {
+      const list = dependents.get(dependency);
+      if (list) list.push(id);
+      else dependents.set(dependency, [id]);
+    }
+  }
+  const ready = ids.filter((id) => waiting.get(id) === 0);
+  let readyAt = 0;
+  let running = 0;
+  let settled = 0;
   const finished: BatchTaskResult[] = [];
   let wake: (() => void) | undefined;
 
+  const skip = (first: string): void => {
+    // Each task is skipped at most once (its count set to -1), with everything behind it.
+    const stack = [first];
+    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+      if (waiting.get(id) === -1) continue;
+      waiting.set(id, -1);
+      finished.push({ task: id, result: { success: false, status: 'skipped', terminalOutput: '' } });
+      stack.push(...(dependents.get(id) ?? []));
+    }
+  };
+
   const start = (id: string): void => {
-    running.add(id);
+    running++;
     const output = new BufferedTaskOutput(label(id), live);
     const startTime = Date.now();
     void Promise.resolve()
@@ -103,36 +129,37 @@ export async function* runTasksInBatch(
         return { success: false };
       })
       .then(({ success }) => {
-        if (!success) failed.add(id);
-        running.delete(id);
+        running--;
         finished.push({ task: id, result: { success, terminalOutput: output.finish(), startTime, endTime: Date.now() } });
+        for (const dependent of dependents.get(id) ?? []) {
+          if (!success) skip(dependent);
+          else if (waiting.get(dependent) !== -1) {
+            const left = (waiting.get(dependent) ?? 1) - 1;
+            waiting.set(dependent, left);
+            if (left === 0) ready.push(dependent);
+          }
+        }
         wake?.();
       });
   };
 
-  for (;;) {
-    // Skip what can no longer run; start what can, up to `parallel`, in the batch's order.
-    for (const id of [...pending]) {
-      const dependencies = dependenciesOf.get(id) ?? [];
-      if (dependencies.some((dependency) => failed.has(dependency))) {
-        pending.delete(id);
-        failed.add(id);
-        finished.push({ task: id, result: { success: false, status: 'skipped', terminalOutput: '' } });
-      } else if (running.size < parallel && dependencies.every((dependency) => !pending.has(dependency) && !running.has(dependency))) {
-        pending.delete(id);
-        start(id);
-      }
+  while (settled < ids.length) {
+    while (running < parallel && readyAt < ready.length) {
+      const id = ready[readyAt++];
+      if (waiting.get(id) !== -1) start(id);
     }
     if (finished.length > 0) {
-      // Tasks may end while Nx takes a result: schedule again before waiting.
-      while (finished.length > 0) yield finished.shift() as BatchTaskResult;
+      // Tasks may end while Nx takes a result: start more before waiting.
+      while (finished.length > 0) {
+        settled++;
+        yield finished.shift() as BatchTaskResult;
+      }
       continue;
     }
-    if (running.size === 0) {
-      if (pending.size === 0) return;
+    if (running === 0) {
       // Nothing runs and nothing can start: only a cycle does that, and Nx refuses cycles before a batch.
-      for (const id of pending) finished.push({ task: id, result: { success: false, status: 'skipped', terminalOutput: '' } });
-      pending.clear();
+      for (const id of ids) if (waiting.get(id) !== -1 && waiting.get(id) !== 0) skip(id);
+      if (finished.length === 0) return;
       continue;
     }
     await new Promise<void>((resolve) => (wake = resolve));
@@ -153,8 +180,12 @@ export default async function* runBatch(
   _overrides: RunExecutorSchema,
   context: ExecutorContext,
   parallel: number = batchParallelism(nxCommandLine(), process.env, context.nxJsonConfiguration?.parallel),
+  environment: (task: TaskGraph['tasks'][string]) => ReturnType<typeof taskEnvironment> = (task) =>
+    taskEnvironment({ task, projectGraph: context.projectGraph }),
 ): AsyncGenerator<BatchTaskResult> {
-  yield* runTasksInBatch(taskGraph, parallel, (id, output) => {
+  let left = Object.keys(taskGraph.tasks).length;
+  let ran = 0;
+  const sessions = runTasksInBatch(taskGraph, parallel, (id, output) => {
     const task = taskGraph.tasks[id];
     const taskContext: ExecutorContext = {
       ...context,
@@ -162,6 +193,23 @@ export default async function* runBatch(
       targetName: task.target.target,
       configurationName: task.target.configuration,
     };
-    return withTaskOutput(output, () => runExecutor(inputs[id] ?? {}, taskContext));
+    ran++;
+    // The environment Nx would give the task in a process of its own: its .env files loaded.
+    const taskEnv = environment(task);
+    return withTaskOutput(output, () => {
+      if (taskEnv.env === undefined) output.write(`[fanout] ${taskEnv.why}; run with --batch=false to have them\n`, 'stderr');
+      return runFanoutTask(inputs[id] ?? {}, taskContext, { report: 'none', ...(taskEnv.env ? { env: taskEnv.env } : {}) });
+    });
   });
+  for await (const result of sessions) {
+    // The run's report, once, when its last session has ended (before Nx hears of it and may end this process).
+    if (--left === 0 && ran > 0) {
+      try {
+        writeReport(context.root);
+      } catch (error) {
+        process.stderr.write(`[fanout] the report could not be written: ${error instanceof Error ? error.message : String(error)}\n`);
+      }
+    }
+    yield result;
+  }
 }

@@ -124,7 +124,22 @@ export function resultLine(result: SessionResult): string {
   );
 }
 
-export default async function runExecutor(options: RunExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
+/** fanout:run for one task, run in a process of its own by Nx. */
+export default function runExecutor(options: RunExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
+  return runFanoutTask(options, context, { report: 'when-due' });
+}
+
+/**
+ * One task's session. `report`: `when-due` writes the run's report when this is the
+ * run's last session to end, or a failed one (a task in a process of its own cannot
+ * know otherwise); `none` leaves it to the caller (a batch writes it once, at its end).
+ * `env`: the session's environment, where it is not this process's (a batch's task).
+ */
+export async function runFanoutTask(
+  options: RunExecutorSchema,
+  context: ExecutorContext,
+  { report, env }: { report: 'when-due' | 'none'; env?: NodeJS.ProcessEnv },
+): Promise<{ success: boolean }> {
   const project = context.projectName;
   if (!project) throw new Error('fanout:run must run as a project target.');
   const node = context.projectGraph.nodes[project];
@@ -205,6 +220,7 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
         last: portBase + (position + 1) * portRange - 1,
       })),
       log: (line) => say(`[fanout] ${line}`),
+      ...(env ? { env } : {}),
       gate,
       ...(repairs !== undefined ? { repairs } : {}),
       ...(wired.length > 0 ? { wired } : {}),
@@ -213,7 +229,8 @@ export default async function runExecutor(options: RunExecutorSchema, context: E
     try {
       // The run's last session to end (or one that failed) leaves the whole run in the report.
       const run = { projects: tasks.map((task) => task.project), startedAt: runStartedAt() };
-      if (reportDue(context.root, run, { project, failed: result.status !== 'succeeded' })) writeReport(context.root);
+      if (report === 'when-due' && reportDue(context.root, run, { project, failed: result.status !== 'succeeded' }))
+        writeReport(context.root);
       else say(`[fanout] the report is written when the run's last session ends`);
     } catch (error) {
       say(`[fanout] the report could not be written: ${error instanceof Error ? error.message : String(error)}`, 'warn');
