@@ -6,6 +6,7 @@ import type { Finding } from '../checks/check';
 import type { SessionResult, SessionTimings } from '../session/session';
 import { DIFF_CUT_NOTE, DIFF_FILE } from '../session/session-diff';
 import { FANOUT_DIR } from '../../constants';
+import { headFromFiles } from '../system/git';
 
 /** What `fanout-verify` found over the integrated workspace. */
 export interface VerifySummary {
@@ -130,6 +131,8 @@ function readDiff(session: RecordedSession, note: (message: string) => void): st
 
 /** The commit HEAD names in `workspaceRoot`; undefined outside a git repository or before its first commit. */
 function headCommit(workspaceRoot: string): string | undefined {
+  const fromFiles = headFromFiles(workspaceRoot);
+  if (fromFiles) return fromFiles;
   try {
     const output = execFileSync('git', ['rev-parse', '--verify', '-q', 'HEAD'], {
       cwd: workspaceRoot,

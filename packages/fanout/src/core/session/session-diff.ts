@@ -94,9 +94,14 @@ export async function recordSessionDiff(options: {
   capBytes?: number;
 }): Promise<{ counts: Map<string, LineCounts>; diff: SessionDiff }> {
   const paths = options.changes.map((change) => change.path);
-  const counts = parseNumstat(await diffOutput(options.worktree, paths, ['--numstat', '-z']));
+  // Both read the worktree alone: at once.
+  const [numstat, unified] = await Promise.all([
+    diffOutput(options.worktree, paths, ['--numstat', '-z']),
+    diffOutput(options.worktree, paths, ['--src-prefix=a/', '--dst-prefix=b/']),
+  ]);
+  const counts = parseNumstat(numstat);
   // A secret the agent wrote into a file must not reach the diff, as it must not reach result.json.
-  const patch = options.redact(await diffOutput(options.worktree, paths, ['--src-prefix=a/', '--dst-prefix=b/']));
+  const patch = options.redact(unified);
   const capped = capDiff(patch, options.capBytes ?? DIFF_CAP_BYTES);
   const file = join(options.sessionDir, DIFF_FILE);
   writeFileSync(file, capped.text);

@@ -9,7 +9,7 @@ import { runGate, type GateResult, type ProcessRunner } from './gate';
 import { feedbackMessage, type FeedbackInput } from './feedback';
 import { assemblePrompt, type assembleBase } from './prompt';
 import { takeLeadTurn, type LeadTurn } from './lead';
-import { git } from '../system/git';
+import { headCommit } from '../system/git';
 import {
   applyChanges,
   assertScopeUntouched,
@@ -333,7 +333,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
   };
 
   const agentName = spec.agent ?? spec.assignment.agent;
-  const baseCommit = (await git(spec.workspaceRoot, ['rev-parse', '--verify', '-q', 'HEAD'], { allowFailure: true })).trim();
+  const baseCommit = await headCommit(spec.workspaceRoot);
   if (!baseCommit) {
     throw new Error(
       `${spec.workspaceRoot} is not a git repository with a commit: sessions run in git worktrees made from HEAD. ` +
@@ -378,7 +378,11 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
   };
   // What the session changed, once known: a failed session keeps its worktree, and its diff helps to review it.
   let changed: FileChange[] | undefined;
+  // The diff of what is being integrated, recorded while it integrates.
+  let integratedDiff: ReturnType<typeof recordDiff> | undefined;
   const finish = async (worktree?: Worktree) => {
+    // Never two writers of changes.diff: a failed integration's diff is recorded again, as not integrated.
+    await integratedDiff;
     if (result.status === 'failed' && worktree && changed) await recordDiff(worktree, changed, false);
     const ended = new Date();
     result.endedAt = ended.toISOString();
@@ -663,6 +667,8 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       (lastVerdict?.wired ?? []).map((change) => ({ path: change.path, project: projectOf.get(change.path) ?? '' })),
     );
     if (edits.length > 0) writeWiredEdits(dir, edits);
+    // The diff reads the worktree only; integration reads it and writes the workspace: both at once.
+    integratedDiff = recordDiff(active, accepted, true);
     const written = await withLock(lockPath(spec.workspaceRoot), async () => {
       await checkIntegration(
         spec.workspaceRoot,
@@ -693,7 +699,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       return applied;
     });
     for (const wiredFile of result.wired ?? []) say(`wired ${wiredFile.path}: ${wiredFile.status}`);
-    const counts = await recordDiff(active, accepted, true);
+    const counts = await integratedDiff;
     result.files = accepted.map((change) => ({ ...change, sha256: written.get(change.path), ...counts?.get(change.path) }));
     result.checks.push({
       name: 'integration',

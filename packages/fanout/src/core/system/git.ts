@@ -1,4 +1,6 @@
 import { execFile } from 'child_process';
+import { existsSync, readFileSync, statSync } from 'fs';
+import { join, resolve } from 'path';
 
 /** The identity fanout commits with inside session worktrees (never in the user's branch). */
 const IDENTITY = ['-c', 'user.name=fanout', '-c', 'user.email=fanout@localhost', '-c', 'commit.gpgsign=false'];
@@ -48,4 +50,52 @@ export async function dirtyPaths(cwd: string, pathspecs: string[] = []): Promise
     result.set(entry.slice(3), status.includes('D') ? 'deleted' : 'changed');
   }
   return result;
+}
+
+const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/**
+ * The commit HEAD names, read from the repository's files when `root` is the top
+ * of a plain repository or linked worktree whose branch is a loose or packed ref:
+ * what `git rev-parse --verify -q HEAD` says, without a git process. Undefined for
+ * anything else (a subfolder of a repository, a ref store of another kind, no
+ * commit yet), where the caller asks git.
+ */
+export function headFromFiles(root: string): string | undefined {
+  try {
+    let gitDir = join(root, '.git');
+    if (statSync(gitDir).isFile()) {
+      const pointer = /^gitdir:\s*(.+)$/m.exec(readFileSync(gitDir, 'utf-8'))?.[1]?.trim();
+      if (!pointer) return undefined;
+      gitDir = resolve(root, pointer);
+    }
+    const head = readFileSync(join(gitDir, 'HEAD'), 'utf-8').trim();
+    if (COMMIT.test(head)) return head;
+    const ref = /^ref:\s*(refs\/heads\/\S+)$/.exec(head)?.[1];
+    if (!ref) return undefined;
+    // A linked worktree keeps its refs in the repository's common folder.
+    const common = existsSync(join(gitDir, 'commondir'))
+      ? resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf-8').trim())
+      : gitDir;
+    if (existsSync(join(common, 'reftable'))) return undefined;
+    const loose = join(common, ...ref.split('/'));
+    if (existsSync(loose)) {
+      const commit = readFileSync(loose, 'utf-8').trim();
+      return COMMIT.test(commit) ? commit : undefined;
+    }
+    const packed = join(common, 'packed-refs');
+    if (!existsSync(packed)) return undefined;
+    for (const line of readFileSync(packed, 'utf-8').split('\n')) {
+      const [commit, name] = line.trim().split(' ');
+      if (name === ref && COMMIT.test(commit)) return commit;
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The commit HEAD names ('' when there is none): from the files where they tell, else from git. */
+export async function headCommit(root: string): Promise<string> {
+  return headFromFiles(root) ?? (await git(root, ['rev-parse', '--verify', '-q', 'HEAD'], { allowFailure: true })).trim();
 }
