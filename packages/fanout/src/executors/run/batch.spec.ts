@@ -68,7 +68,9 @@ describe('runTasksInBatch: the scheduling of one process for the run', () => {
     expect(most).toBe(2);
     expect(ran.sort()).toEqual(['a:fanout', 'b:fanout', 'c:fanout', 'd:fanout', 'e:fanout']);
     expect(results.map((result) => result.task).sort()).toEqual(ran);
-    expect(results.every((result) => result.result.success && result.result.startTime! <= result.result.endTime!)).toBe(true);
+    expect(results.every((result) => result.result.success && (result.result.startTime ?? Infinity) <= (result.result.endTime ?? 0))).toBe(
+      true,
+    );
   });
 
   it('starts a task only once the tasks it depends on in the batch have succeeded', async () => {
