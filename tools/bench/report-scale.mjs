@@ -114,7 +114,7 @@ export async function benchReportScale({ workspace, scratch }) {
           `report.html ${Math.round(html / 1024)} KB; median of ${REPETITIONS}, in-process` +
           (count === SIZES[1]
             ? `; ${(value / measured.get(SIZES[0])).toFixed(1)}× the time for ${SIZES[1] / SIZES[0]}× the sessions (linear in the sessions); ` +
-              `written once per run (by its last session), not once per session, which would cost a run of ${count} about ${((value * count) / 1000).toFixed(0)} s`
+              `written once per run (at the end of the batch; with --batch=false, by its last session), not once per session, which would cost a run of ${count} about ${((value * count) / 1000).toFixed(0)} s`
             : ''),
       });
     } finally {

@@ -104,10 +104,17 @@ ${notes.join('\n')}
   one run in the workspace). Every run must pass every target and run or replay as intended. Besides
   wall time, the CPU time of all the processes each side started (from \`/proc\`: the children's user
   and system time), which the machine's other work disturbs far less.
-- **Worktree setup**: \`createWorktree\` from the built plugin, in a generated workspace of 2,000
-  projects and 20,000 committed files, sparse as by default (keeping the task's project, the contracts,
-  the reference and what they depend on), then with \`sparseCheckout: false\` (the whole workspace), and
-  \`git worktree add\` of the same commit as the baseline.
+- **Session start**: a generated workspace of 2,000 projects and 20,000 committed files, every project
+  in tsconfig paths, the built plugin installed and 4 task projects with a \`fanout.md\` whose \`command\`
+  agent (\`tools/start-agent.mjs\`) records when it started in a file of its project. The real
+  \`nx run <task>:fanout\` (no daemon, the project graph cached as any earlier command leaves it),
+  timed from the command's start to the agent's, against Nx alone: \`nx run <task>:bench-start\`, an
+  \`nx:run-commands\` target running the same program, alternated. Then \`nx run-many -t fanout\` of the 4
+  tasks at \`--parallel\` 1 and 4, and fanout's overhead per session from their result.json.
+- **Worktree setup**: \`createWorktree\` from the built plugin, in the same workspace, sparse as by
+  default (keeping the task's project, the contracts, the reference and what they depend on), then
+  with \`sparseCheckout: false\` (the whole workspace), and \`git worktree add\` of the same commit as
+  the baseline; and, for keeping worktrees between runs, a kept sparse worktree brought back to HEAD.
 - **Independence**: \`findIndependenceViolations\` from the built plugin on a synthetic, seeded graph:
   4,500 libraries in 10 layers, each depending on 3 of the layers below, and 500 tasks, each
   depending on the contracts and 3 libraries; no task graph edges between them (as with
@@ -121,8 +128,9 @@ ${notes.join('\n')}
   with the same compiler and nothing else.
 - **Report**: \`writeReport\` from the built plugin over 50 and over 500 synthetic session results
   (each with files, timings, tokens, a diff, a finding now and then) in a scratch folder, in-process;
-  the baseline reads and parses the same result.json files. A run writes the report once, when its
-  last session ends (and once for each session that fails).
+  the baseline reads and parses the same result.json files. A run writes the report once: at the end
+  of its batch (the default), or, with \`--batch=false\`, when its last session ends (and once for
+  each session that fails).
 - **Prompt cache**: in the same workspace, the real Claude Code CLI (this repository's pinned
   devDependency) as \`agent: claude\` of 1, then 4 tasks (\`--parallel\` as many), against a model
   server on 127.0.0.1 that reports usage as a provider's prefix cache does (the e2e suite's

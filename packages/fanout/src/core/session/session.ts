@@ -65,6 +65,12 @@ export interface SessionSpec {
   portBase: number;
   echo: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Takes the clean-up after a session that landed (git forgetting its worktree and
+   * branch, the folder deleted) to run after the session: a batch, which waits for
+   * it before it ends. Absent, the session does it before it returns.
+   */
+  cleanUpLater?: (work: () => Promise<void>) => void;
   log?: (line: string) => void;
   /** Severities of the per-session checks (plugin options). */
   checks?: CheckSettings;
@@ -708,7 +714,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     });
     result.status = 'succeeded';
     timings.integrateMs = lap();
-    await removeWorktree(spec.workspaceRoot, spec.project);
+    await removeWorktree(spec.workspaceRoot, spec.project, spec.cleanUpLater);
     timings.worktreeMs += lap();
     return finish();
   } catch (error) {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { createWorkspace, gitIn, sessionSpec, commandTask, agentScript, write, type TestWorkspace } from '../../testing/git-workspace';
@@ -145,6 +145,33 @@ describe('a sparse worktree', () => {
       { path: 'libs/products/src/new.ts', status: 'added' },
     ]);
     await removeWorktree(workspace.root, 'orders');
+  });
+
+  it('starts from HEAD itself in a clean workspace, and from a commit of what it laid over HEAD otherwise', async () => {
+    const head = gitIn(workspace.root, 'rev-parse', 'HEAD').trim();
+    const clean = await createWorktree(workspace.root, 'orders', [], checkout);
+    expect(clean.baseline).toBe(head);
+    await removeWorktree(workspace.root, 'orders');
+    write(workspace.root, 'libs/contracts/src/draft.ts', 'export const kept = 1;\n');
+    const laid = await createWorktree(workspace.root, 'orders', [], checkout);
+    expect(laid.baseline).not.toBe(head);
+    expect(gitIn(laid.path, 'rev-parse', `${laid.baseline}^`).trim()).toBe(head);
+    expect(await sessionChanges(workspace.root, laid)).toEqual([]);
+    await removeWorktree(workspace.root, 'orders');
+    rmSync(join(workspace.root, 'libs/contracts/src/draft.ts'));
+  });
+
+  it('hands the removal after the move to `later`: the folder is gone at once, the branch when that runs', async () => {
+    const worktree = await createWorktree(workspace.root, 'orders', [], checkout);
+    const handed: (() => Promise<void>)[] = [];
+    await removeWorktree(workspace.root, 'orders', (work) => void handed.push(work));
+    expect(existsSync(worktree.path)).toBe(false);
+    expect(handed).toHaveLength(1);
+    expect(gitIn(workspace.root, 'branch', '--list', 'fanout/orders').trim()).not.toBe('');
+    await handed[0]();
+    expect(gitIn(workspace.root, 'branch', '--list', 'fanout/orders').trim()).toBe('');
+    expect(gitIn(workspace.root, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    expect(readdirSync(join(workspace.root, '.fanout', 'trash'))).toEqual([]);
   });
 
   it('is what a session gets: a write into a left-out project fails the session and nothing is integrated', async () => {

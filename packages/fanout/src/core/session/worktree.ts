@@ -214,9 +214,15 @@ async function removeWorktreeUnlocked(workspaceRoot: string, project: string): P
 /**
  * Removes a session's worktree and branch. The folder is moved aside at once and
  * deleted outside the lock (deleting is the slow part in a large workspace);
- * under the lock git forgets the worktree and the branch goes.
+ * under the lock git forgets the worktree and the branch goes. Given `later`
+ * (a batch, which waits for them before it ends), everything after the move is
+ * handed to it, so the next session need not wait for it.
  */
-export async function removeWorktree(workspaceRoot: string, project: string): Promise<void> {
+export async function removeWorktree(
+  workspaceRoot: string,
+  project: string,
+  later?: (work: () => Promise<void>) => void,
+): Promise<void> {
   const path = worktreePath(workspaceRoot, project);
   const trash = join(workspaceRoot, FANOUT_DIR, 'trash');
   const aside = join(trash, `${process.pid}-${Math.random().toString(36).slice(2)}`);
@@ -229,6 +235,17 @@ export async function removeWorktree(workspaceRoot: string, project: string): Pr
     renameSync(path, aside);
     moved = true;
   }
+  const rest = () => forgetWorktree(workspaceRoot, project, { admin, aside: moved ? aside : undefined, trash });
+  if (later) later(rest);
+  else await rest();
+}
+
+/** What removeWorktree does after moving the folder aside: git forgets the worktree and its branch, and the folder goes. */
+async function forgetWorktree(
+  workspaceRoot: string,
+  project: string,
+  { admin, aside, trash }: { admin?: string; aside?: string; trash: string },
+): Promise<void> {
   await withLock(lockPath(workspaceRoot), async () => {
     // What `git worktree prune` would remove for this worktree, without a git process;
     // prune itself where the worktree's git folder is not where git keeps them.
@@ -236,7 +253,7 @@ export async function removeWorktree(workspaceRoot: string, project: string): Pr
     else await git(workspaceRoot, ['worktree', 'prune'], { allowFailure: true });
     await git(workspaceRoot, ['branch', '-D', `fanout/${project}`], { allowFailure: true });
   });
-  if (moved) rmSync(aside, { recursive: true, force: true });
+  if (aside) rmSync(aside, { recursive: true, force: true });
   // What a run killed between the move and the delete left behind.
   const left = existsSync(trash) ? readdirSync(trash, { withFileTypes: true }) : [];
   for (const entry of left.filter((item) => item.isDirectory())) {

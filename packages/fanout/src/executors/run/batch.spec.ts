@@ -1,5 +1,5 @@
 import type { ExecutorContext, ProjectGraph, TaskGraph } from '@nx/devkit';
-import { readFileSync } from 'fs';
+import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { agentScript, commandTask, createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
 import { BufferedTaskOutput, writeOutput, withTaskOutput } from '../../core/system/task-output';
@@ -287,6 +287,10 @@ console.log('agent wrote ' + project + ', greeted ' + process.env.FANOUT_GREETIN
       expect(streamed).toContain(`${project} │ ✔ ${project}: command session integrated`);
     }
     expect(streamed).not.toContain('agent wrote');
+    // The landed sessions' worktrees and branches were cleaned up, after them, before the batch ended.
+    expect(gitIn(ws.root, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    expect(gitIn(ws.root, 'branch', '--list', 'fanout/*').trim()).toBe('');
+    expect(readdirSync(join(ws.root, '.fanout', 'worktrees'))).toEqual([]);
     // The batch wrote the run's report at its end, with both sessions; no session said it had.
     const report = readFileSync(join(ws.root, '.fanout/report.md'), 'utf-8');
     expect(report).toContain('orders');

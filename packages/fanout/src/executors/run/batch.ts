@@ -185,6 +185,15 @@ export default async function* runBatch(
 ): AsyncGenerator<BatchTaskResult> {
   let left = Object.keys(taskGraph.tasks).length;
   let ran = 0;
+  // Worktree clean-ups of landed sessions, done while the next sessions run; the batch ends after them.
+  const cleanUps: Promise<void>[] = [];
+  const cleanUpLater = (work: () => Promise<void>) => {
+    cleanUps.push(
+      work().catch((error: unknown) => {
+        process.stderr.write(`[fanout] a worktree could not be removed: ${error instanceof Error ? error.message : String(error)}\n`);
+      }),
+    );
+  };
   const sessions = runTasksInBatch(taskGraph, parallel, (id, output) => {
     const task = taskGraph.tasks[id];
     const taskContext: ExecutorContext = {
@@ -198,12 +207,13 @@ export default async function* runBatch(
     const taskEnv = environment(task);
     return withTaskOutput(output, () => {
       if (taskEnv.env === undefined) output.write(`[fanout] ${taskEnv.why}; run with --batch=false to have them\n`, 'stderr');
-      return runFanoutTask(inputs[id] ?? {}, taskContext, { report: 'none', ...(taskEnv.env ? { env: taskEnv.env } : {}) });
+      return runFanoutTask(inputs[id] ?? {}, taskContext, { report: 'none', cleanUpLater, ...(taskEnv.env ? { env: taskEnv.env } : {}) });
     });
   });
   for await (const result of sessions) {
     // The run's report, once, when its last session has ended (before Nx hears of it and may end this process).
     if (--left === 0 && ran > 0) {
+      await Promise.all(cleanUps);
       try {
         writeReport(context.root);
       } catch (error) {

@@ -134,11 +134,16 @@ export default function runExecutor(options: RunExecutorSchema, context: Executo
  * run's last session to end, or a failed one (a task in a process of its own cannot
  * know otherwise); `none` leaves it to the caller (a batch writes it once, at its end).
  * `env`: the session's environment, where it is not this process's (a batch's task).
+ * `cleanUpLater`: takes a landed session's worktree clean-up (see SessionSpec).
  */
 export async function runFanoutTask(
   options: RunExecutorSchema,
   context: ExecutorContext,
-  { report, env }: { report: 'when-due' | 'none'; env?: NodeJS.ProcessEnv },
+  {
+    report,
+    env,
+    cleanUpLater,
+  }: { report: 'when-due' | 'none'; env?: NodeJS.ProcessEnv; cleanUpLater?: (work: () => Promise<void>) => void },
 ): Promise<{ success: boolean }> {
   const project = context.projectName;
   if (!project) throw new Error('fanout:run must run as a project target.');
@@ -221,6 +226,7 @@ export async function runFanoutTask(
       })),
       log: (line) => say(`[fanout] ${line}`),
       ...(env ? { env } : {}),
+      ...(cleanUpLater ? { cleanUpLater } : {}),
       gate,
       ...(repairs !== undefined ? { repairs } : {}),
       ...(wired.length > 0 ? { wired } : {}),
