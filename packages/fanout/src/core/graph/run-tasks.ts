@@ -104,12 +104,6 @@ export function runKnowledge(
   tasks: readonly { project: string }[],
   portsAt: (index: number) => { first: number; last: number },
 ): Pick<CheckInput, 'projects' | 'forbidden' | 'ports'> {
-  const projects = memo(importPaths, graph, workspaceRoot, () =>
-    readImportPaths(
-      workspaceRoot,
-      Object.values(graph.nodes).map((node) => ({ name: node.name, root: node.data.root })),
-    ),
-  );
   const siblings = tasks.map((task) => task.project).filter((name) => name !== project);
   const dependents = memo(adjacencies, graph, 'dependents', () => {
     const reverse = new Map<string, string[]>();
@@ -135,7 +129,16 @@ export function runKnowledge(
   }
   const own = tasks.findIndex((task) => task.project === project);
   return {
-    projects,
+    // Read when the checks first ask, after the agent: in a workspace of thousands of projects it
+    // reads a package.json per project, which the session's start need not wait for.
+    get projects() {
+      return memo(importPaths, graph, workspaceRoot, () =>
+        readImportPaths(
+          workspaceRoot,
+          Object.values(graph.nodes).map((node) => ({ name: node.name, root: node.data.root })),
+        ),
+      );
+    },
     forbidden,
     ports: {
       own: portsAt(Math.max(own, 0)),

@@ -218,11 +218,7 @@ async function removeWorktreeUnlocked(workspaceRoot: string, project: string): P
  * (a batch, which waits for them before it ends), everything after the move is
  * handed to it, so the next session need not wait for it.
  */
-export async function removeWorktree(
-  workspaceRoot: string,
-  project: string,
-  later?: (work: () => Promise<void>) => void,
-): Promise<void> {
+export async function removeWorktree(workspaceRoot: string, project: string, later?: (work: () => Promise<void>) => void): Promise<void> {
   const path = worktreePath(workspaceRoot, project);
   const trash = join(workspaceRoot, FANOUT_DIR, 'trash');
   const aside = join(trash, `${process.pid}-${Math.random().toString(36).slice(2)}`);
