@@ -19,13 +19,27 @@ const name = (index) => `lib-${String(index).padStart(4, '0')}`;
 const SESSION = { project: name(1000), contracts: name(0), reference: name(1) };
 /** The task projects: each has a fanout.md whose agent records when it started and writes one file. */
 const TASK_PROJECTS = [1000, 1001, 1002, 1003].map(name);
-/** The agent (and, for Nx alone, the run-commands target's program): records Date.now() in the project. */
-const START_AGENT = `import { mkdirSync, writeFileSync } from 'node:fs';
+/**
+ * The agent (and, for Nx alone, the run-commands target's program): records in the project when it
+ * started, and when the executor's process that started it did (its nearest ancestor running Nx's
+ * run-batch or run-executor, from /proc: the kernel counts a process's start in ticks of 10 ms).
+ */
+const START_AGENT = String.raw`import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 const startedAt = Date.now();
+const bootMs = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf-8'))[1]) * 1000;
+let executorStartedAt = 0;
+for (let pid = process.ppid; pid > 1 && !executorStartedAt; ) {
+  const stat = readFileSync('/proc/' + pid + '/stat', 'utf-8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const command = readFileSync('/proc/' + pid + '/cmdline', 'utf-8');
+  if (/run-batch|run-executor/.test(command)) executorStartedAt = bootMs + Number(fields[19]) * 10;
+  pid = Number(fields[1]);
+}
 const projectRoot = process.argv[2];
 mkdirSync(join(projectRoot, 'src', 'lib'), { recursive: true });
-writeFileSync(join(projectRoot, 'src', 'lib', 'started.ts'), \`export const startedAt = \${startedAt};\\n\`);
+const text = 'export const startedAt = ' + startedAt + ';\nexport const executorStartedAt = ' + executorStartedAt + ';\n';
+writeFileSync(join(projectRoot, 'src', 'lib', 'started.ts'), text);
 `;
 
 function git(root, args) {
@@ -38,7 +52,7 @@ function git(root, args) {
  * is most of this benchmark's time on a slow disk.
  */
 function largeWorkspace(root) {
-  const shape = { projects: PROJECTS, filesPerProject: FILES_PER_PROJECT, tasks: TASK_PROJECTS, nx: 1 };
+  const shape = { projects: PROJECTS, filesPerProject: FILES_PER_PROJECT, tasks: TASK_PROJECTS, nx: 2 };
   if (existsSync(join(root, MARKER)) && readFileSync(join(root, MARKER), 'utf-8') === JSON.stringify(shape)) {
     try {
       if (git(root, ['status', '--porcelain']).trim() === '') return false;
@@ -111,14 +125,16 @@ function nxIn(root, args) {
   run(process.execPath, [join(root, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), ...args], { cwd: root, env: workspaceEnv() });
 }
 
-/** When the program in `project` started (what tools/start-agent.mjs recorded), and the workspace reset. */
+/** When the program in `project` started, and its executor's process (what tools/start-agent.mjs recorded); the workspace reset. */
 function recordedStart(root, project) {
   const path = join(root, 'libs', project, 'src', 'lib', 'started.ts');
-  const started = Number(/startedAt = (\d+)/.exec(readFileSync(path, 'utf-8'))?.[1]);
+  const text = readFileSync(path, 'utf-8');
+  const started = Number(/ startedAt = (\d+)/.exec(text)?.[1]);
+  const executor = Number(/executorStartedAt = (\d+)/.exec(text)?.[1]);
   git(root, ['reset', '-q', '--hard']);
   git(root, ['clean', '-q', '-f', '-d']);
   if (!Number.isFinite(started)) throw new Error(`${path} holds no start time`);
-  return started;
+  return { started, fromExecutor: executor > 0 ? started - executor : Number.NaN };
 }
 
 /**
@@ -133,13 +149,19 @@ function sessionStart(root, repetitions) {
   nxIn(root, ['show', 'projects', '--json']);
   const fanout = [];
   const nxAlone = [];
+  const executorToAgent = [];
+  const executorToCommand = [];
   for (let index = 0; index < repetitions; index++) {
     let from = Date.now();
     nxIn(root, ['run', `${project}:bench-start`, '--skip-nx-cache', '--output-style=static']);
-    nxAlone.push(recordedStart(root, project) - from);
+    const alone = recordedStart(root, project);
+    nxAlone.push(alone.started - from);
+    executorToCommand.push(alone.fromExecutor);
     from = Date.now();
     nxIn(root, ['run', `${project}:fanout`, '--skip-nx-cache', '--output-style=static']);
-    fanout.push(recordedStart(root, project) - from);
+    const session = recordedStart(root, project);
+    fanout.push(session.started - from);
+    executorToAgent.push(session.fromExecutor);
   }
   const sessionOverheads = {};
   for (const parallel of [1, 4]) {
@@ -166,7 +188,14 @@ function sessionStart(root, repetitions) {
     git(root, ['reset', '-q', '--hard']);
     git(root, ['clean', '-q', '-f', '-d']);
   }
-  return { fanout: median(fanout), nxAlone: median(nxAlone), samples: { fanout, nxAlone }, sessionOverheads };
+  return {
+    fanout: median(fanout),
+    nxAlone: median(nxAlone),
+    executorToAgent: median(executorToAgent),
+    executorToCommand: median(executorToCommand.filter(Number.isFinite)),
+    samples: { fanout, nxAlone, executorToAgent },
+    sessionOverheads,
+  };
 }
 
 export async function benchWorktreeSetup({ workspace, scratch, pluginDir, repetitions = { sparse: 5, full: 2, start: 3 } }) {
@@ -225,12 +254,20 @@ export async function benchWorktreeSetup({ workspace, scratch, pluginDir, repeti
   return [
     {
       bench: 'session start',
+      figure: `the executor's start to the agent's start, nx run ${TASK_PROJECTS[0]}:fanout, ${PROJECTS.toLocaleString('en-US')} projects`,
+      value: start.executorToAgent,
+      unit: 'ms',
+      baseline: { label: "Nx alone: nx:run-commands, its executor's start to its program's", value: start.executorToCommand },
+      target: { text: '≤ 1 s', met: start.executorToAgent <= 1000 },
+      note: `${shape}; the executor's process (the batch) read from /proc, to 10 ms; sparse worktree, default settings; median of ${repetitions.start} (${start.samples.executorToAgent.map(Math.round).join(', ')} ms)`,
+    },
+    {
+      bench: 'session start',
       figure: `nx run ${TASK_PROJECTS[0]}:fanout to its agent's start, ${PROJECTS.toLocaleString('en-US')} projects`,
       value: start.fanout,
       unit: 'ms',
       baseline: { label: "Nx alone: nx run to an nx:run-commands program's start", value: start.nxAlone },
-      target: { text: '≤ 1 s more than Nx alone', met: startedMore <= 1000 },
-      note: `${shape}; fanout's own part (the executor's start to the agent's start, beyond Nx starting a task): ${Math.round(startedMore)} ms; sparse worktree, default settings; median of ${repetitions.start}, alternated (fanout ${start.samples.fanout.map(Math.round).join(', ')} ms; Nx alone ${start.samples.nxAlone.map(Math.round).join(', ')} ms)`,
+      note: `${shape}; ${Math.round(startedMore)} ms more than Nx alone; median of ${repetitions.start}, alternated (fanout ${start.samples.fanout.map(Math.round).join(', ')} ms; Nx alone ${start.samples.nxAlone.map(Math.round).join(', ')} ms)`,
     },
     ...[1, 4].map((parallel) => ({
       bench: 'session start',
