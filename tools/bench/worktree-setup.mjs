@@ -150,13 +150,11 @@ function sessionStart(root, repetitions) {
   const fanout = [];
   const nxAlone = [];
   const executorToAgent = [];
-  const executorToCommand = [];
   for (let index = 0; index < repetitions; index++) {
     let from = Date.now();
     nxIn(root, ['run', `${project}:bench-start`, '--skip-nx-cache', '--output-style=static']);
     const alone = recordedStart(root, project);
     nxAlone.push(alone.started - from);
-    executorToCommand.push(alone.fromExecutor);
     from = Date.now();
     nxIn(root, ['run', `${project}:fanout`, '--skip-nx-cache', '--output-style=static']);
     const session = recordedStart(root, project);
@@ -192,7 +190,6 @@ function sessionStart(root, repetitions) {
     fanout: median(fanout),
     nxAlone: median(nxAlone),
     executorToAgent: median(executorToAgent),
-    executorToCommand: median(executorToCommand.filter(Number.isFinite)),
     samples: { fanout, nxAlone, executorToAgent },
     sessionOverheads,
   };
@@ -257,7 +254,8 @@ export async function benchWorktreeSetup({ workspace, scratch, pluginDir, repeti
       figure: `the executor's start to the agent's start, nx run ${TASK_PROJECTS[0]}:fanout, ${PROJECTS.toLocaleString('en-US')} projects`,
       value: start.executorToAgent,
       unit: 'ms',
-      baseline: { label: "Nx alone: nx:run-commands, its executor's start to its program's", value: start.executorToCommand },
+      // Nx runs an nx:run-commands task's program without an executor process of its own: its whole start is the baseline.
+      baseline: { label: "Nx alone: nx run to an nx:run-commands program's start", value: start.nxAlone },
       target: { text: '≤ 1 s', met: start.executorToAgent <= 1000 },
       note: `${shape}; the executor's process (the batch) read from /proc, to 10 ms; sparse worktree, default settings; median of ${repetitions.start} (${start.samples.executorToAgent.map(Math.round).join(', ')} ms)`,
     },

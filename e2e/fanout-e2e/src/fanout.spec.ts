@@ -208,6 +208,11 @@ describe('fanout in a new Nx workspace', () => {
         const result = results[index];
         expect(result).toMatchObject({ status: 'succeeded', agent: 'pattern' });
         expect(result.files.length).toBeGreaterThan(0);
+        // Each proved itself in its sparse worktree (the default): the project's own targets passed there.
+        expect(readFileSync(result.log, 'utf-8')).toContain('(sparse: projects it does not need left out)');
+        expect(result.gate).toMatchObject({ ok: true, project: task });
+        expect(result.gate?.targets.map((target) => target.target)).toEqual(expect.arrayContaining(['test', 'typecheck']));
+        expect(result.gate?.targets.every((target) => target.ok)).toBe(true);
         for (const file of result.files) {
           expect(file.path.startsWith(`${root(task)}/src/`)).toBe(true);
           expect(ws.sha256(file.path)).toBe(file.sha256);
