@@ -50,6 +50,8 @@ export interface SessionResult {
   rejected: { path: string; status: string; reason: string }[];
   error?: string;
   worktree?: string;
+  /** The session's log file, absolute. */
+  log: string;
   costUsd?: number;
   tokens?: { input?: number; output?: number; cacheRead?: number; cacheWrite?: number };
   sessionId?: string;
@@ -60,7 +62,7 @@ export interface SessionResult {
     tokens?: { input?: number; output?: number };
     gate: { target: string; ok: boolean; durationMs: number }[];
   }[];
-  gate?: { ok: boolean; targets: { target: string; ok: boolean; output: string }[] };
+  gate?: { ok: boolean; project: string; targets: { target: string; ok: boolean; output: string }[] };
   wired?: { path: string; project: string; status: 'merged' | 'unchanged' | 'conflict' }[];
   lead?: { role: 'lead' } | { role: 'follower'; lead: string; waitedMs: number; outcome: 'response' | 'ended' | 'timeout' };
 }
