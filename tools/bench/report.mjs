@@ -110,7 +110,8 @@ ${notes.join('\n')}
   \`nx run <task>:fanout\` (no daemon, the project graph cached as any earlier command leaves it),
   timed from the command's start to the agent's, against Nx alone: \`nx run <task>:bench-start\`, an
   \`nx:run-commands\` target running the same program, alternated. Then \`nx run-many -t fanout\` of the 4
-  tasks at \`--parallel\` 1 and 4, and fanout's overhead per session from their result.json.
+  tasks at \`--parallel\` 1 and 4, three runs each, and fanout's overhead per session from their
+  result.json: the median over the 12 sessions.
 - **Worktree setup**: \`createWorktree\` from the built plugin, in the same workspace, sparse as by
   default (keeping the task's project, the contracts, the reference and what they depend on), then
   with \`sparseCheckout: false\` (the whole workspace), and \`git worktree add\` of the same commit as

@@ -49,10 +49,22 @@ describe('readImportPaths', () => {
     ]);
   });
 
-  it('reads tsconfig.json when there is no tsconfig.base.json, and nothing from one with comments', () => {
+  it('reads tsconfig.json when there is no tsconfig.base.json, comments and trailing commas included', () => {
     writeFileSync(join(root, 'tsconfig.json'), '{ "compilerOptions": { "paths": { "@ws/a": ["libs/a/src/index.ts"] } } }');
     expect(readImportPaths(root, [{ name: 'a', root: 'libs/a' }])).toEqual([{ name: 'a', root: 'libs/a', importPaths: ['@ws/a'] }]);
-    writeFileSync(join(root, 'tsconfig.json'), '{ // comment\n "compilerOptions": {} }');
+    writeFileSync(
+      join(root, 'tsconfig.json'),
+      '{ // the libraries\n "compilerOptions": { "paths": { "@ws/bee": ["libs/a/index.ts"], }, } }',
+    );
+    expect(readImportPaths(root, [{ name: 'a', root: 'libs/a' }])).toEqual([{ name: 'a', root: 'libs/a', importPaths: ['@ws/bee'] }]);
+    writeFileSync(join(root, 'tsconfig.json'), '{ "compilerOptions": ');
     expect(readImportPaths(root, [{ name: 'a', root: 'libs/a' }])).toEqual([{ name: 'a', root: 'libs/a', importPaths: [] }]);
+  });
+
+  it('reads the tsconfig again once it changed', () => {
+    write('tsconfig.base.json', { compilerOptions: { paths: { '@ws/a': ['libs/a/src/index.ts'] } } });
+    expect(readImportPaths(root, [{ name: 'a', root: 'libs/a' }])[0].importPaths).toEqual(['@ws/a']);
+    write('tsconfig.base.json', { compilerOptions: { paths: { '@ws/renamed': ['libs/a/src/index.ts'], '@ws/more': ['libs/a/x.ts'] } } });
+    expect(readImportPaths(root, [{ name: 'a', root: 'libs/a' }])[0].importPaths).toEqual(['@ws/renamed', '@ws/more']);
   });
 });

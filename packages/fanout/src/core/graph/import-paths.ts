@@ -1,24 +1,47 @@
-import { existsSync, readFileSync } from 'fs';
+import { existsSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
 import type { ProjectRef } from '../checks/check';
+import { parseJsonc } from '../system/jsonc';
 
+/** A JSON file as TypeScript reads tsconfig files (comments and trailing commas allowed); undefined when unreadable. */
 function readJson(path: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf-8'));
+    return parseJsonc(readFileSync(path, 'utf-8'));
   } catch {
-    // A tsconfig with comments or a broken manifest names no import path.
+    // A broken tsconfig or manifest names no import path.
     return undefined;
   }
+}
+
+/**
+ * The tsconfig files' paths as last read, while the file stays as it was (size and
+ * time): every session of a batch asks, and a workspace of thousands of projects
+ * has a tsconfig.base.json of hundreds of kilobytes.
+ */
+const readPaths = new Map<string, { stamp: string; paths: [string, string[]][] | undefined }>();
+
+function pathsIn(path: string): [string, string[]][] | undefined {
+  let stamp: string;
+  try {
+    const { size, mtimeMs } = statSync(path);
+    stamp = `${size}:${mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+  const known = readPaths.get(path);
+  if (known?.stamp === stamp) return known.paths;
+  const json = readJson(path) as { compilerOptions?: { paths?: Record<string, string[]> } } | undefined;
+  const found = json?.compilerOptions?.paths;
+  const paths = found ? Object.entries(found) : undefined;
+  readPaths.set(path, { stamp, paths });
+  return paths;
 }
 
 /** tsconfig `paths` of the workspace: specifier → the files it maps to. */
 function tsconfigPaths(workspaceRoot: string): [string, string[]][] {
   for (const config of ['tsconfig.base.json', 'tsconfig.json']) {
-    const path = join(workspaceRoot, config);
-    if (!existsSync(path)) continue;
-    const json = readJson(path) as { compilerOptions?: { paths?: Record<string, string[]> } } | undefined;
-    const paths = json?.compilerOptions?.paths;
-    if (paths) return Object.entries(paths);
+    const paths = pathsIn(join(workspaceRoot, config));
+    if (paths) return paths;
   }
   return [];
 }
@@ -49,7 +72,9 @@ export function readImportPaths(workspaceRoot: string, projects: readonly { name
   }
   return projects.map(({ name, root }) => {
     const importPaths = [...(specifiersOf.get(root) ?? [])];
-    const manifest = readJson(join(workspaceRoot, root, 'package.json')) as { name?: string } | undefined;
+    const manifestPath = join(workspaceRoot, root, 'package.json');
+    // Most projects of a large workspace have none: looking costs less than failing to read.
+    const manifest = existsSync(manifestPath) ? (readJson(manifestPath) as { name?: string } | undefined) : undefined;
     if (root !== '.' && manifest?.name && !importPaths.includes(manifest.name)) importPaths.push(manifest.name);
     return { name, root, importPaths };
   });

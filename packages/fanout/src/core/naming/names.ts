@@ -1,4 +1,4 @@
-import { names } from '@nx/devkit';
+import { spellings } from './spellings';
 
 /**
  * Every spelling of one name that generated code uses. `users` gives
@@ -126,10 +126,10 @@ export function singularize(word: string): string {
 
 /** All the spellings of an entity, from either its singular or its plural. */
 export function entityNames(name: string): EntityNames {
-  const singular = singularize(names(name).fileName);
+  const singular = singularize(spellings(name).fileName);
   const plural = pluralize(singular);
-  const one = names(singular);
-  const many = names(plural);
+  const one = spellings(singular);
+  const many = spellings(plural);
   return {
     singular,
     plural,

@@ -1,4 +1,4 @@
-import { names } from '@nx/devkit';
+import { spellings as caseForms } from './spellings';
 import { pluralize, singularize } from './names';
 
 /**
@@ -48,7 +48,7 @@ function baseName(projectName: string): string {
  * its own subject.
  */
 export function defaultSubject(projectName: string): string {
-  let subject = names(baseName(projectName)).fileName;
+  let subject = caseForms(baseName(projectName)).fileName;
   for (let changed = true; changed; ) {
     changed = false;
     for (const prefix of KIND_PREFIXES) {
@@ -73,7 +73,7 @@ export function defaultSubject(projectName: string): string {
  */
 function namePattern(referenceName: string, referenceSubject: string) {
   const reference = baseName(referenceName);
-  const subject = names(referenceSubject).fileName;
+  const subject = caseForms(referenceSubject).fileName;
   const at = reference.indexOf(subject);
   if (at < 0) return undefined;
   const [before, after] = [reference.slice(0, at), reference.slice(at + subject.length)];
@@ -126,7 +126,7 @@ export function spellingsOf(subject: string): string[] {
 }
 
 function spellings(subject: string): Spelling[] {
-  const { fileName, propertyName, className, constantName } = names(subject);
+  const { fileName, propertyName, className, constantName } = caseForms(subject);
   return [
     { value: fileName, kind: 'kebab' },
     { value: fileName.replace(/-/g, '_'), kind: 'snake' },
@@ -142,7 +142,7 @@ function spellings(subject: string): Spelling[] {
  * `analysis`, `address` and `news` are not.
  */
 export function isPluralNoun(subject: string): boolean {
-  const last = names(subject).fileName.split('-').pop() ?? '';
+  const last = caseForms(subject).fileName.split('-').pop() ?? '';
   if (/(us|is|ss|news|ics)$/.test(last)) return false;
   const singular = singularize(last);
   return singular !== last && pluralize(singular) === last;
@@ -150,14 +150,14 @@ export function isPluralNoun(subject: string): boolean {
 
 /** `order` → `orders`, `line-item` → `line-items`; a plural noun stays as it is. */
 export function pluralOf(subject: string): string {
-  if (isPluralNoun(subject)) return names(subject).fileName;
-  const words = names(subject).fileName.split('-');
+  if (isPluralNoun(subject)) return caseForms(subject).fileName;
+  const words = caseForms(subject).fileName.split('-');
   words.push(pluralize(words.pop() ?? ''));
   return words.join('-');
 }
 
 function singularOf(subject: string): string {
-  const words = names(subject).fileName.split('-');
+  const words = caseForms(subject).fileName.split('-');
   words.push(singularize(words.pop() ?? ''));
   return words.join('-');
 }
@@ -207,7 +207,7 @@ export function taskSubject(
   task: { project: string; subject?: string; entity?: string },
   reference: { project: string; subject: string; entity: boolean },
 ): string {
-  if (task.subject) return names(task.subject).fileName;
-  const subject = task.entity ? names(task.entity).fileName : siblingSubject(reference.project, reference.subject, task.project);
+  if (task.subject) return caseForms(task.subject).fileName;
+  const subject = task.entity ? caseForms(task.entity).fileName : siblingSubject(reference.project, reference.subject, task.project);
   return reference.entity ? pluralOf(subject) : subject;
 }

@@ -58,6 +58,25 @@ describe('linkModules', () => {
     expect(resolved('.bin')).toBe(realpathSync(join(workspace, 'node_modules/.bin')));
   });
 
+  it('reads node_modules again for the next worktree once a package is linked into it or a scope is added', () => {
+    linkModules(workspace, worktree);
+    expect(lstatSync(join(worktree, 'node_modules')).isSymbolicLink()).toBe(true);
+    // npm install links a workspace project in a scope that already exists: only the scope's folder changes.
+    symlinkSync('../../libs/orders', join(workspace, 'node_modules/@types/orders'));
+    const next = join(workspace, '.fanout', 'worktrees', 'next');
+    mkdirSync(join(next, 'libs', 'orders'), { recursive: true });
+    linkModules(workspace, next);
+    expect(lstatSync(join(next, 'node_modules')).isDirectory()).toBe(true);
+    expect(realpathSync(join(next, 'node_modules/@types/orders'))).toBe(realpathSync(join(next, 'libs/orders')));
+    // And a new scope: the folder of node_modules itself changes.
+    mkdirSync(join(workspace, 'node_modules/@shop'));
+    symlinkSync('../../libs/contracts', join(workspace, 'node_modules/@shop/contracts'));
+    const third = join(workspace, '.fanout', 'worktrees', 'third');
+    mkdirSync(join(third, 'libs', 'contracts'), { recursive: true });
+    linkModules(workspace, third);
+    expect(realpathSync(join(third, 'node_modules/@shop/contracts'))).toBe(realpathSync(join(third, 'libs/contracts')));
+  });
+
   it('leaves a worktree that already has node_modules, and a workspace without, as they are', () => {
     rmSync(join(workspace, 'node_modules'), { recursive: true });
     linkModules(workspace, worktree);

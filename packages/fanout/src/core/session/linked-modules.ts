@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, type Dirent } from 'fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, type Dirent } from 'fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'path';
 
 /**
@@ -21,6 +21,51 @@ export function linkModules(workspaceRoot: string, worktree: string): void {
   const modules = join(workspaceRoot, 'node_modules');
   const target = join(worktree, 'node_modules');
   if (!existsSync(modules) || existsSync(target)) return;
+  const { links } = modulesLayout(workspaceRoot, modules);
+  if (!links) {
+    symlinkSync(modules, target, 'dir');
+    return;
+  }
+  mkdirSync(target);
+  for (const { folder, name, project } of links) {
+    if (folder !== '' && !existsSync(join(target, folder))) mkdirSync(join(target, folder));
+    const source = project !== undefined && existsSync(join(worktree, project)) ? join(worktree, project) : join(modules, folder, name);
+    symlinkSync(source, join(target, folder, name), 'dir');
+  }
+}
+
+/** One entry of node_modules (`folder` is its scope, or ''), with the workspace project it links to, if any. */
+interface ModuleLink {
+  folder: string;
+  name: string;
+  project?: string;
+}
+
+/** What a workspace's node_modules holds: `links` undefined when none of it is a workspace project (one link does). */
+interface ModulesLayout {
+  stamp: string;
+  scopes: string[];
+  links?: ModuleLink[];
+}
+
+/**
+ * Read once per process and workspace, while node_modules and its scopes stay as
+ * they were (their modification times): a batch sets up every session of the run,
+ * and a node_modules of a thousand packages takes milliseconds to list each time.
+ */
+const layouts = new Map<string, ModulesLayout>();
+
+function stampOf(modules: string, scopes: readonly string[]): string | undefined {
+  try {
+    return [modules, ...scopes.map((scope) => join(modules, scope))].map((folder) => statSync(folder).mtimeMs).join(',');
+  } catch {
+    return undefined;
+  }
+}
+
+function modulesLayout(workspaceRoot: string, modules: string): ModulesLayout {
+  const known = layouts.get(modules);
+  if (known && stampOf(modules, known.scopes) === known.stamp) return known;
   const entries = readdirSync(modules, { withFileTypes: true });
   const scopes = new Map<string, Dirent[]>();
   for (const entry of entries) {
@@ -28,28 +73,22 @@ export function linkModules(workspaceRoot: string, worktree: string): void {
       scopes.set(entry.name, readdirSync(join(modules, entry.name), { withFileTypes: true }));
   }
   const own = (dir: string, entry: Dirent) => (entry.isSymbolicLink() ? workspaceProject(workspaceRoot, join(dir, entry.name)) : undefined);
-  const hasOwn =
-    entries.some((entry) => own(modules, entry) !== undefined) ||
-    [...scopes].some(([scope, members]) => members.some((entry) => own(join(modules, scope), entry) !== undefined));
-  if (!hasOwn) {
-    symlinkSync(modules, target, 'dir');
-    return;
-  }
-  mkdirSync(target);
-  const link = (from: string, entry: Dirent, to: string) => {
-    const project = own(from, entry);
-    const source = project !== undefined && existsSync(join(worktree, project)) ? join(worktree, project) : join(from, entry.name);
-    symlinkSync(source, join(to, entry.name), 'dir');
+  const links: ModuleLink[] = [];
+  let hasOwn = false;
+  const add = (folder: string, entry: Dirent) => {
+    const project = own(join(modules, folder), entry);
+    if (project !== undefined) hasOwn = true;
+    links.push({ folder, name: entry.name, ...(project !== undefined ? { project } : {}) });
   };
   for (const entry of entries) {
     const members = scopes.get(entry.name);
-    if (!members) {
-      link(modules, entry, target);
-      continue;
-    }
-    mkdirSync(join(target, entry.name));
-    for (const member of members) link(join(modules, entry.name), member, join(target, entry.name));
+    if (!members) add('', entry);
+    else for (const member of members) add(entry.name, member);
   }
+  const scopeNames = [...scopes.keys()];
+  const layout: ModulesLayout = { stamp: stampOf(modules, scopeNames) ?? '', scopes: scopeNames, ...(hasOwn ? { links } : {}) };
+  layouts.set(modules, layout);
+  return layout;
 }
 
 /** The workspace-relative folder a node_modules link points at, when it is one of the workspace's own (not inside node_modules). */

@@ -1,8 +1,7 @@
 import { writeFileSync } from 'fs';
 import { join, relative } from 'path';
-import { git } from '../system/git';
 import type { FileChange } from './scope';
-import type { Worktree } from './worktree';
+import { worktreeGit, type Worktree } from './worktree';
 
 /** The file in a session's folder that holds its unified diff (a cached output of the fanout target, with result.json). */
 export const DIFF_FILE = 'changes.diff';
@@ -47,7 +46,7 @@ async function diffOutput(worktree: Worktree, paths: readonly string[], format: 
   let output = '';
   for (let start = 0; start < sorted.length; start += PATHS_PER_COMMAND) {
     const batch = sorted.slice(start, start + PATHS_PER_COMMAND);
-    output += await git(worktree.path, [...PLAIN, ...format, worktree.baseline, '--', ...batch]);
+    output += await worktreeGit(worktree, [...PLAIN, ...format, worktree.baseline, '--', ...batch]);
   }
   return output;
 }

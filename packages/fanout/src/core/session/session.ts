@@ -30,6 +30,7 @@ import { describeConflicts, mergeWiredEdits, readWiredEdits, writeWiredEdits } f
 import type { WiredFile } from './assignment';
 import type { SparseCheckout } from './sparse-checkout';
 import { createWorktree, lockPath, removeWorktree, sessionChanges, type Worktree } from './worktree';
+import { beginSetup, whenSetupsEnd } from './setting-up';
 import { DIFF_FILE, recordSessionDiff, type SessionDiff } from './session-diff';
 import { ASSIGNMENT_FILE, FANOUT_DIR } from '../../constants';
 
@@ -387,6 +388,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
   // The diff of what is being integrated, recorded while it integrates.
   let integratedDiff: ReturnType<typeof recordDiff> | undefined;
   const finish = async (worktree?: Worktree) => {
+    endSetup();
     // Never two writers of changes.diff: a failed integration's diff is recorded again, as not integrated.
     await integratedDiff;
     if (result.status === 'failed' && worktree && changed) await recordDiff(worktree, changed, false);
@@ -410,6 +412,8 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     subject: spec.assignment.subject,
     entity: spec.assignment.entity,
   });
+  // Until its agent starts (or the session ends first), the checks' warm-up of every session of this process waits.
+  const endSetup = beginSetup();
   try {
     const agent = resolveAgent(agentName, `${spec.projectRoot}/fanout.md`);
     const options = agentOptions(agent, spec);
@@ -445,10 +449,13 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     );
     const env = agentEnv(spec, baseEnv, worktree, promptFile);
     if (spec.startDelayMs && spec.startDelayMs > 0) {
+      endSetup();
       say(`the agent starts in ${(spec.startDelayMs / 1000).toFixed(1)} s (stagger)`);
       await (spec.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(spec.startDelayMs);
     }
-    const turn = spec.lead && spec.lead.waitMs > 0 && agent.sharesPrefix?.(options) ? await leadTurn(spec, spec.lead, say) : undefined;
+    const leads = spec.lead && spec.lead.waitMs > 0 && agent.sharesPrefix?.(options);
+    if (leads) endSetup();
+    const turn = leads && spec.lead ? await leadTurn(spec, spec.lead, say) : undefined;
     if (turn?.role === 'lead') result.lead = { role: 'lead' };
     else if (turn?.role === 'follower') result.lead = { role: 'follower', lead: turn.lead, waitedMs: turn.waitedMs, outcome: turn.outcome };
     timings.waitMs = lap();
@@ -600,11 +607,13 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
         split,
         ...(turn?.role === 'lead' && round === 0 ? { onResponse: () => turn.ready('response') } : {}),
       });
-      // While the agent works, the checks' compiler is loaded and the contracts parsed, so they start warm.
+      // While the agent works, the checks' compiler is loaded and the contracts parsed, so they start warm:
+      // once no other session of this process is still setting up, for the load holds the process's thread.
       const { path: worktreeRoot } = worktree;
-      const warm = round === 0 ? setTimeout(() => warmChecks(worktreeRoot, spec.contracts.root, spec.checks ?? {}), 0) : undefined;
+      endSetup();
+      const cancelWarm = round === 0 ? whenSetupsEnd(() => warmChecks(worktreeRoot, spec.contracts.root, spec.checks ?? {})) : undefined;
       const report = await running.finally(() => {
-        clearTimeout(warm);
+        cancelWarm?.();
         // Whatever became of the lead's first round, the others need not wait for it any longer.
         if (turn?.role === 'lead') turn.ready('ended');
       });

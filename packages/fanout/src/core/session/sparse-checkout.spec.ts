@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { spawn } from 'child_process';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { createWorkspace, gitIn, sessionSpec, commandTask, agentScript, write, type TestWorkspace } from '../../testing/git-workspace';
@@ -50,6 +51,14 @@ describe('sparseCone', () => {
       '/libs/users/',
       '/tools/',
     ]);
+  });
+
+  it('sees a folder added to the workspace since the last cone it worked out', () => {
+    const checkout = { keep: ['libs/orders'], leave: ['libs/products'] };
+    expect(sparsePatterns(root, checkout)).not.toContain('/libs/payments/');
+    mkdirSync(join(root, 'libs', 'payments'));
+    mkdirSync(join(root, 'docs'));
+    expect(sparsePatterns(root, checkout)).toEqual(expect.arrayContaining(['/libs/payments/', '/docs/']));
   });
 
   it('is undefined when nothing would be left out, or a kept project is the workspace root', () => {
@@ -122,7 +131,14 @@ describe('a sparse worktree', () => {
     }
     expect(existsSync(join(worktree.path, 'libs/products'))).toBe(false);
     expect(existsSync(join(worktree.path, 'libs/invoices'))).toBe(false);
+    // A sparse index: a left-out project is one directory entry of the worktree's index, not one per
+    // file; git marks such an index with its "sdir" extension (gitformat-index).
+    const gitDir = gitIn(worktree.path, 'rev-parse', '--absolute-git-dir').trim();
+    expect(readFileSync(join(gitDir, 'index')).includes('sdir')).toBe(true);
     expect(await sessionChanges(workspace.root, worktree)).toEqual([]);
+    // A git without fanout's settings there (an agent's own `git status`) reads the same worktree.
+    write(worktree.path, 'libs/orders/src/orders.ts', 'export const orders = 1;\n');
+    expect(gitIn(worktree.path, 'status', '--porcelain')).toBe('?? libs/orders/src/orders.ts\n');
     expect(readFileSync(join(workspace.root, '.git', 'config'), 'utf-8')).toBe(configBefore);
     await removeWorktree(workspace.root, 'orders');
   });
@@ -172,6 +188,45 @@ describe('a sparse worktree', () => {
     expect(gitIn(workspace.root, 'branch', '--list', 'fanout/orders').trim()).toBe('');
     expect(gitIn(workspace.root, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
     expect(readdirSync(join(workspace.root, '.fanout', 'trash'))).toEqual([]);
+  });
+
+  it("ends what the session's agents left running in the worktree: at once, or when the handed-over removal runs", async () => {
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    // A helper that left the agent's process group (as setsid does), given the worktree as every agent is.
+    const stray = (path: string) => {
+      const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], {
+        detached: true,
+        stdio: 'ignore',
+        env: { ...process.env, FANOUT_WORKTREE: path },
+      });
+      child.unref();
+      return child.pid as number;
+    };
+    const until = async (done: () => boolean) => {
+      for (let waited = 0; !done() && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    };
+
+    const now = await createWorktree(workspace.root, 'orders', [], checkout);
+    const first = stray(now.path);
+    await removeWorktree(workspace.root, 'orders');
+    await until(() => !alive(first));
+    expect(alive(first)).toBe(false);
+
+    const deferred = await createWorktree(workspace.root, 'orders', [], checkout);
+    const second = stray(deferred.path);
+    const handed: (() => Promise<void>)[] = [];
+    await removeWorktree(workspace.root, 'orders', (work) => void handed.push(work));
+    expect(alive(second)).toBe(true);
+    await handed[0]();
+    await until(() => !alive(second));
+    expect(alive(second)).toBe(false);
   });
 
   it('is what a session gets: a write into a left-out project fails the session and nothing is integrated', async () => {

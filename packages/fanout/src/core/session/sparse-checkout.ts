@@ -1,4 +1,4 @@
-import { readdirSync, type Dirent } from 'fs';
+import { readdirSync, statSync, type Dirent } from 'fs';
 import { join } from 'path';
 
 /**
@@ -32,6 +32,22 @@ export interface SparseCone {
   folders: { path: string; walked: boolean }[];
 }
 
+/**
+ * A folder's entries, read again only when the folder changed (its modification
+ * time): a batch works out the cone of every session of the run from the same
+ * workspace folders, and a folder of 2,000 projects takes milliseconds to list.
+ */
+const listings = new Map<string, { mtimeMs: number; entries: Dirent[] }>();
+
+function listFolder(path: string): Dirent[] {
+  const { mtimeMs } = statSync(path);
+  const known = listings.get(path);
+  if (known?.mtimeMs === mtimeMs) return known.entries;
+  const entries = readdirSync(path, { withFileTypes: true });
+  listings.set(path, { mtimeMs, entries });
+  return entries;
+}
+
 /** A folder as a cone pattern: glob characters escaped, as git sparse-checkout writes them. */
 function pattern(folder: string): string {
   return `/${folder.replace(/[\\*?[\]]/g, (character) => `\\${character}`)}/`;
@@ -59,7 +75,7 @@ export function sparseCone(workspaceRoot: string, checkout: SparseCheckout): Spa
   }
   const cone: SparseCone = { folders: [] };
   const walk = (folder: string) => {
-    const entries = readdirSync(join(workspaceRoot, folder), { withFileTypes: true })
+    const entries = listFolder(join(workspaceRoot, folder))
       .filter((entry) => entry.isDirectory() && !(folder === '' && entry.name === '.git'))
       .map((entry) => (folder === '' ? entry.name : `${folder}/${entry.name}`))
       .sort();
@@ -89,7 +105,7 @@ export function conePathspecs(cone: SparseCone, roots: readonly string[]): strin
     for (const root of roots) {
       let entries: Dirent[] = [];
       try {
-        entries = readdirSync(join(root, folder), { withFileTypes: true });
+        entries = listFolder(join(root, folder));
       } catch {
         // Not in this root.
       }

@@ -21,9 +21,18 @@ export interface Worktree {
 /**
  * Sparse checkout for one git command, leaving the user's repository configuration
  * alone: the patterns live in the worktree's own git folder, and only fanout's
- * commands read them.
+ * commands read them. With a sparse index, a project left out is one entry of the
+ * worktree's index instead of one per file (2 MB against 0.2 MB in a workspace of
+ * 20,000 files), which every command that reads the index gains from. Any git
+ * that runs without these settings in the worktree (an agent's `git status`)
+ * still works: it expands the index as it reads it.
  */
-const SPARSE = ['-c', 'core.sparseCheckout=true', '-c', 'core.sparseCheckoutCone=true'];
+const SPARSE = ['-c', 'core.sparseCheckout=true', '-c', 'core.sparseCheckoutCone=true', '-c', 'index.sparse=true'];
+
+/** Runs git in a session's worktree, with the sparse settings when it is a sparse checkout. */
+export function worktreeGit(worktree: Pick<Worktree, 'path' | 'sparse'>, args: string[]): Promise<string> {
+  return git(worktree.path, worktree.sparse ? [...SPARSE, ...args] : args);
+}
 
 let sparseSupport: Promise<boolean> | undefined;
 
@@ -78,9 +87,7 @@ function stageAll(worktree: string, workspaceRoot: string, sparse = false): Prom
     writeFileSync(draft, WORKTREE_EXCLUDES);
     renameSync(draft, excludes);
   }
-  return sparse
-    ? git(worktree, [...SPARSE, '-c', `core.excludesFile=${excludes}`, 'add', '-A', '--sparse'])
-    : git(worktree, ['-c', `core.excludesFile=${excludes}`, 'add', '-A']);
+  return worktreeGit({ path: worktree, sparse }, ['-c', `core.excludesFile=${excludes}`, 'add', '-A', ...(sparse ? ['--sparse'] : [])]);
 }
 
 /**
@@ -122,10 +129,7 @@ export async function createWorktree(
   const overlay = cone ? conePathspecs(cone, [workspaceRoot, path]) : [];
   // At once: the checkout (the slow part in a large workspace; it writes only the worktree and
   // its own index) and the status of the user's workspace, which reads only the workspace.
-  const [, dirty] = await Promise.all([
-    git(path, [...(sparse ? SPARSE : []), 'reset', '--hard', '-q']),
-    dirtyPaths(workspaceRoot, overlay),
-  ]);
+  const [, dirty] = await Promise.all([worktreeGit({ path, sparse }, ['reset', '--hard', '-q']), dirtyPaths(workspaceRoot, overlay)]);
   // What is laid over HEAD: the user's uncommitted files, and the files copied in.
   let laid = 0;
   for (const [file, state] of dirty) {
@@ -154,7 +158,7 @@ export async function createWorktree(
   // staging and committing it again would only cost two git processes.
   if (laid > 0) {
     await stageAll(path, workspaceRoot, sparse);
-    await git(path, ['commit', '--no-verify', '--allow-empty', '-q', '-m', `fanout: baseline for ${project}`]);
+    await worktreeGit({ path, sparse }, ['commit', '--no-verify', '--allow-empty', '-q', '-m', `fanout: baseline for ${project}`]);
   }
   const baseline = branchTip(path, branch) ?? (await git(path, ['rev-parse', 'HEAD'])).trim();
   return { path, branch, baseline, sparse };
@@ -178,7 +182,7 @@ function branchTip(worktree: string, branch: string): string | undefined {
 /** Every file the session added, modified or deleted since the baseline. */
 export async function sessionChanges(workspaceRoot: string, worktree: Worktree): Promise<FileChange[]> {
   await stageAll(worktree.path, workspaceRoot, worktree.sparse);
-  return parseNameStatus(await git(worktree.path, ['diff', '--cached', '--name-status', '--no-renames', '-z', worktree.baseline]));
+  return parseNameStatus(await worktreeGit(worktree, ['diff', '--cached', '--name-status', '--no-renames', '-z', worktree.baseline]));
 }
 
 /** Git holds a ref lock for milliseconds; one this old was left by a git process that was killed. */
@@ -224,16 +228,22 @@ export async function removeWorktree(workspaceRoot: string, project: string, lat
   const aside = join(trash, `${process.pid}-${Math.random().toString(36).slice(2)}`);
   let moved = false;
   let admin: string | undefined;
-  if (existsSync(path)) {
-    endStrays(path);
+  // What the session's agents left running (recognised by the worktree they were given, wherever
+  // the folder is by then): at once, or with the rest when that is handed to `later`.
+  const present = existsSync(path);
+  if (present && !later) endStrays(path);
+  if (present) {
     admin = ownAdminDir(workspaceRoot, path);
     mkdirSync(trash, { recursive: true });
     renameSync(path, aside);
     moved = true;
   }
   const rest = () => forgetWorktree(workspaceRoot, project, { admin, aside: moved ? aside : undefined, trash });
-  if (later) later(rest);
-  else await rest();
+  if (!later) return rest();
+  later(() => {
+    if (present) endStrays(path);
+    return rest();
+  });
 }
 
 /** What removeWorktree does after moving the folder aside: git forgets the worktree and its branch, and the folder goes. */

@@ -15,6 +15,20 @@ describe('typescript (loaded on first use)', () => {
     });
   });
 
+  it('is the compiler ts-morph ships, loaded without the rest of ts-morph', () => {
+    jest.isolateModules(() => {
+      let tsMorphLoaded = false;
+      jest.doMock('ts-morph', () => {
+        tsMorphLoaded = true;
+        return jest.requireActual('ts-morph');
+      });
+      const { typescript } = require('./typescript');
+      expect(typeof typescript.createSourceFile).toBe('function');
+      expect(tsMorphLoaded).toBe(false);
+      expect(typescript.version).toBe(jest.requireActual('ts-morph').ts.version);
+    });
+  });
+
   it('is loaded by the first parse, and the parse is real', () => {
     jest.isolateModules(() => {
       const { typescriptLoaded, typescript } = require('./typescript');

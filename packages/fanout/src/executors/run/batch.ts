@@ -4,6 +4,7 @@ import { availableParallelism, cpus } from 'os';
 import { taskEnvironment } from '../../core/system/task-env';
 import { BufferedTaskOutput, withTaskOutput } from '../../core/system/task-output';
 import { writeReport } from '../../core/report/report';
+import { whenSetupsEnd } from '../../core/session/setting-up';
 import { runFanoutTask } from './run';
 import type { RunExecutorSchema } from './schema';
 
@@ -185,13 +186,20 @@ export default async function* runBatch(
 ): AsyncGenerator<BatchTaskResult> {
   let left = Object.keys(taskGraph.tasks).length;
   let ran = 0;
-  // Worktree clean-ups of landed sessions, done while the next sessions run; the batch ends after them.
+  // Worktree clean-ups of landed sessions, done while the next sessions' agents work (not while
+  // a session sets up, which would wait for the process's thread); the batch ends after them.
   const cleanUps: Promise<void>[] = [];
   const cleanUpLater = (work: () => Promise<void>) => {
     cleanUps.push(
-      work().catch((error: unknown) => {
-        process.stderr.write(`[fanout] a worktree could not be removed: ${error instanceof Error ? error.message : String(error)}\n`);
-      }),
+      new Promise<void>((done) =>
+        whenSetupsEnd(() => {
+          work()
+            .catch((error: unknown) => {
+              process.stderr.write(`[fanout] a worktree could not be removed: ${error instanceof Error ? error.message : String(error)}\n`);
+            })
+            .finally(done);
+        }),
+      ),
     );
   };
   const sessions = runTasksInBatch(taskGraph, parallel, (id, output) => {

@@ -1,4 +1,4 @@
-import { logger, type ExecutorContext } from '@nx/devkit';
+import type { ExecutorContext } from '@nx/devkit';
 import { existsSync, lstatSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { agentOptionsForRun } from '../../core/agents/agent-options';
@@ -41,9 +41,14 @@ function readAssignment(workspaceRoot: string, projectRoot: string): Assignment 
   return parseAssignment(readFileSync(path, 'utf-8'), file);
 }
 
-/** A line of the task's terminal output: its own sink in a batch, else Nx's logger. */
+/**
+ * A line of the task's terminal output: its own sink in a batch, else Nx's logger.
+ * `@nx/devkit` is loaded only for the logger, on first use: a batch (which runs
+ * every session of the run) never needs it, and loading it costs about 0.1 s.
+ */
 function say(line: string, level: 'info' | 'warn' | 'error' = 'info'): void {
-  if (!writeToTask(`${line}\n`, level === 'info' ? 'stdout' : 'stderr')) logger[level](line);
+  if (writeToTask(`${line}\n`, level === 'info' ? 'stdout' : 'stderr')) return;
+  (require('@nx/devkit') as typeof import('@nx/devkit')).logger[level](line);
 }
 
 /** A task's writable paths; only the running task's own broken assignment stops it (another's is reported by that task). */
