@@ -82,7 +82,30 @@ export async function assertScopeUntouched(
   readOnly: readonly string[],
   owned: ReadonlyMap<string, string>,
 ): Promise<void> {
-  const theirs = (await usersChanges(workspaceRoot, scopeRoots, owned)).filter((path) => !readOnly.some((root) => isInside(path, root)));
+  refuseUsersWorkInScope(workspaceRoot, await dirtyPaths(workspaceRoot, [...scopeRoots]), scopeRoots, readOnly, owned);
+}
+
+/**
+ * `assertScopeUntouched` over a status of the workspace already taken (`dirty`,
+ * which must cover `scopeRoots`): the session's worktree takes one status of the
+ * workspace for what it lays over HEAD and for this.
+ */
+export function refuseUsersWorkInScope(
+  workspaceRoot: string,
+  dirty: ReadonlyMap<string, unknown>,
+  scopeRoots: readonly string[],
+  readOnly: readonly string[],
+  owned: ReadonlyMap<string, string>,
+): void {
+  const theirs = [...dirty.keys()]
+    .filter(
+      (path) =>
+        scopeRoots.some((root) => isInside(path, root)) &&
+        !readOnly.some((root) => isInside(path, root)) &&
+        !path.startsWith(`${FANOUT_DIR}/`) &&
+        !isFanoutsOwn(workspaceRoot, path, owned),
+    )
+    .sort();
   if (theirs.length === 0) return;
   const shown = theirs.length > 10 ? [...theirs.slice(0, 10), `and ${theirs.length - 10} more`] : theirs;
   throw new UncommittedInScope(

@@ -12,7 +12,7 @@ import { takeLeadTurn, type LeadTurn } from './lead';
 import { headCommit } from '../system/git';
 import {
   applyChanges,
-  assertScopeUntouched,
+  refuseUsersWorkInScope,
   checkIntegration,
   DELETED_BY_FANOUT,
   IntegrationRefused,
@@ -440,8 +440,11 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
 
     for (const project of await recoverUnfinished(spec.workspaceRoot))
       say(`undid the unfinished integration of ${project} that a killed run left`);
-    await assertScopeUntouched(spec.workspaceRoot, scopeRoots, readOnlyRoots, owned);
-    worktree = await createWorktree(spec.workspaceRoot, spec.project, spec.copyFiles, spec.sparse);
+    // Refused, before anything is made, while uncommitted changes of the user's lie inside the scope.
+    worktree = await createWorktree(spec.workspaceRoot, spec.project, spec.copyFiles, spec.sparse, {
+      paths: scopeRoots,
+      check: (dirty) => refuseUsersWorkInScope(spec.workspaceRoot, dirty, scopeRoots, readOnlyRoots, owned),
+    });
     timings.worktreeMs = lap();
     say(
       `worktree ${worktree.path} on ${worktree.branch}${worktree.sparse ? ' (sparse: projects it does not need left out)' : ''}, ` +

@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { createWorkspace, gitIn, sessionSpec, commandTask, agentScript, write, type TestWorkspace } from '../../testing/git-workspace';
 import { runSession } from './session';
-import { conePathspecs, conePatterns, sparseCone, type SparseCheckout } from './sparse-checkout';
+import { coneHolds, conePathspecs, conePatterns, sparseCone, type SparseCheckout } from './sparse-checkout';
 import { createWorktree, removeWorktree, sessionChanges } from './worktree';
 
 /** The patterns of the cone, or undefined for a full checkout. */
@@ -51,6 +51,22 @@ describe('sparseCone', () => {
       '/libs/users/',
       '/tools/',
     ]);
+  });
+
+  it('says which files the cone holds: those directly in the root and walked folders, and inside kept ones', () => {
+    const cone = sparseCone(root, { keep: ['libs/orders'], leave: ['libs/products', 'apps/web'] });
+    if (!cone) throw new Error('expected a sparse cone');
+    for (const held of [
+      'package.json',
+      'libs/README.md',
+      'libs/orders/src/index.ts',
+      'libs/shared/assets/logo.svg',
+      'tools/scripts/x.js',
+      'apps/x.md',
+    ])
+      expect([held, coneHolds(cone, held)]).toEqual([held, true]);
+    for (const left of ['libs/products/src/index.ts', 'apps/web/e2e/app.spec.ts', 'libs/products/package.json'])
+      expect([left, coneHolds(cone, left)]).toEqual([left, false]);
   });
 
   it('sees a folder added to the workspace since the last cone it worked out', () => {

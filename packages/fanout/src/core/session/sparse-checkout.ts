@@ -94,6 +94,16 @@ export function conePatterns(cone: SparseCone): string[] {
   return ['/*', '!/*/', ...cone.folders.flatMap(({ path, walked }) => (walked ? [pattern(path), `!${pattern(path)}*/`] : [pattern(path)]))];
 }
 
+/** Whether the cone holds `path` (workspace-relative, a file): directly in the root or a walked folder, or inside a kept one. */
+export function coneHolds(cone: SparseCone, path: string): boolean {
+  const slash = path.lastIndexOf('/');
+  if (slash === -1) return true;
+  const folder = path.slice(0, slash);
+  return cone.folders.some((entry) =>
+    entry.walked ? entry.path === folder : folder === entry.path || folder.startsWith(`${entry.path}/`),
+  );
+}
+
 /**
  * Literal pathspecs for everything the cone holds, in each of `roots` (a workspace
  * and its worktree): git status limited to them reads a few folders, not the

@@ -27,14 +27,17 @@ describe("the user's work", () => {
 
   afterEach(() => ws.remove());
 
-  it('blocks a task whose scope holds uncommitted changes, naming them and what to do, before anything runs', async () => {
+  it.each([
+    ['the whole workspace', undefined],
+    ['a sparse checkout', { keep: ['libs/orders', 'libs/contracts', 'libs/users'], leave: ['libs/products'] }],
+  ])('blocks a task whose scope holds uncommitted changes, naming them and what to do, before anything runs (%s)', async (_, sparse) => {
     const ran = join(ws.scripts, 'ran');
     const script = agentScript(
       ws,
       'writer',
       `fs.writeFileSync(${JSON.stringify(ran)}, 'ran'); fs.writeFileSync('libs/orders/src/index.ts', 'export const v = 1;\\n');`,
     );
-    const spec = sessionSpec(ws.root, 'orders', commandTask(`node ${script}`));
+    const spec = sessionSpec(ws.root, 'orders', commandTask(`node ${script}`), sparse ? { sparse } : {});
     writeFileSync(join(ws.root, 'libs/orders/src/index.ts'), '// my work in progress\n');
     write(ws.root, 'libs/orders/src/notes.ts', '// untracked, mine\n');
     rmSync(join(ws.root, 'libs/orders/src/lib/old.ts'));

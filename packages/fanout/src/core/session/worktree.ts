@@ -7,7 +7,7 @@ import { parseNameStatus, type FileChange } from './scope';
 import { GATE_SCRATCH_PATHS } from './gate';
 import { linkModules } from './linked-modules';
 import { FANOUT_DIR } from '../../constants';
-import { conePathspecs, conePatterns, sparseCone, type SparseCheckout } from './sparse-checkout';
+import { coneHolds, conePathspecs, conePatterns, sparseCone, type SparseCheckout } from './sparse-checkout';
 
 export interface Worktree {
   path: string;
@@ -91,22 +91,45 @@ function stageAll(worktree: string, workspaceRoot: string, sparse = false): Prom
 }
 
 /**
+ * What must hold of the user's workspace before a session's worktree is made:
+ * `check` is given the uncommitted changes under `paths` (with whatever else the
+ * status held) and throws to refuse.
+ */
+export interface WorkspaceGuard {
+  paths: readonly string[];
+  check: (dirty: ReadonlyMap<string, 'deleted' | 'changed'>) => void;
+}
+
+/**
  * A git worktree for one session on branch `fanout/<project>`, made from HEAD
  * with the user's uncommitted files laid over it, so the session sees the
  * workspace as it is now (freshly generated projects included). node_modules is
  * linked, not reinstalled, with the workspace's own packages linked to the
  * worktree's copies (linkModules). A worktree, branch or ref lock left by an earlier
  * session (kept on failure, or left by a killed run) is cleared first. Given
- * `checkout`, the projects the session does not need are left out of it.
+ * `checkout`, the projects the session does not need are left out of it. Given
+ * `guard`, the one status of the workspace the worktree needs covers its paths
+ * too, and its check runs before anything is made.
  */
 export async function createWorktree(
   workspaceRoot: string,
   project: string,
   copyFiles: readonly string[] = [],
   checkout?: SparseCheckout,
+  guard?: WorkspaceGuard,
 ): Promise<Worktree> {
   const path = worktreePath(workspaceRoot, project);
   const branch = `fanout/${project}`;
+  const cone = checkout && (await gitStagesOutsideSparse(workspaceRoot)) ? sparseCone(workspaceRoot, checkout) : undefined;
+  const sparse = cone !== undefined;
+  // Only what the worktree holds (git status over a whole large workspace takes seconds), and the guard's paths.
+  const guarded = (guard?.paths ?? []).map((entry) => entry.replace(/\/+$/, ''));
+  const whole = !cone || guarded.some((entry) => entry === '' || entry === '.');
+  const dirty = await dirtyPaths(
+    workspaceRoot,
+    whole ? [] : [...conePathspecs(cone, [workspaceRoot]), ...guarded.map((entry) => `:(top,literal)${entry}`)],
+  );
+  guard?.check(dirty);
   // Under the lock only what touches the shared repository: registering the worktree and its branch.
   await withLock(lockPath(workspaceRoot), async () => {
     const add = () => git(workspaceRoot, ['worktree', 'add', '--force', '--no-checkout', '-B', branch, path, 'HEAD']);
@@ -118,22 +141,16 @@ export async function createWorktree(
       await add();
     }
   });
-  const cone = checkout && (await gitStagesOutsideSparse(workspaceRoot)) ? sparseCone(workspaceRoot, checkout) : undefined;
   if (cone) {
     const info = join(worktreeGitDir(path), 'info');
     mkdirSync(info, { recursive: true });
     writeFileSync(join(info, 'sparse-checkout'), `${conePatterns(cone).join('\n')}\n`);
   }
-  const sparse = cone !== undefined;
-  // Only what the worktree holds: git status over a whole large workspace takes seconds.
-  const overlay = cone ? conePathspecs(cone, [workspaceRoot, path]) : [];
-  // At once: the checkout (the slow part in a large workspace; it writes only the worktree and
-  // its own index) and the status of the user's workspace, which reads only the workspace.
-  const [, dirty] = await Promise.all([worktreeGit({ path, sparse }, ['reset', '--hard', '-q']), dirtyPaths(workspaceRoot, overlay)]);
+  await worktreeGit({ path, sparse }, ['reset', '--hard', '-q']);
   // What is laid over HEAD: the user's uncommitted files, and the files copied in.
   let laid = 0;
   for (const [file, state] of dirty) {
-    if (file.startsWith(`${FANOUT_DIR}/`)) continue;
+    if (file.startsWith(`${FANOUT_DIR}/`) || (cone && !coneHolds(cone, file))) continue;
     const target = join(path, file);
     if (state === 'deleted') {
       rmSync(target, { force: true });

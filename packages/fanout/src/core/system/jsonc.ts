@@ -5,6 +5,12 @@
  * error is JSON.parse's, with its message).
  */
 export function parseJsonc(text: string): unknown {
+  try {
+    // Most files are plain JSON: no need to look for comments in them.
+    return JSON.parse(text);
+  } catch {
+    // Comments or trailing commas, or an error JSON.parse reports again below.
+  }
   let plain = '';
   let index = 0;
   while (index < text.length) {
