@@ -16,7 +16,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pluginModule, run, workspaceEnv } from './plugin.mjs';
-import { formatMs, median, measure } from './stats.mjs';
+import { childrenCpuMs, formatMs, median, measure } from './stats.mjs';
 import { REFERENCE, resetTaskWorkspace, TASKS } from './task-workspace.mjs';
 
 const PROJECT = TASKS[0];
@@ -148,31 +148,6 @@ function declareTools(workspace, targets) {
   }
   writeJson(join(workspace, 'package.json'), manifest);
   writeJson(join(workspace, 'package-lock.json'), lock);
-}
-
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(run('getconf', ['CLK_TCK'], { cwd: '/' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/**
- * CPU time (user + system, ms) of this process's children that have ended, with
- * that of the processes they waited for (nx, its tasks, their tools), from
- * Linux's /proc; undefined elsewhere. Other work on a shared machine disturbs it
- * far less than wall time.
- */
-function childrenCpuMs() {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf-8');
-    // The fields after the command name, from the 3rd; cutime and cstime are the 16th and 17th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Fails unless every target of the run ran (cold) or every one was replayed from Nx's cache (warm). */

@@ -111,7 +111,9 @@ ${notes.join('\n')}
   timed from the command's start to the agent's, against Nx alone: \`nx run <task>:bench-start\`, an
   \`nx:run-commands\` target running the same program, alternated. Then \`nx run-many -t fanout\` of the 4
   tasks at \`--parallel\` 1 and 4, three runs each, and fanout's overhead per session from their
-  result.json: the median over the 12 sessions.
+  result.json: the median over the 12 sessions; each run alternated with Nx alone starting the same 4
+  programs (\`bench-start\`) at the same \`--parallel\`, both timed whole with the CPU time of every
+  process they started (from \`/proc\`), which says how much of the machine a run took.
 - **Worktree setup**: \`createWorktree\` from the built plugin, in the same workspace, sparse as by
   default (keeping the task's project, the contracts, the reference and what they depend on), then
   with \`sparseCheckout: false\` (the whole workspace), and \`git worktree add\` of the same commit as
@@ -126,7 +128,7 @@ ${notes.join('\n')}
 - **Checks**: 12 sessions of 20 files each (the reference's files renamed, and modules of the task's
   own that use the contract types), each in a folder with a copy of the contracts; one fresh Node
   process per pass, as every session runs in a process of its own; the baseline parses the same files
-  with the same compiler and nothing else.
+  with the same compiler, loaded as the checks load it (through V8's code cache), and nothing else.
 - **Report**: \`writeReport\` from the built plugin over 50 and over 500 synthetic session results
   (each with files, timings, tokens, a diff, a finding now and then) in a scratch folder, in-process;
   the baseline reads and parses the same result.json files. A run writes the report once: at the end

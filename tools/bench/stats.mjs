@@ -3,6 +3,9 @@
 // median of several repetitions, and in-process figures also carry CPU time,
 // which other processes on the machine disturb much less than wall time.
 
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
 export function median(values) {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -48,4 +51,29 @@ export function seededRandom(seed) {
     mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
     return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf-8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time (user + system, ms) of this process's children that have ended, with
+ * that of the processes they waited for (nx, its tasks, their tools), from
+ * Linux's /proc; undefined elsewhere. Other work on a shared machine disturbs it
+ * far less than wall time.
+ */
+export function childrenCpuMs() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf-8');
+    // The fields after the command name, from the 3rd; cutime and cstime are the 16th and 17th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
 }
