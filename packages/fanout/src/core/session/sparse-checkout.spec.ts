@@ -163,7 +163,13 @@ describe('a sparse worktree', () => {
     write(workspace.root, 'libs/invoices/src/draft.ts', 'export const elsewhere = 1;\n');
     write(workspace.root, 'libs/contracts/src/draft.ts', 'export const kept = 1;\n');
     write(workspace.root, 'notes.md', 'uncommitted\n');
+    // Tracked files the user deleted and has not committed: one directly in the root, one in a kept folder.
+    rmSync(join(workspace.root, 'tools/agent.js'));
+    rmSync(join(workspace.root, 'AGENTS.md'));
     const worktree = await createWorktree(workspace.root, 'orders', [], checkout);
+    expect(existsSync(join(worktree.path, 'AGENTS.md'))).toBe(false);
+    expect(existsSync(join(worktree.path, 'tools/agent.js'))).toBe(false);
+    expect(existsSync(join(worktree.path, 'libs/orders/src/index.ts'))).toBe(true);
     expect(readFileSync(join(worktree.path, 'libs/contracts/src/draft.ts'), 'utf-8')).toBe('export const kept = 1;\n');
     expect(readFileSync(join(worktree.path, 'notes.md'), 'utf-8')).toBe('uncommitted\n');
     expect(existsSync(join(worktree.path, 'libs/invoices'))).toBe(false);

@@ -1,13 +1,26 @@
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Dirent,
+} from 'fs';
 import { dirname, join, resolve } from 'path';
 import { dirtyPaths, git } from '../system/git';
+import { present } from '../system/files';
 import { processAlive, withLock } from '../system/lock';
 import { endStrays } from '../system/process';
 import { parseNameStatus, type FileChange } from './scope';
 import { GATE_SCRATCH_PATHS } from './gate';
 import { linkModules } from './linked-modules';
 import { FANOUT_DIR } from '../../constants';
-import { coneHolds, conePathspecs, conePatterns, sparseCone, type SparseCheckout } from './sparse-checkout';
+import { coneHolds, conePathspecs, conePatterns, sparseCone, type SparseCheckout, type SparseCone } from './sparse-checkout';
 
 export interface Worktree {
   path: string;
@@ -161,6 +174,7 @@ export async function createWorktree(
       laid++;
     }
   }
+  if (cone) laid += layDeletions(workspaceRoot, path, cone, dirty);
   for (const file of copyFiles) {
     const source = join(workspaceRoot, file);
     if (existsSync(source)) {
@@ -179,6 +193,33 @@ export async function createWorktree(
   }
   const baseline = branchTip(path, branch) ?? (await git(path, ['rev-parse', 'HEAD'])).trim();
   return { path, branch, baseline, sparse };
+}
+
+/**
+ * The user's deletions (uncommitted) of files directly in the root and the walked
+ * folders of a sparse worktree: the status of the workspace is limited to the files
+ * listed there, so it cannot name a file that is gone. Any file the checkout put
+ * there (tracked, from HEAD) that the workspace no longer has is removed, as the
+ * user removed it. Returns how many.
+ */
+function layDeletions(workspaceRoot: string, worktree: string, cone: SparseCone, dirty: ReadonlyMap<string, unknown>): number {
+  let removed = 0;
+  for (const folder of ['', ...cone.folders.filter((entry) => entry.walked).map((entry) => entry.path)]) {
+    let entries: Dirent[] = [];
+    try {
+      entries = readdirSync(join(worktree, folder), { withFileTypes: true });
+    } catch {
+      continue; // Nothing of it in HEAD.
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory() || (folder === '' && entry.name === '.git')) continue;
+      const file = folder === '' ? entry.name : `${folder}/${entry.name}`;
+      if (dirty.has(file) || present(join(workspaceRoot, file))) continue;
+      rmSync(join(worktree, file), { force: true });
+      removed++;
+    }
+  }
+  return removed;
 }
 
 /**
