@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import type { ProjectRef } from '../checks/check';
+import { readWhileUnchanged } from '../system/files';
 import { parseJsonc } from '../system/jsonc';
 
 /** A JSON file as TypeScript reads tsconfig files (comments and trailing commas allowed); undefined when unreadable. */
@@ -13,28 +14,16 @@ function readJson(path: string): unknown {
   }
 }
 
-/**
- * The tsconfig files' paths as last read, while the file stays as it was (size and
- * time): every session of a batch asks, and a workspace of thousands of projects
- * has a tsconfig.base.json of hundreds of kilobytes.
- */
-const readPaths = new Map<string, { stamp: string; paths: [string, string[]][] | undefined }>();
+/** The tsconfig files' paths: every session of a batch asks, and a workspace of thousands of projects has a large tsconfig. */
+const readPaths = new Map<string, { stamp: string; value: [string, string[]][] | undefined }>();
 
 function pathsIn(path: string): [string, string[]][] | undefined {
-  let stamp: string;
-  try {
-    const { size, mtimeMs } = statSync(path);
-    stamp = `${size}:${mtimeMs}`;
-  } catch {
-    return undefined;
-  }
-  const known = readPaths.get(path);
-  if (known?.stamp === stamp) return known.paths;
-  const json = readJson(path) as { compilerOptions?: { paths?: Record<string, string[]> } } | undefined;
-  const found = json?.compilerOptions?.paths;
-  const paths = found ? Object.entries(found) : undefined;
-  readPaths.set(path, { stamp, paths });
-  return paths;
+  if (!existsSync(path)) return undefined;
+  return readWhileUnchanged(readPaths, path, () => {
+    const json = readJson(path) as { compilerOptions?: { paths?: Record<string, string[]> } } | undefined;
+    const found = json?.compilerOptions?.paths;
+    return found ? Object.entries(found) : undefined;
+  });
 }
 
 /** tsconfig `paths` of the workspace: specifier → the files it maps to. */

@@ -1,5 +1,6 @@
-import { readdirSync, statSync, type Dirent } from 'fs';
+import { readdirSync, type Dirent } from 'fs';
 import { join } from 'path';
+import { readWhileUnchanged } from '../system/files';
 
 /**
  * Which projects a session's worktree holds. Checking out every file of a large
@@ -32,20 +33,11 @@ export interface SparseCone {
   folders: { path: string; walked: boolean }[];
 }
 
-/**
- * A folder's entries, read again only when the folder changed (its modification
- * time): a batch works out the cone of every session of the run from the same
- * workspace folders, and a folder of 2,000 projects takes milliseconds to list.
- */
-const listings = new Map<string, { mtimeMs: number; entries: Dirent[] }>();
+/** A folder's entries: a folder of 2,000 projects takes milliseconds to list, and every session's cone lists it. */
+const listings = new Map<string, { stamp: string; value: Dirent[] }>();
 
 function listFolder(path: string): Dirent[] {
-  const { mtimeMs } = statSync(path);
-  const known = listings.get(path);
-  if (known?.mtimeMs === mtimeMs) return known.entries;
-  const entries = readdirSync(path, { withFileTypes: true });
-  listings.set(path, { mtimeMs, entries });
-  return entries;
+  return readWhileUnchanged(listings, path, () => readdirSync(path, { withFileTypes: true }));
 }
 
 /** A folder as a cone pattern: glob characters escaped, as git sparse-checkout writes them. */

@@ -12,7 +12,7 @@ import {
   type Dirent,
 } from 'fs';
 import { dirname, join, resolve } from 'path';
-import { dirtyPaths, git } from '../system/git';
+import { commonDirOf, dirtyPaths, git, gitDirOf, headCommit } from '../system/git';
 import { present } from '../system/files';
 import { processAlive, withLock } from '../system/lock';
 import { endStrays } from '../system/process';
@@ -63,17 +63,6 @@ function gitStagesOutsideSparse(cwd: string): Promise<boolean> {
     () => false,
   );
   return sparseSupport;
-}
-
-/** The worktree's own git folder, from the `.git` file git writes into a linked worktree. */
-function worktreeGitDir(worktree: string): string {
-  const pointer = readFileSync(join(worktree, '.git'), 'utf-8').trim();
-  return resolve(worktree, pointer.replace(/^gitdir:\s*/, ''));
-}
-
-/** The repository's common git folder, named by the `commondir` file of a linked worktree's git folder. */
-function commonGitDir(gitDir: string): string {
-  return resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf-8').trim());
 }
 
 export function lockPath(workspaceRoot: string): string {
@@ -155,7 +144,7 @@ export async function createWorktree(
     }
   });
   if (cone) {
-    const info = join(worktreeGitDir(path), 'info');
+    const info = join(gitDirOf(path), 'info');
     mkdirSync(info, { recursive: true });
     writeFileSync(join(info, 'sparse-checkout'), `${conePatterns(cone).join('\n')}\n`);
   }
@@ -191,7 +180,8 @@ export async function createWorktree(
     await stageAll(path, workspaceRoot, sparse);
     await worktreeGit({ path, sparse }, ['commit', '--no-verify', '--allow-empty', '-q', '-m', `fanout: baseline for ${project}`]);
   }
-  const baseline = branchTip(path, branch) ?? (await git(path, ['rev-parse', 'HEAD'])).trim();
+  // The branch's tip, read from git's files where it can be (as `git commit` has just written it).
+  const baseline = await headCommit(path);
   return { path, branch, baseline, sparse };
 }
 
@@ -220,21 +210,6 @@ function layDeletions(workspaceRoot: string, worktree: string, cone: SparseCone,
     }
   }
   return removed;
-}
-
-/**
- * The commit a branch points at, read from its loose ref in the repository's
- * common git folder (where `git commit` has just written it), sparing a git
- * process; undefined where the ref is not a plain file (packed, or another ref store).
- */
-function branchTip(worktree: string, branch: string): string | undefined {
-  try {
-    const common = commonGitDir(worktreeGitDir(worktree));
-    const tip = readFileSync(join(common, 'refs', 'heads', ...branch.split('/')), 'utf-8').trim();
-    return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(tip) ? tip : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Every file the session added, modified or deleted since the baseline. */
@@ -334,8 +309,8 @@ async function forgetWorktree(
  */
 function ownAdminDir(workspaceRoot: string, worktree: string): string | undefined {
   try {
-    const admin = worktreeGitDir(worktree);
-    const common = commonGitDir(admin);
+    const admin = gitDirOf(worktree);
+    const common = commonDirOf(admin);
     const back = readFileSync(join(admin, 'gitdir'), 'utf-8').trim();
     const inWorktrees = dirname(admin) === join(common, 'worktrees');
     return inWorktrees && resolve(back) === resolve(worktree, '.git') && resolve(workspaceRoot) !== resolve(worktree) ? admin : undefined;

@@ -88,8 +88,8 @@ describe('requireWithCodeCache', () => {
     expect(await load()).toEqual({ outcome: 'compiled', sum: 5 });
   });
 
-  it('puts the cache in node_modules/.cache/fanout of the workspace, else in the temporary folder', () => {
-    expect(defaultCodeCacheDir(dir)).toBe(join(tmpdir(), 'fanout-code-cache'));
+  it('puts the cache in node_modules/.cache/fanout of the workspace, and nowhere without one', () => {
+    expect(defaultCodeCacheDir(dir)).toBeUndefined();
     mkdirSync(join(dir, 'node_modules'));
     expect(defaultCodeCacheDir(dir)).toBe(join(dir, 'node_modules', '.cache', 'fanout'));
     expect(existsSync(join(dir, 'node_modules', '.cache'))).toBe(false);

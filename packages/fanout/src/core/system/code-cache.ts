@@ -1,7 +1,6 @@
 import { createHash } from 'crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { createRequire, Module } from 'module';
-import { tmpdir } from 'os';
 import { basename, dirname, join } from 'path';
 import { Script } from 'vm';
 
@@ -10,12 +9,14 @@ export type CodeCacheOutcome = 'used' | 'written' | 'compiled';
 
 /**
  * Where the code cache goes: `node_modules/.cache/fanout` of the workspace a task
- * runs in (its working folder, as Nx runs tasks), where build tools keep theirs,
- * else a folder of the system's temporary one.
+ * runs in (its working folder, as Nx runs tasks), where build tools keep theirs.
+ * Undefined without a `node_modules` there: nowhere else is as safe (a code cache
+ * is run as code, so never one from a folder others can write to, such as the
+ * system's temporary one).
  */
-export function defaultCodeCacheDir(cwd = process.cwd()): string {
+export function defaultCodeCacheDir(cwd = process.cwd()): string | undefined {
   const modules = join(cwd, 'node_modules');
-  return existsSync(modules) ? join(modules, '.cache', 'fanout') : join(tmpdir(), 'fanout-code-cache');
+  return existsSync(modules) ? join(modules, '.cache', 'fanout') : undefined;
 }
 
 /**
@@ -48,7 +49,6 @@ export function requireWithCodeCache(file: string, cacheDir: string, onLoaded?: 
   const used = cachedData !== undefined && !script.cachedDataRejected;
   const module = new Module(file);
   module.filename = file;
-  module.paths = (Module as unknown as { _nodeModulePaths(from: string): string[] })._nodeModulePaths(dirname(file));
   const wrapper = script.runInThisContext() as (
     exports: unknown,
     require: NodeJS.Require,

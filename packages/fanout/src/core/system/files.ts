@@ -21,3 +21,18 @@ export function present(path: string): boolean {
     return false;
   }
 }
+
+/**
+ * `read()` of what is at `path`, read again only once it changed (its size or
+ * modification time) since `cache` last held it: a batch sets up every session of
+ * a run from the same workspace files and folders. Throws where `path` is not.
+ */
+export function readWhileUnchanged<T>(cache: Map<string, { stamp: string; value: T }>, path: string, read: () => T): T {
+  const { size, mtimeMs } = statSync(path);
+  const stamp = `${size}:${mtimeMs}`;
+  const known = cache.get(path);
+  if (known?.stamp === stamp) return known.value;
+  const value = read();
+  cache.set(path, { stamp, value });
+  return value;
+}

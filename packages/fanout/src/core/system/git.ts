@@ -54,6 +54,21 @@ export async function dirtyPaths(cwd: string, pathspecs: string[] = []): Promise
 
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
+/** The git folder of `root`: its `.git` folder, or the one a linked worktree's `.git` file points at. */
+export function gitDirOf(root: string): string {
+  const dotGit = join(root, '.git');
+  if (!statSync(dotGit).isFile()) return dotGit;
+  const pointer = /^gitdir:\s*(.+)$/m.exec(readFileSync(dotGit, 'utf-8'))?.[1]?.trim();
+  if (!pointer) throw new Error(`${dotGit} names no git folder`);
+  return resolve(root, pointer);
+}
+
+/** The repository's common git folder: the one a linked worktree's git folder names in `commondir`, else itself. */
+export function commonDirOf(gitDir: string): string {
+  const commondir = join(gitDir, 'commondir');
+  return existsSync(commondir) ? resolve(gitDir, readFileSync(commondir, 'utf-8').trim()) : gitDir;
+}
+
 /**
  * The commit HEAD names, read from the repository's files when `root` is the top
  * of a plain repository or linked worktree whose branch is a loose or packed ref:
@@ -63,20 +78,13 @@ const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
  */
 export function headFromFiles(root: string): string | undefined {
   try {
-    let gitDir = join(root, '.git');
-    if (statSync(gitDir).isFile()) {
-      const pointer = /^gitdir:\s*(.+)$/m.exec(readFileSync(gitDir, 'utf-8'))?.[1]?.trim();
-      if (!pointer) return undefined;
-      gitDir = resolve(root, pointer);
-    }
+    const gitDir = gitDirOf(root);
     const head = readFileSync(join(gitDir, 'HEAD'), 'utf-8').trim();
     if (COMMIT.test(head)) return head;
     const ref = /^ref:\s*(refs\/heads\/\S+)$/.exec(head)?.[1];
     if (!ref) return undefined;
     // A linked worktree keeps its refs in the repository's common folder.
-    const common = existsSync(join(gitDir, 'commondir'))
-      ? resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf-8').trim())
-      : gitDir;
+    const common = commonDirOf(gitDir);
     if (existsSync(join(common, 'reftable'))) return undefined;
     const loose = join(common, ...ref.split('/'));
     if (existsSync(loose)) {

@@ -17,8 +17,7 @@ export function parseJsonc(text: string): unknown {
     const character = text[index];
     if (character === '"') {
       // A string, whole, escapes included: nothing inside it is a comment.
-      let end = index + 1;
-      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const end = stringEnd(text, index);
       plain += text.slice(index, end + 1);
       index = end + 1;
     } else if (character === '/' && text[index + 1] === '/') {
@@ -41,8 +40,7 @@ function withoutTrailingCommas(text: string): string {
   for (let index = 0; index < text.length; index++) {
     const character = text[index];
     if (character === '"') {
-      let end = index + 1;
-      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const end = stringEnd(text, index);
       result += text.slice(index, end + 1);
       index = end;
       continue;
@@ -55,4 +53,11 @@ function withoutTrailingCommas(text: string): string {
     result += character;
   }
   return result;
+}
+
+/** Where the string that opens at `start` (a `"`) closes, escapes skipped; the text's end if it never does. */
+function stringEnd(text: string, start: number): number {
+  let end = start + 1;
+  while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+  return end;
 }

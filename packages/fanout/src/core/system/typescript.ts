@@ -18,11 +18,13 @@ function loadCompiler(): typeof Ts {
   } catch {
     return (require('ts-morph') as typeof import('ts-morph')).ts;
   }
+  const cacheDir = defaultCodeCacheDir();
   try {
-    return requireWithCodeCache(file, defaultCodeCacheDir()) as typeof Ts;
+    if (cacheDir) return requireWithCodeCache(file, cacheDir) as typeof Ts;
   } catch {
-    return require(file) as typeof Ts;
+    // Loaded the usual way below.
   }
+  return require(file) as typeof Ts;
 }
 
 /**
