@@ -8,7 +8,10 @@ import type { AgentOptions } from './core/agents/agent-options';
 /** The package name, as registered in nx.json `plugins`. */
 export const PLUGIN_NAME = 'fanout';
 
-/** The inferred session target's default name (the plugin's `targetName` option renames it). */
+/**
+ * The inferred target users run (the plugin's `targetName` option renames it): it
+ * lands the task's session, which its `-session` target runs or Nx replays.
+ */
 export const FANOUT_TARGET = 'fanout';
 /** The root project's target that checks the fan-out as a whole. */
 export const VERIFY_TARGET = 'fanout-verify';
@@ -127,6 +130,14 @@ export function readPluginOptions(nxJson: PluginsConfiguration | undefined): Fan
 /** The session target's name in this workspace: the plugin's `targetName`, or `fanout`. */
 export function fanoutTargetName(options: FanoutPluginOptions | undefined): string {
   return typeof options?.targetName === 'string' && options.targetName.trim() !== '' ? options.targetName : FANOUT_TARGET;
+}
+
+/**
+ * The cached target that runs a task's session and records its work (the
+ * landing target's name with `-session`): `fanout-session` by default.
+ */
+export function sessionTargetName(options: FanoutPluginOptions | undefined): string {
+  return `${fanoutTargetName(options)}-session`;
 }
 
 /** The plugin option leadWait's default: the longest a session waits for the lead's first response. */

@@ -2,7 +2,7 @@ import { createNodesFromFiles, type CreateNodesContextV2, type CreateNodesV2, ty
 import { readFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { hashedAgentOptions } from './core/agents/agent-options';
-import { DEFAULT_SCOPE, parseAssignment } from './core/session/assignment';
+import { parseAssignment } from './core/session/assignment';
 import {
   ASSIGNMENT_FILE,
   CONVENTIONS_FILE,
@@ -10,6 +10,7 @@ import {
   FANOUT_TARGET as FANOUT_TARGET_DEFAULT,
   FOUNDATION_TARGETS,
   fanoutTargetName,
+  sessionTargetName,
   TASK_TAG,
   VERIFY_TARGET,
   type FanoutPluginOptions,
@@ -42,12 +43,11 @@ export function fanoutTarget(
   let like: string | undefined;
   let contracts: string | undefined;
   let agent: string | undefined;
-  let scope: readonly string[] = DEFAULT_SCOPE;
   let gate: string[] | undefined;
   let repairs: number | undefined;
   try {
     const assignment = parseAssignment(source, `${projectRoot}/${ASSIGNMENT_FILE}`);
-    ({ like, contracts, agent, scope, gate, repairs } = assignment);
+    ({ like, contracts, agent, gate, repairs } = assignment);
   } catch {
     // An invalid fanout.md still gets its target, so that running it reports the problem.
   }
@@ -72,15 +72,10 @@ export function fanoutTarget(
       ...((repairs ?? pluginOptions.repairs) !== undefined ? { repairs: repairs ?? pluginOptions.repairs } : {}),
       ...(pluginOptions.agents ? { agents: hashedAgentOptions(pluginOptions.agents) } : {}),
     },
-    outputs: [
-      ...scope.map((entry) => (entry === '.' ? '{projectRoot}' : `{projectRoot}/${entry}`)),
-      // The assignment is an input; a scope that covers it must not make it an output too.
-      ...(scope.includes('.') ? [`!{projectRoot}/${ASSIGNMENT_FILE}`] : []),
-      `{workspaceRoot}/${FANOUT_DIR}/sessions/{projectName}`,
-      // owned.json: which files of the scope fanout wrote. A replay restores them, so it must restore this
-      // record too, or the next session would take them for the user's uncommitted work and refuse to start.
-      `{workspaceRoot}/${FANOUT_DIR}/integration/{projectName}`,
-    ],
+    // The session's record only: its result.json, log, diff, a copy of each file it wrote and its wired
+    // edits. Never the project's own files: a replay must not overwrite what the user changed since
+    // (the landing target decides what lands, file by file).
+    outputs: [`{workspaceRoot}/${FANOUT_DIR}/sessions/{projectName}`],
     dependsOn: [
       // Tasks that depend on each other run in order: the dependency's session first, whatever the target is named.
       `^${fanoutTargetName(pluginOptions)}`,
@@ -89,7 +84,25 @@ export function fanoutTarget(
       ...(shared.length > 0 ? (pluginOptions.foundationTargets ?? FOUNDATION_TARGETS).map((target) => ({ projects: shared, target })) : []),
     ],
     metadata: {
-      description: `Run this task's agent session in its own git worktree and integrate the result (${ASSIGNMENT_FILE}).`,
+      description: `Run this task's agent session in its own git worktree and record its work (${ASSIGNMENT_FILE}); cached. The ${fanoutTargetName(pluginOptions)} target lands it.`,
+      technologies: ['fanout'],
+    },
+  };
+}
+
+/**
+ * The target users run: lands the task's session record in the workspace. Never
+ * cached, so it runs whether the session ran now or Nx replayed it, and it is
+ * where fanout's protections of the user's files apply. The options given to it
+ * (--agent, --timeout, ...) are forwarded to the session.
+ */
+export function landingTarget(pluginOptions: FanoutPluginOptions = {}): TargetConfiguration {
+  return {
+    executor: 'fanout:land',
+    cache: false,
+    dependsOn: [{ target: sessionTargetName(pluginOptions), params: 'forward' }],
+    metadata: {
+      description: `Land this task's session in the workspace: its files and wired edits, never over a file you changed since (the session runs first, or is replayed from the cache).`,
       technologies: ['fanout'],
     },
   };
@@ -145,7 +158,10 @@ export const createNodesV2: CreateNodesV2<FanoutPluginOptions> = [
           projects: {
             [projectRoot]: {
               tags: [TASK_TAG],
-              targets: { [fanoutTargetName(pluginOptions)]: fanoutTarget(projectRoot, source, production, pluginOptions ?? {}) },
+              targets: {
+                [sessionTargetName(pluginOptions)]: fanoutTarget(projectRoot, source, production, pluginOptions ?? {}),
+                [fanoutTargetName(pluginOptions)]: landingTarget(pluginOptions ?? {}),
+              },
             },
           },
         };

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join } from 'path';
 import type { Finding } from '../checks/check';
 import type { SessionResult, SessionTimings } from '../session/session';
+import { keptLine } from '../landing/decide';
 import { DIFF_CUT_NOTE, DIFF_FILE } from '../session/session-diff';
 import { FANOUT_DIR } from '../../constants';
 import { headFromFiles } from '../system/git';
@@ -97,6 +98,16 @@ function readSessions(workspaceRoot: string, note: (message: string) => void): R
   }
   return recorded.sort(
     (a, b) => Date.parse(a.result.startedAt) - Date.parse(b.result.startedAt) || a.result.project.localeCompare(b.result.project),
+  );
+}
+
+/** What landing kept of the user's instead of the session's version, one line per file. */
+function keptLines(result: SessionResult): string[] {
+  const files = Array.isArray(result.landing?.files) ? result.landing.files : [];
+  return files.flatMap((file) =>
+    file.action === 'kept' && file.reason
+      ? [keptLine(file.path, file.reason, `.fanout/sessions/${result.project}/files/${file.path}`)]
+      : [],
   );
 }
 
@@ -668,7 +679,7 @@ function sessionMarkdown(result: SessionResult, diffText: string | undefined): s
   const diff = diffText === undefined ? undefined : parseDiff(diffText);
   const rows = fileRows(result, diff);
   if (rows.length > 0) {
-    lines.push(result.status === 'succeeded' ? 'Files integrated:' : 'Changes in the kept worktree (not integrated):', '');
+    lines.push(result.status === 'succeeded' ? 'Files the session wrote:' : 'Changes in the kept worktree (not landed):', '');
     lines.push('| file | change | added | removed |', '| --- | --- | ---: | ---: |');
     for (const row of rows) {
       const [added, removed] = row.binary ? ['binary', 'binary'] : [row.added ?? NONE, row.removed ?? NONE];
@@ -688,6 +699,8 @@ function sessionMarkdown(result: SessionResult, diffText: string | undefined): s
       '',
     );
   }
+  for (const line of keptLines(result)) lines.push(`- ${mdText(line)}`);
+  if (keptLines(result).length > 0) lines.push('');
   if (Array.isArray(result.wired) && result.wired.length > 0) {
     lines.push('Wired files (merged three-way into the shared file):', '');
     for (const file of result.wired) lines.push(`- ${mdCode(file.path)} of ${mdCode(file.project)}: ${mdText(file.status)}`);
@@ -911,6 +924,10 @@ function sessionHtml(result: SessionResult, index: number, diffText: string | un
     }
     parts.push(`<ul class="files">${rows.map(fileRowHtml).join('\n')}</ul>`);
     if (diff?.cut) parts.push(`<p class="note">${escapeHtml(diff.cut.replace(/^\[fanout: /, '').replace(/\]$/, ''))}</p>`);
+  }
+  const kept = keptLines(result);
+  if (kept.length > 0) {
+    parts.push('<h4>Kept yours</h4>', `<ul class="kept">${kept.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ul>`);
   }
   if (Array.isArray(result.wired) && result.wired.length > 0) {
     const items = result.wired.map(

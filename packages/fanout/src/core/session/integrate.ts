@@ -16,8 +16,8 @@ import {
   writeFileSync,
 } from 'fs';
 import { dirname, join } from 'path';
-import { dirtyPaths } from '../system/git';
 import { isInside, type FileChange } from './scope';
+import { DELETED } from '../landing/decide';
 import { withLock } from '../system/lock';
 import { lockPath } from './worktree';
 import { FANOUT_DIR } from '../../constants';
@@ -37,26 +37,13 @@ export class IntegrationRefused extends Error {
   }
 }
 
-/** What `owned` holds for a file fanout itself deleted: there is no content to hash. */
-export const DELETED_BY_FANOUT = 'deleted';
-
 /** Whether the workspace's copy of `path` is exactly what fanout left there (`owned`: path → sha256). */
 function isFanoutsOwn(workspaceRoot: string, path: string, owned: ReadonlyMap<string, string>): boolean {
   const expected = owned.get(path);
   if (expected === undefined) return false;
   const target = join(workspaceRoot, path);
-  if (!present(target)) return expected === DELETED_BY_FANOUT;
+  if (!present(target)) return expected === DELETED;
   return lstatSync(target).isFile() && expected === sha256(target);
-}
-
-/** The user's uncommitted changes under `pathspecs`: dirty paths that are not what fanout left there. */
-export async function usersChanges(
-  workspaceRoot: string,
-  pathspecs: readonly string[],
-  owned: ReadonlyMap<string, string>,
-): Promise<string[]> {
-  const dirty = await dirtyPaths(workspaceRoot, [...pathspecs]);
-  return [...dirty.keys()].filter((path) => !path.startsWith(`${FANOUT_DIR}/`) && !isFanoutsOwn(workspaceRoot, path, owned)).sort();
 }
 
 export class UncommittedInScope extends Error {
@@ -71,24 +58,10 @@ export class UncommittedInScope extends Error {
 
 /**
  * Refuses to start a session while the user has uncommitted changes inside its
- * scope: the session starts from them and may rewrite or delete any file there,
- * so they would be at the mercy of an agent. Checked before the worktree exists,
- * so a blocked task costs nothing. Paths inside the scope that the session may
- * not write (`readOnly`: the assignment) do not count; nor does what fanout wrote.
- */
-export async function assertScopeUntouched(
-  workspaceRoot: string,
-  scopeRoots: readonly string[],
-  readOnly: readonly string[],
-  owned: ReadonlyMap<string, string>,
-): Promise<void> {
-  refuseUsersWorkInScope(workspaceRoot, await dirtyPaths(workspaceRoot, [...scopeRoots]), scopeRoots, readOnly, owned);
-}
-
-/**
- * `assertScopeUntouched` over a status of the workspace already taken (`dirty`,
- * which must cover `scopeRoots`): the session's worktree takes one status of the
- * workspace for what it lays over HEAD and for this.
+ * scope (`dirty`: a status of the workspace that covers `scopeRoots`): the session
+ * starts from them and may rewrite or delete any file there, so they would be at
+ * the mercy of an agent. Paths inside the scope that the session may not write
+ * (`readOnly`: the assignment) do not count; nor does what fanout landed (`owned`).
  */
 export function refuseUsersWorkInScope(
   workspaceRoot: string,
@@ -145,50 +118,35 @@ function unreadable(worktree: string, path: string): string | undefined {
 }
 
 /**
- * Checks that integrating `changes` cannot overwrite anything of the user's:
- * a target with uncommitted changes is refused unless it is exactly what fanout
- * itself wrote there last time (`owned`: path → sha256). Also refuses anything
- * that could make fanout read or write outside the session's own files:
- * symbolic or hard links the session made, and targets below a symbolic link
- * in the workspace.
+ * Refuses a session's changes that could make fanout read outside the session's
+ * own files: symbolic or hard links the session made, and files below a
+ * symbolic link of the worktree.
  */
-export async function checkIntegration(
-  workspaceRoot: string,
-  worktree: string,
-  changes: readonly FileChange[],
-  owned: ReadonlyMap<string, string>,
-  wired: readonly string[] = [],
-): Promise<void> {
-  const escapes: string[] = [];
-  const paths: string[] = [];
-  // A wired file is merged with what the workspace holds, the user's changes included: only a link is refused.
-  for (const change of [...changes, ...wired.map((path) => ({ path, status: 'modified' as const }))]) {
-    const inWorktree = change.status === 'deleted' ? undefined : unreadable(worktree, change.path);
-    const via = linkOnPath(workspaceRoot, change.path);
-    const reason = inWorktree ?? (via ? `${change.path} (the workspace's ${via} is a symbolic link)` : undefined);
-    if (reason) {
-      escapes.push(reason);
-      paths.push(change.path);
-    }
-  }
+export function refuseLinks(worktree: string, changes: readonly FileChange[]): void {
+  const escapes = changes.flatMap((change) => {
+    const reason = change.status === 'deleted' ? undefined : unreadable(worktree, change.path);
+    return reason ? [{ reason, path: change.path }] : [];
+  });
   if (escapes.length > 0) {
     throw new IntegrationRefused(
-      `the session's changes could make fanout read or write outside the session's own files, so nothing was integrated: ${escapes.join(', ')}. ` +
-        'Fanout integrates plain files only, and never through a symbolic link.',
-      paths,
+      `the session's changes could make fanout read or write outside the session's own files, so nothing was recorded: ${escapes.map((escape) => escape.reason).join(', ')}. ` +
+        'Fanout lands plain files only, and never through a symbolic link.',
+      escapes.map((escape) => escape.path),
     );
   }
-  if (changes.length === 0) return;
-  const theirs = await usersChanges(
-    workspaceRoot,
-    changes.map((change) => change.path),
-    owned,
-  );
-  if (theirs.length > 0) {
+}
+
+/** Refuses to land files below a symbolic link of the workspace: the write would go wherever the link points. */
+export function refuseWorkspaceLinks(workspaceRoot: string, paths: readonly string[]): void {
+  const escapes = paths.flatMap((path) => {
+    const via = linkOnPath(workspaceRoot, path);
+    return via ? [{ reason: `${path} (the workspace's ${via} is a symbolic link)`, path }] : [];
+  });
+  if (escapes.length > 0) {
     throw new IntegrationRefused(
-      `these files have uncommitted changes in the workspace and the session would overwrite them: ${theirs.join(', ')}. ` +
-        'Commit or stash them, then run the task again.',
-      theirs,
+      `landing would write outside the workspace's own files, so nothing was landed: ${escapes.map((escape) => escape.reason).join(', ')}. ` +
+        'Fanout never lands through a symbolic link.',
+      escapes.map((escape) => escape.path),
     );
   }
 }
@@ -263,8 +221,11 @@ interface Journal {
   createdDirs: string[];
 }
 
+/** What an integration leaves in its folder only while it is unfinished. */
+const STAGING = ['journal.json', 'new', 'old'];
+
 /** Writes a small file so it is either absent or whole, whenever a crash comes. */
-function writeWhole(path: string, text: string): void {
+export function writeWhole(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const draft = `${path}.${process.pid}.draft`;
   writeFileSync(draft, text);
@@ -284,7 +245,7 @@ function moveInto(from: string, to: string): void {
  * An error midway undoes what was done; a crash midway (the process killed)
  * leaves the journal, and the next run undoes it before it starts
  * (`recoverIntegrations`). Must run under the workspace lock. Returns path →
- * sha256 of every file written, and records them as fanout's own (`ownedByFanout`).
+ * sha256 of every file written.
  */
 export function applyChanges(
   workspaceRoot: string,
@@ -346,10 +307,6 @@ export function applyChanges(
     rollBack(workspaceRoot, dir, journal);
     throw error;
   }
-  const owned = ownedByFanout(workspaceRoot, project);
-  for (const [path, hash] of written) owned.set(path, hash);
-  for (const path of journal.deleted) owned.set(path, DELETED_BY_FANOUT);
-  writeWhole(join(dir, 'owned.json'), `${JSON.stringify(Object.fromEntries(owned), null, 2)}\n`);
   // Removing the journal is the moment the integration counts as done.
   rmSync(join(dir, 'journal.json'));
   rmSync(join(dir, 'new'), { recursive: true, force: true });
@@ -412,21 +369,6 @@ export function recoverIntegrations(workspaceRoot: string): string[] {
  * folder with a journal or staged files.
  */
 export async function recoverUnfinished(workspaceRoot: string): Promise<string[]> {
-  const pending = integrationDirs(workspaceRoot).some(({ dir }) => readdirSync(dir).some((entry) => entry !== 'owned.json'));
+  const pending = integrationDirs(workspaceRoot).some(({ dir }) => readdirSync(dir).some((entry) => STAGING.includes(entry)));
   return pending ? withLock(lockPath(workspaceRoot), async () => recoverIntegrations(workspaceRoot)) : [];
-}
-
-/**
- * The files fanout integrated for a project, path → sha256 of what it wrote.
- * Kept apart from result.json (which a run removes when it starts), so a run
- * killed before it finished does not make fanout's own earlier output look like
- * the user's uncommitted work.
- */
-export function ownedByFanout(workspaceRoot: string, project: string): Map<string, string> {
-  try {
-    const record = JSON.parse(readFileSync(join(integrationDir(workspaceRoot, project), 'owned.json'), 'utf-8'));
-    return new Map(Object.entries(record as Record<string, string>));
-  } catch {
-    return new Map();
-  }
 }

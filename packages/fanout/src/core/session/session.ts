@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { AgentAdapter, AgentTokens, RepairRound } from '../agents/agent';
 import { checkAgentOptions, type AgentOptions } from '../agents/agent-options';
@@ -10,26 +10,22 @@ import { feedbackMessage, type FeedbackInput } from './feedback';
 import { assemblePrompt, type assembleBase } from './prompt';
 import { takeLeadTurn, type LeadTurn } from './lead';
 import { headCommit } from '../system/git';
-import {
-  applyChanges,
-  refuseUsersWorkInScope,
-  checkIntegration,
-  DELETED_BY_FANOUT,
-  IntegrationRefused,
-  ownedByFanout,
-  recoverUnfinished,
-} from './integrate';
-import { withLock } from '../system/lock';
+import { refuseUsersWorkInScope, IntegrationRefused, recoverUnfinished } from './integrate';
+import { markRanNow, ownedByFanout } from '../landing/landed';
+import { recordedFilesDir, recordSessionFiles } from '../landing/record';
+import { syntaxError } from '../landing/syntax';
+import type { LandingOutcome } from '../landing/land';
+import { randomUUID } from 'crypto';
 import { resolveSubjects } from '../naming/substitution';
 import { assertSessionName } from '../naming/names';
 import { createRedactor, redactDeep } from '../system/redact';
 import { formatFinding, type CheckInput, type Finding } from '../checks/check';
 import { runChecks, warmChecks, type CheckSettings } from '../checks/registry';
 import { judgeScope, workspaceScope, type FileChange } from './scope';
-import { describeConflicts, mergeWiredEdits, readWiredEdits, writeWiredEdits } from './wiring';
+import { readWiredEdits, wiredEditsFile, writeWiredEdits } from './wiring';
 import type { WiredFile } from './assignment';
 import type { SparseCheckout } from './sparse-checkout';
-import { createWorktree, lockPath, removeWorktree, sessionChanges, type Worktree } from './worktree';
+import { createWorktree, removeWorktree, sessionChanges, type Worktree } from './worktree';
 import { beginSetup, whenSetupsEnd } from './setting-up';
 import { DIFF_FILE, recordSessionDiff, type SessionDiff } from './session-diff';
 import { ASSIGNMENT_FILE, FANOUT_DIR } from '../../constants';
@@ -152,6 +148,8 @@ function addTokens(a: AgentTokens | undefined, b: AgentTokens | undefined): Agen
 }
 
 export interface SessionResult {
+  /** This session record's id: landing tells a record it landed before from a new one by it. */
+  id: string;
   project: string;
   status: 'succeeded' | 'failed';
   agent: string;
@@ -161,14 +159,17 @@ export interface SessionResult {
   baseCommit: string;
   baseContextHash: string;
   /**
-   * Files integrated into the workspace, with the sha256 of what was written and the lines
-   * added and removed (`binary` instead for a binary file; neither in results of older versions).
+   * The files the session wrote or deleted, with the sha256 of its version and of the file where it
+   * started (`baseSha256`, absent when the file was not there), and the lines added and removed
+   * (`binary` instead for a binary file). A copy of each written file is in the session folder's files/.
    */
-  files: (FileChange & { sha256?: string; added?: number; removed?: number; binary?: boolean })[];
-  /** When its changes landed in the workspace, under the integration lock; absent when they did not. */
+  files: (FileChange & { sha256?: string; baseSha256?: string; added?: number; removed?: number; binary?: boolean })[];
+  /** When its record landed in this workspace (under the workspace lock); absent until it has. */
   integratedAt?: string;
-  /** The session's edits of its wired files, and how each landed; absent when it made none. */
-  wired?: { path: string; project: string; status: 'merged' | 'unchanged' | 'conflict' }[];
+  /** The session's edits of its wired files: recorded by the session, then how each landed. */
+  wired?: { path: string; project: string; status: 'recorded' | LandingOutcome['wired'][number]['status'] }[];
+  /** What landing did with the record in this workspace (the fanout target); absent until it landed. */
+  landing?: LandingOutcome;
   /** Changes the scope check rejected. */
   rejected: (FileChange & { reason: 'outside-scope' | 'read-only' })[];
   checks: { name: string; ok: boolean; message?: string }[];
@@ -257,32 +258,11 @@ export async function discardSession(workspaceRoot: string, project: string): Pr
 
 /**
  * What fanout itself wrote in this project (path → sha256): the task generator's
- * placeholder, what earlier sessions integrated (`integrated`, which survives a
- * killed run), and the files of the previous session (from its result.json, the
- * last finished run or Nx's replay of it, which has the final word).
- * Only these may be replaced while uncommitted; anything else dirty is the user's.
+ * placeholder and what landing wrote (`landed`). Only these may be replaced while
+ * uncommitted; anything else dirty is the user's.
  */
-function ownedFiles(
-  resultFile: string,
-  project: string,
-  projectRoot: string,
-  integrated: ReadonlyMap<string, string>,
-): Map<string, string> {
-  const owned = new Map([
-    [`${projectRoot}/src/index.ts`, createHash('sha256').update(taskPlaceholder(project)).digest('hex')],
-    ...integrated,
-  ]);
-  if (!existsSync(resultFile)) return owned;
-  try {
-    const previous = JSON.parse(readFileSync(resultFile, 'utf-8')) as SessionResult;
-    for (const file of previous.files) {
-      if (file.sha256) owned.set(file.path, file.sha256);
-      else if (file.status === 'deleted') owned.set(file.path, DELETED_BY_FANOUT);
-    }
-  } catch {
-    // An unreadable result owns nothing.
-  }
-  return owned;
+function ownedFiles(project: string, projectRoot: string, landed: ReadonlyMap<string, string>): Map<string, string> {
+  return new Map([[`${projectRoot}/src/index.ts`, createHash('sha256').update(taskPlaceholder(project)).digest('hex')], ...landed]);
 }
 
 /** The agent's options: checked against what it takes, with the run's --model for an agent that takes a model. */
@@ -324,12 +304,15 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
   const timings: SessionTimings = { contextMs: 0, worktreeMs: 0, agentMs: 0, checksMs: 0, integrateMs: 0 };
   const dir = sessionDir(spec.workspaceRoot, spec.project);
   const resultFile = join(dir, 'result.json');
-  const owned = ownedFiles(resultFile, spec.project, spec.projectRoot, ownedByFanout(spec.workspaceRoot, spec.project));
+  const owned = ownedFiles(spec.project, spec.projectRoot, ownedByFanout(spec.workspaceRoot, spec.project));
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'session.log');
   const promptFile = join(dir, 'prompt.md');
   rmSync(resultFile, { force: true });
   rmSync(join(dir, DIFF_FILE), { force: true });
+  // A record of an earlier session must never be taken for this one's.
+  rmSync(wiredEditsFile(dir), { force: true });
+  rmSync(recordedFilesDir(dir), { recursive: true, force: true });
   writeFileSync(logFile, '');
   // Built from the whole environment (NX_* included, which the agent does not get but could still read).
   let redact = createRedactor(spec.env ?? process.env);
@@ -348,6 +331,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     );
   }
   const result: SessionResult = {
+    id: randomUUID(),
     project: spec.project,
     status: 'failed',
     agent: agentName,
@@ -524,6 +508,20 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
         },
         spec.checks ?? {},
       );
+      // A wired file is the app's, outside the session's project: one the session leaves unparsable never lands.
+      for (const change of verdict.wired) {
+        const broken = syntaxError(change.path, readFileSync(join(active.path, change.path), 'utf-8'));
+        if (broken) {
+          result.findings.push({
+            check: 'wired-syntax',
+            severity: 'error',
+            file: change.path,
+            line: Number(/:(\d+):\d+ /.exec(broken)?.[1] ?? 0),
+            message: `the session's edit leaves this wired file unparsable: ${broken}`,
+            fix: 'Fix the syntax of your edit of this file (a missing comma or bracket, most often), keeping the entries already there.',
+          });
+        }
+      }
       for (const finding of result.findings) say(formatFinding(finding));
       const errors = result.findings.filter((finding) => finding.severity === 'error');
       result.checks.push({
@@ -684,46 +682,19 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       active,
       (lastVerdict?.wired ?? []).map((change) => ({ path: change.path, project: projectOf.get(change.path) ?? '' })),
     );
-    if (edits.length > 0) writeWiredEdits(dir, edits);
-    // The diff reads the worktree only; integration reads it and writes the workspace: both at once.
+    // The record reads the worktree only, and so does the diff: both at once.
     integratedDiff = recordDiff(active, accepted, true);
-    const written = await withLock(lockPath(spec.workspaceRoot), async () => {
-      await checkIntegration(
-        spec.workspaceRoot,
-        active.path,
-        accepted,
-        owned,
-        edits.map((edit) => edit.path),
-      );
-      // Merged under the lock: into the files as the sessions that landed before this one left them.
-      const outcomes = await mergeWiredEdits(spec.workspaceRoot, edits, spec.project);
-      result.wired = outcomes.map((outcome) => ({
-        path: outcome.path,
-        project: projectOf.get(outcome.path) ?? '',
-        status: outcome.status,
-      }));
-      const conflicting = outcomes.filter((outcome) => outcome.status === 'conflict').map((outcome) => outcome.path);
-      if (conflicting.length > 0) {
-        throw new IntegrationRefused(
-          `the session's edit of ${conflicting.join(', ')} conflicts with the workspace's (another session's or yours); ` +
-            `nothing of the session was integrated:\n${describeConflicts(outcomes, spec.project)}`,
-          conflicting,
-        );
-      }
-      const merged = outcomes.flatMap((outcome) => (outcome.status === 'merged' ? [{ path: outcome.path, content: outcome.content }] : []));
-      const applied = await applyChanges(spec.workspaceRoot, spec.project, active.path, accepted, merged);
-      // Under the lock: the order in which sessions landed, which a replay of their wired edits follows.
-      result.integratedAt = new Date().toISOString();
-      return applied;
-    });
-    for (const wiredFile of result.wired ?? []) say(`wired ${wiredFile.path}: ${wiredFile.status}`);
+    const recorded = await recordSessionFiles(active, dir, accepted);
+    if (edits.length > 0) writeWiredEdits(dir, edits);
+    result.wired = edits.map((edit) => ({ path: edit.path, project: edit.project, status: 'recorded' as const }));
     const counts = await integratedDiff;
-    result.files = accepted.map((change) => ({ ...change, sha256: written.get(change.path), ...counts?.get(change.path) }));
+    result.files = recorded.map((file) => ({ ...file, ...counts?.get(file.path) }));
     result.checks.push({
-      name: 'integration',
+      name: 'record',
       ok: true,
-      message: `${result.files.length} file(s) integrated${rounds.length > 1 ? ` after ${rounds.length} rounds` : ''}`,
+      message: `${result.files.length} file(s) recorded${edits.length > 0 ? `, ${edits.length} wired edit(s)` : ''}${rounds.length > 1 ? ` after ${rounds.length} rounds` : ''}; the fanout target lands them`,
     });
+    markRanNow(spec.workspaceRoot, spec.project, result.id);
     result.status = 'succeeded';
     timings.integrateMs = lap();
     await removeWorktree(spec.workspaceRoot, spec.project, spec.cleanUpLater);
@@ -731,7 +702,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     return finish();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof IntegrationRefused) result.checks.push({ name: 'integration', ok: false, message });
+    if (error instanceof IntegrationRefused) result.checks.push({ name: 'record', ok: false, message });
     result.error = message;
     return finish(worktree);
   }

@@ -1,8 +1,6 @@
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'fs';
+import { existsSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { git } from '../system/git';
-import { withLock } from '../system/lock';
-import { lockPath } from './worktree';
 import { formatConflict, mergeThreeWay, type ConflictHunk } from './three-way';
 
 /**
@@ -11,9 +9,8 @@ import { formatConflict, mergeThreeWay, type ConflictHunk } from './three-way';
  * Each session's edit is kept as the file's content at the session's baseline
  * and as the session left it, and lands by a three-way merge into the file as it
  * is in the workspace then: sessions that each add their entry all land, a true
- * conflict fails only the session that meets it, and merging an edit the file
- * already holds changes nothing, so a session replayed from Nx's cache can apply
- * its edit again safely.
+ * conflict fails only the session that meets it. Landing applies each recorded
+ * edit once (core/landing): never again over a file the user changed since.
  */
 
 /** One session's edit of one wired file. */
@@ -105,46 +102,6 @@ export function describeConflicts(outcomes: readonly WiredOutcome[], session: st
         : [],
     )
     .join('\n');
-}
-
-/** One session's recorded wired edits applied to the workspace (applyRecordedWiring). */
-export interface AppliedWiring {
-  project: string;
-  outcomes: WiredOutcome[];
-}
-
-/** Writes a file so that it is either the old content or the new, whenever a crash comes. */
-function replaceFile(path: string, content: string): void {
-  const draft = `${path}.${process.pid}.fanout-draft`;
-  writeFileSync(draft, content, { mode: statSync(path).mode & 0o777 });
-  renameSync(draft, path);
-}
-
-/**
- * Applies the wired edits the given sessions recorded (`wired.json` in each
- * session folder) to the workspace, in order, under the integration lock. It is
- * what lands the edits of sessions replayed from Nx's cache, whose executor did
- * not run: merging an edit the file already holds changes nothing, so sessions
- * that ran (and merged their edits then) are left as they are. A session whose
- * edit conflicts has none of its edits written.
- */
-export async function applyRecordedWiring(
-  workspaceRoot: string,
-  sessions: readonly { project: string; dir: string }[],
-): Promise<AppliedWiring[]> {
-  return withLock(lockPath(workspaceRoot), async () => {
-    const applied: AppliedWiring[] = [];
-    for (const { project, dir } of sessions) {
-      const edits = readWiredEditsFile(dir);
-      if (edits.length === 0) continue;
-      const outcomes = await mergeWiredEdits(workspaceRoot, edits, project);
-      if (!outcomes.some((outcome) => outcome.status === 'conflict')) {
-        for (const outcome of outcomes) if (outcome.status === 'merged') replaceFile(join(workspaceRoot, outcome.path), outcome.content);
-      }
-      applied.push({ project, outcomes });
-    }
-    return applied;
-  });
 }
 
 /**

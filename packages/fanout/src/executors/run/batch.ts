@@ -218,14 +218,18 @@ export default async function* runBatch(
       return runFanoutTask(inputs[id] ?? {}, taskContext, { report: 'none', cleanUpLater, ...(taskEnv.env ? { env: taskEnv.env } : {}) });
     });
   });
+  let failed = false;
   for await (const result of sessions) {
-    // The run's report, once, when its last session has ended (before Nx hears of it and may end this process).
+    failed ||= !result.result.success;
+    // A failed session never lands, so no landing writes the report: the batch does, once, at its end.
     if (--left === 0 && ran > 0) {
       await Promise.all(cleanUps);
-      try {
-        writeReport(context.root);
-      } catch (error) {
-        process.stderr.write(`[fanout] the report could not be written: ${error instanceof Error ? error.message : String(error)}\n`);
+      if (failed) {
+        try {
+          writeReport(context.root);
+        } catch (error) {
+          process.stderr.write(`[fanout] the report could not be written: ${error instanceof Error ? error.message : String(error)}\n`);
+        }
       }
     }
     yield result;

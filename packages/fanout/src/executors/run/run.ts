@@ -14,13 +14,13 @@ import {
   type Assignment,
 } from '../../core/session/assignment';
 import { gateTargets } from '../../core/session/gate';
-import { runKey, runStartedAt } from '../../core/session/lead';
+import { runKey } from '../../core/session/lead';
 import { durationMs } from '../../core/system/duration';
 import { writeToTask } from '../../core/system/task-output';
 import { assembleBase } from '../../core/session/prompt';
 import { readImportPaths } from '../../core/graph/import-paths';
 import { confirmIndependence, fanoutTasks, runKnowledge, sparseSelection, type RunTask } from '../../core/graph/run-tasks';
-import { reportDue, writeReport } from '../../core/report/report';
+import { writeReport } from '../../core/report/report';
 import { workspaceScope } from '../../core/session/scope';
 import { discardSession, runSession, type SessionResult } from '../../core/session/session';
 import type { RunExecutorSchema } from './schema';
@@ -122,11 +122,19 @@ export function resultLine(result: SessionResult): string {
   if (result.status === 'succeeded') {
     const rounds = result.rounds?.length ?? 1;
     const passed = result.gate?.targets.map((target) => target.target) ?? [];
-    return `✔ ${result.project}: ${result.agent} session integrated ${rounds > 1 ? `after ${rounds} rounds: ` : ''}${result.files.length} file(s) in ${seconds} s${passed.length > 0 ? `, passing ${passed.join(', ')}` : ''}${result.summary ? ` (${result.summary})` : ''}`;
+    return `✔ ${result.project}: ${result.agent} session recorded ${rounds > 1 ? `after ${rounds} rounds: ` : ''}${result.files.length} file(s) in ${seconds} s${passed.length > 0 ? `, passing ${passed.join(', ')}` : ''}${result.summary ? ` (${result.summary})` : ''}`;
   }
   return (
     `✖ ${result.project}: ${result.error}\n` + (result.worktree ? `  worktree kept at ${result.worktree}\n` : '') + `  log: ${result.log}`
   );
+}
+
+function writeReportSafely(workspaceRoot: string): void {
+  try {
+    writeReport(workspaceRoot);
+  } catch (error) {
+    say(`[fanout] the report could not be written: ${error instanceof Error ? error.message : String(error)}`, 'warn');
+  }
 }
 
 /** fanout:run for one task, run in a process of its own by Nx. */
@@ -200,7 +208,14 @@ export async function runFanoutTask(
       subject: recordedSubject(context.projectGraph.nodes[assignment.like]?.data),
     };
     const agentName = options.agent ?? assignment.agent;
-    const { gate, repairs } = gateSettings(options, assignment, plugin, Object.keys(node.data.targets ?? {}), targetName);
+    const landingName = fanoutTargetName(plugin);
+    const { gate, repairs } = gateSettings(
+      options,
+      assignment,
+      plugin,
+      Object.keys(node.data.targets ?? {}).filter((target) => target !== landingName),
+      targetName,
+    );
     const result = await runSession({
       workspaceRoot: context.root,
       project,
@@ -237,15 +252,8 @@ export async function runFanoutTask(
       ...(wired.length > 0 ? { wired } : {}),
     });
     say(resultLine(result));
-    try {
-      // The run's last session to end (or one that failed) leaves the whole run in the report.
-      const run = { projects: tasks.map((task) => task.project), startedAt: runStartedAt() };
-      if (report === 'when-due' && reportDue(context.root, run, { project, failed: result.status !== 'succeeded' }))
-        writeReport(context.root);
-      else say(`[fanout] the report is written when the run's last session ends`);
-    } catch (error) {
-      say(`[fanout] the report could not be written: ${error instanceof Error ? error.message : String(error)}`, 'warn');
-    }
+    // A failed session never lands, so its landing never writes the report: this session does.
+    if (report === 'when-due' && result.status !== 'succeeded') writeReportSafely(context.root);
     return { success: result.status === 'succeeded' };
   } catch (error) {
     say(`✖ ${project}: ${error instanceof Error ? error.message : String(error)}`, 'error');

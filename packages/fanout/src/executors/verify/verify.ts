@@ -8,8 +8,6 @@ import { parseAssignment, type Assignment } from '../../core/session/assignment'
 import { extractClaims } from '../../core/checks/claims';
 import { readSessionResults, writeReport, type VerifySummary } from '../../core/report/report';
 import { findCrossSessionProblems } from '../../core/verify/cross-session';
-import { applyRecordedWiring, describeConflicts, landingOrder } from '../../core/session/wiring';
-import { sessionDir } from '../../core/session/session';
 import { chooseBaseCommit, type BaseCommit } from '../../core/verify/base-commit';
 import type { VerifyExecutorSchema } from './schema';
 import {
@@ -126,25 +124,6 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
       });
     }
     const succeeded = results.filter((result) => result.status === 'succeeded');
-    // Sessions replayed from Nx's cache restored their record of the wired edits, not the shared files: land them
-    // now, in the order the sessions landed when they ran, so that the files end as the run left them.
-    const landed = landingOrder(succeeded);
-    for (const { project, outcomes } of await applyRecordedWiring(
-      context.root,
-      landed.map((result) => ({ project: result.project, dir: sessionDir(context.root, result.project) })),
-    )) {
-      for (const outcome of outcomes) {
-        if (outcome.status === 'merged')
-          logger.info(`[fanout] ${outcome.path}: merged ${project}'s recorded edit (its session was replayed)`);
-      }
-      if (outcomes.some((outcome) => outcome.status === 'conflict')) {
-        summary.problems.push({
-          kind: 'wiring-conflict',
-          message: `${project}'s recorded edit of its wired files conflicts with the workspace's; none of it was applied:\n${describeConflicts(outcomes, project)}`,
-          sessions: [project],
-        });
-      }
-    }
     const taskRoots = tasks.map((task) => task.root);
     const assignments = readAssignments(context, taskRoots);
     summary.problems.push(

@@ -13,11 +13,12 @@ describe('init generator', () => {
     tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
   });
 
-  it('registers the plugin and caches the fanout target', async () => {
+  it('registers the plugin, and writes no target default: the plugin caches the session target and never the landing', async () => {
     await initGenerator(tree, {});
     const nxJson = readNxJson(tree);
     expect(nxJson?.plugins).toContainEqual({ plugin: 'fanout', options: {} });
-    expect(nxJson?.targetDefaults?.['fanout']).toEqual({ cache: true });
+    expect(nxJson?.targetDefaults?.['fanout']).toBeUndefined();
+    expect(nxJson?.targetDefaults?.['fanout-session']).toBeUndefined();
   });
 
   it('keeps an existing registration and existing target defaults', async () => {
@@ -60,12 +61,11 @@ describe('init generator', () => {
     expect(tree.read('CLAUDE.md', 'utf-8')).toBe('See @AGENTS.md\n');
   });
 
-  it("caches the session target under the name the plugin's targetName option gives it", async () => {
-    tree.write('nx.json', JSON.stringify({ plugins: [{ plugin: 'fanout', options: { targetName: 'agents' } }] }));
+  it("removes a cache: true an earlier version wrote for the landing target, under the plugin's targetName", async () => {
+    tree.write('nx.json', JSON.stringify({ plugins: [{ plugin: 'fanout', options: { targetName: 'agents' } }], targetDefaults: { agents: { cache: true } } }));
     await initGenerator(tree, {});
     const nxJson = readNxJson(tree);
-    expect(nxJson?.targetDefaults?.['agents']).toEqual({ cache: true });
-    expect(nxJson?.targetDefaults?.['fanout']).toBeUndefined();
+    expect(nxJson?.targetDefaults?.['agents']).toBeUndefined();
   });
 
   it('changes nothing when run a second time', async () => {

@@ -1,4 +1,4 @@
-import { formatFiles, logger, readNxJson, updateNxJson, type Tree } from '@nx/devkit';
+import { formatFiles, logger, readNxJson, updateNxJson, type NxJsonConfiguration, type Tree } from '@nx/devkit';
 import { appendSectionOnce, CLAUDE_POINTER, CONVENTIONS_SECTION } from '../../core/session/conventions';
 import type { InitGeneratorSchema } from './schema';
 import { applyConfigLoaderFix, configLoaderFix, fixText, hasNodeTypes, typescriptVersion, type ConfigLoaderFix } from './typescript-6';
@@ -30,17 +30,29 @@ export async function initGenerator(tree: Tree, options: InitGeneratorSchema = {
 
 function registerPlugin(tree: Tree): void {
   const nxJson = readNxJson(tree) ?? {};
-  const plugins = nxJson.plugins ?? [];
-  const registered = isPluginRegistered(nxJson);
-  const targetDefaults = nxJson.targetDefaults ?? {};
-  // The session target under the name the plugin gives it: a default for any other name would apply to nothing.
-  const target = fanoutTargetName(readPluginOptions(nxJson));
-  const hasDefaults = targetDefaults[target] !== undefined;
-  if (registered && hasDefaults) return;
-  if (!registered) nxJson.plugins = [...plugins, { plugin: PLUGIN_NAME, options: {} }];
-  // Sessions are slow and cost money: a session whose inputs did not change replays from the cache.
-  if (!hasDefaults) nxJson.targetDefaults = { ...targetDefaults, [target]: { cache: true } };
+  const changed = dropLandingCache(nxJson);
+  if (isPluginRegistered(nxJson) && !changed) return;
+  // The plugin caches the session target itself; the landing target must never be cached.
+  if (!isPluginRegistered(nxJson)) nxJson.plugins = [...(nxJson.plugins ?? []), { plugin: PLUGIN_NAME, options: {} }];
   updateNxJson(tree, nxJson);
+}
+
+/**
+ * Removes `cache: true` from nx.json's target defaults of the landing target (the
+ * plugin's `targetName`, `fanout` by default), which earlier versions of this
+ * generator wrote when that target ran the sessions: a cached landing would be
+ * replayed instead of run, and nothing would land. Returns whether it changed nx.json.
+ */
+export function dropLandingCache(nxJson: NxJsonConfiguration): boolean {
+  const target = fanoutTargetName(readPluginOptions(nxJson));
+  const defaults = nxJson.targetDefaults?.[target];
+  if (!defaults || Array.isArray(defaults) || defaults.cache !== true) return false;
+  const { cache: _cache, ...rest } = defaults;
+  if (Object.keys(rest).length === 0) {
+    const { [target]: _dropped, ...others } = nxJson.targetDefaults ?? {};
+    nxJson.targetDefaults = others;
+  } else if (nxJson.targetDefaults) nxJson.targetDefaults[target] = rest;
+  return true;
 }
 
 function ignoreWorkingFolder(tree: Tree): void {

@@ -1,0 +1,147 @@
+import type { ExecutorContext } from '@nx/devkit';
+import { existsSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { landSession, type LandingOutcome } from '../../core/landing/land';
+import { writeWhole } from '../../core/session/integrate';
+import { parseAssignment } from '../../core/session/assignment';
+import { sessionDir, type SessionResult } from '../../core/session/session';
+import { runStartedAt } from '../../core/session/lead';
+import { writeToTask } from '../../core/system/task-output';
+import { fanoutTasks } from '../../core/graph/run-tasks';
+import { writeReport } from '../../core/report/report';
+import { ASSIGNMENT_FILE, fanoutTargetName, readPluginOptions, sessionTargetName } from '../../constants';
+import type { LandExecutorSchema } from './schema';
+
+function say(line: string, level: 'info' | 'warn' | 'error' = 'info'): void {
+  if (writeToTask(`${line}\n`, level === 'info' ? 'stdout' : 'stderr')) return;
+  (require('@nx/devkit') as typeof import('@nx/devkit')).logger[level](line);
+}
+
+/** --takeSession as landing takes it: every kept file, or these paths. */
+export function takeSessionOption(value: LandExecutorSchema['takeSession']): boolean | string[] {
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true' || value === '') return true;
+  const list = (Array.isArray(value) ? value : value.split(','))
+    .map((path) => path.trim().replace(/^\.\//, ''))
+    .filter(Boolean);
+  return list;
+}
+
+/** The task's session record, or why there is none to land. */
+export function readRecord(workspaceRoot: string, project: string, sessionTarget: string): SessionResult {
+  const file = join(sessionDir(workspaceRoot, project), 'result.json');
+  if (!existsSync(file)) {
+    throw new Error(`no session record at ${file}: run the session first (nx run ${project}:${sessionTarget}, which nx run ${project}:fanout runs).`);
+  }
+  const result = JSON.parse(readFileSync(file, 'utf-8')) as SessionResult;
+  if (result.status !== 'succeeded') throw new Error(`its session failed, so nothing lands: ${result.error ?? 'no reason recorded'}`);
+  if (typeof result.id !== 'string' || !Array.isArray(result.files)) {
+    throw new Error(`${file} was written by an older fanout and cannot be landed; run the task again: nx run ${project}:${sessionTarget} --skip-nx-cache`);
+  }
+  return result;
+}
+
+/** The wired files the task's fanout.md declares now; none when it cannot be read (its session reported that). */
+function declaredWire(workspaceRoot: string, projectRoot: string): string[] {
+  try {
+    const file = `${projectRoot}/${ASSIGNMENT_FILE}`;
+    return parseAssignment(readFileSync(join(workspaceRoot, file), 'utf-8'), file).wire ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/** The line printed for a landed task. */
+export function landedLine(project: string, outcome: LandingOutcome): string {
+  const count = (action: string) => outcome.files.filter((file) => file.action === action).length;
+  const written = count('written') + count('deleted');
+  const inPlace = count('in-place');
+  const kept = count('kept');
+  const merged = outcome.wired.filter((file) => file.status === 'merged').map((file) => file.path);
+  const parts = [
+    `${written} file(s) written`,
+    ...(inPlace > 0 ? [`${inPlace} already in place`] : []),
+    ...(kept > 0 ? [`${kept} of yours kept`] : []),
+    ...(merged.length > 0 ? [`wired ${merged.join(', ')}`] : []),
+  ];
+  return `✔ ${project}: landed (${outcome.ranNow ? 'its session ran now' : "its session was replayed from Nx's cache"}): ${parts.join(', ')}`;
+}
+
+/** Whether every task of the run has landed since it began: the last to land writes the report. */
+function lastToLand(workspaceRoot: string, projects: readonly string[], startedAt: number | undefined): boolean {
+  if (startedAt === undefined) return true;
+  return projects.every((project) => {
+    try {
+      const result = JSON.parse(readFileSync(join(sessionDir(workspaceRoot, project), 'result.json'), 'utf-8')) as SessionResult;
+      return result.integratedAt !== undefined && Date.parse(result.integratedAt) >= startedAt - 1000;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export default function landExecutor(options: LandExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
+  return landTask(options, context, { report: 'when-due' });
+}
+
+/**
+ * One task's landing: its session record into the workspace (landSession), then
+ * the record amended with what landing did. `report: 'when-due'` writes the run's
+ * report when this is the run's last task to land; a batch writes it once at its end.
+ */
+export async function landTask(
+  options: LandExecutorSchema,
+  context: ExecutorContext,
+  { report }: { report: 'when-due' | 'none' },
+): Promise<{ success: boolean }> {
+  const project = context.projectName;
+  if (!project) throw new Error('fanout:land must run as a project target.');
+  const plugin = readPluginOptions(context.nxJsonConfiguration);
+  const sessionTarget = sessionTargetName(plugin);
+  const dir = sessionDir(context.root, project);
+  let record: SessionResult | undefined;
+  try {
+    record = readRecord(context.root, project, sessionTarget);
+    const outcome = await landSession({
+      workspaceRoot: context.root,
+      project,
+      sessionDir: dir,
+      record,
+      wired: declaredWire(context.root, context.projectGraph.nodes[project].data.root),
+      takeSession: takeSessionOption(options.takeSession),
+      log: (line) => say(`[fanout] ${line}`),
+    });
+    const landed: SessionResult = {
+      ...record,
+      integratedAt: outcome.landedAt,
+      landing: outcome,
+      wired: outcome.wired.map(({ path, project: owner, status }) => ({ path, project: owner, status })),
+    };
+    writeWhole(join(dir, 'result.json'), `${JSON.stringify(landed, null, 2)}\n`);
+    say(landedLine(project, outcome));
+    if (report === 'when-due') {
+      const tasks = fanoutTasks(context.taskGraph ?? { tasks: {}, dependencies: {} }, context.targetName ?? fanoutTargetName(plugin));
+      if (lastToLand(context.root, tasks.map((task) => task.project), runStartedAt())) writeReport(context.root);
+    }
+    return { success: true };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    say(`✖ ${project}: ${message}`, 'error');
+    try {
+      // The record says it did not land, for fanout-verify and the report; the cache keeps the session's own.
+      if (record) {
+        const failed: SessionResult = {
+          ...record,
+          status: 'failed',
+          error: message,
+          checks: [...record.checks, { name: 'landing', ok: false, message }],
+        };
+        writeWhole(join(dir, 'result.json'), `${JSON.stringify(failed, null, 2)}\n`);
+      }
+      writeReport(context.root);
+    } catch {
+      // The report is for reading later; the failure is already said.
+    }
+    return { success: false };
+  }
+}
