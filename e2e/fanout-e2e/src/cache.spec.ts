@@ -11,7 +11,7 @@ const UNRELATED = { name: 'notes', root: 'libs/notes' };
 
 /** Ran, not replayed: Nx printed the task without a cache marker, and the session wrote a new result.json. */
 function ran(output: string, task: string, before: SessionResult, after: SessionResult): boolean {
-  return printedAsRun(output, `${task}:fanout`) && after.startedAt !== before.startedAt;
+  return printedAsRun(output, `${task}:fanout-session`) && after.startedAt !== before.startedAt;
 }
 
 describe('the fanout target and the Nx cache', () => {
@@ -29,7 +29,7 @@ describe('the fanout target and the Nx cache', () => {
     const after = readResults();
     const ranTasks = TASKS.filter((task) => ran(output, task, before[task], after[task]));
     for (const task of TASKS.filter((task) => !ranTasks.includes(task))) {
-      expect({ task, replayedFrom: replayedFrom(output, `${task}:fanout`) }).toEqual({ task, replayedFrom: 'local' });
+      expect({ task, replayedFrom: replayedFrom(output, `${task}:fanout-session`) }).toEqual({ task, replayedFrom: 'local' });
       expect(after[task]).toEqual(before[task]);
     }
     for (const task of ranTasks) expect(after[task].status).toBe('succeeded');
@@ -65,7 +65,7 @@ describe('the fanout target and the Nx cache', () => {
 
       results = readResults();
       for (const task of TASKS) {
-        expect(printedAsRun(output, `${task}:fanout`)).toBe(true);
+        expect(printedAsRun(output, `${task}:fanout-session`)).toBe(true);
         expect(results[task]).toMatchObject({ status: 'succeeded', agent: 'pattern' });
         expect(results[task].files.length).toBeGreaterThan(0);
       }
@@ -76,7 +76,7 @@ describe('the fanout target and the Nx cache', () => {
   it(
     "nx show target inputs lists the assignment, the contracts' and the reference's production files and AGENTS.md, never what the session wrote",
     async () => {
-      const inputs = JSON.parse((await ws.nx(['show', 'target', 'inputs', 'orders:fanout', '--json'])).stdout) as {
+      const inputs = JSON.parse((await ws.nx(['show', 'target', 'inputs', 'orders:fanout-session', '--json'])).stdout) as {
         files: string[];
         external?: string[];
       };
@@ -94,7 +94,7 @@ describe('the fanout target and the Nx cache', () => {
       expect(inputs.files.filter((file) => file.startsWith(`${roots.users}/`) && /\.spec\.ts$/.test(file))).toEqual([]);
       // No npm package is hashed; fanout's own version is, through the target's options.
       expect(inputs.external ?? []).toEqual([]);
-      const target = JSON.parse((await ws.nx(['show', 'target', 'orders:fanout', '--json'])).stdout) as {
+      const target = JSON.parse((await ws.nx(['show', 'target', 'orders:fanout-session', '--json'])).stdout) as {
         options?: { pluginVersion?: string };
       };
       expect(target.options?.pluginVersion).toBe(requireEnv('FANOUT_E2E_VERSION'));

@@ -77,7 +77,7 @@ describe('fanout in an existing React workspace', () => {
 
       // The documented run: the sessions, then fanout-verify over the integrated workspace.
       const run = await ws.nx(['run-many', '-t', 'fanout', 'fanout-verify', '--outputStyle=static'], 3 * INSTALLING);
-      for (const page of PAGES) expect(printedAsRun(run.output, `${page}:fanout`)).toBe(true);
+      for (const page of PAGES) expect(printedAsRun(run.output, `${page}:fanout-session`)).toBe(true);
       expect(run.output).toMatch(/fanout-verify: 2 session\(s\) verified/);
       for (const page of ['dashboard', 'profile']) {
         const Page = page[0].toUpperCase() + page.slice(1);
@@ -154,7 +154,7 @@ describe('fanout in an existing React workspace', () => {
       const run = await ws.nxFailing(['run-many', '-t', 'fanout', '--outputStyle=static'], 2 * INSTALLING);
       expect(run.status).not.toBe(0);
       expect(run.output).toContain(`${SETTINGS}:test`);
-      for (const page of PAGES) expect(printedAsRun(run.output, `${page}:fanout`)).toBe(false);
+      for (const page of PAGES) expect(printedAsRun(run.output, `${page}:fanout-session`)).toBe(false);
       expect(await ws.worktrees()).toEqual(worktreesBefore);
     },
     2 * TEST_LIMIT,

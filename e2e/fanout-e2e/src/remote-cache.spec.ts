@@ -116,7 +116,7 @@ describe('fanout results through a self-hosted remote cache', () => {
 
       const { output } = await a.nx(['run-many', '-t', 'fanout', '--parallel=2'], INSTALLING);
 
-      for (const task of TASKS) expect(printedAsRun(output, `${task}:fanout`)).toBe(true);
+      for (const task of TASKS) expect(printedAsRun(output, `${task}:fanout-session`)).toBe(true);
       // The sessions are stored, and so are the reference's and the contracts' own checks that gate them.
       const stores = server.requests.filter((call) => call.method === 'PUT');
       expect([...new Set(stores.map((call) => `${call.token} ${call.status}`))]).toEqual(['read-write 200']);
@@ -146,7 +146,7 @@ describe('fanout results through a self-hosted remote cache', () => {
       const { output } = await b.nx(['run-many', '-t', 'fanout', '--parallel=2'], INSTALLING);
 
       for (const task of TASKS) {
-        expect({ task, replayedFrom: replayedFrom(output, `${task}:fanout`) }).toEqual({ task, replayedFrom: 'remote' });
+        expect({ task, replayedFrom: replayedFrom(output, `${task}:fanout-session`) }).toEqual({ task, replayedFrom: 'remote' });
         // No session ran in B: its result.json is A's, byte for byte.
         const result = `.fanout/sessions/${task}/result.json`;
         expect(b.readFile(result)).toBe(a.readFile(result));
@@ -182,7 +182,7 @@ describe('fanout results through a self-hosted remote cache', () => {
       );
 
       for (const task of TASKS) {
-        expect({ task, replayedFrom: replayedFrom(output, `${task}:fanout`) }).toEqual({ task, replayedFrom: 'local' });
+        expect({ task, replayedFrom: replayedFrom(output, `${task}:fanout-session`) }).toEqual({ task, replayedFrom: 'local' });
         expect(b.readResult(task).baseCommit).toBe(recorded);
       }
       expect(output).not.toContain('bad object');
@@ -211,7 +211,7 @@ describe('fanout results through a self-hosted remote cache', () => {
       const { output } = await b.nx(['run', 'orders:fanout'], INSTALLING);
 
       const after = b.readResult('orders');
-      expect(replayedFrom(output, 'orders:fanout')).toBeUndefined();
+      expect(replayedFrom(output, 'orders:fanout-session')).toBeUndefined();
       expect(after.status).toBe('succeeded');
       expect(after.startedAt).not.toBe(before.startedAt);
       const calls = server.requests.slice(requestsBefore);

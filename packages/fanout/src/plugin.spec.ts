@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { minimatch } from 'minimatch';
 import { tmpdir } from 'os';
 import { basename, join } from 'path';
-import { integrationDir } from './core/session/integrate';
 import { sessionDir } from './core/session/session';
 import { createNodesV2, PLUGIN_VERSION } from './plugin';
 import { FanoutPluginOptions } from './constants';
@@ -63,34 +62,52 @@ describe('fanout plugin', () => {
     expect(minimatch('libs/orders/fanout.md.bak', glob)).toBe(false);
   });
 
-  it('infers a cached fanout target run by fanout:run', async () => {
-    const { fanout } = await targetsOf(ASSIGNMENT);
-    expect(fanout).toMatchObject({ executor: 'fanout:run', cache: true });
-    expect(fanout.dependsOn?.[0]).toBe('^fanout');
+  it('infers a cached fanout-session target run by fanout:run, after the landing of the tasks it depends on', async () => {
+    const { 'fanout-session': session } = await targetsOf(ASSIGNMENT);
+    expect(session).toMatchObject({ executor: 'fanout:run', cache: true });
+    expect(session.dependsOn?.[0]).toBe('^fanout');
+  });
+
+  it('infers the fanout target users run: an uncached landing after the session, which gets the options given to it', async () => {
+    const { fanout, ...others } = await targetsOf(ASSIGNMENT);
+    expect(Object.keys(others)).toEqual(['fanout-session']);
+    expect(fanout).toMatchObject({ executor: 'fanout:land', cache: false });
+    expect(fanout.dependsOn).toEqual([{ target: 'fanout-session', params: 'forward' }]);
+    expect(fanout.inputs).toBeUndefined();
+    expect(fanout.outputs).toBeUndefined();
+  });
+
+  it("declares in the landing's schema every option of the session's, which Nx forwards to it", () => {
+    const read = (name: string) =>
+      Object.keys(
+        (JSON.parse(readFileSync(join(__dirname, `executors/${name}/schema.json`), 'utf-8')) as { properties: object }).properties,
+      );
+    const landing = read('land');
+    for (const option of read('run')) expect(landing).toContain(option);
   });
 
   it('waits for the reference and the contracts to pass their own typecheck, test and lint before any session', async () => {
-    const { fanout } = await targetsOf(ASSIGNMENT);
+    const { 'fanout-session': fanout } = await targetsOf(ASSIGNMENT);
     expect(fanout.dependsOn).toEqual([
       '^fanout',
       { projects: ['users', 'contracts'], target: 'typecheck' },
       { projects: ['users', 'contracts'], target: 'test' },
       { projects: ['users', 'contracts'], target: 'lint' },
     ]);
-    const { fanout: custom } = await targetsOf(ASSIGNMENT, { foundationTargets: ['check'] });
+    const { 'fanout-session': custom } = await targetsOf(ASSIGNMENT, { foundationTargets: ['check'] });
     expect(custom.dependsOn).toEqual(['^fanout', { projects: ['users', 'contracts'], target: 'check' }]);
-    const { fanout: none } = await targetsOf(ASSIGNMENT, { foundationTargets: [] });
+    const { 'fanout-session': none } = await targetsOf(ASSIGNMENT, { foundationTargets: [] });
     expect(none.dependsOn).toEqual(['^fanout']);
   });
 
   it('takes the assignment and the production files of the reference and the contracts as inputs', async () => {
-    const { fanout } = await targetsOf(ASSIGNMENT);
+    const { 'fanout-session': fanout } = await targetsOf(ASSIGNMENT);
     expect(fanout.inputs).toContain('{projectRoot}/fanout.md');
     expect(fanout.inputs).toContainEqual({ input: 'production', projects: ['users', 'contracts'] });
   });
 
   it('takes as inputs exactly the assignment, the production files of the reference and the contracts, the conventions, and no npm package', async () => {
-    const { fanout } = await targetsOf(ASSIGNMENT);
+    const { 'fanout-session': fanout } = await targetsOf(ASSIGNMENT);
     expect(fanout.inputs).toEqual([
       '{projectRoot}/fanout.md',
       { input: 'production', projects: ['users', 'contracts'] },
@@ -101,7 +118,7 @@ describe('fanout plugin', () => {
 
   it("puts fanout's own version, not its dependency tree, into the cache key through the target's options", async () => {
     const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf-8')) as { version: string };
-    const { fanout } = await targetsOf(ASSIGNMENT);
+    const { 'fanout-session': fanout } = await targetsOf(ASSIGNMENT);
     expect(PLUGIN_VERSION).toBe(version);
     expect(fanout.options?.pluginVersion).toBe(version);
     expect(fanout.inputs).not.toContainEqual({ externalDependencies: expect.arrayContaining(['fanout']) });
@@ -118,7 +135,10 @@ describe('fanout plugin', () => {
         retryDelay: '1s',
       },
     };
-    const { fanout } = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nagent: claude'), { agents });
+    const { 'fanout-session': fanout } = await targetsOf(
+      ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nagent: claude'),
+      { agents },
+    );
     expect(fanout.options).toMatchObject({
       agent: 'claude',
       agents: { claude: { model: 'sonnet', maxTurns: 30, args: ['--verbose'], env: ['ANTHROPIC_BASE_URL', 'X_TOKEN'] } },
@@ -130,20 +150,20 @@ describe('fanout plugin', () => {
 
   it("puts the gate and the repair rounds into the cache key: fanout.md's over the plugin options'", async () => {
     const fromPlugin = await targetsOf(ASSIGNMENT, { gate: ['typecheck'], repairs: 1 });
-    expect(fromPlugin.fanout.options).toMatchObject({ gate: ['typecheck'], repairs: 1 });
+    expect(fromPlugin['fanout-session'].options).toMatchObject({ gate: ['typecheck'], repairs: 1 });
     const fromTask = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\ngate: []\nrepairs: 3'), {
       gate: ['typecheck'],
       repairs: 1,
     });
-    expect(fromTask.fanout.options).toMatchObject({ gate: [], repairs: 3 });
+    expect(fromTask['fanout-session'].options).toMatchObject({ gate: [], repairs: 3 });
     // Unset anywhere: the executor's defaults, and nothing in the options.
     const unset = await targetsOf(ASSIGNMENT);
-    expect(unset.fanout.options).not.toHaveProperty('gate');
-    expect(unset.fanout.options).not.toHaveProperty('repairs');
+    expect(unset['fanout-session'].options).not.toHaveProperty('gate');
+    expect(unset['fanout-session'].options).not.toHaveProperty('repairs');
   });
 
   it('infers only options the fanout:run executor declares, so that Nx accepts them', async () => {
-    const { fanout } = await targetsOf(ASSIGNMENT);
+    const { 'fanout-session': fanout } = await targetsOf(ASSIGNMENT);
     const schema = JSON.parse(readFileSync(join(__dirname, 'executors/run/schema.json'), 'utf-8')) as { properties: object };
     const declared = Object.keys(schema.properties);
     expect(Object.keys(fanout.options ?? {}).length).toBeGreaterThan(0);
@@ -151,60 +171,30 @@ describe('fanout plugin', () => {
   });
 
   it('never takes what a session writes as an input', async () => {
-    const { fanout } = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nscope: .'));
+    const { 'fanout-session': fanout } = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nscope: .'));
     const paths = (fanout.inputs ?? []).filter((input): input is string => typeof input === 'string');
     for (const path of paths) expect(path).not.toMatch(/\.fanout|\/src(\/|$)/);
-    // The whole project is the scope here: only the negation keeps the assignment out of the outputs.
     expect(paths).toContain('{projectRoot}/fanout.md');
-    expect(fanout.outputs).toContain('!{projectRoot}/fanout.md');
   });
 
-  it('writes to the project sources, its session folder and its integration record by default', async () => {
-    const { fanout } = await targetsOf(ASSIGNMENT);
-    expect(fanout.outputs).toEqual([
-      '{projectRoot}/src',
-      '{workspaceRoot}/.fanout/sessions/{projectName}',
-      '{workspaceRoot}/.fanout/integration/{projectName}',
-    ]);
-  });
-
-  it('names as outputs the folders where a session keeps its files: its result and its record of what it integrated', async () => {
-    const { fanout } = await targetsOf(ASSIGNMENT);
+  it.each([
+    ['the default scope', ASSIGNMENT],
+    ['a scope list', ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nscope: [lib, docs/api/]')],
+    ['the whole project', ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nscope: .')],
+  ])("has the session's record as its only output, never the project's files, with %s", async (_, content) => {
+    const { 'fanout-session': fanout } = await targetsOf(content);
+    expect(fanout.outputs).toEqual(['{workspaceRoot}/.fanout/sessions/{projectName}']);
     const resolved = (fanout.outputs ?? []).map((output) =>
-      output
-        .replace('{workspaceRoot}', workspaceRoot)
-        .replace('{projectRoot}', join(workspaceRoot, 'libs/orders'))
-        .replace('{projectName}', 'orders'),
+      output.replace('{workspaceRoot}', workspaceRoot).replace('{projectName}', 'orders'),
     );
-    expect(resolved).toContain(sessionDir(workspaceRoot, 'orders'));
-    expect(resolved).toContain(integrationDir(workspaceRoot, 'orders'));
-  });
-
-  it('follows the scope of the assignment in its outputs', async () => {
-    const { fanout } = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nscope: [lib, docs/api/]'));
-    expect(fanout.outputs).toEqual([
-      '{projectRoot}/lib',
-      '{projectRoot}/docs/api',
-      '{workspaceRoot}/.fanout/sessions/{projectName}',
-      '{workspaceRoot}/.fanout/integration/{projectName}',
-    ]);
-  });
-
-  it('gives the whole project but its assignment as output for the scope "."', async () => {
-    const { fanout } = await targetsOf(ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nscope: .'));
-    expect(fanout.outputs).toEqual([
-      '{projectRoot}',
-      '!{projectRoot}/fanout.md',
-      '{workspaceRoot}/.fanout/sessions/{projectName}',
-      '{workspaceRoot}/.fanout/integration/{projectName}',
-    ]);
+    expect(resolved).toEqual([sessionDir(workspaceRoot, 'orders')]);
   });
 
   it.each([
     ['the default scope', ASSIGNMENT],
     ['a scope list', ASSIGNMENT.replace('contracts: contracts', 'contracts: contracts\nscope: [src, test]')],
   ])('has no input under its outputs, with %s', async (_, content) => {
-    const { fanout } = await targetsOf(content);
+    const { 'fanout-session': fanout } = await targetsOf(content);
     const outputs = fanout.outputs ?? [];
     const inputPaths = (fanout.inputs ?? []).filter((input): input is string => typeof input === 'string');
     expect(inputPaths.length).toBeGreaterThan(0);
@@ -215,10 +205,12 @@ describe('fanout plugin', () => {
     }
   });
 
-  it('renames the target with the targetName option', async () => {
-    const targets = await targetsOf(ASSIGNMENT, { targetName: 'agent-session' });
-    expect(Object.keys(targets)).toEqual(['agent-session']);
-    expect(targets['agent-session'].executor).toBe('fanout:run');
+  it('renames the targets with the targetName option', async () => {
+    const targets = await targetsOf(ASSIGNMENT, { targetName: 'agents' });
+    expect(Object.keys(targets).sort()).toEqual(['agents', 'agents-session']);
+    expect(targets['agents-session'].executor).toBe('fanout:run');
+    expect(targets['agents'].executor).toBe('fanout:land');
+    expect(targets['agents'].dependsOn).toEqual([{ target: 'agents-session', params: 'forward' }]);
   });
 
   describe('with the target renamed by targetName', () => {
@@ -229,9 +221,9 @@ describe('fanout plugin', () => {
       const results = await createNodes(files, options);
       for (const file of files) {
         const targets = results.get(file)?.projects?.[file.replace('/fanout.md', '')]?.targets ?? {};
-        expect(Object.keys(targets)).toEqual(['agents']);
-        expect(targets['agents']).toMatchObject({ executor: 'fanout:run' });
-        expect(targets['agents'].dependsOn?.[0]).toBe('^agents');
+        expect(Object.keys(targets).sort()).toEqual(['agents', 'agents-session']);
+        expect(targets['agents-session']).toMatchObject({ executor: 'fanout:run' });
+        expect(targets['agents-session'].dependsOn?.[0]).toBe('^agents');
       }
       const root = results.get('nx.json')?.projects?.['.'];
       expect(root?.targets?.['fanout-verify']?.dependsOn).toEqual(['^agents']);
@@ -282,19 +274,15 @@ describe('fanout plugin', () => {
   });
 
   it('still infers the target from an invalid fanout.md, so that running it reports the problem', async () => {
-    const { fanout } = await targetsOf('no front matter here\n');
+    const { 'fanout-session': fanout } = await targetsOf('no front matter here\n');
     expect(fanout).toMatchObject({ executor: 'fanout:run', cache: true });
     expect(fanout.inputs).toContain('{projectRoot}/fanout.md');
     expect(fanout.inputs).not.toContainEqual(expect.objectContaining({ projects: expect.anything() }));
-    expect(fanout.outputs).toEqual([
-      '{projectRoot}/src',
-      '{workspaceRoot}/.fanout/sessions/{projectName}',
-      '{workspaceRoot}/.fanout/integration/{projectName}',
-    ]);
+    expect(fanout.outputs).toEqual(['{workspaceRoot}/.fanout/sessions/{projectName}']);
   });
 
   it("uses the 'default' named input when the workspace has no 'production'", async () => {
-    const { fanout } = await targetsOf(ASSIGNMENT, {}, {});
+    const { 'fanout-session': fanout } = await targetsOf(ASSIGNMENT, {}, {});
     expect(fanout.inputs).toContainEqual({ input: 'default', projects: ['users', 'contracts'] });
   });
 

@@ -17,6 +17,7 @@ export function sessionResult(
 ): SessionResult {
   const root = `/workspace/.fanout`;
   return {
+    id: `record-${project}`,
     project,
     status: 'succeeded',
     agent: 'pattern',

@@ -1,8 +1,8 @@
+import { runAndLand } from '../../testing/run-and-land';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { createWorkspace, gitIn, sessionSpec, type TestWorkspace } from '../../testing/git-workspace';
-import { runSession } from '../session/session';
 import type { AgentSession, RepairRound } from './agent';
 import { checkAgentOptions, hashedAgentOptions, agentOptionsForRun } from './agent-options';
 import { claudeCli } from './claude';
@@ -396,7 +396,7 @@ describe('claude sessions', () => {
   });
 
   it('fails before any worktree exists when the CLI is not installed, with the install command', async () => {
-    const result = await runSession(
+    const result = await runAndLand(
       sessionSpec(workspace.root, 'orders', task, { env: { PATH: '/usr/bin:/bin', HOME: workspace.scripts } }),
     );
     expect(result.status).toBe('failed');
@@ -419,7 +419,7 @@ describe('claude sessions', () => {
       const lead = { run: `test-${process.pid}`, waitMs: 30_000 };
       const [orders, invoices] = await Promise.all(
         ['orders', 'invoices'].map((project, index) =>
-          runSession(sessionSpec(other.root, project, task.replace('orders', project), { env: fakes[index].env, lead })),
+          runAndLand(sessionSpec(other.root, project, task.replace('orders', project), { env: fakes[index].env, lead })),
         ),
       );
       expect([orders.status, invoices.status]).toEqual(['succeeded', 'succeeded']);
@@ -453,7 +453,7 @@ describe('claude sessions', () => {
 
   it('checks its options before any worktree exists', async () => {
     const fake = fakeClaude(join(workspace.scripts, 'bin'), {});
-    const result = await runSession(sessionSpec(workspace.root, 'orders', task, { env: fake.env, agentOptions: { maxTurns: 'many' } }));
+    const result = await runAndLand(sessionSpec(workspace.root, 'orders', task, { env: fake.env, agentOptions: { maxTurns: 'many' } }));
     expect(result.error).toBe(
       'nx.json (fanout plugin options, agents.claude): agent "claude": "maxTurns" must be a whole number above 0 (got "many"): the most agentic turns a session may take.',
     );
@@ -470,7 +470,7 @@ describe('claude sessions', () => {
       write: { 'libs/orders/src/orders.ts': 'export const orders = [];\n' },
     });
     const waits: string[] = [];
-    const result = await runSession(
+    const result = await runAndLand(
       sessionSpec(workspace.root, 'orders', task, {
         env: fake.env,
         agentOptions: { model: 'sonnet', env: { SERVICE_TOKEN: serviceToken } },

@@ -1,9 +1,9 @@
+import { runAndLand } from '../../testing/run-and-land';
 import { spawnSync } from 'child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { createWorkspace, gitIn, sessionSpec, type TestWorkspace } from '../../testing/git-workspace';
-import { runSession } from '../session/session';
 import type { AgentSession } from './agent';
 import { checkAgentOptions, type AgentOptions } from './agent-options';
 import { MAX_PROMPT_ARGUMENT_BYTES, placePrompt, runCliAgent } from './cli-agent';
@@ -472,7 +472,7 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
       writeFileSync(join(bin, 'opencode'), `#!/bin/sh\ntouch ${join(bin, 'called')}\n`);
       chmodSync(join(bin, 'opencode'), 0o755);
       const task = '---\nlike: users\ncontracts: contracts\nagent: opencode\n---\n\nBuild the orders API.\n';
-      const result = await runSession(
+      const result = await runAndLand(
         sessionSpec(workspace.root, 'orders', task, {
           env: { PATH: `${bin}:/usr/bin:/bin`, HOME: workspace.scripts },
           model: 'sonnet',

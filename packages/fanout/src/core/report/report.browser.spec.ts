@@ -215,7 +215,7 @@ describe('report.html in a browser', () => {
 
   it("lists a session's files with their added and removed lines, and opens a file's diff on a click", async () => {
     const session = page.locator('section.session[data-session="users"]');
-    expect(await session.locator('h4').first().innerText()).toBe('Files integrated (3) +3 −1');
+    expect(await session.locator('h4').first().innerText()).toBe('Files the session wrote (3) +3 −1');
     const file = session.locator('li.file').first();
     expect(await file.locator('summary').innerText()).toBe('libs/users/src/lib/users.ts modified +2 −1');
     const added = file.locator('.diff-added').first();
@@ -238,7 +238,7 @@ describe('report.html in a browser', () => {
   it("shows a failed session's error, the changes its kept worktree holds, and its findings with file:line and the fix", async () => {
     const session = page.locator('section.session[data-session="orders"]');
     expect(await session.locator('pre.error').innerText()).toContain('nothing was integrated');
-    expect(await session.locator('h4').first().innerText()).toBe('Changes in the kept worktree (not integrated) (1) +4 −0');
+    expect(await session.locator('h4').first().innerText()).toBe('Changes in the kept worktree (not landed) (1) +4 −0');
     const finding = await session.locator('li.finding').innerText();
     expect(finding).toContain('error libs/orders/src/lib/orders.ts:1 imports @ws/users, a sibling task of this run.');
     expect(finding).toContain('(fix: import what you need from @ws/contracts instead.)');

@@ -576,7 +576,7 @@ describe('the report for review', () => {
     const html = renderReportHtml({ results: reviewedResults(), generatedAt, diffs: new Map([['users', USERS_DIFF]]) });
     expect(html).toContain('<td class="number">3 (+3 −1)</td>');
     const users = html.slice(html.indexOf('<section class="session session-succeeded" id="session-1"'), html.indexOf('id="session-2"'));
-    expect(users).toContain('<h4>Files integrated (3) <span class="added">+3</span> <span class="removed">−1</span></h4>');
+    expect(users).toContain('<h4>Files the session wrote (3) <span class="added">+3</span> <span class="removed">−1</span></h4>');
     const files = [
       ...users.matchAll(/<li class="file">(<details><summary>)?(.*?)(<\/summary><pre class="diff">(.*?)<\/pre><\/details>)?<\/li>/g),
     ];
@@ -606,17 +606,17 @@ describe('the report for review', () => {
     expect(html).not.toContain('<img');
   });
 
-  it("counts a failed session's kept-worktree diff from the diff itself, and says it was not integrated", () => {
+  it("counts a failed session's kept-worktree diff from the diff itself, and says it was not landed", () => {
     const kept = USERS_DIFF.split('diff --git a/libs/users/src/index.ts')[0];
     const results = [sessionResult('users', 0, 10, { status: 'failed', error: 'findings', diff: diffRecord('users', kept, false) })];
     const html = renderReportHtml({ results, generatedAt, diffs: new Map([['users', kept]]) });
     expect(html).toContain(
-      '<h4>Changes in the kept worktree (not integrated) (1) <span class="added">+2</span> <span class="removed">−1</span></h4>',
+      '<h4>Changes in the kept worktree (not landed) (1) <span class="added">+2</span> <span class="removed">−1</span></h4>',
     );
     expect(html).toContain('<summary><code class="path">libs/users/src/users.ts</code> <span class="change">modified</span>');
     expect(html).toContain('<td class="number">0</td>');
     const markdown = renderReportMarkdown({ results, generatedAt, diffs: new Map([['users', kept]]) });
-    expect(markdown).toContain('Changes in the kept worktree (not integrated):\n\n| file | change | added | removed |');
+    expect(markdown).toContain('Changes in the kept worktree (not landed):\n\n| file | change | added | removed |');
     expect(markdown).toContain('| `libs/users/src/users.ts` | modified | 2 | 1 |');
   });
 

@@ -914,7 +914,7 @@ function sessionHtml(result: SessionResult, index: number, diffText: string | un
     const totals = counted.length
       ? ` <span class="added">+${counted.reduce((sum, row) => sum + (row.added ?? 0), 0)}</span> <span class="removed">−${counted.reduce((sum, row) => sum + (row.removed ?? 0), 0)}</span>`
       : '';
-    const heading = result.status === 'succeeded' ? 'Files integrated' : 'Changes in the kept worktree (not integrated)';
+    const heading = result.status === 'succeeded' ? 'Files the session wrote' : 'Changes in the kept worktree (not landed)';
     parts.push(`<h4>${heading} (${rows.length})${totals}</h4>`);
     if (diff) {
       const from = result.diff ? ` (from <code>${escapeHtml(result.diff.file)}</code>)` : '';

@@ -1,8 +1,8 @@
+import { runAndLand } from '../../testing/run-and-land';
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { commandTask, createWorkspace, gitIn, sessionSpec, type TestWorkspace } from '../../testing/git-workspace';
 import { CHECKS } from '../checks/registry';
-import { runSession } from './session';
 
 /**
  * Git under concurrency: sixteen sessions of one repository create worktrees,
@@ -26,7 +26,7 @@ describe('sixteen sessions at once', () => {
     const checks = { checks: Object.fromEntries(CHECKS.map((check) => [check.name, 'off' as const])) };
     const results = await Promise.all(
       projects.map((project) =>
-        runSession(sessionSpec(ws.root, project, commandTask('cp {promptFile} {projectRoot}/src/prompt.md'), { checks })),
+        runAndLand(sessionSpec(ws.root, project, commandTask('cp {promptFile} {projectRoot}/src/prompt.md'), { checks })),
       ),
     );
 

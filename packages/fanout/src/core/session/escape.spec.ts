@@ -1,3 +1,4 @@
+import { runAndLand } from '../../testing/run-and-land';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -5,7 +6,7 @@ import { agentScript, commandTask, createWorkspace, gitIn, sessionSpec, write, t
 import { parseAssignment, renderAssignment } from './assignment';
 import { assembleBase } from './prompt';
 import { copySessionFile, IntegrationRefused } from './integrate';
-import { runSession, type SessionSpec } from './session';
+import { type SessionSpec } from './session';
 import { present } from '../system/files';
 import { bytes } from '../../testing/workspace-bytes';
 
@@ -79,7 +80,7 @@ describe('untrusted sessions', () => {
         renderAssignment({ like: 'users', contracts: 'contracts', agent: 'command', command: template, text }),
       );
 
-      const result = await runSession(spec);
+      const result = await runAndLand(spec);
 
       expect(result.error).toBeUndefined();
       const seen = JSON.parse(readFileSync(join(ws.root, 'libs/inject/src/seen.json'), 'utf-8'));
@@ -113,10 +114,10 @@ describe('untrusted sessions', () => {
     it('refuses a task name that cannot be a folder and a git branch, before anything is written', async () => {
       const script = agentScript(ws, 'noop', '');
       const spec = sessionSpec(ws.root, 'orders', commandTask(`node ${script}`));
-      await expect(runSession({ ...spec, project: '../../escaped' })).rejects.toThrow(
+      await expect(runAndLand({ ...spec, project: '../../escaped' })).rejects.toThrow(
         'The project name "../../escaped" cannot name a fanout session',
       );
-      await expect(runSession({ ...spec, project: 'orders\ntouch CANARY' })).rejects.toThrow('a control character');
+      await expect(runAndLand({ ...spec, project: 'orders\ntouch CANARY' })).rejects.toThrow('a control character');
       expect(existsSync(join(ws.root, '.fanout'))).toBe(false);
       expect(present(join(ws.root, 'escaped'))).toBe(false);
     });
@@ -141,13 +142,13 @@ describe('untrusted sessions', () => {
       const before = bytes(ws.root);
       const outside = bytes(ws.scripts);
 
-      const result = await runSession(spec);
+      const result = await runAndLand(spec);
 
       expect(result.status).toBe('failed');
       expect(result.error).toContain('libs/orders/src/leak.ts (a symbolic link, which fanout never integrates)');
       expect(result.error).toContain('libs/orders/src/linked (a symbolic link, which fanout never integrates)');
       expect(result.error).toContain('libs/orders/src/hard.ts (a hard link to another file)');
-      expect(result.error).toContain('nothing was integrated');
+      expect(result.error).toContain('nothing was recorded');
       // Nothing of it reached the workspace, not even the plain file (all or nothing).
       expect(bytes(ws.root)).toEqual(before);
       for (const path of ['ok.ts', 'leak.ts', 'linked', 'hard.ts']) expect(present(join(ws.root, 'libs/orders/src', path))).toBe(false);
@@ -170,7 +171,7 @@ describe('untrusted sessions', () => {
       const spec = sessionSpec(ws.root, 'orders', commandTask(`node ${script}`));
       const before = bytes(ws.root);
 
-      const result = await runSession(spec);
+      const result = await runAndLand(spec);
 
       expect(result.status).toBe('failed');
       expect(result.error).toContain("libs/orders/src/vendor/planted.ts (the workspace's libs/orders/src/vendor is a symbolic link)");
@@ -242,7 +243,7 @@ describe('untrusted sessions', () => {
            fs.writeFileSync('NOTES-' + process.env.APP_SECRET + '.md', 'outside the scope\\n');
          }, 300);`,
       );
-      const result = await runSession(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`), { env }));
+      const result = await runAndLand(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`), { env }));
 
       expect(result.status).toBe('failed');
       expect(result.error).toContain('NOTES-[REDACTED].md (added, outside-scope)');
@@ -269,7 +270,7 @@ console.log(JSON.stringify({ type: 'result', subtype: 'success', is_error: false
       );
       chmodSync(join(bin, 'claude'), 0o755);
       const fanoutMd = '---\nlike: users\ncontracts: contracts\nagent: claude\n---\n\nBuild it.\n';
-      const result = await runSession(sessionSpec(ws.root, 'orders', fanoutMd, { env }));
+      const result = await runAndLand(sessionSpec(ws.root, 'orders', fanoutMd, { env }));
 
       expect(result.error).toBeUndefined();
       expect(result.summary).toBe('Done. I used [REDACTED] and [REDACTED].');

@@ -15,7 +15,8 @@ import {
   type TestWorkspace,
 } from '../../testing/git-workspace';
 import { LOG_HEAD_BYTES, LOG_TAIL_BYTES } from '../system/capped-output';
-import { discardSession, runSession, type SessionResult } from './session';
+import { discardSession, type SessionResult } from './session';
+import { runAndLand } from '../../testing/run-and-land';
 
 /**
  * Faults injected with scripted command agents and signals, against a real git
@@ -31,7 +32,7 @@ describe('faults', () => {
   afterEach(() => ws.remove());
 
   const run = (project: string, script: string, extra = '') =>
-    runSession(sessionSpec(ws.root, project, commandTask(`node ${script}`, extra)));
+    runAndLand(sessionSpec(ws.root, project, commandTask(`node ${script}`, extra)));
   const read = (file: string) => readFileSync(join(ws.root, file), 'utf-8');
   const worktrees = () => (gitIn(ws.root, 'worktree', 'list', '--porcelain').match(/^worktree /gm) ?? []).length;
   const fanoutBranches = () => gitIn(ws.root, 'branch', '--list', '--format=%(refname:short)', 'fanout/*').trim();

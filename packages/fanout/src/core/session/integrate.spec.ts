@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import { applyChanges, integrationDir, ownedByFanout, recoverIntegrations, sha256 } from './integrate';
+import { applyChanges, integrationDir, recoverIntegrations, sha256 } from './integrate';
 import type { FileChange } from './scope';
 import { snapshot, spawnTypeScript } from '../../testing/git-workspace';
 
@@ -43,7 +43,7 @@ describe('applyChanges', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('writes, replaces and deletes, and records what it wrote as fanout’s own', () => {
+  it('writes, replaces and deletes, and returns the sha256 of what it wrote', () => {
     const written = applyChanges(workspace, 'orders', worktree, changes);
     expect(files()).toEqual({
       'README.md': 'mine\n',
@@ -52,9 +52,8 @@ describe('applyChanges', () => {
     });
     const hash = sha256(join(workspace, 'libs/orders/src/index.ts'));
     expect(written.get('libs/orders/src/index.ts')).toBe(hash);
-    expect(ownedByFanout(workspace, 'orders').get('libs/orders/src/index.ts')).toBe(hash);
     // Nothing of the transaction is left behind.
-    expect(snapshot(integrationDir(workspace, 'orders'))).toEqual({ 'owned.json': expect.any(String) });
+    expect(snapshot(integrationDir(workspace, 'orders'))).toEqual({});
   });
 
   it('puts everything back when a change cannot be applied midway', () => {
@@ -66,7 +65,6 @@ describe('applyChanges', () => {
     ).toThrow();
     expect(files()).toEqual(before);
     expect(existsSync(join(integrationDir(workspace, 'orders'), 'journal.json'))).toBe(false);
-    expect(ownedByFanout(workspace, 'orders').size).toBe(0);
   });
 
   /** Runs applyChanges in a child process that SIGKILLs itself after the n-th trapped fs call. */
@@ -101,11 +99,15 @@ describe('applyChanges', () => {
     expect(readFileSync(join(workspace, 'libs/orders/src/index.ts'), 'utf-8')).toBe("export * from './lib/orders';\n");
   });
 
-  it("keeps a scoped project's record where the fanout target's outputs name it, and recovers its integration", () => {
-    applyChanges(workspace, '@acme/orders', worktree, changes);
-    // `.fanout/integration/{projectName}` in the target's outputs: the cache restores this folder.
+  it("stages a scoped project's integration one level down, under its scope's folder, and recovers it", () => {
+    const written = applyChanges(workspace, '@acme/orders', worktree, changes);
     expect(integrationDir(workspace, '@acme/orders')).toBe(join(workspace, '.fanout/integration/@acme/orders'));
-    expect([...ownedByFanout(workspace, '@acme/orders').keys()].sort()).toEqual(changes.map((change) => change.path).sort());
+    expect([...written.keys()].sort()).toEqual(
+      changes
+        .filter((change) => change.status !== 'deleted')
+        .map((change) => change.path)
+        .sort(),
+    );
     // A journal left by a killed run is found one level down, under the scope's folder.
     const journal = join(integrationDir(workspace, '@acme/orders'), 'journal.json');
     writeFileSync(journal, JSON.stringify({ pid: 1, files: [], deleted: [], createdDirs: [] }));

@@ -1,8 +1,8 @@
+import { runAndLand } from '../../testing/run-and-land';
 import { chmodSync, existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { resultLine } from '../../executors/run/run';
 import { agentScript, commandTask, createWorkspace, sessionSpec, write, type TestWorkspace } from '../../testing/git-workspace';
-import { runSession } from './session';
 
 /**
  * Repair rounds, end to end in one session: real worktrees, a scripted command
@@ -81,7 +81,7 @@ describe('repair rounds', () => {
 
   it('tells a command agent what failed, runs it again in the same worktree, and integrates once the gate passes', async () => {
     const script = learner();
-    const result = await runSession(sessionSpec(ws.root, 'orders', commandTask(`node ${script} {feedbackFile}`), { gate }));
+    const result = await runAndLand(sessionSpec(ws.root, 'orders', commandTask(`node ${script} {feedbackFile}`), { gate }));
 
     expect(result.error).toBeUndefined();
     expect(result.status).toBe('succeeded');
@@ -131,13 +131,13 @@ describe('repair rounds', () => {
     // One nx per round, for all the gate's targets.
     expect(calls).toEqual([0, 1].map(() => `typecheck,test ${join(ws.root, '.fanout/worktrees/orders')}`));
     expect(resultLine(result)).toMatch(
-      /^✔ orders: command session integrated after 2 rounds: 1 file\(s\) in [\d.]+ s, passing typecheck, test$/,
+      /^✔ orders: command session recorded after 2 rounds: 1 file\(s\) in [\d.]+ s, passing typecheck, test$/,
     );
   });
 
   it('fails a session still wrong after its repair rounds with the last output, keeps its worktree and integrates nothing', async () => {
     const script = agentScript(ws, 'stubborn', `fs.writeFileSync('libs/orders/src/count.ts', "export const count: number = 'one';\\n");`);
-    const result = await runSession(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`, 'repairs: 1\n'), { gate }));
+    const result = await runAndLand(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`, 'repairs: 1\n'), { gate }));
 
     expect(result.status).toBe('failed');
     expect(result.rounds?.map((round) => round.failed)).toEqual(['gate', 'gate']);
@@ -158,7 +158,7 @@ describe('repair rounds', () => {
        else if (fs.readFileSync(process.env.FANOUT_FEEDBACK_FILE, 'utf-8').includes('libs/users/src/index.ts'))
          cp.execFileSync('git', ['checkout', 'HEAD', '--', 'libs/users/src/index.ts']);`,
     );
-    const result = await runSession(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`), { gate }));
+    const result = await runAndLand(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`), { gate }));
 
     expect(result.error).toBeUndefined();
     expect(result.rounds?.map((round) => round.failed)).toEqual(['scope', undefined]);
@@ -172,7 +172,7 @@ describe('repair rounds', () => {
     // The reference holds the type error; the pattern agent copies it.
     write(ws.root, 'libs/users/src/index.ts', "export const count: number = 'one';\n");
     const fanoutMd = `---\nlike: users\ncontracts: contracts\n---\n\nBuild it.\n`;
-    const result = await runSession(sessionSpec(ws.root, 'orders', fanoutMd, { gate }));
+    const result = await runAndLand(sessionSpec(ws.root, 'orders', fanoutMd, { gate }));
 
     expect(result.status).toBe('failed');
     expect(result.rounds).toHaveLength(1);
@@ -182,11 +182,11 @@ describe('repair rounds', () => {
 
   it('runs no gate when none is asked for, and with repairs: 0 fails at the first problem', async () => {
     const script = agentScript(ws, 'wrong', `fs.writeFileSync('libs/orders/src/count.ts', "export const count: number = 'one';\\n");`);
-    const ungated = await runSession(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`), { gate: { run: [], missing: [] } }));
+    const ungated = await runAndLand(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`), { gate: { run: [], missing: [] } }));
     expect(ungated.status).toBe('succeeded');
     expect(ungated.rounds).toEqual([expect.objectContaining({ round: 0, gate: [] })]);
 
-    const strict = await runSession(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`, 'repairs: 0\n'), { gate }));
+    const strict = await runAndLand(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`, 'repairs: 0\n'), { gate }));
     expect(strict.status).toBe('failed');
     expect(strict.rounds).toHaveLength(1);
   });
@@ -194,7 +194,7 @@ describe('repair rounds', () => {
   it('counts the gate against the session timeout: no repair round starts when the time is spent', async () => {
     write(ws.root, '.fanout/slow-gate', '');
     const script = agentScript(ws, 'wrong', `fs.writeFileSync('libs/orders/src/count.ts', "export const count: number = 'one';\\n");`);
-    const result = await runSession(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`, 'timeout: 2\n'), { gate }));
+    const result = await runAndLand(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`, 'timeout: 2\n'), { gate }));
     expect(result.status).toBe('failed');
     expect(result.rounds).toHaveLength(1);
     expect(result.gate?.targets.map((target) => [target.target, target.timedOut])).toEqual([

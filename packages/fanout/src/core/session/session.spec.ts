@@ -1,9 +1,10 @@
+import { runAndLand } from '../../testing/run-and-land';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { taskPlaceholder } from './assignment';
 import { gitIn, sessionSpec, write } from '../../testing/git-workspace';
-import { runSession, type SessionSpec } from './session';
+import { type SessionSpec } from './session';
 
 /**
  * Sessions against a real git repository: real worktrees, real processes.
@@ -70,7 +71,7 @@ describe('runSession', () => {
          vars: ['FANOUT_PROMPT_FILE','FANOUT_PROJECT','FANOUT_PROJECT_ROOT','FANOUT_WORKTREE','FANOUT_PORT_BASE'].map((k) => process.env[k]),
        }));`,
     );
-    const result = await runSession(sessionSpec(root, 'orders', commandTask(script)));
+    const result = await runAndLand(sessionSpec(root, 'orders', commandTask(script)));
 
     expect(result.error).toBeUndefined();
     expect(result.status).toBe('succeeded');
@@ -103,7 +104,7 @@ describe('runSession', () => {
 
   it('gives the agent one prompt file: conventions, contracts, reference, then the assignment', async () => {
     const script = agentScript(root, 'noop', '');
-    const result = await runSession(sessionSpec(root, 'orders', commandTask(script)));
+    const result = await runAndLand(sessionSpec(root, 'orders', commandTask(script)));
     const prompt = readFileSync(result.promptFile, 'utf-8');
     const order = ['Use the contracts.', 'export const USERS_COLLECTION', 'createUsersHandlers', 'Build the orders API.'].map((text) =>
       prompt.indexOf(text),
@@ -117,8 +118,8 @@ describe('runSession', () => {
     const script = agentScript(root, 'noop', '');
     write(root, 'libs/products/src/index.ts', 'export {};\n');
     const [orders, products] = await Promise.all([
-      runSession(sessionSpec(root, 'orders', commandTask(script))),
-      runSession(sessionSpec(root, 'products', commandTask(script).replace('orders', 'products'))),
+      runAndLand(sessionSpec(root, 'orders', commandTask(script))),
+      runAndLand(sessionSpec(root, 'products', commandTask(script).replace('orders', 'products'))),
     ]);
     expect(orders.baseContextHash).toBe(products.baseContextHash);
     const strip = (file: string) => readFileSync(file, 'utf-8').split('# Your assignment')[0];
@@ -132,7 +133,7 @@ describe('runSession', () => {
       'reader',
       `fs.writeFileSync('libs/orders/src/copy.ts', fs.readFileSync('libs/contracts/src/draft.ts'));`,
     );
-    const result = await runSession(sessionSpec(root, 'orders', commandTask(script)));
+    const result = await runAndLand(sessionSpec(root, 'orders', commandTask(script)));
     expect(result.status).toBe('succeeded');
     expect(readFileSync(join(root, 'libs/orders/src/copy.ts'), 'utf-8')).toBe('export const draft = true;\n');
     // The session did not claim the user's untracked file as its own change.
@@ -147,7 +148,7 @@ describe('runSession', () => {
     );
     const session = sessionSpec(root, 'orders', commandTask(script));
     const before = gitIn(root, 'status', '--porcelain');
-    const result = await runSession(session);
+    const result = await runAndLand(session);
     expect(result.status).toBe('failed');
     expect(result.rejected.map((change) => change.path).sort()).toEqual(['README.md', 'libs/orders/project.json']);
     expect(result.error).toContain('README.md (added, outside-scope)');
@@ -159,7 +160,7 @@ describe('runSession', () => {
 
   it('widens the scope when fanout.md says so', async () => {
     const script = agentScript(root, 'config', `fs.writeFileSync('libs/orders/project.json', '{"name":"orders","tags":[]}');`);
-    const result = await runSession(sessionSpec(root, 'orders', commandTask(script, 'scope: ["."]\n')));
+    const result = await runAndLand(sessionSpec(root, 'orders', commandTask(script, 'scope: ["."]\n')));
     expect(result.status).toBe('succeeded');
     expect(readFileSync(join(root, 'libs/orders/project.json'), 'utf-8')).toBe('{"name":"orders","tags":[]}');
   });
@@ -170,7 +171,7 @@ describe('runSession', () => {
       'tamper',
       `fs.appendFileSync('libs/contracts/src/index.ts', 'export type Hack = 1;\\n'); fs.writeFileSync('libs/orders/src/a.ts', '');`,
     );
-    const result = await runSession(sessionSpec(root, 'orders', commandTask(script, 'scope: ["."]\n')));
+    const result = await runAndLand(sessionSpec(root, 'orders', commandTask(script, 'scope: ["."]\n')));
     expect(result.status).toBe('failed');
     expect(result.rejected).toEqual([{ path: 'libs/contracts/src/index.ts', status: 'modified', reason: 'read-only' }]);
     expect(readFileSync(join(root, 'libs/contracts/src/index.ts'), 'utf-8')).toBe(CONTRACTS_INDEX);
@@ -179,11 +180,11 @@ describe('runSession', () => {
   it("refuses to overwrite the user's uncommitted changes, but not its own earlier output", async () => {
     const writer = agentScript(root, 'writer', `fs.writeFileSync('libs/orders/src/index.ts', 'export const v = ' + Date.now() + ';\\n');`);
     // Fanout's own earlier output may be replaced by a rerun.
-    expect((await runSession(sessionSpec(root, 'orders', commandTask(writer)))).status).toBe('succeeded');
-    expect((await runSession(sessionSpec(root, 'orders', commandTask(writer)))).status).toBe('succeeded');
+    expect((await runAndLand(sessionSpec(root, 'orders', commandTask(writer)))).status).toBe('succeeded');
+    expect((await runAndLand(sessionSpec(root, 'orders', commandTask(writer)))).status).toBe('succeeded');
     // A person's edit may not.
     writeFileSync(join(root, 'libs/orders/src/index.ts'), '// my work\n');
-    const result = await runSession(sessionSpec(root, 'orders', commandTask(writer)));
+    const result = await runAndLand(sessionSpec(root, 'orders', commandTask(writer)));
     expect(result.status).toBe('failed');
     expect(result.error).toContain('libs/orders/src/index.ts');
     expect(result.error).toContain('Commit or stash them');
@@ -193,7 +194,7 @@ describe('runSession', () => {
   it("replaces the task generator's uncommitted placeholder", async () => {
     writeFileSync(join(root, 'libs/orders/src/index.ts'), taskPlaceholder('orders'));
     const script = agentScript(root, 'writer', `fs.writeFileSync('libs/orders/src/index.ts', 'export const real = 1;\\n');`);
-    const result = await runSession(sessionSpec(root, 'orders', commandTask(script)));
+    const result = await runAndLand(sessionSpec(root, 'orders', commandTask(script)));
     expect(result.error).toBeUndefined();
     expect(readFileSync(join(root, 'libs/orders/src/index.ts'), 'utf-8')).toBe('export const real = 1;\n');
   });
@@ -204,14 +205,14 @@ describe('runSession', () => {
       write(bare, 'libs/contracts/src/index.ts', CONTRACTS_INDEX);
       write(bare, 'libs/users/src/index.ts', 'export {};\n');
       gitIn(bare, 'init', '-q');
-      await expect(runSession(sessionSpec(bare, 'orders', commandTask('x.js')))).rejects.toThrow('is not a git repository with a commit');
+      await expect(runAndLand(sessionSpec(bare, 'orders', commandTask('x.js')))).rejects.toThrow('is not a git repository with a commit');
     } finally {
       rmSync(bare, { recursive: true, force: true });
     }
   });
 
   it('fails with the known agents listed when the agent is unknown', async () => {
-    const result = await runSession(
+    const result = await runAndLand(
       sessionSpec(root, 'orders', '---\nlike: users\ncontracts: contracts\nagent: robot\n---\n\nBuild it.\n'),
     );
     expect(result.status).toBe('failed');
@@ -220,7 +221,7 @@ describe('runSession', () => {
   });
 
   it('replicates the reference with the pattern agent', async () => {
-    const result = await runSession(sessionSpec(root, 'orders', '---\nlike: users\ncontracts: contracts\n---\n\nBuild the orders API.\n'));
+    const result = await runAndLand(sessionSpec(root, 'orders', '---\nlike: users\ncontracts: contracts\n---\n\nBuild the orders API.\n'));
     expect(result.error).toBeUndefined();
     expect(result.summary).toBe('replicated 2 file(s) of users for orders (users → orders)');
     // What the pattern agent writes follows the reference by construction: no finding at all.
@@ -234,7 +235,7 @@ describe('runSession', () => {
   it('has the pattern agent refuse an entity the contracts do not define', async () => {
     // A freshly generated task: its placeholder is fanout's own, so it does not block the session.
     write(root, 'libs/invoices/src/index.ts', taskPlaceholder('invoices'));
-    const result = await runSession(sessionSpec(root, 'invoices', '---\nlike: users\ncontracts: contracts\n---\n\nBuild it.\n'));
+    const result = await runAndLand(sessionSpec(root, 'invoices', '---\nlike: users\ncontracts: contracts\n---\n\nBuild it.\n'));
     expect(result.status).toBe('failed');
     expect(result.error).toContain('INVOICES_COLLECTION, Invoice');
     expect(result.error).toContain('nx g fanout:contracts contracts --entities=invoice');
@@ -258,7 +259,7 @@ describe('runSession', () => {
     };
 
     it('passes a session that follows the contracts and the reference', async () => {
-      const result = await runSession(sessionSpec(root, 'orders', commandTask(writeFiles(faithful))));
+      const result = await runAndLand(sessionSpec(root, 'orders', commandTask(writeFiles(faithful))));
       expect(result.error).toBeUndefined();
       expect(result.findings).toEqual([]);
     });
@@ -268,7 +269,7 @@ describe('runSession', () => {
         ...faithful,
         'libs/orders/src/lib/types.ts': '// local copy\nexport interface User {\n  id: string;\n  name: string;\n}\n',
       });
-      const result = await runSession(sessionSpec(root, 'orders', commandTask(script)));
+      const result = await runAndLand(sessionSpec(root, 'orders', commandTask(script)));
       expect(result.status).toBe('failed');
       expect(result.findings).toContainEqual({
         check: 'contract-conformance',
@@ -288,7 +289,7 @@ describe('runSession', () => {
         'libs/orders/src/lib/types.ts':
           "import type { Order } from '../../../contracts/src/index';\nexport type Row = { name: string; id: string };\nexport type O = Order;\n",
       });
-      const result = await runSession(sessionSpec(root, 'orders', commandTask(script)));
+      const result = await runAndLand(sessionSpec(root, 'orders', commandTask(script)));
       expect(result.status).toBe('failed');
       const messages = result.findings.map((finding) => `${finding.line} ${finding.message}`);
       expect(messages).toContainEqual(
@@ -302,7 +303,7 @@ describe('runSession', () => {
         'libs/orders/src/index.ts': "export * from './lib/order.handlers';\n",
         'libs/orders/src/lib/order.handlers.ts': handler('createOrderHandlers'),
       };
-      const warned = await runSession(sessionSpec(root, 'orders', commandTask(writeFiles(drifted))));
+      const warned = await runAndLand(sessionSpec(root, 'orders', commandTask(writeFiles(drifted))));
       expect(warned.status).toBe('succeeded');
       expect(warned.findings.map((finding) => [finding.severity, finding.file, finding.message])).toEqual([
         ['warning', 'libs/orders/src/lib/orders.handler.ts', 'is missing: the reference has libs/users/src/lib/users.handler.ts.'],
@@ -316,7 +317,7 @@ describe('runSession', () => {
 
       rmSync(join(root, 'libs/orders/src/lib'), { recursive: true, force: true });
       writeFileSync(join(root, 'libs/orders/src/index.ts'), 'export {};\n');
-      const strict = await runSession(sessionSpec(root, 'orders', commandTask(writeFiles(drifted)), { checks: { strictNaming: true } }));
+      const strict = await runAndLand(sessionSpec(root, 'orders', commandTask(writeFiles(drifted)), { checks: { strictNaming: true } }));
       expect(strict.status).toBe('failed');
       expect(strict.error).toContain('libs/orders/src/lib/order.handlers.ts:3: error: exports createOrderHandlers');
     });
@@ -342,7 +343,7 @@ describe('runSession', () => {
         'libs/orders/src/lib/lookup.ts':
           "import { ORDERS_COLLECTION } from '@ws/contracts';\nimport { createProductsHandlers } from '@ws/products';\nexport { summary } from '../../../reports/src/index';\nexport const lookup = () => [ORDERS_COLLECTION, createProductsHandlers];\n",
       });
-      const result = await runSession(sessionSpec(root, 'orders', commandTask(script), { run }));
+      const result = await runAndLand(sessionSpec(root, 'orders', commandTask(script), { run }));
       expect(result.status).toBe('failed');
       const hidden = result.findings.filter((finding) => finding.check === 'hidden-dependencies');
       expect(hidden.map((finding) => [finding.severity, finding.file, finding.line])).toEqual([
@@ -360,12 +361,12 @@ describe('runSession', () => {
     it("fails a session that writes a sibling's port into its code, and accepts its own", async () => {
       const server = (port: string) =>
         `import { ORDERS_COLLECTION } from '@ws/contracts';\nexport const collection = ORDERS_COLLECTION;\n\nexport const PORT = ${port};\n`;
-      const own = await runSession(
+      const own = await runAndLand(
         sessionSpec(root, 'orders', commandTask(writeFiles({ ...faithful, 'libs/orders/src/lib/server.ts': server('20005') })), { run }),
       );
       expect(own.status).toBe('succeeded');
 
-      const clash = await runSession(
+      const clash = await runAndLand(
         sessionSpec(
           root,
           'orders',
@@ -390,7 +391,7 @@ describe('runSession', () => {
         ...faithful,
         'libs/orders/src/lib/lookup.ts': "export { createProductsHandlers } from '@ws/products';\n",
       });
-      const result = await runSession(
+      const result = await runAndLand(
         sessionSpec(root, 'orders', commandTask(script), { run, checks: { checks: { 'hidden-dependencies': 'warning' } } }),
       );
       expect(result.status).toBe('succeeded');
@@ -399,7 +400,7 @@ describe('runSession', () => {
 
     it('lets the plugin options turn a check off', async () => {
       const script = writeFiles({ ...faithful, 'libs/orders/src/lib/types.ts': 'export interface User { id: string; name: string }\n' });
-      const result = await runSession(
+      const result = await runAndLand(
         sessionSpec(root, 'orders', commandTask(script), { checks: { checks: { 'contract-conformance': 'off' } } }),
       );
       expect(result.status).toBe('succeeded');
@@ -423,14 +424,21 @@ describe('runSession', () => {
          fs.writeFileSync('libs/orders/src/logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1, 2, 3]));
          fs.rmSync('libs/orders/src/old.ts');`,
       );
-      const result = await runSession(sessionSpec(root, 'orders', commandTask(script)));
+      const result = await runAndLand(sessionSpec(root, 'orders', commandTask(script)));
 
       expect(result.status).toBe('succeeded');
       expect([...result.files].sort((a, b) => a.path.localeCompare(b.path))).toEqual([
-        { path: 'libs/orders/src/index.ts', status: 'modified', sha256: expect.any(String), added: 2, removed: 1 },
+        {
+          path: 'libs/orders/src/index.ts',
+          status: 'modified',
+          sha256: expect.any(String),
+          baseSha256: expect.any(String),
+          added: 2,
+          removed: 1,
+        },
         { path: 'libs/orders/src/lib/orders.ts', status: 'added', sha256: expect.any(String), added: 3, removed: 0 },
         { path: 'libs/orders/src/logo.png', status: 'added', sha256: expect.any(String), binary: true },
-        { path: 'libs/orders/src/old.ts', status: 'deleted', added: 0, removed: 2 },
+        { path: 'libs/orders/src/old.ts', status: 'deleted', baseSha256: expect.any(String), added: 0, removed: 2 },
       ]);
       const diff = readFileSync(diffFile(), 'utf-8');
       expect(result.diff).toEqual({
@@ -457,7 +465,7 @@ describe('runSession', () => {
         'leak',
         `fs.writeFileSync('libs/orders/src/config.ts', 'export const token = "' + process.env.ORDERS_API_TOKEN + '";\\n');`,
       );
-      const result = await runSession(
+      const result = await runAndLand(
         sessionSpec(root, 'orders', commandTask(script), { env: { ...process.env, ORDERS_API_TOKEN: secret } }),
       );
       expect(result.status).toBe('succeeded');
@@ -472,7 +480,7 @@ describe('runSession', () => {
         'escape',
         `fs.writeFileSync('libs/orders/src/ok.ts', 'ok\\n'); fs.writeFileSync('README.md', 'taken over\\n');`,
       );
-      const result = await runSession(sessionSpec(root, 'orders', commandTask(script)));
+      const result = await runAndLand(sessionSpec(root, 'orders', commandTask(script)));
       expect(result.status).toBe('failed');
       expect(result.files).toEqual([]);
       expect(result.diff).toMatchObject({ file: '.fanout/sessions/orders/changes.diff', integrated: false });
@@ -483,9 +491,9 @@ describe('runSession', () => {
 
     it('forgets the diff of an earlier session of the task', async () => {
       const writer = agentScript(root, 'writer', `fs.writeFileSync('libs/orders/src/a.ts', 'export const a = 1;\\n');`);
-      expect((await runSession(sessionSpec(root, 'orders', commandTask(writer)))).diff).toBeDefined();
+      expect((await runAndLand(sessionSpec(root, 'orders', commandTask(writer)))).diff).toBeDefined();
       expect(existsSync(diffFile())).toBe(true);
-      const idle = await runSession(sessionSpec(root, 'orders', commandTask(agentScript(root, 'idle', ''))));
+      const idle = await runAndLand(sessionSpec(root, 'orders', commandTask(agentScript(root, 'idle', ''))));
       expect(idle.status).toBe('succeeded');
       expect(idle.diff).toBeUndefined();
       expect(existsSync(diffFile())).toBe(false);

@@ -167,7 +167,7 @@ export interface SessionResult {
   /** When its record landed in this workspace (under the workspace lock); absent until it has. */
   integratedAt?: string;
   /** The session's edits of its wired files: recorded by the session, then how each landed. */
-  wired?: { path: string; project: string; status: 'recorded' | LandingOutcome['wired'][number]['status'] }[];
+  wired?: { path: string; project: string; status: 'recorded' | 'conflict' | LandingOutcome['wired'][number]['status'] }[];
   /** What landing did with the record in this workspace (the fanout target); absent until it landed. */
   landing?: LandingOutcome;
   /** Changes the scope check rejected. */

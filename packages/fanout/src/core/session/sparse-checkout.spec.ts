@@ -1,9 +1,9 @@
+import { runAndLand } from '../../testing/run-and-land';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { spawn } from 'child_process';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { createWorkspace, gitIn, sessionSpec, commandTask, agentScript, write, type TestWorkspace } from '../../testing/git-workspace';
-import { runSession } from './session';
 import { coneHolds, conePathspecs, conePatterns, sparseCone, type SparseCheckout } from './sparse-checkout';
 import { createWorktree, removeWorktree, sessionChanges } from './worktree';
 
@@ -258,7 +258,7 @@ describe('a sparse worktree', () => {
       "fs.mkdirSync('libs/products/src', { recursive: true }); fs.writeFileSync('libs/products/src/index.ts', 'export const taken = 1;\\n');" +
         "fs.writeFileSync('libs/orders/src/index.ts', 'export const orders = 1;\\n');",
     );
-    const result = await runSession(sessionSpec(workspace.root, 'orders', commandTask(`node ${script}`), { sparse: checkout }));
+    const result = await runAndLand(sessionSpec(workspace.root, 'orders', commandTask(`node ${script}`), { sparse: checkout }));
     expect(result.status).toBe('failed');
     expect(result.rejected).toEqual([expect.objectContaining({ path: 'libs/products/src/index.ts', reason: 'outside-scope' })]);
     expect(readFileSync(join(workspace.root, 'libs/products/src/index.ts'), 'utf-8')).toBe('export {};\n');

@@ -1,9 +1,10 @@
+import { runAndLand } from '../../testing/run-and-land';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { agentScript, commandTask, createWorkspace, gitIn, sessionSpec, write, type TestWorkspace } from '../../testing/git-workspace';
 import { parseAssignment } from './assignment';
 import { assembleBase } from './prompt';
-import { runSession, type SessionSpec } from './session';
+import { type SessionSpec } from './session';
 import { bytes } from '../../testing/workspace-bytes';
 
 /**
@@ -44,7 +45,7 @@ describe("the user's work", () => {
     const before = bytes(ws.root);
     const status = gitIn(ws.root, 'status', '--porcelain');
 
-    const result = await runSession(spec);
+    const result = await runAndLand(spec);
 
     expect(result.status).toBe('failed');
     expect(result.error).toBe(
@@ -62,7 +63,7 @@ describe("the user's work", () => {
     // Once they are committed, the same task runs.
     gitIn(ws.root, 'add', '-A', 'libs/orders/src');
     gitIn(ws.root, 'commit', '-q', '-m', 'my work');
-    const again = await runSession(spec);
+    const again = await runAndLand(spec);
     expect(again.error).toBeUndefined();
     expect(existsSync(ran)).toBe(true);
   });
@@ -89,7 +90,7 @@ describe("the user's work", () => {
     const staged = gitIn(ws.root, 'diff', '--cached', '--name-status');
     const status = gitIn(ws.root, 'status', '--porcelain', '--untracked-files=all').split('\n').filter(Boolean);
 
-    const result = await runSession(spec);
+    const result = await runAndLand(spec);
 
     expect(result.error).toBeUndefined();
     expect(result.files.map((file) => file.path).sort()).toEqual(['libs/orders/src/index.ts', 'libs/orders/src/orders.ts']);
@@ -143,7 +144,7 @@ describe("the user's work", () => {
       write(ws.root, 'libs/contracts/src/index.ts', 'export interface User { id: string; email: string }\n');
       const before = bytes(ws.root);
 
-      const result = await runSession(spec);
+      const result = await runAndLand(spec);
 
       expect(result.status).toBe('failed');
       expect([...result.rejected].sort((a, b) => a.path.localeCompare(b.path))).toEqual([

@@ -1,8 +1,9 @@
+import { runAndLand } from '../../testing/run-and-land';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { agentScript, commandTask, createWorkspace, gitIn, sessionSpec, write, type TestWorkspace } from '../../testing/git-workspace';
-import { runSession } from './session';
-import { applyRecordedWiring, landingOrder } from './wiring';
+import { landRecord } from '../landing/land-record';
+import { rmSync } from 'fs';
 
 /**
  * Sessions that register their work in a wired file: real worktrees, command
@@ -42,8 +43,8 @@ fs.writeFileSync(${JSON.stringify(PAGES)}, pages);`,
   it('merges the edits of two sessions that each add their entry, and tells each agent which files it may edit', async () => {
     // Side by side, as a fan-out runs them: both worktrees start from the same file.
     const [orders, products] = await Promise.all([
-      runSession(sessionSpec(ws.root, 'orders', commandTask(`node ${registering('orders')}`, `wire: [${PAGES}]\n`), { wired })),
-      runSession(sessionSpec(ws.root, 'products', commandTask(`node ${registering('products')}`, `wire: [${PAGES}]\n`), { wired })),
+      runAndLand(sessionSpec(ws.root, 'orders', commandTask(`node ${registering('orders')}`, `wire: [${PAGES}]\n`), { wired })),
+      runAndLand(sessionSpec(ws.root, 'products', commandTask(`node ${registering('products')}`, `wire: [${PAGES}]\n`), { wired })),
     ]);
 
     expect([orders.status, products.status]).toEqual(['succeeded', 'succeeded']);
@@ -53,18 +54,16 @@ fs.writeFileSync(${JSON.stringify(PAGES)}, pages);`,
     const landed = (first: string, second: string) =>
       `import { users } from '@ws/users';\nimport { ${first} } from '@ws/${first}';\nimport { ${second} } from '@ws/${second}';\n\n` +
       `export const pages = [\n  users,\n  ${first},\n  ${second},\n];\n`;
-    const [first, second] = landingOrder([orders, products]).map((result) => result.project);
+    const byLanding = [orders, products].sort((a, b) => (a.integratedAt ?? '').localeCompare(b.integratedAt ?? ''));
+    const [first, second] = byLanding.map((result) => result.project);
     expect(read(PAGES)).toBe(landed(first, second));
     // A fresh checkout replaying both (the file as committed, the recorded edits applied in landing order) ends the same.
     const after = read(PAGES);
     write(ws.root, PAGES, BASE);
-    await applyRecordedWiring(
-      ws.root,
-      landingOrder([products, orders]).map((result) => ({
-        project: result.project,
-        dir: join(ws.root, '.fanout/sessions', result.project),
-      })),
-    );
+    rmSync(join(ws.root, '.fanout/integration'), { recursive: true, force: true });
+    for (const result of byLanding) {
+      await landRecord(ws.root, result.project, { sessionTarget: 'fanout-session', wired: [PAGES], log: () => undefined });
+    }
     expect(read(PAGES)).toBe(after);
     // The wired file is not among the session's own files, and its edit is kept for a replay.
     expect(orders.files.map((file) => file.path)).toEqual(['libs/orders/src/index.ts']);
@@ -92,7 +91,7 @@ fs.writeFileSync(workspaceFile, fs.readFileSync(workspaceFile, 'utf-8').replace(
 fs.writeFileSync(${JSON.stringify(PAGES)}, fs.readFileSync(${JSON.stringify(PAGES)}, 'utf-8').replace('  users,\\n', '  customers,\\n'));`,
     );
 
-    const result = await runSession(
+    const result = await runAndLand(
       sessionSpec(ws.root, 'orders', commandTask(`node ${script}`, `wire: [${PAGES}]\nrepairs: 0\n`), { wired }),
     );
 
@@ -109,7 +108,7 @@ fs.writeFileSync(${JSON.stringify(PAGES)}, fs.readFileSync(${JSON.stringify(PAGE
   it('rejects an edit of a file that is not wired, as before', async () => {
     const script = agentScript(ws, 'unwired', `fs.appendFileSync(${JSON.stringify(PAGES)}, '// mine\\n');`);
 
-    const result = await runSession(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`, 'repairs: 0\n')));
+    const result = await runAndLand(sessionSpec(ws.root, 'orders', commandTask(`node ${script}`, 'repairs: 0\n')));
 
     expect(result.status).toBe('failed');
     expect(result.rejected).toEqual([{ path: PAGES, status: 'modified', reason: 'outside-scope' }]);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
-import { applyRecordedWiring, describeConflicts, mergeWiredEdits, readWiredEdits, readWiredEditsFile, writeWiredEdits } from './wiring';
+import { describeConflicts, mergeWiredEdits, readWiredEdits, readWiredEditsFile, writeWiredEdits } from './wiring';
 import { createWorktree, removeWorktree } from './worktree';
 
 const PAGES = 'apps/shop/src/pages.ts';
@@ -79,58 +79,5 @@ describe('the wired edits record', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('applyRecordedWiring', () => {
-  let ws: TestWorkspace;
-  beforeEach(() => {
-    ws = createWorkspace(['orders', 'products']);
-    write(ws.root, PAGES, BASE);
-  });
-  afterEach(() => ws.remove());
-
-  const record = (project: string, session: string) => {
-    const dir = join(ws.root, '.fanout', 'sessions', project);
-    write(dir, 'result.json', '{}');
-    writeWiredEdits(dir, [{ path: PAGES, project: 'shop', base: BASE, session }]);
-    return { project, dir };
-  };
-  const entry = (name: string) =>
-    BASE.replace("';\n", `';\nimport { ${name} } from '@ws/${name}';\n`).replace('  settings,\n', `  settings,\n  ${name},\n`);
-
-  it('lands the recorded edits of replayed sessions in order, and changes nothing when they are already there', async () => {
-    const sessions = [record('orders', entry('orders')), record('products', entry('products'))];
-
-    const first = await applyRecordedWiring(ws.root, sessions);
-
-    expect(first.map(({ project, outcomes }) => [project, outcomes.map((outcome) => outcome.status)])).toEqual([
-      ['orders', ['merged']],
-      ['products', ['merged']],
-    ]);
-    const landed = readFileSync(join(ws.root, PAGES), 'utf-8');
-    expect(landed).toBe(
-      "import { settings } from './settings';\nimport { orders } from '@ws/orders';\nimport { products } from '@ws/products';\n\n" +
-        'export const pages = [\n  settings,\n  orders,\n  products,\n];\n',
-    );
-    const again = await applyRecordedWiring(ws.root, sessions);
-    expect(again.flatMap(({ outcomes }) => outcomes.map((outcome) => outcome.status))).toEqual(['unchanged', 'unchanged']);
-    expect(readFileSync(join(ws.root, PAGES), 'utf-8')).toBe(landed);
-  });
-
-  it("writes none of a session's edits when one conflicts, and skips sessions that recorded none", async () => {
-    write(ws.root, PAGES, BASE.replace('  settings,\n', '  preferences,\n'));
-    const none = join(ws.root, '.fanout', 'sessions', 'products');
-    write(none, 'result.json', '{}');
-
-    const applied = await applyRecordedWiring(ws.root, [
-      record('orders', BASE.replace('  settings,\n', '  account,\n')),
-      { project: 'products', dir: none },
-    ]);
-
-    expect(applied.map(({ project, outcomes }) => [project, outcomes.map((outcome) => outcome.status)])).toEqual([
-      ['orders', ['conflict']],
-    ]);
-    expect(readFileSync(join(ws.root, PAGES), 'utf-8')).toBe(BASE.replace('  settings,\n', '  preferences,\n'));
   });
 });

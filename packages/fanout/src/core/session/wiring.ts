@@ -103,14 +103,3 @@ export function describeConflicts(outcomes: readonly WiredOutcome[], session: st
     )
     .join('\n');
 }
-
-/**
- * Sessions in the order they landed (integratedAt, recorded under the integration
- * lock; endedAt for results without it): the order in which a replay applies their
- * recorded edits, so that the wired files end as the run that made them left them.
- */
-export function landingOrder<T extends { project: string; endedAt: string; integratedAt?: string }>(results: readonly T[]): T[] {
-  return [...results].sort(
-    (a, b) => (a.integratedAt ?? a.endedAt).localeCompare(b.integratedAt ?? b.endedAt) || a.project.localeCompare(b.project),
-  );
-}

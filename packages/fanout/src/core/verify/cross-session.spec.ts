@@ -6,6 +6,7 @@ import { findCrossSessionProblems } from './cross-session';
 
 function result(project: string, files: string[], extra: Partial<SessionResult> = {}): SessionResult {
   return {
+    id: `record-${project}`,
     project,
     status: 'succeeded',
     agent: 'command',

@@ -1,8 +1,8 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { existsSync, readFileSync } from 'fs';
+import { readFileSync } from 'fs';
 import { join } from 'path';
-import { landSession, type LandingOutcome } from '../../core/landing/land';
-import { writeWhole } from '../../core/session/integrate';
+import type { LandingOutcome } from '../../core/landing/land';
+import { landRecord } from '../../core/landing/land-record';
 import { parseAssignment } from '../../core/session/assignment';
 import { sessionDir, type SessionResult } from '../../core/session/session';
 import { runStartedAt } from '../../core/session/lead';
@@ -21,24 +21,8 @@ function say(line: string, level: 'info' | 'warn' | 'error' = 'info'): void {
 export function takeSessionOption(value: LandExecutorSchema['takeSession']): boolean | string[] {
   if (value === undefined || value === false || value === 'false') return false;
   if (value === true || value === 'true' || value === '') return true;
-  const list = (Array.isArray(value) ? value : value.split(','))
-    .map((path) => path.trim().replace(/^\.\//, ''))
-    .filter(Boolean);
+  const list = (Array.isArray(value) ? value : value.split(',')).map((path) => path.trim().replace(/^\.\//, '')).filter(Boolean);
   return list;
-}
-
-/** The task's session record, or why there is none to land. */
-export function readRecord(workspaceRoot: string, project: string, sessionTarget: string): SessionResult {
-  const file = join(sessionDir(workspaceRoot, project), 'result.json');
-  if (!existsSync(file)) {
-    throw new Error(`no session record at ${file}: run the session first (nx run ${project}:${sessionTarget}, which nx run ${project}:fanout runs).`);
-  }
-  const result = JSON.parse(readFileSync(file, 'utf-8')) as SessionResult;
-  if (result.status !== 'succeeded') throw new Error(`its session failed, so nothing lands: ${result.error ?? 'no reason recorded'}`);
-  if (typeof result.id !== 'string' || !Array.isArray(result.files)) {
-    throw new Error(`${file} was written by an older fanout and cannot be landed; run the task again: nx run ${project}:${sessionTarget} --skip-nx-cache`);
-  }
-  return result;
 }
 
 /** The wired files the task's fanout.md declares now; none when it cannot be read (its session reported that). */
@@ -98,46 +82,30 @@ export async function landTask(
   if (!project) throw new Error('fanout:land must run as a project target.');
   const plugin = readPluginOptions(context.nxJsonConfiguration);
   const sessionTarget = sessionTargetName(plugin);
-  const dir = sessionDir(context.root, project);
-  let record: SessionResult | undefined;
   try {
-    record = readRecord(context.root, project, sessionTarget);
-    const outcome = await landSession({
-      workspaceRoot: context.root,
-      project,
-      sessionDir: dir,
-      record,
+    const { result, outcome } = await landRecord(context.root, project, {
+      sessionTarget,
       wired: declaredWire(context.root, context.projectGraph.nodes[project].data.root),
       takeSession: takeSessionOption(options.takeSession),
       log: (line) => say(`[fanout] ${line}`),
     });
-    const landed: SessionResult = {
-      ...record,
-      integratedAt: outcome.landedAt,
-      landing: outcome,
-      wired: outcome.wired.map(({ path, project: owner, status }) => ({ path, project: owner, status })),
-    };
-    writeWhole(join(dir, 'result.json'), `${JSON.stringify(landed, null, 2)}\n`);
+    if (!outcome) throw new Error(result.error);
     say(landedLine(project, outcome));
     if (report === 'when-due') {
       const tasks = fanoutTasks(context.taskGraph ?? { tasks: {}, dependencies: {} }, context.targetName ?? fanoutTargetName(plugin));
-      if (lastToLand(context.root, tasks.map((task) => task.project), runStartedAt())) writeReport(context.root);
+      if (
+        lastToLand(
+          context.root,
+          tasks.map((task) => task.project),
+          runStartedAt(),
+        )
+      )
+        writeReport(context.root);
     }
     return { success: true };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    say(`✖ ${project}: ${message}`, 'error');
+    say(`✖ ${project}: ${error instanceof Error ? error.message : String(error)}`, 'error');
     try {
-      // The record says it did not land, for fanout-verify and the report; the cache keeps the session's own.
-      if (record) {
-        const failed: SessionResult = {
-          ...record,
-          status: 'failed',
-          error: message,
-          checks: [...record.checks, { name: 'landing', ok: false, message }],
-        };
-        writeWhole(join(dir, 'result.json'), `${JSON.stringify(failed, null, 2)}\n`);
-      }
       writeReport(context.root);
     } catch {
       // The report is for reading later; the failure is already said.

@@ -272,8 +272,11 @@ describe('fanout:run refuses bad input, creating nothing', () => {
     write(ws.root, 'libs/orders/fanout.md', fanoutMd(`like: users\ncontracts: contracts\nagent: command\ncommand: node ${script}`));
     await expect(runExecutor({}, context(ws.root))).resolves.toEqual({ success: true });
     expect(errors).toEqual([]);
-    expect(readFileSync(join(ws.root, 'libs/orders/src/orders.ts'), 'utf-8')).toBe('export const orders = 1;\n');
+    // The session recorded its work; landing it is the fanout target's.
+    expect(readFileSync(join(ws.root, '.fanout/sessions/orders/files/libs/orders/src/orders.ts'), 'utf-8')).toBe(
+      'export const orders = 1;\n',
+    );
+    expect(existsSync(join(ws.root, 'libs/orders/src/orders.ts'))).toBe(false);
     expect(existsSync(join(ws.root, '.fanout/sessions/orders/result.json'))).toBe(true);
-    rmSync(join(ws.root, 'libs/orders/src/orders.ts'));
   });
 });

@@ -1,8 +1,9 @@
 import type { ExecutorContext, ProjectGraph, TaskGraph } from '@nx/devkit';
-import { readdirSync, readFileSync } from 'fs';
+import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { agentScript, commandTask, createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
 import { BufferedTaskOutput, writeOutput, withTaskOutput } from '../../core/system/task-output';
+import landBatch from '../land/batch';
 import runBatch, { batchParallelism, runTasksInBatch, type BatchTaskResult } from './batch';
 
 /** A task graph of fanout tasks: project → the projects whose task it waits for. */
@@ -235,7 +236,7 @@ console.log('agent wrote ' + project + ', greeted ' + process.env.FANOUT_GREETIN
 
   afterAll(() => ws.remove());
 
-  it("runs both sessions at once, each with its task's environment, integrates both, and gives each task only its own output", async () => {
+  it("runs both sessions at once, each with its task's environment, records both, and gives each task only its own output; the landing batch lands both and writes the report", async () => {
     const roots: Record<string, string> = {
       contracts: 'libs/contracts',
       users: 'libs/users',
@@ -277,24 +278,44 @@ console.log('agent wrote ' + project + ', greeted ' + process.env.FANOUT_GREETIN
     for (const project of ['orders', 'products']) {
       const other = project === 'orders' ? 'products' : 'orders';
       const output = results.find((result) => result.task === `${project}:fanout`)?.result.terminalOutput ?? '';
-      expect(output).toContain(`✔ ${project}: command session integrated 1 file(s)`);
+      expect(output).toContain(`✔ ${project}: command session recorded 1 file(s)`);
       expect(output).toContain(`agent wrote ${project}, greeted hello ${project}`);
       expect(output).not.toContain(other);
-      expect(readFileSync(join(ws.root, `libs/${project}/src/${project}.ts`), 'utf-8')).toBe(`export const NAME = '${project}';\n`);
+      expect(readFileSync(join(ws.root, `.fanout/sessions/${project}/files/libs/${project}/src/${project}.ts`), 'utf-8')).toBe(
+        `export const NAME = '${project}';\n`,
+      );
       const result = JSON.parse(readFileSync(join(ws.root, '.fanout/sessions', project, 'result.json'), 'utf-8'));
       expect(result.status).toBe('succeeded');
       // fanout's lines were streamed as they came, marked; the agent's output was not.
-      expect(streamed).toContain(`${project} │ ✔ ${project}: command session integrated`);
+      expect(streamed).toContain(`${project} │ ✔ ${project}: command session recorded`);
     }
     expect(streamed).not.toContain('agent wrote');
     // The landed sessions' worktrees and branches were cleaned up, after them, before the batch ended.
     expect(gitIn(ws.root, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
     expect(gitIn(ws.root, 'branch', '--list', 'fanout/*').trim()).toBe('');
     expect(readdirSync(join(ws.root, '.fanout', 'worktrees'))).toEqual([]);
-    // The batch wrote the run's report at its end, with both sessions; no session said it had.
+    // Both succeeded: the sessions' batch leaves the report to the landing.
+    expect(existsSync(join(ws.root, '.fanout/report.md'))).toBe(false);
+
+    const landGraph: TaskGraph = {
+      ...taskGraph,
+      tasks: Object.fromEntries(Object.values(taskGraph.tasks).map((task) => [task.id, { ...task, cache: false }])),
+      dependencies: Object.fromEntries(Object.keys(taskGraph.tasks).map((id) => [id, []])),
+    };
+    const landed = await collect(landBatch(landGraph, {}, {}, { ...context, taskGraph: landGraph }));
+    expect(landed.map((result) => [result.task, result.result.success]).sort()).toEqual([
+      ['orders:fanout', true],
+      ['products:fanout', true],
+    ]);
+    for (const project of ['orders', 'products']) {
+      expect(readFileSync(join(ws.root, `libs/${project}/src/${project}.ts`), 'utf-8')).toBe(`export const NAME = '${project}';\n`);
+      expect(landed.find((result) => result.task === `${project}:fanout`)?.result.terminalOutput).toContain(
+        `✔ ${project}: landed (its session ran now): 1 file(s) written`,
+      );
+    }
+    // The landing batch wrote the run's report once, at its end, with both sessions.
     const report = readFileSync(join(ws.root, '.fanout/report.md'), 'utf-8');
     expect(report).toContain('orders');
     expect(report).toContain('products');
-    for (const result of results) expect(result.result.terminalOutput).toContain("the report is written when the run's last session ends");
   });
 });

@@ -47,11 +47,12 @@ export function dropLandingCache(nxJson: NxJsonConfiguration): boolean {
   const target = fanoutTargetName(readPluginOptions(nxJson));
   const defaults = nxJson.targetDefaults?.[target];
   if (!defaults || Array.isArray(defaults) || defaults.cache !== true) return false;
-  const { cache: _cache, ...rest } = defaults;
-  if (Object.keys(rest).length === 0) {
-    const { [target]: _dropped, ...others } = nxJson.targetDefaults ?? {};
-    nxJson.targetDefaults = others;
-  } else if (nxJson.targetDefaults) nxJson.targetDefaults[target] = rest;
+  const rest = { ...defaults };
+  delete rest.cache;
+  const targetDefaults = { ...nxJson.targetDefaults };
+  if (Object.keys(rest).length === 0) delete targetDefaults[target];
+  else targetDefaults[target] = rest;
+  nxJson.targetDefaults = targetDefaults;
   return true;
 }
 
