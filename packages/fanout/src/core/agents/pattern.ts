@@ -4,6 +4,7 @@ import { contractsEntry, moduleExports, parseModule } from '../checks/module-exp
 import { typescript } from '../system/typescript';
 import { entityNames } from '../naming/names';
 import { scaffoldEntity, substituteSource, substitution } from '../naming/substitution';
+import { wireLikeReference } from './pattern-wiring';
 import { listFiles } from '../system/files';
 import type { AgentAdapter, AgentReport, AgentSession } from './agent';
 
@@ -54,36 +55,6 @@ export const patternAgent: AgentAdapter = {
     };
   },
 };
-
-/**
- * Registers the task in a wired file as the reference is registered there: after
- * each line that mentions the reference's subject (its import, its route entry,
- * its nav item), the same line with the task's subject, unless the file already
- * has it. Works line by line: an entry spread over several lines is left to a
- * real agent. Returns whether the file changed.
- */
-export function wireLikeReference(file: string, from: string, to: string): boolean {
-  if (!existsSync(file)) return false;
-  const source = readFileSync(file, 'utf-8');
-  const code = /\.[cm]?[jt]sx?$/.test(file);
-  const jsx = /x$/.test(file);
-  const rename = substitution(from, to, 'text');
-  const lines = source.split('\n');
-  const present = new Set(lines);
-  const out: string[] = [];
-  for (const line of lines) {
-    out.push(line);
-    const replaced = code ? substituteSource(line, from, to, jsx) : rename(line);
-    if (replaced !== line && !present.has(replaced)) {
-      out.push(replaced);
-      present.add(replaced);
-    }
-  }
-  const wired = out.join('\n');
-  if (wired === source) return false;
-  writeFileSync(file, wired);
-  return true;
-}
 
 /** Names imported from the contracts' import path that the contracts do not export. */
 function missingContractImports(session: AgentSession, files: string[]): string[] {

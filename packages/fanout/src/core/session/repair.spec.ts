@@ -2,7 +2,7 @@ import { runAndLand } from '../../testing/run-and-land';
 import { chmodSync, existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { resultLine } from '../../executors/run/run';
-import { agentScript, commandTask, createWorkspace, sessionSpec, write, type TestWorkspace } from '../../testing/git-workspace';
+import { agentScript, commandTask, createWorkspace, gitIn, sessionSpec, write, type TestWorkspace } from '../../testing/git-workspace';
 
 /**
  * Repair rounds, end to end in one session: real worktrees, a scripted command
@@ -141,7 +141,7 @@ describe('repair rounds', () => {
 
     expect(result.status).toBe('failed');
     expect(result.rounds?.map((round) => round.failed)).toEqual(['gate', 'gate']);
-    expect(result.error).toContain('does not pass orders:typecheck in its worktree; nothing was integrated (still, after 1 repair round)');
+    expect(result.error).toContain('does not pass orders:typecheck in its worktree; nothing was recorded (still, after 1 repair round)');
     expect(result.error).toContain('libs/orders/src/count.ts(1,14): error TS2322');
     expect(result.gate?.targets.find((target) => target.target === 'typecheck')).toMatchObject({ ok: false, exitCode: 1 });
     expect(result.worktree).toBe(join(ws.root, '.fanout/worktrees/orders'));
@@ -202,5 +202,42 @@ describe('repair rounds', () => {
       ['test', true],
     ]);
     expect(result.error).toContain("(the session's time is spent: no repair round is left)");
+  });
+
+  it('runs the typecheck of the project whose wired file the session edited, and repairs an edit that breaks it before anything lands', async () => {
+    write(ws.root, 'libs/shop/src/pages.ts', 'export const pages: number[] = [\n  1,\n];\n');
+    gitIn(ws.root, 'add', '-A');
+    gitIn(ws.root, 'commit', '-q', '-m', 'shop');
+    const script = agentScript(
+      ws,
+      'wiring-learner',
+      `const feedback = process.env.FANOUT_FEEDBACK_FILE ? fs.readFileSync(process.env.FANOUT_FEEDBACK_FILE, 'utf-8') : '';
+       fs.writeFileSync('libs/orders/src/orders.ts', 'export const orders = 2;\\n');
+       const entry = feedback.includes('libs/shop/src/pages.ts') ? '  2,' : "  x = 'one',";
+       fs.writeFileSync('libs/shop/src/pages.ts', 'export const pages: number[] = [\\n  1,\\n' + entry + '\\n];\\n');`,
+    );
+    const result = await runAndLand(
+      sessionSpec(ws.root, 'orders', commandTask(`node ${script}`, 'wire: [libs/shop/src/pages.ts]\n'), {
+        gate,
+        wired: [{ path: 'libs/shop/src/pages.ts', project: 'shop' }],
+        wiredGate: [{ project: 'shop', targets: ['typecheck'] }],
+      }),
+    );
+
+    expect(result.error).toBeUndefined();
+    expect(result.rounds?.map((round) => round.gate.map((g) => [g.target, g.ok]))).toEqual([
+      [
+        ['typecheck', true],
+        ['test', true],
+        ['shop:typecheck', false],
+      ],
+      [
+        ['typecheck', true],
+        ['test', true],
+        ['shop:typecheck', true],
+      ],
+    ]);
+    expect(readFileSync(join(ws.root, '.fanout/sessions/orders/feedback.round-1.md'), 'utf-8')).toContain('libs/shop/src/pages.ts');
+    expect(read('libs/shop/src/pages.ts')).toBe('export const pages: number[] = [\n  1,\n  2,\n];\n');
   });
 });

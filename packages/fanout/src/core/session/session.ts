@@ -79,6 +79,11 @@ export interface SessionSpec {
   repairs?: number;
   /** The task's wired files (resolveWiredFiles): it may edit them, and its edits are merged three-way when it lands. */
   wired?: readonly WiredFile[];
+  /**
+   * The gate of each project that owns a wired file (its typecheck), run in the worktree
+   * after the task's own when the session edited one of its wired files.
+   */
+  wiredGate?: readonly { project: string; targets: string[] }[];
   /** Runs the gate's nx; injected by tests. */
   runGate?: ProcessRunner;
 }
@@ -463,6 +468,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
      * one before passed: a gate over files outside the scope would be wasted.
      */
     let lastVerdict: ReturnType<typeof judgeScope> | undefined;
+    const projectOf = new Map((spec.wired ?? []).map((file) => [file.path, file.project]));
     const judgeRound = async (active: Worktree, round: number): Promise<RoundProblem | undefined> => {
       const entry = rounds[rounds.length - 1];
       const changes = await sessionChanges(spec.workspaceRoot, active);
@@ -489,7 +495,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
         return {
           kind: 'scope',
           summary: `${result.rejected.length} file(s) outside the session's scope`,
-          error: `the session changed files it may not write: ${list}. ${rule} Nothing was integrated`,
+          error: `the session changed files it may not write: ${list}. ${rule} Nothing was recorded`,
           feedback: { scope: `You changed files you may not write: ${list}. Undo those changes. ${rule}` },
         };
       }
@@ -534,53 +540,66 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
         return {
           kind: 'checks',
           summary: `${errors.length} check error(s)`,
-          error: `the session's code breaks the fan-out's rules; nothing was integrated`,
+          error: `the session's code breaks the fan-out's rules; nothing was recorded`,
           detail: errors.map((finding) => `  ${formatFinding(finding)}`).join('\n'),
           feedback: { findings: errors },
         };
       }
 
-      if (gate.run.length === 0) return undefined;
-      const outcome = await runGate({
-        worktree: active.path,
-        workspaceRoot: spec.workspaceRoot,
-        project: spec.project,
-        targets: gate.run,
-        env: spec.env ?? process.env,
-        timeoutMs: Math.max(1, deadline - Date.now()),
-        logFile,
-        echo: spec.echo,
-        redact,
-        ...(spec.runGate ? { run: spec.runGate } : {}),
-      });
-      timings.gateMs = (timings.gateMs ?? 0) + lap();
-      result.gate = outcome;
-      entry.gate = outcome.targets.map(({ target, ok, durationMs, exitCode, timedOut, cached }) => ({
-        target,
-        ok,
-        durationMs,
-        exitCode,
-        ...(timedOut ? { timedOut } : {}),
-        ...(cached ? { cached } : {}),
-      }));
-      const failed = outcome.targets.filter((target) => !target.ok);
-      result.checks.push({
-        name: `gate${suffix}`,
-        ok: outcome.ok,
-        message: outcome.targets
-          .map((target) => `${target.target} ${target.ok ? 'passed' : target.timedOut ? 'timed out' : 'failed'}`)
-          .join(', '),
-      });
-      if (outcome.ok) return undefined;
-      const names = failed.map((target) => `${spec.project}:${target.target}`).join(', ');
-      const last = failed[failed.length - 1];
-      return {
-        kind: 'gate',
-        summary: `${names} failed`,
-        error: `the session's work does not pass ${names} in its worktree; nothing was integrated`,
-        detail: `The end of ${spec.project}:${last.target}'s output (all of it in the log):\n${indent(lastLines(last.output, GATE_ERROR_LINES))}`,
-        feedback: { gate: outcome },
-      };
+      // The task's own targets, then those of each project whose wired file the session edited (its typecheck):
+      // a wired edit that breaks the app fails here, with repair rounds, before anything lands.
+      const editedOwners = new Set(verdict.wired.map((change) => projectOf.get(change.path)));
+      const gates = [
+        { project: spec.project, targets: gate.run },
+        ...(spec.wiredGate ?? []).filter((owner) => editedOwners.has(owner.project)),
+      ].filter((entry) => entry.targets.length > 0);
+      for (const [index, current] of gates.entries()) {
+        const outcome = await runGate({
+          worktree: active.path,
+          workspaceRoot: spec.workspaceRoot,
+          project: current.project,
+          targets: current.targets,
+          env: spec.env ?? process.env,
+          timeoutMs: Math.max(1, deadline - Date.now()),
+          logFile,
+          echo: spec.echo,
+          redact,
+          ...(spec.runGate ? { run: spec.runGate } : {}),
+        });
+        timings.gateMs = (timings.gateMs ?? 0) + lap();
+        const own = index === 0 && current.project === spec.project;
+        const label = (target: string) => (own ? target : `${current.project}:${target}`);
+        if (own || !outcome.ok) result.gate = outcome;
+        entry.gate.push(
+          ...outcome.targets.map(({ target, ok, durationMs, exitCode, timedOut, cached }) => ({
+            target: label(target),
+            ok,
+            durationMs,
+            exitCode,
+            ...(timedOut ? { timedOut } : {}),
+            ...(cached ? { cached } : {}),
+          })),
+        );
+        const failed = outcome.targets.filter((target) => !target.ok);
+        result.checks.push({
+          name: `gate${own ? '' : ` (${current.project}, wired)`}${suffix}`,
+          ok: outcome.ok,
+          message: outcome.targets
+            .map((target) => `${target.target} ${target.ok ? 'passed' : target.timedOut ? 'timed out' : 'failed'}`)
+            .join(', '),
+        });
+        if (outcome.ok) continue;
+        const names = failed.map((target) => `${current.project}:${target.target}`).join(', ');
+        const last = failed[failed.length - 1];
+        return {
+          kind: 'gate',
+          summary: `${names} failed`,
+          error: `the session's work does not pass ${names} in its worktree${own ? '' : ` (a wired file of ${current.project} it edited)`}; nothing was recorded`,
+          detail: `The end of ${current.project}:${last.target}'s output (all of it in the log):\n${indent(lastLines(last.output, GATE_ERROR_LINES))}`,
+          feedback: { gate: outcome },
+        };
+      }
+      return undefined;
     };
 
     for (let round = 0; ; round++) {
@@ -677,7 +696,6 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     }
 
     const active = worktree;
-    const projectOf = new Map((spec.wired ?? []).map((file) => [file.path, file.project]));
     const edits = await readWiredEdits(
       active,
       (lastVerdict?.wired ?? []).map((change) => ({ path: change.path, project: projectOf.get(change.path) ?? '' })),

@@ -116,6 +116,14 @@ function gateSettings(
   };
 }
 
+/** The typecheck of each project that owns one of the task's wired files, where it has one. */
+function wiredGate(context: ExecutorContext, wired: readonly { project: string }[]): { project: string; targets: string[] }[] {
+  const owners = [...new Set(wired.map((file) => file.project))];
+  return owners.flatMap((project) =>
+    context.projectGraph.nodes[project]?.data.targets?.['typecheck'] ? [{ project, targets: ['typecheck'] }] : [],
+  );
+}
+
 /** The line (or, for a failure, the lines: what went wrong, where the worktree and the log are) printed per task. */
 export function resultLine(result: SessionResult): string {
   const seconds = (result.durationMs / 1000).toFixed(1);
@@ -250,6 +258,7 @@ export async function runFanoutTask(
       gate,
       ...(repairs !== undefined ? { repairs } : {}),
       ...(wired.length > 0 ? { wired } : {}),
+      ...(wired.length > 0 && gate.run.length > 0 ? { wiredGate: wiredGate(context, wired) } : {}),
     });
     say(resultLine(result));
     // A failed session never lands, so its landing never writes the report: this session does.
