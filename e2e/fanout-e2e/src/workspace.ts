@@ -63,7 +63,10 @@ export interface SessionResult {
     gate: { target: string; ok: boolean; durationMs: number }[];
   }[];
   gate?: { ok: boolean; project: string; targets: { target: string; ok: boolean; output: string }[] };
-  wired?: { path: string; project: string; status: 'merged' | 'unchanged' | 'conflict' }[];
+  wired?: { path: string; project: string; status: string }[];
+  /** When its record landed in this workspace; absent until it has. */
+  integratedAt?: string;
+  landing?: { ranNow: boolean; files: { path: string; action: string; reason?: string }[] };
   lead?: { role: 'lead' } | { role: 'follower'; lead: string; waitedMs: number; outcome: 'response' | 'ended' | 'timeout' };
 }
 

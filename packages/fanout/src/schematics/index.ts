@@ -4,6 +4,7 @@ import { contractsGenerator } from '../generators/contracts/contracts';
 import { initGenerator } from '../generators/init/init';
 import { referenceGenerator } from '../generators/reference/reference';
 import { taskGenerator } from '../generators/task/task';
+import { takeGenerator } from '../generators/take/take';
 
 // The same generators as Angular devkit schematics, for `ng g fanout:<name>`
 // and any tool that drives @angular-devkit/schematics.
@@ -12,3 +13,4 @@ export const contracts = convertNxGenerator(contractsGenerator);
 export const reference = convertNxGenerator(referenceGenerator);
 export const task = convertNxGenerator(taskGenerator);
 export const ci = convertNxGenerator(ciGenerator);
+export const take = convertNxGenerator(takeGenerator);

@@ -90,10 +90,11 @@ describe('decideLanding', () => {
   });
 
   it('says what it kept and where the session version is', () => {
-    expect(keptLine('libs/orders/src/a.ts', 'changed-since', '.fanout/sessions/orders/files/libs/orders/src/a.ts')).toBe(
-      "kept your edit of libs/orders/src/a.ts; the session's version is in .fanout/sessions/orders/files/libs/orders/src/a.ts",
+    expect(keptLine('libs/orders/src/a.ts', 'changed-since', '.fanout/sessions/orders/files/libs/orders/src/a.ts', 'orders')).toBe(
+      "kept your edit of libs/orders/src/a.ts; the session's version is in .fanout/sessions/orders/files/libs/orders/src/a.ts " +
+        '(nx g fanout:take orders --files=libs/orders/src/a.ts takes it)',
     );
-    expect(keptLine('a.ts', 'deleted-since', 'x')).toMatch(/^kept your deletion of a\.ts/);
-    expect(keptLine('a.ts', 'not-ours', 'x')).toMatch(/^kept your a\.ts, which fanout did not write/);
+    expect(keptLine('a.ts', 'deleted-since', 'x', 'orders')).toMatch(/^kept your deletion of a\.ts/);
+    expect(keptLine('a.ts', 'not-ours', 'x', 'orders')).toMatch(/^kept your a\.ts, which fanout did not write/);
   });
 });

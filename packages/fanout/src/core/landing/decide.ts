@@ -46,12 +46,12 @@ export function decideLanding({ session, base, workspace, landed }: FileState): 
 }
 
 /** The line a kept file gets in the run's output and the report. */
-export function keptLine(path: string, reason: KeepReason, sessionCopy: string): string {
+export function keptLine(path: string, reason: KeepReason, sessionCopy: string, project: string): string {
   const what =
     reason === 'deleted-since'
       ? `kept your deletion of ${path}`
       : reason === 'not-ours'
         ? `kept your ${path}, which fanout did not write`
         : `kept your edit of ${path}`;
-  return `${what}; the session's version is in ${sessionCopy}`;
+  return `${what}; the session's version is in ${sessionCopy} (nx g fanout:take ${project} --files=${path} takes it)`;
 }

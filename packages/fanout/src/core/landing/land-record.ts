@@ -30,7 +30,7 @@ export function readRecord(workspaceRoot: string, project: string, sessionTarget
 export async function landRecord(
   workspaceRoot: string,
   project: string,
-  options: { sessionTarget: string } & Pick<LandingInput, 'wired' | 'takeSession' | 'log'>,
+  options: { sessionTarget: string } & Pick<LandingInput, 'wired' | 'log'>,
 ): Promise<{ result: SessionResult; outcome?: LandingOutcome }> {
   const dir = sessionDir(workspaceRoot, project);
   const file = join(dir, 'result.json');

@@ -62,7 +62,11 @@ describe('landSession', () => {
     gitIn(ws.root, 'commit', '-q', '-m', 'old');
     const made = record(
       ws.root,
-      { [`${ORDERS}/index.ts`]: "export * from './orders';\n", [`${ORDERS}/orders.ts`]: 'export const orders = [];\n', [`${ORDERS}/old.ts`]: null },
+      {
+        [`${ORDERS}/index.ts`]: "export * from './orders';\n",
+        [`${ORDERS}/orders.ts`]: 'export const orders = [];\n',
+        [`${ORDERS}/old.ts`]: null,
+      },
       { [`${ORDERS}/index.ts`]: 'export {};\n', [`${ORDERS}/old.ts`]: 'export const old = 1;\n' },
     );
     const first = await land(made);
@@ -73,7 +77,10 @@ describe('landSession', () => {
     ]);
     expect(read(`${ORDERS}/orders.ts`)).toBe('export const orders = [];\n');
     expect(existsSync(join(ws.root, `${ORDERS}/old.ts`))).toBe(false);
-    expect(readLanded(ws.root, 'orders').files[`${ORDERS}/orders.ts`]).toMatchObject({ sha256: hash('export const orders = [];\n'), record: made.record.id });
+    expect(readLanded(ws.root, 'orders').files[`${ORDERS}/orders.ts`]).toMatchObject({
+      sha256: hash('export const orders = [];\n'),
+      record: made.record.id,
+    });
 
     const again = await land(made);
     expect(again.files.every((file) => file.action === 'in-place')).toBe(true);
@@ -107,24 +114,20 @@ describe('landSession', () => {
       [`${ORDERS}/c.ts`, 'kept', 'deleted-since'],
     ]);
     expect(lines).toEqual([
-      `kept your edit of ${ORDERS}/a.ts; the session's version is in .fanout/sessions/orders/files/${ORDERS}/a.ts`,
-      `kept your edit of ${ORDERS}/b.ts; the session's version is in .fanout/sessions/orders/files/${ORDERS}/b.ts`,
-      `kept your deletion of ${ORDERS}/c.ts; the session's version is in .fanout/sessions/orders/files/${ORDERS}/c.ts`,
+      `kept your edit of ${ORDERS}/a.ts; the session's version is in .fanout/sessions/orders/files/${ORDERS}/a.ts (nx g fanout:take orders --files=${ORDERS}/a.ts takes it)`,
+      `kept your edit of ${ORDERS}/b.ts; the session's version is in .fanout/sessions/orders/files/${ORDERS}/b.ts (nx g fanout:take orders --files=${ORDERS}/b.ts takes it)`,
+      `kept your deletion of ${ORDERS}/c.ts; the session's version is in .fanout/sessions/orders/files/${ORDERS}/c.ts (nx g fanout:take orders --files=${ORDERS}/c.ts takes it)`,
     ]);
     // The session's version stays to compare or take.
     expect(readFileSync(join(made.dir, 'files', ORDERS, 'a.ts'), 'utf-8')).toBe('export const a = 1;\n');
   });
 
-  it('never overwrites a file fanout did not write, and --takeSession takes the session version when asked', async () => {
+  it('never overwrites a file fanout did not write', async () => {
     write(ws.root, `${ORDERS}/a.ts`, '// the user wrote this first\n');
     const made = record(ws.root, { [`${ORDERS}/a.ts`]: 'export const a = 1;\n' });
     const kept = await land(made);
     expect(kept.files[0]).toEqual({ path: `${ORDERS}/a.ts`, action: 'kept', reason: 'not-ours' });
     expect(read(`${ORDERS}/a.ts`)).toBe('// the user wrote this first\n');
-
-    const taken = await land(made, { takeSession: [`${ORDERS}/a.ts`] });
-    expect(taken.files[0]).toEqual({ path: `${ORDERS}/a.ts`, action: 'written' });
-    expect(read(`${ORDERS}/a.ts`)).toBe('export const a = 1;\n');
   });
 
   it('lands in a fresh clone, which has no landing record, and again after a checkout of a commit older than the landing', async () => {

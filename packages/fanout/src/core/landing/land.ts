@@ -50,8 +50,6 @@ export interface LandingInput {
   record: { id: string; files: readonly RecordedFile[] };
   /** The wired files the task's fanout.md declares now: recorded edits of any other file are dropped. */
   wired: readonly string[];
-  /** Land the session's version over the user's: every kept file (true), or these paths. */
-  takeSession?: boolean | readonly string[];
   log: (line: string) => void;
 }
 
@@ -70,10 +68,6 @@ function workspaceHash(workspaceRoot: string, path: string): string | undefined 
     return undefined;
   }
   return stat.isFile() ? sha256(target) : 'not-a-file';
-}
-
-function takes(takeSession: LandingInput['takeSession'], path: string): boolean {
-  return takeSession === true || (Array.isArray(takeSession) && takeSession.includes(path));
 }
 
 /**
@@ -95,7 +89,10 @@ export async function landSession(input: LandingInput): Promise<LandingOutcome> 
     const filesDir = recordedFilesDir(input.sessionDir);
     const copy = (path: string) => relative(workspaceRoot, join(filesDir, path)) || join(filesDir, path);
 
-    refuseWorkspaceLinks(workspaceRoot, record.files.map((file) => file.path));
+    refuseWorkspaceLinks(
+      workspaceRoot,
+      record.files.map((file) => file.path),
+    );
     const files: LandedFile[] = [];
     const changes: FileChange[] = [];
     for (const file of record.files) {
@@ -110,17 +107,15 @@ export async function landSession(input: LandingInput): Promise<LandingOutcome> 
               workspace: current,
               ...(entry ? { landed: { sha256: entry.sha256, sameRecord: entry.record === record.id } } : {}),
             });
-      const taken = decision.action === 'keep' && current !== 'not-a-file' && takes(input.takeSession, file.path);
-      if (decision.action === 'keep' && !taken) {
+      if (decision.action === 'keep') {
         files.push({ path: file.path, action: 'kept', reason: decision.reason });
-        input.log(keptLine(file.path, decision.reason, copy(file.path)));
+        input.log(keptLine(file.path, decision.reason, copy(file.path), project));
         continue;
       }
       if (decision.action === 'in-place') {
         files.push({ path: file.path, action: 'in-place' });
         continue;
       }
-      if (taken) input.log(`took the session's version of ${file.path} over yours (--takeSession)`);
       const deletes = file.status === 'deleted';
       if (deletes && current === undefined) files.push({ path: file.path, action: 'in-place' });
       else {
@@ -149,7 +144,10 @@ export async function landSession(input: LandingInput): Promise<LandingOutcome> 
       }
       fresh.push(edit);
     }
-    refuseWorkspaceLinks(workspaceRoot, fresh.map((edit) => edit.path));
+    refuseWorkspaceLinks(
+      workspaceRoot,
+      fresh.map((edit) => edit.path),
+    );
     const outcomes = await mergeWiredEdits(workspaceRoot, fresh, project);
     if (outcomes.some((merged) => merged.status === 'conflict')) {
       throw new IntegrationRefused(

@@ -106,7 +106,7 @@ function keptLines(result: SessionResult): string[] {
   const files = Array.isArray(result.landing?.files) ? result.landing.files : [];
   return files.flatMap((file) =>
     file.action === 'kept' && file.reason
-      ? [keptLine(file.path, file.reason, `.fanout/sessions/${result.project}/files/${file.path}`)]
+      ? [keptLine(file.path, file.reason, `.fanout/sessions/${result.project}/files/${file.path}`, result.project)]
       : [],
   );
 }

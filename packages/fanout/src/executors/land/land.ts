@@ -17,14 +17,6 @@ function say(line: string, level: 'info' | 'warn' | 'error' = 'info'): void {
   (require('@nx/devkit') as typeof import('@nx/devkit')).logger[level](line);
 }
 
-/** --takeSession as landing takes it: every kept file, or these paths. */
-export function takeSessionOption(value: LandExecutorSchema['takeSession']): boolean | string[] {
-  if (value === undefined || value === false || value === 'false') return false;
-  if (value === true || value === 'true' || value === '') return true;
-  const list = (Array.isArray(value) ? value : value.split(',')).map((path) => path.trim().replace(/^\.\//, '')).filter(Boolean);
-  return list;
-}
-
 /** The wired files the task's fanout.md declares now; none when it cannot be read (its session reported that). */
 function declaredWire(workspaceRoot: string, projectRoot: string): string[] {
   try {
@@ -74,7 +66,7 @@ export default function landExecutor(options: LandExecutorSchema, context: Execu
  * report when this is the run's last task to land; a batch writes it once at its end.
  */
 export async function landTask(
-  options: LandExecutorSchema,
+  _options: LandExecutorSchema,
   context: ExecutorContext,
   { report }: { report: 'when-due' | 'none' },
 ): Promise<{ success: boolean }> {
@@ -86,7 +78,6 @@ export async function landTask(
     const { result, outcome } = await landRecord(context.root, project, {
       sessionTarget,
       wired: declaredWire(context.root, context.projectGraph.nodes[project].data.root),
-      takeSession: takeSessionOption(options.takeSession),
       log: (line) => say(`[fanout] ${line}`),
     });
     if (!outcome) throw new Error(result.error);

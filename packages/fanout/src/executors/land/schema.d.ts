@@ -1,6 +1,4 @@
 import type { RunExecutorSchema } from '../run/schema';
 
-/** The session's options, forwarded by Nx to the session target, and the landing's own. */
-export interface LandExecutorSchema extends RunExecutorSchema {
-  takeSession?: boolean | string | string[];
-}
+/** The session's options, which Nx forwards from the landing to the session target. */
+export type LandExecutorSchema = RunExecutorSchema;

@@ -1,0 +1,4 @@
+export interface TakeGeneratorSchema {
+  project: string;
+  files?: string;
+}
