@@ -1,7 +1,7 @@
 // Cache replay: `nx run-many -t fanout` over 12 tasks whose sessions are all in
-// Nx's cache, from a fresh checkout (the outputs are restored: every session's
-// files and its .fanout/sessions record), against the same run of a cached
-// no-op nx:run-commands target over the same 12 projects.
+// Nx's cache, from a fresh checkout: every session's record is restored from the
+// cache (fanout-session) and landed (fanout, never cached: it writes the files),
+// against the same run of a cached no-op nx:run-commands target over the same 12 projects.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from './stats.mjs';
@@ -10,8 +10,11 @@ import { run, workspaceEnv } from './plugin.mjs';
 
 const REPETITIONS = 5;
 
-/** run-many of `target` over the tasks from the committed state; fails unless every task came from the cache. */
-function replay(workspace, target) {
+/**
+ * run-many of `target` over the tasks from the committed state; fails unless every cacheable
+ * task came from the cache (`cached` of `total`: the fanout run has 12 sessions, replayed, and 12 landings).
+ */
+function replay(workspace, target, cachedTasks = TASKS.length, totalTasks = TASKS.length) {
   resetTaskWorkspace(workspace);
   const started = performance.now();
   const output = run(
@@ -28,8 +31,8 @@ function replay(workspace, target) {
   );
   const wallMs = performance.now() - started;
   const cached = /Nx read the output from the cache instead of running the command for (\d+) out of (\d+) tasks/.exec(output);
-  if (!cached || cached[1] !== String(TASKS.length) || cached[2] !== String(TASKS.length)) {
-    throw new Error(`nx run-many -t ${target} was not replayed from the cache for all ${TASKS.length} tasks:\n${output}`);
+  if (!cached || cached[1] !== String(cachedTasks) || cached[2] !== String(totalTasks)) {
+    throw new Error(`nx run-many -t ${target}: expected ${cachedTasks} of ${totalTasks} tasks from the cache:\n${output}`);
   }
   return wallMs;
 }
@@ -41,9 +44,9 @@ export async function benchCacheReplay({ workspace }) {
   const fanout = [];
   const noop = [];
   for (let index = 0; index < REPETITIONS; index++) {
-    fanout.push(replay(workspace, 'fanout'));
-    const restored = TASKS.every((task) => existsSync(join(workspace, 'libs', task, 'src', 'lib', `${task}.handler.ts`)));
-    if (!restored) throw new Error("the replay did not restore the sessions' files (libs/<task>/src/lib/<task>.handler.ts)");
+    fanout.push(replay(workspace, 'fanout', TASKS.length, 2 * TASKS.length));
+    const landed = TASKS.every((task) => existsSync(join(workspace, 'libs', task, 'src', 'lib', `${task}.handler.ts`)));
+    if (!landed) throw new Error("the replay did not land the sessions' files (libs/<task>/src/lib/<task>.handler.ts)");
     noop.push(replay(workspace, 'bench-noop'));
   }
   resetTaskWorkspace(workspace);
@@ -52,12 +55,14 @@ export async function benchCacheReplay({ workspace }) {
   return [
     {
       bench: 'cache replay',
-      figure: 'nx run-many -t fanout, 12 tasks all from the cache',
+      figure: 'nx run-many -t fanout, 12 sessions from the cache, each landed',
       value,
       unit: 'ms',
       baseline: { label: 'the same run of a cached no-op target', value: baseline },
-      target: { text: 'ratio ≤ 1.5', met: value / baseline <= 1.5 },
-      note: `outputs restored from the cache (fresh checkout before each run); whole CLI run, wall; median of ${REPETITIONS}, runs alternated`,
+      target: { text: 'ratio ≤ 1.3', met: value / baseline <= 1.3 },
+      note:
+        `each session's record restored from the cache and landed by the uncached fanout target, its files written ` +
+        `(fresh checkout before each run); whole CLI run, wall; median of ${REPETITIONS}, runs alternated`,
     },
   ];
 }

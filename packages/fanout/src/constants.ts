@@ -1,3 +1,4 @@
+import { join } from 'path';
 import type { AgentOptions } from './core/agents/agent-options';
 
 /**
@@ -28,6 +29,11 @@ export const CONVENTIONS_FILE = 'AGENTS.md';
 export const CLAUDE_FILE = 'CLAUDE.md';
 /** Sessions' worktrees, prompts, logs, results and the report, under the workspace root. */
 export const FANOUT_DIR = '.fanout';
+
+/** A task's session folder: its record (result.json, files/, wired.json), prompt and log. */
+export function sessionDir(workspaceRoot: string, project: string): string {
+  return join(workspaceRoot, FANOUT_DIR, 'sessions', project);
+}
 
 /**
  * The checks run over the integrated workspace, by the names Nx's own plugins give

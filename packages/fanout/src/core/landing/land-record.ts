@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { IntegrationRefused, writeWhole } from '../session/integrate';
-import { sessionDir, type SessionResult } from '../session/session';
+import type { SessionResult } from '../session/session';
+import { sessionDir } from '../../constants';
 import { landSession, type LandingInput, type LandingOutcome } from './land';
 
 /** The task's session record, or why there is none to land. */

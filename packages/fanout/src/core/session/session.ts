@@ -28,7 +28,9 @@ import type { SparseCheckout } from './sparse-checkout';
 import { createWorktree, removeWorktree, sessionChanges, type Worktree } from './worktree';
 import { beginSetup, whenSetupsEnd } from './setting-up';
 import { DIFF_FILE, recordSessionDiff, type SessionDiff } from './session-diff';
-import { ASSIGNMENT_FILE, FANOUT_DIR } from '../../constants';
+import { ASSIGNMENT_FILE, FANOUT_DIR, sessionDir } from '../../constants';
+
+export { sessionDir };
 
 export interface SessionSpec {
   workspaceRoot: string;
@@ -249,10 +251,6 @@ function phaseClock(): () => number {
     last = now;
     return elapsed;
   };
-}
-
-export function sessionDir(workspaceRoot: string, project: string): string {
-  return join(workspaceRoot, FANOUT_DIR, 'sessions', project);
 }
 
 /** `--fresh`: forgets earlier sessions of a task: its kept worktree and branch, its prompt, log and result. */

@@ -3,8 +3,9 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { BufferedTaskOutput, withTaskOutput } from '../../core/system/task-output';
 import { writeReport } from '../../core/report/report';
-import { sessionDir, type SessionResult } from '../../core/session/session';
-import { runTasksInBatch, type BatchTaskResult } from '../run/batch';
+import type { SessionResult } from '../../core/session/session';
+import { runTasksInBatch, type BatchTaskResult } from '../batch-tasks';
+import { sessionDir } from '../../constants';
 import { landTask } from './land';
 import type { LandExecutorSchema } from './schema';
 
@@ -30,9 +31,7 @@ export default async function* landBatch(
   context: ExecutorContext,
 ): AsyncGenerator<BatchTaskResult> {
   const ended = new Map(Object.values(taskGraph.tasks).map((task) => [task.id, sessionEnded(context.root, task.target.project)]));
-  const ordered = Object.keys(taskGraph.tasks).sort(
-    (a, b) => (ended.get(a) ?? '').localeCompare(ended.get(b) ?? '') || a.localeCompare(b),
-  );
+  const ordered = Object.keys(taskGraph.tasks).sort((a, b) => (ended.get(a) ?? '').localeCompare(ended.get(b) ?? '') || a.localeCompare(b));
   const tasks = Object.fromEntries(ordered.map((id) => [id, taskGraph.tasks[id]]));
   let left = ordered.length;
   const landings = runTasksInBatch({ tasks, dependencies: taskGraph.dependencies }, 1, (id, output: BufferedTaskOutput) => {

@@ -4,12 +4,12 @@ import { join } from 'path';
 import type { LandingOutcome } from '../../core/landing/land';
 import { landRecord } from '../../core/landing/land-record';
 import { parseAssignment } from '../../core/session/assignment';
-import { sessionDir, type SessionResult } from '../../core/session/session';
+import type { SessionResult } from '../../core/session/session';
 import { runStartedAt } from '../../core/session/lead';
 import { writeToTask } from '../../core/system/task-output';
 import { fanoutTasks } from '../../core/graph/run-tasks';
 import { writeReport } from '../../core/report/report';
-import { ASSIGNMENT_FILE, fanoutTargetName, readPluginOptions, sessionTargetName } from '../../constants';
+import { ASSIGNMENT_FILE, fanoutTargetName, readPluginOptions, sessionDir, sessionTargetName } from '../../constants';
 import type { LandExecutorSchema } from './schema';
 
 function say(line: string, level: 'info' | 'warn' | 'error' = 'info'): void {

@@ -1,0 +1,112 @@
+import type { TaskGraph } from '@nx/devkit';
+import { BufferedTaskOutput } from '../core/system/task-output';
+
+/** What Nx takes for each task of a batch. */
+export interface BatchTaskResult {
+  task: string;
+  result: {
+    success: boolean;
+    status?: 'success' | 'failure' | 'skipped';
+    terminalOutput: string;
+    startTime?: number;
+    endTime?: number;
+  };
+}
+
+/** One task of a batch run: its session, writing its terminal output to `output`. */
+export type BatchTaskRunner = (id: string, output: BufferedTaskOutput) => Promise<{ success: boolean }>;
+
+/**
+ * Runs a batch's tasks, at most `parallel` at once, each once its dependencies in
+ * the batch have succeeded (those outside it completed before Nx started the batch),
+ * and yields each task's result as it ends. A task whose dependency failed is
+ * skipped, as Nx skips it; a task that throws has failed, and its error is its output.
+ * Linear in the tasks and their dependencies: each task is started, and each
+ * dependency counted down, once.
+ */
+export async function* runTasksInBatch(
+  taskGraph: Pick<TaskGraph, 'tasks' | 'dependencies'>,
+  parallel: number,
+  runTask: BatchTaskRunner,
+  live?: (line: string) => void,
+): AsyncGenerator<BatchTaskResult> {
+  const label = (id: string) => taskGraph.tasks[id]?.target.project ?? id;
+  const ids = Object.keys(taskGraph.tasks);
+  // How many of its dependencies in the batch each task still waits for, and who waits for each.
+  const waiting = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  for (const id of ids) {
+    const inBatch = [...new Set(taskGraph.dependencies[id] ?? [])].filter((dependency) => dependency in taskGraph.tasks);
+    waiting.set(id, inBatch.length);
+    for (const dependency of inBatch) {
+      const list = dependents.get(dependency);
+      if (list) list.push(id);
+      else dependents.set(dependency, [id]);
+    }
+  }
+  const ready = ids.filter((id) => waiting.get(id) === 0);
+  let readyAt = 0;
+  let running = 0;
+  let settled = 0;
+  const finished: BatchTaskResult[] = [];
+  let wake: (() => void) | undefined;
+
+  const skip = (first: string): void => {
+    // Each task is skipped at most once (its count set to -1), with everything behind it.
+    const stack = [first];
+    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+      if (waiting.get(id) === -1) continue;
+      waiting.set(id, -1);
+      finished.push({ task: id, result: { success: false, status: 'skipped', terminalOutput: '' } });
+      stack.push(...(dependents.get(id) ?? []));
+    }
+  };
+
+  const start = (id: string): void => {
+    running++;
+    const output = new BufferedTaskOutput(label(id), live);
+    const startTime = Date.now();
+    void Promise.resolve()
+      .then(() => runTask(id, output))
+      .catch((error: unknown) => {
+        output.write(`✖ ${label(id)}: ${error instanceof Error ? error.message : String(error)}\n`, 'stderr');
+        return { success: false };
+      })
+      .then(({ success }) => {
+        running--;
+        finished.push({ task: id, result: { success, terminalOutput: output.finish(), startTime, endTime: Date.now() } });
+        for (const dependent of dependents.get(id) ?? []) {
+          if (!success) skip(dependent);
+          else if (waiting.get(dependent) !== -1) {
+            const left = (waiting.get(dependent) ?? 1) - 1;
+            waiting.set(dependent, left);
+            if (left === 0) ready.push(dependent);
+          }
+        }
+        wake?.();
+      });
+  };
+
+  while (settled < ids.length) {
+    while (running < parallel && readyAt < ready.length) {
+      const id = ready[readyAt++];
+      if (waiting.get(id) !== -1) start(id);
+    }
+    if (finished.length > 0) {
+      // Tasks may end while Nx takes a result: start more before waiting.
+      while (finished.length > 0) {
+        settled++;
+        yield finished.shift() as BatchTaskResult;
+      }
+      continue;
+    }
+    if (running === 0) {
+      // Nothing runs and nothing can start: only a cycle does that, and Nx refuses cycles before a batch.
+      for (const id of ids) if (waiting.get(id) !== -1 && waiting.get(id) !== 0) skip(id);
+      if (finished.length === 0) return;
+      continue;
+    }
+    await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+  }
+}
