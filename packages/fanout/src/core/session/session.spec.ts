@@ -232,6 +232,34 @@ describe('runSession', () => {
     expect(readFileSync(join(root, 'libs/orders/src/index.ts'), 'utf-8')).toBe("export * from './lib/orders.handler';\n");
   });
 
+  it('fails a session whose agent exited 0 having changed nothing, quoting what it reported, and records nothing', async () => {
+    const script = agentScript(
+      root,
+      'idle',
+      `console.error('Error: writing libs/orders/src/lib/orders.ts was denied: read-only file system');`,
+    );
+    const result = await runAndLand(sessionSpec(root, 'orders', commandTask(script, 'repairs: 0\n')));
+    expect(result.status).toBe('failed');
+    expect(result.error).toBe(
+      'the agent made no change in libs/orders/src; nothing was recorded. What it reported:\n' +
+        '  Error: writing libs/orders/src/lib/orders.ts was denied: read-only file system.',
+    );
+    expect(result.files).toEqual([]);
+    expect(result.rounds?.[0].failed).toBe('scope');
+  });
+
+  it('lets a session leave unchanged a scope that already holds what an earlier session of the task landed', async () => {
+    const spec = sessionSpec(root, 'orders', '---\nlike: users\ncontracts: contracts\n---\n\nBuild the orders API.\n');
+    expect((await runAndLand(spec)).status).toBe('succeeded');
+    gitIn(root, 'add', '-A');
+    gitIn(root, 'commit', '-q', '-m', 'landed');
+    // The pattern agent writes the same files again: no change, and rightly so.
+    const again = await runAndLand(spec);
+    expect(again.error).toBeUndefined();
+    expect(again.status).toBe('succeeded');
+    expect(again.files).toEqual([]);
+  });
+
   it('has the pattern agent refuse an entity the contracts do not define', async () => {
     // A freshly generated task: its placeholder is fanout's own, so it does not block the session.
     write(root, 'libs/invoices/src/index.ts', taskPlaceholder('invoices'));

@@ -268,6 +268,21 @@ function ownedFiles(project: string, projectRoot: string, landed: ReadonlyMap<st
   return new Map([[`${projectRoot}/src/index.ts`, createHash('sha256').update(taskPlaceholder(project)).digest('hex')], ...landed]);
 }
 
+/** Lines of the agent's output in the session log that report an error or a refusal: the last few. */
+function reportedErrors(logFile: string): string[] {
+  let log = '';
+  try {
+    log = readFileSync(logFile, 'utf-8');
+  } catch {
+    return [];
+  }
+  return log
+    .split('\n')
+    .filter((line) => !line.startsWith('[fanout]') && /\b(error|denied|refused|failed|read-only|permission)\b/i.test(line))
+    .map((line) => line.trim().slice(0, 300))
+    .slice(-5);
+}
+
 /** The agent's options: checked against what it takes, with the run's --model for an agent that takes a model. */
 function agentOptions(agent: AgentAdapter, spec: SessionSpec): AgentOptions {
   const options = checkAgentOptions(agent.name, agent.options, spec.agentOptions, `nx.json (fanout plugin options, agents.${agent.name})`);
@@ -307,7 +322,10 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
   const timings: SessionTimings = { contextMs: 0, worktreeMs: 0, agentMs: 0, checksMs: 0, integrateMs: 0 };
   const dir = sessionDir(spec.workspaceRoot, spec.project);
   const resultFile = join(dir, 'result.json');
-  const owned = ownedFiles(spec.project, spec.projectRoot, ownedByFanout(spec.workspaceRoot, spec.project));
+  const landedHere = ownedByFanout(spec.workspaceRoot, spec.project);
+  const owned = ownedFiles(spec.project, spec.projectRoot, landedHere);
+  // A scope that already holds what an earlier session of the task landed may rightly be left as it is.
+  const alreadyLanded = landedHere.size > 0;
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, 'session.log');
   const promptFile = join(dir, 'prompt.md');
@@ -495,6 +513,22 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
           summary: `${result.rejected.length} file(s) outside the session's scope`,
           error: `the session changed files it may not write: ${list}. ${rule} Nothing was recorded`,
           feedback: { scope: `You changed files you may not write: ${list}. Undo those changes. ${rule}` },
+        };
+      }
+      if (changes.length === 0 && !alreadyLanded) {
+        // An agent that exits 0 having written nothing (a sandbox that silently refused its writes, say) has not done the task.
+        const said = reportedErrors(logFile);
+        result.checks.push({ name: `scope${suffix}`, ok: false, message: 'the agent made no change' });
+        timings.checksMs += lap();
+        return {
+          kind: 'scope',
+          summary: 'the agent made no change',
+          error:
+            `the agent made no change in ${scopeRoots.join(', ')}; nothing was recorded` +
+            (said.length > 0 ? `. What it reported:\n${said.map((line) => `  ${line}`).join('\n')}` : ` (its output is in ${logFile})`),
+          feedback: {
+            scope: `You changed no file. Do the assignment: write the task's files in ${scopeRoots.join(', ')} (your working directory is the worktree).`,
+          },
         };
       }
       result.checks.push({ name: `scope${suffix}`, ok: true, message: `${changes.length} file(s) inside ${scopeRoots.join(', ')}` });

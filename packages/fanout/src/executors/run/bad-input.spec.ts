@@ -201,10 +201,16 @@ describe('fanout:run refuses bad input, creating nothing', () => {
     ['an unknown --agent', { agent: 'gpt' }, 'libs/orders/fanout.md with --agent/--command: unknown agent "gpt"'],
     ['a --command with no program', { agent: 'command', command: '""' }, 'The command template names no program'],
     ['a --command with an open quote', { command: "node 'agent.js" }, "unterminated ' quote"],
-    ['a --timeout that is no duration', { timeout: 'soon' }, '--timeout: "timeout" must be a positive number'],
+    ['a --timeout that is no duration', { timeout: 'soon' }, '--timeout is seconds, or a duration such as 90s, 30m or 1h (got "soon")'],
     ['a gate that runs the session itself', { gate: ['typecheck', 'fanout'] }, 'gate: "fanout" is the session\'s own target'],
     ['a --gate naming what is no target', { gate: 'typecheck,$(rm -rf)' }, 'gate holds what is not a target name: "$(rm -rf)"'],
-    ['--repairs beyond the limit', { repairs: 99 }, 'repairs must be a whole number from 0 to 10'],
+    ['--repairs beyond the limit', { repairs: 99 }, '--repairs is a whole number from 0 to 10 (got 99)'],
+    [
+      'an option the target does not have',
+      { budget: 0.03 } as RunExecutorSchema,
+      '--budget is not an option of fanout. Its options: --agent',
+    ],
+    ['a flag that is no flag', { fresh: 'yes' } as unknown as RunExecutorSchema, '--fresh is true or false (got "yes")'],
   ])('%s', async (_, options, problem) => {
     write(ws.root, 'libs/orders/fanout.md', fanoutMd(GOOD));
     await expectRefused({}, options, problem);
@@ -223,6 +229,35 @@ describe('fanout:run refuses bad input, creating nothing', () => {
     ]);
     expect(existsSync(join(ws.root, '.fanout'))).toBe(false);
     expect(snapshot(ws.root)).toEqual(before);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      'an unknown check',
+      { checks: { 'naming-parity': 'warning', 'contract-shape': 'error' } },
+      '"checks" names an unknown check "contract-shape". Known: contract-conformance',
+    ],
+    ['a misspelt severity', { checks: { 'naming-parity': 'erorr' } }, '"checks.naming-parity" is error, warning or off (got "erorr")'],
+    ['a port given as text', { portBase: '4000' }, '"portBase" is a whole number from 1024 to 65535, without quotes (got "4000")'],
+  ])('a plugin option refused before any agent runs: %s', async (_, options, problem) => {
+    write(ws.root, 'libs/orders/fanout.md', fanoutMd(GOOD));
+    const before = snapshot(ws.root);
+    const inContext = { ...context(ws.root, {}), nxJsonConfiguration: { plugins: [{ plugin: 'fanout', options }] } };
+    await expect(runExecutor({}, inContext)).resolves.toEqual({ success: false });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain(`✖ orders: nx.json (fanout plugin options): ${problem}`);
+    expect(existsSync(join(ws.root, '.fanout'))).toBe(false);
+    expect(snapshot(ws.root)).toEqual(before);
+  });
+
+  it('--fresh discards nothing when the run is refused: a broken fanout.md leaves the kept worktree as it was', async () => {
+    write(ws.root, 'libs/orders/fanout.md', fanoutMd('like: users\ncontracts: contracts\nagent: robot'));
+    write(ws.root, '.fanout/worktrees/orders/kept.ts', 'export const kept = 1;\n');
+    write(ws.root, '.fanout/sessions/orders/session.log', 'the failed session\n');
+    await expect(runExecutor({ fresh: true }, context(ws.root))).resolves.toEqual({ success: false });
+    expect(errors[0]).toContain('unknown agent "robot"');
+    expect(readFileSync(join(ws.root, '.fanout/worktrees/orders/kept.ts'), 'utf-8')).toBe('export const kept = 1;\n');
+    expect(existsSync(join(ws.root, '.fanout/sessions/orders/session.log'))).toBe(true);
   });
 
   it('a like that is itself a task of the same run', async () => {

@@ -24,6 +24,7 @@ import { writeReport } from '../../core/report/report';
 import { workspaceScope } from '../../core/session/scope';
 import { discardSession, runSession, type SessionResult } from '../../core/session/session';
 import type { RunExecutorSchema } from './schema';
+import { checkPluginOptions, normalizeRunOptions } from './normalize';
 import {
   ASSIGNMENT_FILE,
   CONVENTIONS_FILE,
@@ -171,10 +172,11 @@ export async function runFanoutTask(
   const node = context.projectGraph.nodes[project];
   const projectRoot = node.data.root;
   try {
-    if (options.fresh) await discardSession(context.root, project);
+    const plugin = readPluginOptions(context.nxJsonConfiguration);
+    checkPluginOptions(plugin);
+    options = normalizeRunOptions(options as Record<string, unknown>, fanoutTargetName(plugin));
     const assignment = readAssignment(context.root, projectRoot);
     if (options.timeout !== undefined) assignment.timeoutMs = parseDuration(options.timeout, '--timeout');
-    const plugin = readPluginOptions(context.nxJsonConfiguration);
     const targetName = context.targetName ?? fanoutTargetName(plugin);
     // Nx always passes the task graph to a project target; an executor called without one runs alone.
     const taskGraph = context.taskGraph ?? { tasks: {}, dependencies: {} };
@@ -224,6 +226,8 @@ export async function runFanoutTask(
       Object.keys(node.data.targets ?? {}).filter((target) => target !== landingName),
       targetName,
     );
+    // Only now, with every input checked: --fresh discards what an earlier session of the task left.
+    if (options.fresh) await discardSession(context.root, project);
     const result = await runSession({
       workspaceRoot: context.root,
       project,
