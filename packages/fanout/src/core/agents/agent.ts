@@ -110,6 +110,12 @@ export interface AgentAdapter {
    * session's first response, so that they read the prefix from the provider's cache.
    */
   sharesPrefix?(options: AgentOptions): boolean;
+  /**
+   * Why, with the CLI installed here, the sessions of a run would share no prompt-cache
+   * prefix after all (a version that puts per-session text before the base context);
+   * undefined when nothing stands in the way. Sessions then start at once, without a lead.
+   */
+  prefixBlocker?(context: AgentPreflight): string | undefined;
   /** Throws, for people, when the agent cannot run here (its CLI is not installed); called before any worktree exists. */
   preflight?(context: AgentPreflight): void;
   run(session: AgentSession): Promise<AgentReport>;

@@ -1,9 +1,17 @@
 import { spawnSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import type { AgentSession } from './agent';
-import { CLAUDE_DEFAULT_ALLOWED_TOOLS, CLAUDE_PERMISSION_MODES, claudeAgent, claudeCli, parseClaudeOutput } from './claude';
+import {
+  CLAUDE_DEFAULT_ALLOWED_TOOLS,
+  CLAUDE_PERMISSION_MODES,
+  claudeAgent,
+  claudeCli,
+  installedVersion,
+  parseClaudeOutput,
+  prefixBlockerOf,
+} from './claude';
 
 const session = {} as AgentSession;
 /** A session whose prompt comes in two parts: the run's base context and its own assignment. */
@@ -247,5 +255,34 @@ describe('claude agent', () => {
       expect(resumed).toEqual([...first.slice(0, -2), '--resume', id, '--', 'Repair round 1']);
       expect(claude(['--help']).stdout).toMatch(/^\s+-r, --resume \[value\]/m);
     });
+  });
+});
+
+describe('the prompt-cache prefix by Claude Code version', () => {
+  it('says why the sessions of a version before 2.1.198 share no prefix, and which version does', () => {
+    expect(prefixBlockerOf('2.1.197')).toContain("Claude Code 2.1.197 puts each session's working directory before the base context");
+    expect(prefixBlockerOf('2.1.197')).toContain('Claude Code 2.1.198 or later shares it (it needs Node.js 22');
+    expect(prefixBlockerOf('2.1.198')).toBeUndefined();
+    expect(prefixBlockerOf('2.1.332')).toBeUndefined();
+    expect(prefixBlockerOf(undefined)).toBeUndefined();
+  });
+
+  it('reads the installed version from the package the program belongs to', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fanout-claude-version-'));
+    try {
+      mkdirSync(join(dir, 'node_modules/@anthropic-ai/claude-code/bin'), { recursive: true });
+      mkdirSync(join(dir, 'node_modules/.bin'), { recursive: true });
+      writeFileSync(
+        join(dir, 'node_modules/@anthropic-ai/claude-code/package.json'),
+        JSON.stringify({ name: '@anthropic-ai/claude-code', version: '2.1.197' }),
+      );
+      writeFileSync(join(dir, 'node_modules/@anthropic-ai/claude-code/bin/claude.js'), '');
+      chmodSync(join(dir, 'node_modules/@anthropic-ai/claude-code/bin/claude.js'), 0o755);
+      symlinkSync('../@anthropic-ai/claude-code/bin/claude.js', join(dir, 'node_modules/.bin/claude'));
+      expect(installedVersion(join(dir, 'node_modules/.bin/claude'))).toBe('2.1.197');
+      expect(claudeAgent.prefixBlocker?.({ workspaceRoot: dir, env: { PATH: '' }, options: {} })).toContain('Claude Code 2.1.197');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

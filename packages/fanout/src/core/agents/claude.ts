@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, realpathSync } from 'fs';
+import { dirname, join } from 'path';
 import type { AgentSession } from './agent';
 import type { AgentOptions } from './agent-options';
 import { createCliAgent, finalJson, type CliAgentSpec, type CliOutput, type CliResult, type PromptPlacement } from './cli-agent';
@@ -57,6 +59,60 @@ const CLAUDE_TRANSIENT = [
  */
 function sharesPrefix(options: AgentOptions): boolean {
   return options['sharedPrefix'] !== false;
+}
+
+/** The first Claude Code version whose system prompt holds the appended base context before anything of the session's. */
+export const SHARED_PREFIX_SINCE = '2.1.198';
+
+function compareVersions(a: string, b: string): number {
+  const parts = (version: string) =>
+    version
+      .split(/[.-]/)
+      .slice(0, 3)
+      .map((part) => Number.parseInt(part, 10) || 0);
+  const [x, y] = [parts(a), parts(b)];
+  for (let index = 0; index < 3; index++) if (x[index] !== y[index]) return x[index] - y[index];
+  return 0;
+}
+
+const versions = new Map<string, string | undefined>();
+
+/**
+ * The version of the Claude Code package the program belongs to (its package.json, found
+ * from the program's real path); undefined for a native install or anything else, which
+ * the versions that matter here never are.
+ */
+export function installedVersion(program: string): string | undefined {
+  if (versions.has(program)) return versions.get(program);
+  let version: string | undefined;
+  try {
+    for (let dir = dirname(realpathSync(program)); dir !== dirname(dir); dir = dirname(dir)) {
+      const manifest = join(dir, 'package.json');
+      if (!existsSync(manifest)) continue;
+      const parsed = JSON.parse(readFileSync(manifest, 'utf-8')) as { name?: string; version?: string };
+      if (parsed.name === '@anthropic-ai/claude-code') version = parsed.version;
+      break;
+    }
+  } catch {
+    version = undefined;
+  }
+  versions.set(program, version);
+  return version;
+}
+
+/**
+ * Claude Code before 2.1.198 writes the session's working directory into its main system
+ * block, before the appended base context: three sessions then share none of it in a
+ * common prefix (measured), and waiting for a lead would only cost time. npm installs such
+ * a version on Node 20, since 2.1.198 and later ask for Node 22.
+ */
+export function prefixBlockerOf(version: string | undefined): string | undefined {
+  if (version === undefined || compareVersions(version, SHARED_PREFIX_SINCE) >= 0) return undefined;
+  return (
+    `Claude Code ${version} puts each session's working directory before the base context in its system prompt, so the ` +
+    `sessions share no prompt-cache prefix: they start at once, without a lead. Claude Code ${SHARED_PREFIX_SINCE} or later ` +
+    `shares it (it needs Node.js 22: npm install -D @anthropic-ai/claude-code@latest on Node.js 22).`
+  );
 }
 
 /**
@@ -188,6 +244,7 @@ export const claudeCli: CliAgentSpec = {
   args: claudeArgs,
   resume: claudeResumeArgs,
   splitsContext: sharesPrefix,
+  prefixBlocker: (program) => prefixBlockerOf(installedVersion(program)),
   // stream-json: the first assistant event (a run that ends without one ends the wait anyway).
   responseBegan: (line) => /^\{"type":"assistant"/.test(line.trim()),
   parse: parseClaudeOutput,

@@ -51,6 +51,8 @@ export interface CliAgentSpec {
   description: string;
   /** The executable, looked up in the workspace's node_modules/.bin, then on PATH. */
   program: string;
+  /** Given the installed program's path: why its sessions would share no prompt-cache prefix (see AgentAdapter.prefixBlocker). */
+  prefixBlocker?(program: string): string | undefined;
   /** The command that installs it, quoted in the error when it is missing. */
   install: string;
   /**
@@ -417,6 +419,14 @@ export function createCliAgent(spec: CliAgentSpec, deps: CliRunnerDeps = REAL_DE
     repair: spec.resume ? 'resume' : 'restart',
     ...(spec.splitsContext && spec.responseBegan
       ? { sharesPrefix: (options: AgentOptions) => spec.splitsContext?.(options) === true }
+      : {}),
+    ...(spec.prefixBlocker
+      ? {
+          prefixBlocker: (context: AgentPreflight) => {
+            const program = findProgram(spec.program, context.env, context.workspaceRoot);
+            return program ? spec.prefixBlocker?.(program) : undefined;
+          },
+        }
       : {}),
     preflight(context: AgentPreflight): void {
       if (!findProgram(spec.program, context.env, context.workspaceRoot)) {

@@ -242,6 +242,9 @@ async function leadTurn(spec: SessionSpec, lead: NonNullable<SessionSpec['lead']
   return turn;
 }
 
+/** Notes a process prints once on the terminal, however many of its sessions meet them. */
+const saidOnce = new Set<string>();
+
 /** Each call returns the milliseconds since the previous one (or since the clock was made). */
 function phaseClock(): () => number {
   let last = performance.now();
@@ -461,7 +464,15 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
       say(`the agent starts in ${(spec.startDelayMs / 1000).toFixed(1)} s (stagger)`);
       await (spec.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))))(spec.startDelayMs);
     }
-    const leads = spec.lead && spec.lead.waitMs > 0 && agent.sharesPrefix?.(options);
+    let leads = spec.lead && spec.lead.waitMs > 0 && agent.sharesPrefix?.(options);
+    const blocker = leads ? agent.prefixBlocker?.({ workspaceRoot: spec.workspaceRoot, env: baseEnv, options }) : undefined;
+    if (blocker) {
+      // In every session's log, on the terminal once per process: every session of the run would say the same.
+      writeFileSync(logFile, `[fanout] ${blocker}\n`, { flag: 'a' });
+      if (!saidOnce.has(blocker)) spec.log?.(blocker);
+      saidOnce.add(blocker);
+      leads = false;
+    }
     if (leads) endSetup();
     const turn = leads && spec.lead ? await leadTurn(spec, spec.lead, say) : undefined;
     if (turn?.role === 'lead') result.lead = { role: 'lead' };
