@@ -1,5 +1,5 @@
 import type { Finding } from '../checks/check';
-import { errorLines, feedbackMessage, FEEDBACK_CHARS } from './feedback';
+import { errorLines, feedbackMessage, FEEDBACK_CHARS, SAME_ERROR } from './feedback';
 import type { GateResult } from './gate';
 
 /** `nx run orders:typecheck` of an inferred @nx/js typecheck target (tsc --build --pretty --verbose), colours and all. */
@@ -171,11 +171,20 @@ Failed tasks:
 Hint: run the command with --verbose for more details.
 `;
 
-function gate(targets: { target: string; ok: boolean; output?: string; exitCode?: number | null; timedOut?: boolean }[]): GateResult {
+function gate(
+  targets: {
+    target: string;
+    ok: boolean;
+    output?: string;
+    exitCode?: number | null;
+    timedOut?: boolean;
+    skipped?: { because: string[] };
+  }[],
+): GateResult {
   return {
     ok: targets.every((target) => target.ok),
     project: 'orders',
-    targets: targets.map((target) => ({ output: '', exitCode: target.ok ? 0 : 1, durationMs: 1000, ...target })),
+    targets: targets.map((target) => ({ output: '', exitCode: target.ok ? 0 : null, durationMs: 1000, ...target })),
   };
 }
 
@@ -301,7 +310,9 @@ describe('feedbackMessage', () => {
     expect(message).toContain(
       "nx run orders:typecheck failed (exit code 2):\nsrc/index.ts:3:9 - error TS2322: Type 'string' is not assignable to type 'number'.",
     );
-    expect(message).toContain('nx run orders:lint failed (exit code 1):\n/ws/.fanout/worktrees/orders/libs/orders/src/util.ts\n');
+    // A target whose own exit code is unknown gets none.
+    expect(message).toContain('nx run orders:lint failed:\n/ws/.fanout/worktrees/orders/libs/orders/src/util.ts\n');
+    expect(message).not.toContain('exit code null');
     expect(message).not.toMatch(/Failed tasks|Hint: run the command|Building project|warning {2}Unexpected console/);
     expect(
       message.endsWith(
@@ -384,6 +395,85 @@ describe('feedbackMessage', () => {
     expect(message).toContain("  8:10  error  'find' is defined but never used");
     expect(message).toContain('User is declared again.');
     expect(message).toContain('do not weaken the tests');
+  });
+
+  it('says a target Nx did not run was not run because of the tasks it waited on, with the errors of those not shown above', () => {
+    const message = feedbackMessage({
+      round: 1,
+      gate: gate([
+        { target: 'typecheck', ok: false, output: TSC_PLAIN },
+        {
+          target: 'test',
+          ok: false,
+          skipped: { because: ['orders:typecheck'] },
+          output: '[fanout] nx did not run orders:test: a task it depends on failed (orders:typecheck).\n',
+        },
+        {
+          target: 'lint',
+          ok: false,
+          skipped: { because: ['contracts:build'] },
+          output:
+            '[fanout] nx did not run orders:lint: a task it depends on failed (contracts:build).\n' +
+            "> nx run contracts:build\n\nsrc/index.ts(1,1): error TS1005: ';' expected.\n",
+        },
+      ]),
+    });
+    expect(message).toContain('nx run orders:typecheck failed:\nsrc/index.ts(1,22): error TS2307');
+    expect(message).toContain('\n\nnx run orders:test was not run because typecheck failed.\n\n');
+    expect(message).toContain(
+      "\n\nnx run orders:lint was not run because contracts:build failed:\nsrc/index.ts(1,1): error TS1005: ';' expected.\n\n",
+    );
+    expect(message).toContain('these must pass: nx run orders:typecheck, nx run orders:test, nx run orders:lint.');
+  });
+
+  it('sends each error once: a jest failure quoted again by a target Nx skipped because of it is named as a repeat', () => {
+    // A skipped target as results of earlier versions record it: with all of Nx's output, the jest failure included.
+    const message = feedbackMessage({
+      round: 1,
+      gate: gate([
+        { target: 'test', ok: false, output: JEST },
+        { target: 'e2e', ok: false, output: `[fanout] nx did not run orders:e2e; what it printed:\n${JEST}` },
+      ]),
+    });
+    for (const line of [
+      'FAIL src/index.spec.ts',
+      '● orders › totals',
+      "TypeError: Cannot read properties of undefined (reading 'length')",
+      'Test Suites: 2 failed',
+    ]) {
+      expect(message.split(line)).toHaveLength(2);
+    }
+    expect(message).toContain(`\n\nnx run orders:e2e failed:\n${SAME_ERROR}\n\n`);
+  });
+
+  it('keeps the new errors of a target among those already sent, and their summary and heading with them', () => {
+    const repeated = "src/index.ts(3,9): error TS2322: Type 'string' is not assignable to type 'number'.";
+    const fresh = "src/other.ts(1,1): error TS2304: Cannot find name 'x'.";
+    const message = feedbackMessage({
+      round: 1,
+      gate: gate([
+        { target: 'typecheck', ok: false, output: `${repeated}\nFound 1 error.\n` },
+        // The same error on both of Nx's streams, then one of its own, and a second copy of that one.
+        { target: 'build', ok: false, output: `${repeated}\n${repeated}\n${fresh}\nFound 2 errors.\n${fresh}\n` },
+        { target: 'lint', ok: false, output: `${repeated}\nFound 1 error.\n` },
+      ]),
+    });
+    expect(message).toContain(`nx run orders:typecheck failed:\n${repeated}\nFound 1 error.\n\n`);
+    expect(message).toContain(`nx run orders:build failed:\n${SAME_ERROR}\n${fresh}\nFound 2 errors.\n${SAME_ERROR}\n\n`);
+    expect(message).toContain(`nx run orders:lint failed:\n${SAME_ERROR}\n\n`);
+    expect(message.split(repeated)).toHaveLength(2);
+    // A jest suite's heading goes with its failures: shown where they are new, folded where they repeat.
+    const again = feedbackMessage({
+      round: 1,
+      gate: gate([
+        { target: 'test', ok: false, output: JEST },
+        { target: 'test-ci', ok: false, output: JEST.replace('Expected: 2', 'Expected: 4') },
+      ]),
+    });
+    const second = again.slice(again.indexOf('nx run orders:test-ci failed:'), again.indexOf('\n\nFix these'));
+    expect(second).toMatch(/^nx run orders:test-ci failed:\nFAIL src\/index\.spec\.ts\n\n {2}● orders › totals\n[\s\S]*Expected: 4\n/);
+    // Its second failure and the suite that failed to run are the same as the first target's: one note for them, summaries included.
+    expect(second.endsWith(`at Object.toBe (src/index.spec.ts:5:27)\n\n${SAME_ERROR}`)).toBe(true);
   });
 
   it('refuses to write a repair message when nothing failed', () => {

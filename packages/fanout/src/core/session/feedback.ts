@@ -1,5 +1,5 @@
 import { formatFinding, type Finding } from '../checks/check';
-import type { GateResult, GateTargetResult } from './gate';
+import { gateVerdict, type GateResult, type GateTargetResult } from './gate';
 
 /**
  * The message a repair round sends the agent: what failed (each gate target,
@@ -105,6 +105,19 @@ function clean(output: string): string[] {
 const indented = (line: string) => /^\s/.test(line);
 const isNoise = (line: string) => NOISE.some((pattern) => pattern.test(line));
 
+/** One error, its heading or a summary, as found in a target's output: where its lines start, and what it is. */
+interface ErrorUnit {
+  start: number;
+  /** A heading (jest's `FAIL file`) belongs to the errors under it, a summary to those above it. */
+  kind: 'error' | 'heading' | 'summary';
+}
+
+/** The lines errorLines keeps, and the units they make up, in order. */
+interface ErrorReport {
+  lines: string[];
+  units: ErrorUnit[];
+}
+
 /**
  * The lines of a failing target's output that say what is wrong and where:
  * TypeScript errors (both formats, with their elaboration and code frame),
@@ -115,13 +128,19 @@ const isNoise = (line: string) => NOISE.some((pattern) => pattern.test(line));
  * last lines that are not Nx's banners.
  */
 export function errorLines(output: string): string[] {
+  return errorReport(output).lines;
+}
+
+function errorReport(output: string): ErrorReport {
   const lines = clean(output);
   const kept: string[] = [];
+  const units: ErrorUnit[] = [];
   const keep = (line: string) => {
     // One blank line at most between kept blocks, none at the start.
     if (line === '' && (kept.length === 0 || kept[kept.length - 1] === '')) return;
     kept.push(line);
   };
+  const begin = (kind: ErrorUnit['kind']) => units.push({ start: kept.length, kind });
   let eslintFile: string | undefined;
   let eslintFileKept = false;
   for (let index = 0; index < lines.length; index++) {
@@ -131,6 +150,7 @@ export function errorLines(output: string): string[] {
       eslintFileKept = false;
     }
     if (TS_ERROR.test(line)) {
+      begin('error');
       keep(line);
       // The elaboration is indented; the pretty format adds a code frame (`12 take(draft);`, `~~~`) after a blank line.
       let taken = 0;
@@ -147,12 +167,14 @@ export function errorLines(output: string): string[] {
     } else if (ESLINT_ERROR.test(line)) {
       if (eslintFile && !eslintFileKept) {
         keep('');
+        begin('error');
         keep(eslintFile);
         eslintFileKept = true;
       }
       keep(line);
     } else if (JEST_HEADER.test(line) && !JEST_CONSOLE.test(line)) {
       keep('');
+      begin('error');
       keep(line);
       let taken = 0;
       let frames = 0;
@@ -172,16 +194,62 @@ export function errorLines(output: string): string[] {
       keep('');
     } else if (JEST_FAIL.test(line)) {
       keep('');
+      begin('heading');
       keep(line.trim());
     } else if (TS_SUMMARY.test(line) || ESLINT_SUMMARY.test(line) || JEST_SUMMARY.test(line)) {
+      begin('summary');
       keep(line.trim());
     } else if (FILE_LINE_ERROR.test(line) && !isNoise(line)) {
+      begin('error');
       keep(line);
     }
   }
   while (kept.length > 0 && kept[kept.length - 1] === '') kept.pop();
-  if (kept.length > 0) return kept;
-  return lines.filter((line) => line.trim() !== '' && !isNoise(line)).slice(-FALLBACK_LINES);
+  if (kept.length > 0) return { lines: kept, units };
+  const last = lines.filter((line) => line.trim() !== '' && !isNoise(line)).slice(-FALLBACK_LINES);
+  return { lines: last, units: last.length > 0 ? [{ start: 0, kind: 'error' }] : [] };
+}
+
+/** What a repeated error is replaced with. */
+export const SAME_ERROR = '(the same error as above)';
+
+/**
+ * `report`'s lines with each error already in `sent` replaced by SAME_ERROR
+ * (one for a run of them), and its new errors added to `sent`. An error is
+ * compared by its lines without their indentation, so the same error quoted by
+ * two targets, or on both of Nx's streams, is sent once. A heading goes with
+ * the errors under it, a summary with those above it.
+ */
+function withoutRepeats(report: ErrorReport, sent: Set<string>): string[] {
+  const { lines, units } = report;
+  const body = (index: number) => lines.slice(units[index].start, units[index + 1]?.start ?? lines.length);
+  const key = (index: number) =>
+    body(index)
+      .map((line) => line.trim())
+      .filter((line) => line !== '')
+      .join('\n');
+  const repeated = units.map((unit, index) => {
+    if (unit.kind !== 'error') return false;
+    const text = key(index);
+    if (sent.has(text)) return true;
+    sent.add(text);
+    return false;
+  });
+  for (let index = units.length - 1; index >= 0; index--) {
+    if (units[index].kind === 'heading') repeated[index] = index + 1 < units.length && repeated[index + 1];
+  }
+  units.forEach((unit, index) => {
+    if (unit.kind === 'summary') repeated[index] = index > 0 && repeated[index - 1];
+  });
+  if (!repeated.includes(true)) return lines;
+
+  const out = lines.slice(0, units[0].start);
+  units.forEach((_, index) => {
+    if (!repeated[index]) out.push(...body(index));
+    else if (index === 0 || !repeated[index - 1]) out.push(SAME_ERROR, ...(body(index).at(-1) === '' ? [''] : []));
+  });
+  while (out.length > 0 && out[out.length - 1] === '') out.pop();
+  return out;
 }
 
 /** A section of the message: a heading, its lines, and what to say about lines that do not fit. */
@@ -191,9 +259,12 @@ interface Section {
   more: (count: number) => string;
 }
 
-function targetHeading(project: string, result: GateTargetResult): string {
-  if (result.timedOut) return `nx run ${project}:${result.target} did not finish: the gate's time ran out.`;
-  return `nx run ${project}:${result.target} failed (exit code ${result.exitCode ?? 'none'}):`;
+/** A failing target's heading: its own verdict, never nx's exit code for the whole run. */
+function targetHeading(project: string, result: GateTargetResult, hasLines: boolean): string {
+  const run = `nx run ${project}:${result.target}`;
+  if (result.timedOut) return `${run} did not finish: the gate's time ran out.`;
+  if (result.skipped) return `${run} was ${gateVerdict(result, project)}${hasLines ? ':' : '.'}`;
+  return `${run} ${gateVerdict(result, project)}:`;
 }
 
 /** As many of `section`'s lines as fit in `budget` characters, with a line counting the rest. */
@@ -248,10 +319,14 @@ export function feedbackMessage(input: FeedbackInput): string {
       more: (count) => `… ${count} more finding${count === 1 ? '' : 's'} left out.`,
     });
   }
+  // Each error once: the same text quoted by a skipped target, or on both of Nx's streams, is named as a repeat.
+  const sent = new Set<string>();
   for (const target of failed) {
+    const report = errorReport(target.output);
+    const lines = withoutRepeats({ ...report, lines: fromWorktreeRoot(report.lines, input.projectRoot) }, sent);
     sections.push({
-      heading: targetHeading(project, target),
-      lines: fromWorktreeRoot(errorLines(target.output), input.projectRoot),
+      heading: targetHeading(project, target, lines.length > 0),
+      lines,
       more: (count) => `… ${count} more line${count === 1 ? '' : 's'} left out: run nx run ${project}:${target.target} to see them all.`,
     });
   }

@@ -6,7 +6,8 @@ import { GATE_TARGETS } from '../../constants';
 import { createRedactor } from '../system/redact';
 import type { ProcessOptions, ProcessResult } from '../system/process';
 import { createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
-import { GATE_OUTPUT_CHARS, gateArgv, gateEnv, gateNxBinary, gateTargets, runGate } from './gate';
+import { feedbackMessage, SAME_ERROR } from './feedback';
+import { GATE_OUTPUT_CHARS, gateArgv, gateEnv, gateNxBinary, gateTargets, gateVerdict, runGate, statedExitCode } from './gate';
 import { createWorktree, removeWorktree } from './worktree';
 
 const TSC_ERRORS = `src/index.ts(3,9): error TS2322: Type 'string' is not assignable to type 'number'.
@@ -75,6 +76,114 @@ function runner(outcomes: Partial<ProcessResult>[]) {
   };
   return { run, calls };
 }
+
+/** Nx 23.2.1's static output around a task's own, as it prints it: its banner, the task's command, then its output. */
+const nxOutput = (tasks: string[], summary: string) =>
+  `\n NX   Running targets ${summary} for project orders:\n\n- orders\n\n\n\n${tasks.join('')}\n` +
+  'Performance Profile: /ws/gate-profile.json\n  Run duration:      2.0s\n  Critical path:     2.0s (1 task)\n';
+
+/** Nx 23.2.1's summary on stderr after a run in which `failed` failed and `skipped` was skipped because of it. */
+const nxFailureSummary = (targets: string, skipped: string, failed: string) =>
+  `\n NX   Running targets ${targets} for project orders failed\n\n` +
+  `Tasks not run because their dependencies failed or --nx-bail=true:\n\n- ${skipped}\n\nFailed tasks:\n\n- ${failed}\n\n`;
+
+const TYPECHECK_FAILED =
+  '> nx run orders:typecheck\n\n> tsc --noEmit -p tsconfig.lib.json\r\n\r\n' +
+  TSC_ERRORS +
+  'Warning: command "tsc --noEmit -p tsconfig.lib.json" exited with non-zero status code\n';
+
+const JEST_TYPE_ERROR = `FAIL src/index.spec.ts
+  ● Test suite failed to run
+
+    src/index.spec.ts:5:7 - error TS2322: Type 'string' is not assignable to type 'number'.
+
+    5   const total: number = 'three';
+            ~~~~~
+
+Test Suites: 1 failed, 1 total
+Tests:       0 total
+Snapshots:   0 total
+Time:        1.2 s
+Ran all test suites.
+`;
+
+const TEST_FAILED =
+  '> nx run orders:test\n\n> npm run jest\r\n\r\n\n> jest\n> jest\n\n' +
+  JEST_TYPE_ERROR +
+  'Warning: command "npm run jest" exited with non-zero status code\n';
+
+/**
+ * Runs of Nx 23.2.1 (`run-many --outputStyle=static --parallel=1`, NX_PROFILE set) in a workspace whose
+ * orders:test depends on orders:typecheck, and whose orders:e2e depends on orders:test. Nx leaves the
+ * task it skips out of its profile, and exits with 130 because that task has no result.
+ */
+const NX_RUNS = {
+  typecheckFailsTestSkipped: {
+    exitCode: 130,
+    stdout: nxOutput([TYPECHECK_FAILED, '> nx run orders:lint\n\n> eslint .\r\n\r\n\n'], 'typecheck, test, lint'),
+    stderr: nxFailureSummary('typecheck, test, lint', 'orders:test', 'orders:typecheck'),
+    profile: [
+      ['orders:typecheck', 'failure', 1540],
+      ['orders:lint', 'success', 2210],
+    ],
+  },
+  testFailsE2eSkipped: {
+    exitCode: 130,
+    stdout: nxOutput([TEST_FAILED], 'test, e2e'),
+    stderr: nxFailureSummary('test, e2e', 'orders:e2e', 'orders:test'),
+    profile: [['orders:test', 'failure', 2030]],
+  },
+} satisfies Record<string, { exitCode: number; stdout: string; stderr: string; profile: [string, string, number][] }>;
+
+/** nx as a recorded run: it writes the run's task profile where NX_PROFILE says, and prints what the run printed. */
+function recordedNx(recorded: (typeof NX_RUNS)[keyof typeof NX_RUNS]) {
+  return async (_argv: readonly string[], options: ProcessOptions): Promise<ProcessResult> => {
+    const events = [
+      { name: 'thread_name', ph: 'M', pid: 1, tid: 0, ts: 0, args: { name: 'Group #1' } },
+      ...recorded.profile.map(([name, status, ms]) => {
+        const [project, target] = name.split(':');
+        return {
+          name,
+          cat: `${project},${target},`,
+          ph: 'X',
+          ts: 0,
+          dur: ms * 1000,
+          pid: 1,
+          tid: 0,
+          args: { target: { project, target }, status },
+        };
+      }),
+    ];
+    writeFileSync(join(realpathSync(options.cwd), options.env['NX_PROFILE'] ?? ''), JSON.stringify(events));
+    return { exitCode: recorded.exitCode, signal: null, timedOut: false, stdout: recorded.stdout, stderr: recorded.stderr };
+  };
+}
+
+describe('gateVerdict and statedExitCode', () => {
+  it("says each target's own verdict, naming the project's own tasks by their target", () => {
+    expect(gateVerdict({ ok: true, exitCode: 0 }, 'orders')).toBe('passed');
+    expect(gateVerdict({ ok: true, exitCode: 0, cached: true }, 'orders')).toBe('passed (from the cache)');
+    expect(gateVerdict({ ok: false, exitCode: null, timedOut: true }, 'orders')).toBe('timed out');
+    expect(gateVerdict({ ok: false, exitCode: null }, 'orders')).toBe('failed');
+    expect(gateVerdict({ ok: false, exitCode: 2 }, 'orders')).toBe('failed (exit code 2)');
+    expect(gateVerdict({ ok: false, exitCode: null, skipped: { because: ['orders:typecheck'] } }, 'orders')).toBe(
+      'not run because typecheck failed',
+    );
+    expect(gateVerdict({ ok: false, exitCode: null, skipped: { because: ['contracts:build', 'orders:lint'] } }, 'orders')).toBe(
+      'not run because contracts:build or lint failed',
+    );
+    expect(gateVerdict({ ok: false, exitCode: null, skipped: { because: [] } }, 'orders')).toBe(
+      'not run because a task it depends on failed',
+    );
+  });
+
+  it('reads the exit code a package manager states, and no other', () => {
+    expect(statedExitCode('FAIL src/a.spec.ts\n ELIFECYCLE  Command failed with exit code 2.\n')).toBe(2);
+    expect(statedExitCode('error Command failed with exit code 1.\ninfo Visit https://yarnpkg.com/en/docs/cli/run\n')).toBe(1);
+    expect(statedExitCode(TYPECHECK_FAILED)).toBeNull();
+    expect(statedExitCode("    expect(run('x')).toThrow('Command failed with exit code 3')\n")).toBeNull();
+  });
+});
 
 describe('gateTargets', () => {
   it('runs by default those of typecheck, test and lint the project has, in that order', () => {
@@ -164,7 +273,7 @@ describe('runGate', () => {
     // Outcomes and times from Nx's task profile; a replayed target is marked so.
     expect(result.targets.map(({ target, ok, exitCode, durationMs, cached }) => ({ target, ok, exitCode, durationMs, cached }))).toEqual([
       { target: 'test', ok: true, exitCode: 0, durationMs: 2500, cached: undefined },
-      { target: 'typecheck', ok: false, exitCode: 1, durationMs: 1500, cached: undefined },
+      { target: 'typecheck', ok: false, exitCode: null, durationMs: 1500, cached: undefined },
       { target: 'lint', ok: true, exitCode: 0, durationMs: 40, cached: true },
     ]);
     // Each target's output is its own part of Nx's output, from its heading to the next.
@@ -183,20 +292,90 @@ describe('runGate', () => {
     expect(existsSync(join(dir, 'gate-profile.json'))).toBe(false);
   });
 
-  it("fails a target Nx did not run because a task it depends on failed, with that task's output", async () => {
+  it('records a target Nx skipped (as Nx before 23 profiles it) as not run, with the output of the task it waited on', async () => {
     writeFakeNx(gateNxBinary(worktree));
 
     const result = await runGate({ ...options(['test', 'lint']), env: { PATH: process.env.PATH, FAKE_NX_BUILD_FAILS: '1' } });
 
     expect(result.ok).toBe(false);
-    expect(result.targets.map(({ target, ok }) => ({ target, ok }))).toEqual([
-      { target: 'test', ok: false },
-      { target: 'lint', ok: true },
+    expect(result.targets.map(({ target, ok, exitCode, skipped }) => ({ target, ok, exitCode, skipped }))).toEqual([
+      { target: 'test', ok: false, exitCode: null, skipped: { because: ['contracts:build'] } },
+      { target: 'lint', ok: true, exitCode: 0, skipped: undefined },
     ]);
     expect(result.targets[0].output).toBe(
       '[fanout] nx did not run orders:test: a task it depends on failed (contracts:build).\n' +
         '> nx run contracts:build\n\nsrc/index.ts(1,1): error TS1005: a semicolon expected.\n',
     );
+    expect(readFileSync(logFile, 'utf-8')).toContain('[fanout] gate: orders:test not run because contracts:build failed\n');
+  });
+
+  it("records a target Nx 23 skipped because the gate's typecheck failed as not run because of it, with no exit code of nx's", async () => {
+    mkdirSync(join(worktree, 'node_modules', '.bin'), { recursive: true });
+    writeFileSync(gateNxBinary(worktree), '');
+
+    const result = await runGate({ ...options(['typecheck', 'test', 'lint']), run: recordedNx(NX_RUNS.typecheckFailsTestSkipped) });
+
+    expect(result.ok).toBe(false);
+    expect(result.targets.map(({ target, ok, exitCode, skipped, durationMs }) => ({ target, ok, exitCode, skipped, durationMs }))).toEqual([
+      { target: 'typecheck', ok: false, exitCode: null, skipped: undefined, durationMs: 1540 },
+      { target: 'test', ok: false, exitCode: null, skipped: { because: ['orders:typecheck'] }, durationMs: 0 },
+      { target: 'lint', ok: true, exitCode: 0, skipped: undefined, durationMs: 2210 },
+    ]);
+    const [typecheck, test] = result.targets;
+    expect(typecheck.output).toContain("src/index.ts(3,9): error TS2322: Type 'string' is not assignable to type 'number'.");
+    // The typecheck's errors are under its own name: the skipped test names it and quotes nothing.
+    expect(test.output).toBe('[fanout] nx did not run orders:test: a task it depends on failed (orders:typecheck).\n');
+    const log = readFileSync(logFile, 'utf-8');
+    expect(log).toContain('[fanout] gate: orders:typecheck failed in 1.5s\n');
+    expect(log).toContain('[fanout] gate: orders:test not run because typecheck failed\n');
+
+    const message = feedbackMessage({ round: 1, gate: result });
+    expect(message).toContain(
+      "nx run orders:typecheck failed:\nsrc/index.ts(3,9): error TS2322: Type 'string' is not assignable to type 'number'.",
+    );
+    expect(message).toContain('nx run orders:test was not run because typecheck failed.');
+    expect(message.match(/error TS2322/g)).toHaveLength(1);
+    expect(`${message}\n${log}\n${JSON.stringify(result)}`).not.toMatch(/\b130\b/);
+  });
+
+  it('sends a jest failure once when the target Nx skipped because of it would quote it again', async () => {
+    mkdirSync(join(worktree, 'node_modules', '.bin'), { recursive: true });
+    writeFileSync(gateNxBinary(worktree), '');
+
+    const result = await runGate({ ...options(['test', 'e2e']), run: recordedNx(NX_RUNS.testFailsE2eSkipped) });
+
+    expect(result.targets.map(({ target, ok, exitCode, skipped }) => ({ target, ok, exitCode, skipped }))).toEqual([
+      { target: 'test', ok: false, exitCode: null, skipped: undefined },
+      { target: 'e2e', ok: false, exitCode: null, skipped: { because: ['orders:test'] } },
+    ]);
+    const message = feedbackMessage({ round: 1, gate: result });
+    expect(message).toContain(
+      'nx run orders:test failed:\nFAIL src/index.spec.ts\n\n  ● Test suite failed to run\n\n    src/index.spec.ts:5:7 - error TS2322',
+    );
+    expect(message).toContain('nx run orders:e2e was not run because test failed.');
+    expect(message.match(/Test suite failed to run/g)).toHaveLength(1);
+    expect(message.match(/error TS2322/g)).toHaveLength(1);
+    expect(message).not.toContain(SAME_ERROR);
+    expect(message).toContain('these must pass: nx run orders:test, nx run orders:e2e.');
+  });
+
+  it('records the exit code a failed target states, and none where it states none', async () => {
+    mkdirSync(join(worktree, 'node_modules', '.bin'), { recursive: true });
+    writeFileSync(gateNxBinary(worktree), '');
+    const pnpmTest = TEST_FAILED.replace('> npm run jest', '> pnpm run jest').replace(
+      'Warning: command "npm run jest"',
+      ' ELIFECYCLE  Command failed with exit code 1.\nWarning: command "pnpm run jest"',
+    );
+    const recorded = { ...NX_RUNS.testFailsE2eSkipped, stdout: nxOutput([pnpmTest], 'test, e2e') };
+
+    const result = await runGate({ ...options(['test', 'e2e']), run: recordedNx(recorded) });
+
+    expect(result.targets.map(({ target, exitCode }) => ({ target, exitCode }))).toEqual([
+      { target: 'test', exitCode: 1 },
+      { target: 'e2e', exitCode: null },
+    ]);
+    expect(readFileSync(logFile, 'utf-8')).toContain('[fanout] gate: orders:test failed (exit code 1) in 2.0s\n');
+    expect(feedbackMessage({ round: 1, gate: result })).toContain('nx run orders:test failed (exit code 1):\n');
   });
 
   it('fails every target with what Nx said when it stops before running any', async () => {
@@ -205,9 +384,10 @@ describe('runGate', () => {
     const result = await runGate({ ...options(['typecheck', 'test']), project: 'broken' });
 
     expect(result.ok).toBe(false);
+    // Nx's exit code is the whole run's: neither target has one of its own.
     expect(result.targets.map(({ target, ok, exitCode }) => ({ target, ok, exitCode }))).toEqual([
-      { target: 'typecheck', ok: false, exitCode: 1 },
-      { target: 'test', ok: false, exitCode: 1 },
+      { target: 'typecheck', ok: false, exitCode: null },
+      { target: 'test', ok: false, exitCode: null },
     ]);
     for (const target of result.targets) {
       expect(target.output).toContain(`[fanout] nx did not run broken:${target.target}; what it printed:`);

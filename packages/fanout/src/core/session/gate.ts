@@ -166,11 +166,62 @@ export interface GateTargetResult {
   durationMs: number;
   /** The end of the target's output (stdout, then stderr), redacted, at most about GATE_OUTPUT_CHARS. */
   output: string;
+  /**
+   * The target's own exit code: 0 when it passed; for a failure, the code its
+   * output states, else null. Never nx's own: nx exits with one code for the
+   * whole run (130 when it skipped a task), which says nothing of one target.
+   */
   exitCode: number | null;
   /** Stopped, or never started, because the gate's time ran out. */
   timedOut?: boolean;
   /** Replayed from Nx's cache: the same inputs passed before. */
   cached?: boolean;
+  /**
+   * Not run: Nx skipped it because a task it depends on failed. `because` holds
+   * the tasks of the run that failed (task ids); Nx does not say which of them
+   * it depends on, so where several failed, each is named.
+   */
+  skipped?: { because: string[] };
+}
+
+/** The parts of a target's outcome its verdict is read from; a round's entry in result.json has them too. */
+export type GateVerdictFields = Pick<GateTargetResult, 'ok' | 'exitCode' | 'timedOut' | 'cached' | 'skipped'>;
+
+/** A task id as `project`'s own messages name it: its target alone when it is one of `project`'s. */
+function taskName(id: string, project: string): string {
+  return id.startsWith(`${project}:`) ? id.slice(project.length + 1) : id;
+}
+
+/**
+ * A target's own verdict, as the log, the session's error and the repair message
+ * say it: `passed`, `passed (from the cache)`, `timed out`, `failed`,
+ * `failed (exit code 2)`, or `not run because typecheck failed`.
+ */
+export function gateVerdict(result: GateVerdictFields, project: string): string {
+  if (result.ok) return result.cached ? 'passed (from the cache)' : 'passed';
+  if (result.timedOut) return 'timed out';
+  if (result.skipped) {
+    const causes = result.skipped.because.map((id) => taskName(id, project));
+    return causes.length > 0 ? `not run because ${causes.join(' or ')} failed` : 'not run because a task it depends on failed';
+  }
+  return result.exitCode === null ? 'failed' : `failed (exit code ${result.exitCode})`;
+}
+
+const STATED_EXIT_CODE = /^\s*(?:\S+\s+)?Command failed with exit code (-?\d+)\.?\s*$/;
+
+/**
+ * The exit code a failed task's output states, where a tool it ran says it:
+ * pnpm (` ELIFECYCLE  Command failed with exit code 2.`) and Yarn 1
+ * (`error Command failed with exit code 2.`); null elsewhere. Nx's own warning
+ * (`command "…" exited with non-zero status code`) and npm 11 state none.
+ */
+export function statedExitCode(output: string): number | null {
+  const lines = output.split(/\r?\n/);
+  for (let index = lines.length - 1; index >= 0; index--) {
+    const stated = STATED_EXIT_CODE.exec(lines[index]);
+    if (stated) return Number(stated[1]);
+  }
+  return null;
 }
 
 export interface GateResult {
@@ -222,8 +273,9 @@ function seconds(ms: number): string {
  * Runs the gate: the targets through one `nx run-many` in the worktree, every one
  * of them even when one fails (a repair needs every failure). Each target's
  * outcome and time come from Nx's task profile, its output from its part of
- * Nx's static output. A target Nx did not run (a task it depends on failed, or
- * Nx stopped before any task) fails with what Nx said; at the time limit Nx is
+ * Nx's static output. A target Nx skipped because a task it depends on failed
+ * is recorded as not run, naming the failed tasks; one Nx did not reach (it
+ * stopped before any task) fails with what Nx said. At the time limit Nx is
  * stopped and the targets without an outcome are recorded as timed out.
  */
 export async function runGate(options: GateOptions): Promise<GateResult> {
@@ -265,11 +317,9 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
   const stdout = redact(outcome.stdout);
   const whole = joinStreams(stdout, redact(outcome.stderr));
   const outputs = taskOutputs(stdout);
-  const failedElsewhere = [...(profile ?? [])]
-    .filter(
-      ([id, task]) => !PASSED.has(task.status) && task.status !== 'skipped' && !targets.some((target) => id === `${project}:${target}`),
-    )
-    .map(([id]) => id);
+  const ids = new Set(targets.map((target) => `${project}:${target}`));
+  // Every task of the run that neither passed nor was skipped: what a skipped target waited on is among them.
+  const failures = [...(profile ?? [])].filter(([, task]) => !PASSED.has(task.status) && task.status !== 'skipped').map(([id]) => id);
 
   // Where Nx gives no time per task, the run's is shared out, so that the targets' times still add up to it.
   const share = Math.round(elapsedMs / targets.length);
@@ -281,34 +331,46 @@ export async function runGate(options: GateOptions): Promise<GateResult> {
       return { target, ok: false, durationMs: share, output: tail(output, GATE_OUTPUT_CHARS), exitCode: null, timedOut: true };
     }
     const task = profile?.get(id);
+    // Nx 23 leaves a skipped task out of its profile (and exits with 130); earlier versions record it as skipped.
+    const skipped = task?.status === 'skipped' || (profile !== undefined && task === undefined && failures.length > 0);
+    if (skipped) {
+      const because = failures.filter((cause) => cause !== id);
+      // A cause that is one of the gate's own targets has its output under its own name; another's is quoted here.
+      const quoted = because.filter((cause) => !ids.has(cause)).map((cause) => outputs.get(cause) ?? `> nx run ${cause}\n(no output)\n`);
+      const named = because.length > 0 ? ` (${because.join(', ')})` : '';
+      const output = `[fanout] nx did not run ${id}: a task it depends on failed${named}.\n${quoted.join('\n')}`;
+      return {
+        target,
+        ok: false,
+        durationMs: task?.durationMs ?? 0,
+        output: tail(output, GATE_OUTPUT_CHARS),
+        exitCode: null,
+        skipped: { because },
+      };
+    }
     if (task === undefined) {
-      // No profile: Nx stopped before its tasks (a graph error, say). Its own words are all there is.
+      // Nx stopped before its tasks (a graph error, say), so wrote no profile: its own words are all there is.
       const ok = profile === undefined && outcome.exitCode === 0;
       const said =
         whole.trim() === '' ? `nx exited with code ${outcome.exitCode ?? `signal ${outcome.signal}`} and printed nothing.` : whole;
       const output = ok ? (own ?? '') : `[fanout] nx did not run ${id}; what it printed:\n${said}`;
-      return { target, ok, durationMs: share, output: tail(output, GATE_OUTPUT_CHARS), exitCode: outcome.exitCode };
+      return { target, ok, durationMs: share, output: tail(output, GATE_OUTPUT_CHARS), exitCode: ok ? 0 : null };
     }
     const ok = PASSED.has(task.status);
     let output = own ?? '';
-    if (task.status === 'skipped') {
-      const causes = failedElsewhere.map((cause) => outputs.get(cause) ?? `> nx run ${cause}\n(no output)\n`);
-      output = `[fanout] nx did not run ${id}: a task it depends on failed${failedElsewhere.length ? ` (${failedElsewhere.join(', ')})` : ''}.\n${causes.join('\n')}`;
-    } else if (!ok && output.trim() === '') {
-      output = `${id} failed and printed nothing.`;
-    }
+    if (!ok && output.trim() === '') output = `${id} failed and printed nothing.`;
     return {
       target,
       ok,
       durationMs: task.durationMs,
       output: tail(output, GATE_OUTPUT_CHARS),
-      exitCode: ok ? 0 : outcome.exitCode,
+      exitCode: ok ? 0 : statedExitCode(own ?? ''),
       ...(CACHED.has(task.status) ? { cached: true } : {}),
     };
   });
   for (const result of results) {
-    const verdict = result.ok ? `passed${result.cached ? ' (from the cache)' : ''}` : result.timedOut ? 'timed out' : 'failed';
-    appendFileSync(logFile, `[fanout] gate: ${project}:${result.target} ${verdict} in ${seconds(result.durationMs)}\n`);
+    const time = result.skipped ? '' : ` in ${seconds(result.durationMs)}`;
+    appendFileSync(logFile, `[fanout] gate: ${project}:${result.target} ${gateVerdict(result, project)}${time}\n`);
   }
   return { ok: results.every((result) => result.ok), project, targets: results };
 }

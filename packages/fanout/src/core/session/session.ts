@@ -5,7 +5,7 @@ import type { AgentAdapter, AgentTokens, RepairRound } from '../agents/agent';
 import { checkAgentOptions, type AgentOptions } from '../agents/agent-options';
 import { resolveAgent } from '../agents/registry';
 import { DEFAULT_REPAIRS, taskPlaceholder, type Assignment } from './assignment';
-import { runGate, type GateResult, type ProcessRunner } from './gate';
+import { gateVerdict, runGate, type GateResult, type ProcessRunner } from './gate';
 import { feedbackMessage, type FeedbackInput } from './feedback';
 import { assemblePrompt, type assembleBase } from './prompt';
 import { takeLeadTurn, type LeadTurn } from './lead';
@@ -106,7 +106,16 @@ export interface SessionRound {
   tokens?: AgentTokens;
   attempts?: number;
   /** Each gate target's outcome; empty when the gate did not run in this round. */
-  gate: { target: string; ok: boolean; durationMs: number; exitCode: number | null; timedOut?: boolean; cached?: boolean }[];
+  gate: {
+    target: string;
+    ok: boolean;
+    durationMs: number;
+    exitCode: number | null;
+    timedOut?: boolean;
+    cached?: boolean;
+    /** Not run: a task it depends on failed (those that failed in the run). */
+    skipped?: { because: string[] };
+  }[];
   /** What stopped the round's work from landing; absent for the round that landed. */
   failed?: 'agent' | 'scope' | 'checks' | 'gate';
   /** The feedback the next round got. */
@@ -614,30 +623,37 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
         const label = (target: string) => (own ? target : `${current.project}:${target}`);
         if (own || !outcome.ok) result.gate = outcome;
         entry.gate.push(
-          ...outcome.targets.map(({ target, ok, durationMs, exitCode, timedOut, cached }) => ({
+          ...outcome.targets.map(({ target, ok, durationMs, exitCode, timedOut, cached, skipped }) => ({
             target: label(target),
             ok,
             durationMs,
             exitCode,
             ...(timedOut ? { timedOut } : {}),
             ...(cached ? { cached } : {}),
+            ...(skipped ? { skipped } : {}),
           })),
         );
         const failed = outcome.targets.filter((target) => !target.ok);
         result.checks.push({
           name: `gate${own ? '' : ` (${current.project}, wired)`}${suffix}`,
           ok: outcome.ok,
-          message: outcome.targets
-            .map((target) => `${target.target} ${target.ok ? 'passed' : target.timedOut ? 'timed out' : 'failed'}`)
-            .join(', '),
+          message: outcome.targets.map((target) => `${target.target} ${gateVerdict(target, current.project)}`).join(', '),
         });
         if (outcome.ok) continue;
-        const names = failed.map((target) => `${current.project}:${target.target}`).join(', ');
-        const last = failed[failed.length - 1];
+        // The targets that ran and failed are named; those Nx did not run, with why.
+        const ran = failed.filter((target) => !target.skipped);
+        const names = (ran.length > 0 ? ran : failed).map((target) => `${current.project}:${target.target}`).join(', ');
+        const notRun = failed
+          .filter((target) => target.skipped)
+          .map((target) => `${current.project}:${target.target} ${gateVerdict(target, current.project)}`);
+        const last = ran.at(-1) ?? failed[failed.length - 1];
         return {
           kind: 'gate',
-          summary: `${names} failed`,
-          error: `the session's work does not pass ${names} in its worktree${own ? '' : ` (a wired file of ${current.project} it edited)`}; nothing was recorded`,
+          summary: failed.map((target) => `${current.project}:${target.target} ${gateVerdict(target, current.project)}`).join(', '),
+          error:
+            `the session's work does not pass ${names} in its worktree` +
+            `${notRun.length > 0 && ran.length > 0 ? ` (${notRun.join(', ')})` : ''}` +
+            `${own ? '' : ` (a wired file of ${current.project} it edited)`}; nothing was recorded`,
           detail: `The end of ${current.project}:${last.target}'s output (all of it in the log):\n${indent(lastLines(last.output, GATE_ERROR_LINES))}`,
           feedback: { gate: outcome },
         };
