@@ -1,5 +1,14 @@
 import { substituteSource } from './substitution';
-import { defaultSubject, isPluralNoun, siblingName, siblingSubject, subjectPairs, subjectSubstitution } from './subject';
+import {
+  defaultSubject,
+  isPluralNoun,
+  proposeSubject,
+  siblingName,
+  siblingSubject,
+  subjectOccurs,
+  subjectPairs,
+  subjectSubstitution,
+} from './subject';
 
 describe('defaultSubject', () => {
   it.each([
@@ -15,8 +24,81 @@ describe('defaultSubject', () => {
     ['api', 'api'],
     ['feature', 'feature'],
     ['FeatureSettings', 'settings'],
+    ['channel-email', 'email'],
+    ['@ws/email-channel', 'email'],
+    ['channels-sms', 'sms'],
+    ['stripe-adapter', 'stripe'],
   ])('%s → %s', (name, subject) => {
     expect(defaultSubject(name)).toBe(subject);
+  });
+});
+
+describe('proposeSubject', () => {
+  it('takes the word the name, the file names and the exported symbols share: email for channel-email', () => {
+    expect(
+      proposeSubject({
+        projectName: '@ws/channel-email',
+        folderName: 'channel-email',
+        fileNames: ['index.ts', 'email-channel.ts', 'email-channel.spec.ts'],
+        symbols: ['EmailChannel'],
+      }),
+    ).toEqual({ subject: 'email', candidates: ['email'] });
+  });
+
+  it('leaves out the parent folders a nested project is named after: product-detail for an Angular page', () => {
+    const page = {
+      projectName: 'products-product-detail-page',
+      folderName: 'product-detail-page',
+      fileNames: [
+        'index.ts',
+        'products-product-detail-page.module.ts',
+        'product-detail-page.component.ts',
+        'product-detail-page.component.html',
+        'product-detail-page.component.spec.ts',
+      ],
+      symbols: ['ProductsProductDetailPageModule', 'ProductDetailPageComponent'],
+    };
+    expect(proposeSubject(page)).toEqual({ subject: 'product-detail', candidates: ['product-detail'] });
+    // Today's default from the name alone is what the symbols of the component do not hold.
+    expect(defaultSubject(page.projectName)).toBe('products-product-detail');
+  });
+
+  it('prefers the longest run found in both file names and symbols', () => {
+    expect(
+      proposeSubject({
+        projectName: 'ui-product-card',
+        fileNames: ['product-card.tsx', 'product.ts'],
+        symbols: ['ProductCard', 'productLabel'],
+      }).subject,
+    ).toBe('product-card');
+    // A run in the file names only loses to one in both.
+    expect(proposeSubject({ projectName: 'report-chart', fileNames: ['report-chart.tsx'], symbols: ['ChartLegend'] }).subject).toBe(
+      'chart',
+    );
+  });
+
+  it("reads a parent folder's word when the folder itself is named by its kind", () => {
+    expect(
+      proposeSubject({ projectName: 'orders-feature', folderName: 'feature', fileNames: ['orders.routes.ts'], symbols: ['ordersRoutes'] }),
+    ).toEqual({ subject: 'orders', candidates: ['orders'] });
+  });
+
+  it('proposes every candidate and chooses none when they tie', () => {
+    expect(
+      proposeSubject({ projectName: '@ws/invoice-pdf', fileNames: ['pdf-invoice.ts'], symbols: ['PdfInvoice', 'PDF_INVOICE_MARGIN'] }),
+    ).toEqual({ candidates: ['invoice', 'pdf'] });
+  });
+
+  it('proposes nothing when the names share no word', () => {
+    expect(proposeSubject({ projectName: 'shell', fileNames: ['app.tsx'], symbols: ['App'] })).toEqual({ candidates: [] });
+  });
+});
+
+describe('subjectOccurs', () => {
+  it('finds a subject in any spelling, inside a longer name', () => {
+    const names = { fileNames: ['feature-settings.tsx'], symbols: ['SETTINGS_KEY', 'SettingsPage'] };
+    expect(subjectOccurs('settings', names)).toBe(true);
+    expect(subjectOccurs('billing', names)).toBe(false);
   });
 });
 

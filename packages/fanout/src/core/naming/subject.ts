@@ -9,8 +9,27 @@ import { pluralize, singularize } from './names';
  * how.
  */
 
-/** Words Nx workspaces put around a project's subject to say its kind, not what it is about. */
-const KIND_PREFIXES = ['feature', 'feat', 'ui', 'data-access', 'util', 'utils', 'shared-ui', 'shared-util'];
+/**
+ * Words Nx workspaces put around a project's subject to say its kind, not what it is about:
+ * every sibling carries them alike (`email-channel`, `sms-channel`).
+ */
+const KIND_PREFIXES = [
+  'feature',
+  'feat',
+  'ui',
+  'data-access',
+  'util',
+  'utils',
+  'shared-ui',
+  'shared-util',
+  // Folders that group one kind of part (`libs/channels/email` → `channels-email`).
+  'channel',
+  'channels',
+  'adapter',
+  'adapters',
+  'provider',
+  'providers',
+];
 const KIND_SUFFIXES = [
   'page',
   'pages',
@@ -33,6 +52,14 @@ const KIND_SUFFIXES = [
   'module',
   'store',
   'state',
+  'channel',
+  'adapter',
+  'provider',
+  'handler',
+  'repository',
+  'gateway',
+  'controller',
+  'worker',
 ];
 
 /** `@org/feature-settings` → `feature-settings`; `libs/feature/settings` → `settings`. */
@@ -41,14 +68,9 @@ function baseName(projectName: string): string {
   return unscoped.slice(unscoped.lastIndexOf('/') + 1);
 }
 
-/**
- * The subject a project name suggests: the name without its scope and the kind words
- * around it (`feature-settings` → `settings`, `email-service` → `email`,
- * `@shop/ui-product-card` → `product-card`). A name that is nothing but kind words is
- * its own subject.
- */
-export function defaultSubject(projectName: string): string {
-  let subject = caseForms(baseName(projectName)).fileName;
+/** A kebab-case name without the kind words around it; a name that is nothing but kind words keeps its last one. */
+function withoutKindWords(name: string): string {
+  let subject = name;
   for (let changed = true; changed; ) {
     changed = false;
     for (const prefix of KIND_PREFIXES) {
@@ -65,6 +87,110 @@ export function defaultSubject(projectName: string): string {
     }
   }
   return subject;
+}
+
+function isKindWord(name: string): boolean {
+  return KIND_PREFIXES.includes(name) || KIND_SUFFIXES.includes(name);
+}
+
+/**
+ * The subject a project name suggests: the name without its scope and the kind words
+ * around it (`feature-settings` → `settings`, `email-service` → `email`,
+ * `@shop/ui-product-card` → `product-card`). A name that is nothing but kind words is
+ * its own subject.
+ */
+export function defaultSubject(projectName: string): string {
+  return withoutKindWords(caseForms(baseName(projectName)).fileName);
+}
+
+/** What a project's subject is read from: its name, and the names its sources give files and exports. */
+export interface SubjectEvidence {
+  projectName: string;
+  /** The name of the project's folder (`product-detail-page` for `libs/products/product-detail-page`). */
+  folderName?: string;
+  /** The base names of its source files (`product-detail-page.component.ts`). */
+  fileNames: readonly string[];
+  /** The names its source files export (`ProductDetailPageComponent`). */
+  symbols: readonly string[];
+}
+
+export interface SubjectProposal {
+  /** The subject, when one word run is the best evidence alone. */
+  subject?: string;
+  /** The best candidates: the subject alone, or the ones that tie, in the order the project name has them. */
+  candidates: string[];
+}
+
+/** The lowercase words of a name in any spelling: `ProductDetailPageComponent`, `product-detail-page.component.ts`, `EMAIL_QUEUE`. */
+function wordsOf(name: string): string[] {
+  return name
+    .split(/[^A-Za-z\d]+/)
+    .filter((part) => part !== '')
+    .flatMap((part) => caseForms(part.toUpperCase() === part ? part.toLowerCase() : part).fileName.split('-'));
+}
+
+function holdsRun(words: readonly string[], run: readonly string[]): boolean {
+  for (let start = 0; start + run.length <= words.length; start++) {
+    if (run.every((word, offset) => words[start + offset] === word)) return true;
+  }
+  return false;
+}
+
+/**
+ * Where in a project's name its subject may lie: after the words of its parent
+ * folders when the name spells its path (`products-product-detail-page` in
+ * `libs/products/product-detail-page`), for those words name the group the
+ * project shares with its siblings; else anywhere.
+ */
+function subjectWordsFrom(name: readonly string[], folderName: string | undefined): number {
+  const folder = folderName === undefined ? [] : wordsOf(folderName);
+  const from = name.length - folder.length;
+  return from > 0 && folder.every((word, index) => name[from + index] === word) ? from : 0;
+}
+
+/**
+ * The subject a project's name, file names and exported symbols share: the runs of
+ * words of its name (kind words around them left out) that its file names or
+ * exported symbols also spell, in any case. A run found in both file names and
+ * symbols beats one found in only one of them, then a longer run a shorter one
+ * (`products-product-detail-page` in the folder `product-detail-page`,
+ * `product-detail-page.component.ts` and `ProductDetailPageComponent` →
+ * `product-detail`; `channel-email`, `email-channel.ts` and `EmailChannel` →
+ * `email`). Runs that tie are all proposed, in the order the name has them, and
+ * none is chosen.
+ */
+export function proposeSubject(evidence: SubjectEvidence): SubjectProposal {
+  const name = wordsOf(baseName(evidence.projectName));
+  const spelt = `-${name.join('-')}-`;
+  const files = evidence.fileNames.map(wordsOf);
+  const symbols = evidence.symbols.map(wordsOf);
+  const runsFrom = (first: number) => {
+    const found = new Map<string, { words: number; places: number; at: number }>();
+    for (let start = first; start < name.length; start++) {
+      for (let end = start + 1; end <= name.length; end++) {
+        const subject = withoutKindWords(name.slice(start, end).join('-'));
+        if (found.has(subject) || isKindWord(subject)) continue;
+        const run = subject.split('-');
+        const places = [files, symbols].filter((names) => names.some((words) => holdsRun(words, run))).length;
+        if (places > 0) found.set(subject, { words: run.length, places, at: spelt.indexOf(`-${subject}-`) });
+      }
+    }
+    return found;
+  };
+  // A folder named by its kind alone (`libs/orders/feature`) leaves the subject to its parents' words.
+  const inFolder = runsFrom(subjectWordsFrom(name, evidence.folderName));
+  const found = inFolder.size > 0 ? inFolder : runsFrom(0);
+  const ranked = [...found].sort(([, a], [, b]) => b.places - a.places || b.words - a.words || a.at - b.at);
+  if (ranked.length === 0) return { candidates: [] };
+  const [, best] = ranked[0];
+  const candidates = ranked.filter(([, each]) => each.places === best.places && each.words === best.words).map(([subject]) => subject);
+  return candidates.length === 1 ? { subject: candidates[0], candidates } : { candidates };
+}
+
+/** Whether some spelling of `subject` (`settings`, `Settings`, `SETTINGS`) occurs in one of the file names or symbols. */
+export function subjectOccurs(subject: string, evidence: Pick<SubjectEvidence, 'fileNames' | 'symbols'>): boolean {
+  const spellings = spellingsOf(subject);
+  return [...evidence.fileNames, ...evidence.symbols].some((name) => spellings.some((spelling) => name.includes(spelling)));
 }
 
 /**
