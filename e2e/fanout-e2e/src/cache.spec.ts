@@ -19,7 +19,7 @@ describe('the fanout target and the Nx cache', () => {
   let roots: Record<string, string> = {};
   let results: Record<string, SessionResult> = {};
 
-  const readResults = () => Object.fromEntries(TASKS.map((task) => [task, ws.readResult(task)]));
+  const readResults = () => Object.fromEntries(TASKS.map((task) => [task, ws.readRecord(task) as SessionResult]));
   const runAll = () => ws.nx(['run-many', '-t', 'fanout', '--parallel=3'], INSTALLING);
 
   /** Runs every task and says which ran; the others must have been replayed unchanged. */

@@ -104,7 +104,8 @@ describe('fanout in a new Nx workspace', () => {
         targetDefaults?: Record<string, { cache?: boolean }>;
       }>('nx.json');
       expect(nxJson.plugins).toContainEqual(expect.objectContaining({ plugin: 'fanout' }));
-      expect(nxJson.targetDefaults?.fanout?.cache).toBe(true);
+      // The plugin caches the sessions itself; the landing target must never be cached.
+      expect(nxJson.targetDefaults?.fanout).toBeUndefined();
       expect(ws.readFile('.gitignore').split(/\r?\n/)).toContain('.fanout/');
       expect(existsSync(ws.path('AGENTS.md'))).toBe(true);
       expect(existsSync(ws.path('CLAUDE.md'))).toBe(true);
@@ -236,26 +237,30 @@ describe('fanout in a new Nx workspace', () => {
   it(
     'fan-out again: every session replays from the cache, and the target is cacheable',
     async () => {
-      const before = PATTERN_TASKS.map((task) => ws.readResult(task));
+      const before = PATTERN_TASKS.map((task) => ws.readRecord(task));
 
       const result = await ws.nx(['run-many', '-t', 'fanout', '--parallel=3'], INSTALLING);
 
-      // Every task of the run, the sessions and the checks that gate them, came from the cache.
-      expect(result.output).toMatch(/for (\d+) out of \1 tasks/);
+      // Every session, and the checks that gate them, came from the cache; only the landings ran, and changed nothing.
+      const cached = /for (\d+) out of (\d+) tasks/.exec(result.output);
+      expect(Number(cached?.[2]) - Number(cached?.[1])).toBe(PATTERN_TASKS.length);
       for (const task of PATTERN_TASKS) {
         expect(result.output).toMatch(
-          new RegExp(`nx run ${task}:fanout\\s+\\[(local cache|existing outputs match the cache, left as is)\\]`),
+          new RegExp(`nx run ${task}:fanout-session\\s+\\[(local cache|existing outputs match the cache, left as is)\\]`),
         );
+        expect(ws.readResult(task).landing).toMatchObject({ ranNow: false });
+        expect(ws.readResult(task).landing?.files.every((file) => file.action === 'in-place')).toBe(true);
       }
-      // No session ran: each result.json is the one the first run wrote.
-      expect(PATTERN_TASKS.map((task) => ws.readResult(task))).toEqual(before);
+      // No session ran: each record is the one the first run wrote.
+      expect(PATTERN_TASKS.map((task) => ws.readRecord(task))).toEqual(before);
 
       const { targets } = JSON.parse((await ws.nx(['show', 'project', 'orders', '--json'])).stdout) as {
         targets: Record<string, { cache?: boolean; inputs?: unknown[]; outputs?: string[] }>;
       };
-      expect(targets.fanout?.cache).toBe(true);
-      expect(targets.fanout?.outputs).toContain('{projectRoot}/src');
-      expect(targets.fanout?.inputs).toContain('{projectRoot}/fanout.md');
+      expect(targets['fanout-session']?.cache).toBe(true);
+      expect(targets['fanout-session']?.outputs).toEqual(['{workspaceRoot}/.fanout/sessions/{projectName}']);
+      expect(targets['fanout-session']?.inputs).toContain('{projectRoot}/fanout.md');
+      expect(targets.fanout?.cache).toBe(false);
     },
     TEST_LIMIT,
   );
@@ -329,7 +334,7 @@ describe('fanout in a new Nx workspace', () => {
         JSON.stringify(
           {
             ...ws.readJson<object>(betaConfig),
-            targets: { fanout: { dependsOn: [] } },
+            targets: { 'fanout-session': { dependsOn: [] } },
           },
           null,
           2,

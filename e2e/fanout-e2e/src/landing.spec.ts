@@ -21,7 +21,7 @@ describe('what landed is yours', () => {
   beforeAll(async () => {
     ws = await readyWorkspace('landing');
     const nodes = await ws.projectGraphNodes();
-    roots = Object.fromEntries(['users', ...TASKS].map((name) => [name, nodes[name]?.root ?? name]));
+    roots = { users: nodes['users']?.root ?? 'users' };
     usersImport = ws.readJson<{ name: string }>(`${roots.users}/package.json`).name;
     // An app that mounts each API lazily, an entry over several lines, as Angular's lazy routes are written.
     ws.writeFile(`${SHELL}/project.json`, JSON.stringify({ name: 'shell', root: SHELL, sourceRoot: `${SHELL}/src` }, null, 2) + '\n');
@@ -31,6 +31,8 @@ describe('what landed is yours', () => {
     );
     await ws.nx(['g', 'fanout:task', TASKS.join(','), '--like=users', `--wire=${ROUTES}`, '--no-interactive'], INSTALLING);
     await ws.commitEverything('e2e: an app with lazy routes, and two tasks wired into it');
+    const withTasks = await ws.projectGraphNodes();
+    for (const task of TASKS) roots[task] = withTasks[task]?.root ?? task;
   }, 2 * INSTALLING);
 
   afterEach(killRunningCommands);
@@ -43,7 +45,7 @@ describe('what landed is yours', () => {
     'lands each session, its multi-line route copied whole into the app, and says the sessions ran now',
     async () => {
       const run = await runAll();
-      expect(run.status).toBe(0);
+      expect({ status: run.status, output: run.status === 0 ? '' : run.output.slice(-4000) }).toEqual({ status: 0, output: '' });
       for (const task of TASKS) {
         expect(printedAsRun(run.output, `${task}:fanout-session`)).toBe(true);
         expect(run.output).toContain(`✔ ${task}: landed (its session ran now)`);
@@ -74,7 +76,7 @@ describe('what landed is yours', () => {
 
       for (let run = 0; run < 2; run++) {
         const { output, status } = await runAll();
-        expect(status).toBe(0);
+        expect({ status, output: status === 0 ? '' : output.slice(-4000) }).toEqual({ status: 0, output: '' });
         for (const task of TASKS) {
           expect(replayedFrom(output, `${task}:fanout-session`)).toBe('local');
           expect(output).toContain(`✔ ${task}: landed (its session was replayed from Nx's cache)`);
@@ -113,7 +115,7 @@ describe('what landed is yours', () => {
       await ws.commitEverything('e2e: the tasks no longer wire the routes');
       const routes = ws.readFile(ROUTES);
       const { output, status } = await runAll();
-      expect(status).toBe(0);
+      expect({ status, output: status === 0 ? '' : output.slice(-4000) }).toEqual({ status: 0, output: '' });
       for (const task of TASKS) {
         expect(printedAsRun(output, `${task}:fanout-session`)).toBe(true);
         expect(ws.exists(`.fanout/sessions/${task}/wired.json`)).toBe(false);

@@ -127,10 +127,14 @@ describe('fanout results through a self-hosted remote cache', () => {
       for (const task of TASKS) {
         const result = `.fanout/sessions/${task}/result.json`;
         const artifact = stored.find((files) => files.has(result));
-        expect(artifact?.get(result)?.toString()).toBe(a.readFile(result));
+        // The record as the session wrote it; the landing then added what it did in A.
+        const { integratedAt: _at, landing: _landing, wired: _wired, ...stored } = JSON.parse(artifact?.get(result)?.toString() ?? '{}');
+        expect(stored).toEqual(a.readRecord(task));
         for (const file of a.readResult(task).files) {
           expect(file.path.startsWith(`${roots[task]}/src/`)).toBe(true);
-          expect(artifact?.get(file.path)?.toString()).toBe(a.readFile(file.path));
+          // The cache holds the session's copy, never the project's own file: the landing writes that.
+          expect(artifact?.has(file.path)).toBe(false);
+          expect(artifact?.get(`.fanout/sessions/${task}/files/${file.path}`)?.toString()).toBe(a.readFile(file.path));
         }
       }
     },
@@ -147,9 +151,9 @@ describe('fanout results through a self-hosted remote cache', () => {
 
       for (const task of TASKS) {
         expect({ task, replayedFrom: replayedFrom(output, `${task}:fanout-session`) }).toEqual({ task, replayedFrom: 'remote' });
-        // No session ran in B: its result.json is A's, byte for byte.
-        const result = `.fanout/sessions/${task}/result.json`;
-        expect(b.readFile(result)).toBe(a.readFile(result));
+        // No session ran in B: its record is A's; B's landing wrote its files.
+        expect(b.readRecord(task)).toEqual(a.readRecord(task));
+        expect(b.readResult(task).landing).toMatchObject({ ranNow: false });
         const { files } = b.readResult(task);
         expect(files.length).toBeGreaterThan(0);
         for (const file of files) expect(b.sha256(file.path)).toBe(file.sha256);

@@ -144,6 +144,14 @@ export class TestWorkspace {
   readResult(project: string): SessionResult {
     return this.readJson<SessionResult>(`.fanout/sessions/${project}/result.json`);
   }
+  /**
+   * The session's record as its session target wrote it (and a cache holds it): result.json
+   * without what the landing adds in this workspace (integratedAt, landing, how each wired edit landed).
+   */
+  readRecord(project: string): Omit<SessionResult, 'integratedAt' | 'landing' | 'wired'> {
+    const { integratedAt: _landedAt, landing: _landing, wired: _wired, ...record } = this.readResult(project);
+    return record;
+  }
 
   /** Every project's root and tags, from one `nx graph` (each nx call computes the graph). */
   async projectGraphNodes(): Promise<Record<string, { root: string; tags?: string[] }>> {

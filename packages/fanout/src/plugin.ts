@@ -1,4 +1,4 @@
-import { createNodesFromFiles, type CreateNodesContextV2, type CreateNodesV2, type TargetConfiguration } from '@nx/devkit';
+import { createNodesFromFiles, logger, type CreateNodesContextV2, type CreateNodesV2, type TargetConfiguration } from '@nx/devkit';
 import { readFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { hashedAgentOptions } from './core/agents/agent-options';
@@ -15,6 +15,7 @@ import {
   VERIFY_TARGET,
   type FanoutPluginOptions,
 } from './constants';
+import { warnOnceIfUnsupportedNx } from './nx-version';
 
 // Re-exported for the package's users: the options' type is part of its public face.
 export type { FanoutPluginOptions };
@@ -149,6 +150,8 @@ export function verifyProject(
 export const createNodesV2: CreateNodesV2<FanoutPluginOptions> = [
   `**/${ASSIGNMENT_FILE}`,
   async (files, options, context) => {
+    // Before anything of Nx's is called: if it is a version fanout does not know, this says why what follows fails.
+    warnOnceIfUnsupportedNx(context.workspaceRoot, (message) => logger.warn(message));
     const results = await createNodesFromFiles(
       (file, pluginOptions, ctx: CreateNodesContextV2) => {
         const projectRoot = dirname(file);

@@ -39,7 +39,7 @@ function isName(value: string): value is PackageManagerName {
 }
 
 /** `"pnpm@9.15.0+sha512.abc"` → `{ name: 'pnpm', version: '9.15.0' }`. */
-function packageManagerField(files: WorkspaceFiles): { name: string; version: string; raw: string } | undefined {
+export function packageManagerField(files: WorkspaceFiles): { name: string; version: string; raw: string } | undefined {
   const source = files.exists('package.json') ? files.read('package.json') : undefined;
   if (source === undefined) return undefined;
   let manifest: { packageManager?: unknown };

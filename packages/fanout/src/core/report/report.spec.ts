@@ -706,3 +706,126 @@ describe('writeReport for review', () => {
     expect(readFileSync(html, 'utf-8')).toContain('<p class="diff-note">No diff was recorded for this session.</p>');
   });
 });
+
+describe('the report is plain text', () => {
+  const red = (text: string) => `\x1b[1m\x1b[31m${text}\x1b[39m\x1b[22m`;
+  const link = (text: string, url: string) => `\x1b]8;;${url}\x07${text}\x1b]8;;\x07`;
+  /** What Nx and jest print to a terminal: colours, a hyperlink, a title, a line erased and redrawn. */
+  const affectedOutput = [
+    '\x1b]0;nx affected\x07',
+    `${red(' FAIL ')} ${link('src/orders.spec.ts', 'file:///ws/src/orders.spec.ts')}`,
+    '\x1b[2K\x1b[1Gcompiling 10%\rcompiling 100%',
+    `  ${red('●')} orders › totals`,
+    `\x1b[90mExpected: 3\x1b[39m`,
+    '',
+    ` \x1b[31m✖\x1b[39m  nx run orders:test`,
+  ].join('\n');
+  const results = () => [
+    sessionResult('orders', 0, 10, {
+      status: 'failed',
+      error: `the gate failed:\n${red('error')} TS2322: Type 'string' is not assignable to type 'number'.`,
+      summary: `Added the \x1b[32morders\x1b[0m handlers.`,
+      checks: [{ name: 'gate', ok: false, message: `${red('lint')} failed` }],
+      findings: [
+        {
+          check: 'naming-parity',
+          severity: 'warning',
+          file: 'a.ts',
+          line: 1,
+          message: red('a name differs'),
+          fix: link('rename it', 'https://x'),
+        },
+      ],
+    }),
+  ];
+  const verify: VerifySummary = {
+    ok: false,
+    problems: [{ kind: 'affected', message: `${red('orders:test')} failed`, sessions: ['orders'] }],
+    affected: { command: 'nx affected -t test', ok: false, output: affectedOutput },
+  };
+
+  it.each([
+    ['report.md', () => renderReportMarkdown({ results: results(), verify, generatedAt })],
+    ['report.html', () => renderReportHtml({ results: results(), verify, generatedAt })],
+  ])('%s carries no escape sequence or control character from what processes printed', (_name, render) => {
+    const text = render();
+    // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+    expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(text).toContain('FAIL');
+    expect(text).toContain('src/orders.spec.ts');
+    expect(text).toContain('compiling 100%');
+    expect(text).not.toContain('compiling 10%');
+    expect(text).toContain('Expected: 3');
+    expect(text).toMatch(/TS2322: Type (?:'|&#39;)string/);
+    expect(text).toContain('Added the orders handlers.');
+    expect(text).not.toMatch(/\[(?:\d+;)*\d+m|\]8;;|\]0;/);
+  });
+
+  it('counts the affected output by its plain lines', () => {
+    const output = Array.from({ length: 210 }, (_, index) => `\x1b[2m${index}\x1b[22m\rline ${index + 1}`).join('\n');
+    const markdown = renderReportMarkdown({
+      results: results(),
+      verify: { ok: true, problems: [], affected: { command: 'nx affected -t test', ok: true, output } },
+      generatedAt,
+    });
+    expect(markdown).toContain('(the first 10 lines of output are left out)');
+    expect(markdown).toContain('line 11\nline 12');
+    expect(markdown).toContain('line 210\n```');
+  });
+});
+
+describe('the report of several runs', () => {
+  /** An older run an hour before: users and orders; then the latest run: products 0–10 s and invoices 5–20 s (failed). */
+  const recorded = () => [
+    sessionResult('users', -3600, -3500, { costUsd: 1 }),
+    sessionResult('orders', -3590, -3400, { costUsd: 2 }),
+    sessionResult('products', 0, 10, { costUsd: 0.25 }),
+    sessionResult('invoices', 5, 20, { status: 'failed', error: 'the gate failed' }),
+  ];
+
+  it('gives the figures of the latest run, and says how many sessions of earlier runs are left out of them', () => {
+    const markdown = renderReportMarkdown({ results: recorded(), generatedAt });
+    expect(markdown).toContain(
+      'Latest run: 2 sessions: 1 succeeded, 1 failed · wall time 20.0 s (first start to last end) · session time 25.0 s in all · ' +
+        'parallelism 1.3× · cost $0.2500 (reported by 1 of 2) · ' +
+        '2 earlier sessions from an older run are listed below (earlier run), not counted here.',
+    );
+    const statuses = Object.fromEntries(
+      [...markdown.matchAll(/^\| `([^`]+)` \| ([^|]+) \|/gm)].map(([, project, status]) => [project, status.trim()]),
+    );
+    expect(statuses).toEqual({
+      users: 'succeeded (earlier run)',
+      orders: 'succeeded (earlier run)',
+      products: 'succeeded',
+      invoices: 'failed',
+    });
+    // Every session keeps its section.
+    expect(markdown.match(/^### /gm)).toHaveLength(4);
+  });
+
+  it('draws the latest run on the timeline, each bar linking to its section, and marks the earlier sessions in the table', () => {
+    const html = renderReportHtml({ results: recorded(), generatedAt });
+    expect(html).toContain('Latest run: 2 sessions: 1 succeeded, 1 failed · wall time 20.0 s');
+    expect(bars(html)).toEqual([
+      { session: 'products', status: 'succeeded', left: 0, width: 50 },
+      { session: 'invoices', status: 'failed', left: 25, width: 75 },
+    ]);
+    expect(
+      [...html.matchAll(/<a class="timeline-bar-label" href="#(session-\d+)">([^<]*)<\/a>/g)].map(([, anchor, project]) => [
+        anchor,
+        project,
+      ]),
+    ).toEqual([
+      ['session-3', 'products'],
+      ['session-4', 'invoices'],
+    ]);
+    expect(html).toContain('The latest run only: the 2 sessions of earlier runs (earlier run) are in the table.');
+    expect(html.match(/<span class="earlier">earlier run<\/span>/g)).toHaveLength(2);
+  });
+
+  it('says nothing of runs when every session is of one run', () => {
+    const markdown = renderReportMarkdown({ results: runResults(), generatedAt });
+    expect(markdown).not.toMatch(/latest run|earlier/i);
+    expect(renderReportHtml({ results: runResults(), generatedAt })).not.toMatch(/latest run|class="earlier"/i);
+  });
+});

@@ -8,6 +8,8 @@ import { keptLine } from '../landing/decide';
 import { DIFF_CUT_NOTE, DIFF_FILE } from '../session/session-diff';
 import { FANOUT_DIR } from '../../constants';
 import { headFromFiles } from '../system/git';
+import { plainText } from './plain-text';
+import { latestRun, sessionSpan } from './runs';
 
 /** What `fanout-verify` found over the integrated workspace. */
 export interface VerifySummary {
@@ -233,12 +235,7 @@ function writeAtomically(path: string, content: string): void {
 // ---------------------------------------------------------------- figures
 
 function spansOf(results: readonly SessionResult[]): { spans: Span[]; totalMs: number } {
-  const times = results.map((result) => {
-    const start = Date.parse(result.startedAt);
-    const recordedEnd = Date.parse(result.endedAt);
-    const end = Number.isNaN(recordedEnd) ? start + Math.max(0, result.durationMs) : recordedEnd;
-    return { result, start, end: Math.max(start, end) };
-  });
+  const times = results.map((result) => ({ result, ...sessionSpan(result) }));
   const origin = Math.min(...times.map((time) => time.start));
   const spans = times.map(({ result, start, end }) => ({ result, startMs: start - origin, endMs: end - origin }));
   return { spans, totalMs: Math.max(0, ...spans.map((span) => span.endMs)) };
@@ -364,7 +361,8 @@ function roundLines(result: SessionResult): string[] {
   if (rounds.length < 2 && !(rounds[0]?.gate.length > 0)) return [];
   return rounds.map((round, index) => {
     const gate = round.gate.map(
-      (target) => `${target.target} ${target.ok ? '✓' : target.timedOut ? 'timed out' : '✗'} ${formatDuration(target.durationMs)}`,
+      (target) =>
+        `${target.target} ${target.ok ? '✓' : target.timedOut ? 'timed out' : target.skipped ? 'not run' : '✗'} ${formatDuration(target.durationMs)}`,
     );
     const extras = [
       round.costUsd !== undefined ? `cost ${formatCost(round.costUsd)}` : undefined,
@@ -438,10 +436,12 @@ function findingPlace(finding: Finding): string {
   return finding.line > 0 ? `${finding.file}:${finding.line}` : finding.file;
 }
 
-function summaryParts(results: readonly SessionResult[]): string[] {
+/** The totals of the latest run; where sessions of earlier runs are recorded too, it says so and how many. */
+function summaryParts(recorded: readonly SessionResult[]): string[] {
+  const { latest: results, earlier, earlierRuns } = latestRun(recorded);
   const totals = totalsOf(results);
   const parts = [
-    `${plural(results.length, 'session')}: ${totals.succeeded} succeeded, ${totals.failed} failed`,
+    `${earlier.length > 0 ? 'Latest run: ' : ''}${plural(results.length, 'session')}: ${totals.succeeded} succeeded, ${totals.failed} failed`,
     `wall time ${formatDuration(totals.wallMs)} (first start to last end)`,
     `session time ${formatDuration(totals.sessionMs)} in all`,
     `parallelism ${totals.parallelism === undefined ? NONE : `${totals.parallelism.toFixed(1)}×`}`,
@@ -452,8 +452,17 @@ function summaryParts(results: readonly SessionResult[]): string[] {
   if (totals.tokens) parts.push(`tokens ${formatTokens(totals.tokens)}`);
   const cache = promptCacheFigures(results);
   if (cache) parts.push(describePromptCache(cache, results.length));
+  if (earlier.length > 0) {
+    const older = earlierRuns === 1 ? 'an older run' : `${earlierRuns} older runs`;
+    parts.push(
+      `${plural(earlier.length, 'earlier session')} from ${older} ${earlier.length === 1 ? 'is' : 'are'} listed below (${EARLIER_RUN}), not counted here`,
+    );
+  }
   return parts;
 }
+
+/** How the table marks a session recorded by an earlier run than the latest. */
+const EARLIER_RUN = 'earlier run';
 
 /** The base commits the sessions started from, most used first. */
 function baseCommits(results: readonly SessionResult[]): string[] {
@@ -463,7 +472,7 @@ function baseCommits(results: readonly SessionResult[]): string[] {
 }
 
 function affectedTail(output: string): { text: string; omitted: number } {
-  const lines = output.replace(/\s+$/, '').split('\n');
+  const lines = plainText(output).replace(/\s+$/, '').split('\n');
   const omitted = Math.max(0, lines.length - AFFECTED_OUTPUT_LINES);
   return { text: lines.slice(omitted).join('\n'), omitted };
 }
@@ -587,7 +596,9 @@ function fileRows(result: SessionResult, diff: ParsedDiff | undefined): FileRow[
 
 /** Text that renders as itself in a Markdown paragraph or table cell (no HTML, links or emphasis). */
 function mdText(text: string): string {
-  return text.replace(/\r?\n/g, ' ').replace(/[\\`*_[\]<>|#!]/g, (character) => `\\${character}`);
+  return plainText(text)
+    .replace(/\r?\n/g, ' ')
+    .replace(/[\\`*_[\]<>|#!]/g, (character) => `\\${character}`);
 }
 
 /**
@@ -596,7 +607,7 @@ function mdText(text: string): string {
  * cells before it parses code spans).
  */
 function mdCode(text: string, inTable = false): string {
-  const oneLine = text.replace(/\r?\n/g, ' ');
+  const oneLine = plainText(text).replace(/\r?\n/g, ' ');
   const flat = inTable ? oneLine.replace(/\|/g, '\\|') : oneLine;
   const longest = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longest + 1);
@@ -604,7 +615,8 @@ function mdCode(text: string, inTable = false): string {
   return `${fence}${pad}${flat}${pad}${fence}`;
 }
 
-function mdBlock(text: string, language = 'text'): string[] {
+function mdBlock(raw: string, language = 'text'): string[] {
+  const text = plainText(raw);
   const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(Math.max(3, longest + 1));
   return [`${fence}${language}`, text, fence];
@@ -635,10 +647,11 @@ export function renderReportMarkdown(input: ReportInput): string {
     lines.push(`${summaryParts(results).join(' · ')}.`, '');
     lines.push('| project | status | agent | duration | rounds | files changed | findings | cost (USD) | tokens |');
     lines.push('| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: |');
+    const { earlier } = latestRun(results);
     for (const result of results) {
       const cells = [
         mdCode(result.project, true),
-        mdText(result.status),
+        `${mdText(result.status)}${earlier.includes(result) ? ` (${EARLIER_RUN})` : ''}`,
         mdCode(result.agent ?? NONE, true),
         formatDuration(result.durationMs),
         formatRounds(result),
@@ -747,7 +760,7 @@ function verifyMarkdown(verify: VerifySummary): string[] {
 // ---------------------------------------------------------------- HTML
 
 function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
+  return plainText(text).replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
 }
 
 /** Percent of the axis, short and exact enough for layout. */
@@ -771,8 +784,10 @@ function phaseColor(name: string): string {
   return PHASES.find((phase) => phase.name === name)?.color ?? OTHER_PHASE.color;
 }
 
+/** The latest run's sessions on one time axis; sessions of earlier runs are left to the table. */
 function timelineHtml(results: readonly SessionResult[]): string {
-  const { spans, totalMs } = spansOf(results);
+  const { latest, earlier } = latestRun(results);
+  const { spans, totalMs } = spansOf(latest);
   // A run that took no measurable time still gets an axis to draw on.
   const axisMs = totalMs > 0 ? totalMs : 1000;
   const step = tickStepSeconds(axisMs / 1000);
@@ -781,7 +796,8 @@ function timelineHtml(results: readonly SessionResult[]): string {
     const seconds = Number((index * step).toFixed(3));
     ticks.push(`<span class="tick" style="left:${percent(((seconds * 1000) / axisMs) * 100)}">${seconds} s</span>`);
   }
-  const rows = spans.map(({ result, startMs, endMs }, index) => {
+  const rows = spans.map(({ result, startMs, endMs }) => {
+    const index = results.indexOf(result);
     const project = escapeHtml(result.project);
     const phases = segmentsOf(result);
     const title = escapeHtml(
@@ -809,8 +825,15 @@ function timelineHtml(results: readonly SessionResult[]): string {
       '</div></div>',
     ].join('');
   });
+  const note =
+    earlier.length > 0
+      ? [
+          `<p class="note">The latest run only: the ${plural(earlier.length, 'session')} of earlier runs (${EARLIER_RUN}) are in the table.</p>`,
+        ]
+      : [];
   return [
     '<section class="timeline" aria-label="Sessions on one time axis">',
+    ...note,
     ...rows,
     `<div class="timeline-row timeline-axis"><div class="timeline-label">seconds from first start</div><div class="timeline-track">${ticks.join('')}</div></div>`,
     '</section>',
@@ -827,10 +850,12 @@ function legendHtml(): string {
 }
 
 function tableHtml(results: readonly SessionResult[]): string {
+  const { earlier } = latestRun(results);
   const rows = results.map((result, index) => {
     const cells = [
       `<td><a href="#${sessionAnchor(index)}"><code>${escapeHtml(result.project)}</code></a></td>`,
-      `<td><span class="status status-${escapeHtml(result.status)}">${escapeHtml(result.status)}</span></td>`,
+      `<td><span class="status status-${escapeHtml(result.status)}">${escapeHtml(result.status)}</span>` +
+        `${earlier.includes(result) ? ` <span class="earlier">${EARLIER_RUN}</span>` : ''}</td>`,
       `<td>${escapeHtml(result.agent ?? NONE)}</td>`,
       `<td class="number">${formatDuration(result.durationMs)}</td>`,
       `<td class="number">${formatRounds(result)}</td>`,
@@ -1006,6 +1031,7 @@ table.sessions td.number { text-align: right; font-variant-numeric: tabular-nums
 .status { font-weight: 600; }
 .status-succeeded { color: var(--ok); }
 .status-failed, .severity-error { color: var(--failed); }
+.earlier { color: var(--muted); }
 .severity-error, .severity-warning { font-weight: 600; }
 .severity-warning { color: #8a6d00; }
 .note { color: var(--muted); border-left: 3px solid var(--line); padding-left: .75rem; }

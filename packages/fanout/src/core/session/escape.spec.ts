@@ -263,6 +263,7 @@ describe('untrusted sessions', () => {
       writeFileSync(
         join(bin, 'claude'),
         `#!${process.execPath}
+require('fs').writeFileSync('libs/orders/src/orders.ts', 'export const orders = 1;\\n');
 console.log(JSON.stringify(process.env));
 console.log(JSON.stringify({ type: 'result', subtype: 'success', is_error: false, session_id: 's-1',
   result: 'Done. I used ' + process.env.SERVICE_API_KEY + ' and ' + process.env.GH_TOKEN + '.' }));

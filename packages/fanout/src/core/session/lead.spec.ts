@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import type { ProcessReaders } from '../system/process-info';
 import { runKey, runStartedAt, takeLeadTurn, type LeadOptions } from './lead';
 
 describe('the lead session of a run', () => {
@@ -115,6 +116,41 @@ describe('the lead session of a run', () => {
     expect(started).toBeLessThanOrEqual(mine + 20);
     expect(mine).toBeLessThanOrEqual(Date.now());
     expect(Date.now() - mine).toBeLessThan(10 * 60_000);
-    expect(runStartedAt(2 ** 22 + 17)).toBeUndefined();
+    expect(runStartedAt(2 ** 22 + 17, { warn: () => undefined })).toBeUndefined();
+  });
+
+  describe('without /proc (macOS)', () => {
+    /** No /proc; ps answers for process 77, started at 09:05:02 local time on 6 December 2026. */
+    const noProc: ProcessReaders = {
+      readProc: (path) => {
+        throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' });
+      },
+      ps: (pid, field) => (pid === 77 && field === 'lstart' ? 'Sun Dec  6 09:05:02 2026' : undefined),
+    };
+    const started = new Date(2026, 11, 6, 9, 5, 2).getTime();
+
+    it('names the run and tells its start from ps -o lstart=, and says it did', () => {
+      const warnings: string[] = [];
+      const warn = (message: string) => warnings.push(message);
+      expect(runKey(77, { readers: noProc, warn })).toBe(`77-@${started / 1000}`);
+      expect(runStartedAt(77, { readers: noProc, warn })).toBe(started);
+      expect(warnings).toEqual([
+        '/proc could not be read (no /proc here), so process start times come from `ps -o lstart=`, to the second',
+        '/proc could not be read (no /proc here), so process start times come from `ps -o lstart=`, to the second',
+      ]);
+    });
+
+    it('where ps does not answer either, names the run by the pid alone, has no start, and says what that means', () => {
+      const warnings: string[] = [];
+      const warn = (message: string) => warnings.push(message);
+      expect(runKey(78, { readers: noProc, warn })).toBe('78');
+      expect(runStartedAt(78, { readers: noProc, warn })).toBeUndefined();
+      expect(warnings).toEqual([
+        expect.stringMatching(
+          /^could not read when the Nx process \(pid 78\) started .*the sessions of this run meet under its pid alone$/,
+        ),
+        expect.stringMatching(/^could not read when the Nx process \(pid 78\) started .*every landing writes the report$/),
+      ]);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { processAlive, processStart } from '../system/lock';
+import { processAlive } from '../system/lock';
+import { processStart, processStartedAt, warnOnce, type ProcessInfoOptions } from '../system/process-info';
 
 /**
  * The lead session of a run. A provider caches a prompt's prefix only once a
@@ -44,27 +45,28 @@ const DEFAULT_POLL_MS = 200;
 
 /**
  * The run this process's session belongs to: Nx starts every task of a run from
- * the same process, so its pid, with its start time (Linux) against pid reuse.
+ * the same process, so its pid, with its start time against pid reuse.
  */
-export function runKey(ppid: number = process.ppid): string {
-  const started = processStart(ppid);
-  return started && /^\d+$/.test(started) ? `${ppid}-${started}` : String(ppid);
+export function runKey(ppid: number = process.ppid, { readers, warn = warnOnce }: ProcessInfoOptions = {}): string {
+  const started = processStart(ppid, { readers, warn });
+  if (started !== undefined) return `${ppid}-${started}`;
+  warn(
+    `could not read when the Nx process (pid ${ppid}) started (no /proc, and \`ps -o lstart=\` did not answer), ` +
+      'so the sessions of this run meet under its pid alone',
+  );
+  return String(ppid);
 }
 
-/**
- * When the run began: the start of the Nx process that started this task (Linux:
- * /proc/<ppid>/stat's start in clock ticks after boot, and the boot time in
- * /proc/stat); undefined where that cannot be read.
- */
-export function runStartedAt(ppid: number = process.ppid): number | undefined {
-  try {
-    const ticks = Number(processStart(ppid));
-    const boot = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf-8'))?.[1]);
-    // Linux counts a process's start in USER_HZ, 100 a second on every architecture it runs on.
-    return Number.isFinite(ticks) && ticks > 0 && boot > 0 ? boot * 1000 + ticks * 10 : undefined;
-  } catch {
-    return undefined;
+/** When the run began: the start of the Nx process that started this task; undefined where that cannot be read. */
+export function runStartedAt(ppid: number = process.ppid, { readers, warn = warnOnce }: ProcessInfoOptions = {}): number | undefined {
+  const started = processStartedAt(ppid, { readers, warn });
+  if (started === undefined) {
+    warn(
+      `could not read when the Nx process (pid ${ppid}) started (no /proc, and \`ps -o lstart=\` did not answer), ` +
+        "so the run's start is unknown and every landing writes the report",
+    );
   }
+  return started;
 }
 
 /** Removes the folders of runs whose Nx process has ended. */

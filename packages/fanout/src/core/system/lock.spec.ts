@@ -120,6 +120,17 @@ describe('withLock', () => {
     await expect(withLock(reused, async () => 'taken', 5_000)).resolves.toBe('taken');
   });
 
+  it('records its start as this system reads it, and never takes a lock from a running holder whose start was read another way', async () => {
+    const recorded = await withLock(lock, async () => JSON.parse(readFileSync(lock, 'utf-8')).start);
+    if (process.platform === 'linux') expect(recorded).toMatch(/^\d+$/);
+    else expect(recorded).toMatch(/^@\d+$/);
+    // A holder that read its start with ps (no /proc for it), while /proc answers here: the two cannot be compared.
+    const held = join(dir, 'other-clock.lock');
+    const otherClock = process.platform === 'linux' ? `@${Math.floor(Date.now() / 1000)}` : '123456';
+    writeFileSync(held, JSON.stringify({ pid: process.pid, start: otherClock, since: '2020-01-01T00:00:00.000Z' }));
+    await expect(withLock(held, async () => 'taken', 100)).rejects.toThrow('held by a running process');
+  });
+
   it('takes over an unreadable lock file that has sat there a while', async () => {
     const debris = join(dir, 'debris.lock');
     writeFileSync(debris, '');

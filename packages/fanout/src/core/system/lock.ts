@@ -1,5 +1,11 @@
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { dirname, resolve } from 'path';
+import { processStart, processState, sameStartClock, warnOnce } from './process-info';
+
+/** What is assumed where a lock holder's start cannot be read, to tell it from a later process given the same pid. */
+const UNKNOWN_START =
+  "a process's start time could not be read (no /proc, and `ps -o lstart=` did not answer), so a lock's holder is known " +
+  'by its pid alone: a lock left by a crashed process whose pid now belongs to another is waited for until it times out';
 
 /** A lock file nobody can read this long after it was last written is debris, not a lock being written. */
 const UNREADABLE_GRACE_MS = 10_000;
@@ -35,16 +41,6 @@ export async function withLock<T>(path: string, work: () => Promise<T>, timeoutM
 
 const queues = new Map<string, Promise<void>>();
 
-/** When a process started (field 22 of /proc/<pid>/stat, clock ticks since boot); undefined where there is no /proc. */
-export function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf-8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 /** Whether process `pid` runs (EPERM: it does, as another user). */
 export function processAlive(pid: number): boolean {
   try {
@@ -52,15 +48,6 @@ export function processAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf-8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0];
-  } catch {
-    return undefined;
   }
 }
 
@@ -78,10 +65,16 @@ function holderAlive(path: string): boolean {
   }
   const pid = Number(holder?.pid);
   if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return false;
-  // A zombie has ended; a different start time means the pid was reused by another process.
+  // A zombie has ended; a different start time, read the same way, means the pid was reused by another process.
   if (processState(pid) === 'Z') return false;
+  if (typeof holder.start !== 'string') return true;
   const start = processStart(pid);
-  return !(typeof holder.start === 'string' && start !== undefined && start !== holder.start);
+  if (start === undefined) {
+    if (!processAlive(pid)) return false;
+    warnOnce(UNKNOWN_START);
+    return true;
+  }
+  return !sameStartClock(start, holder.start) || start === holder.start;
 }
 
 /**
@@ -144,11 +137,17 @@ function release(path: string, content: string): void {
   }
 }
 
+/** This process's start, read once: where ps answers, every read starts a process. */
+let ownStart: { start: string | undefined } | undefined;
+
 async function acquire(path: string, timeoutMs: number): Promise<string> {
   mkdirSync(dirname(path), { recursive: true });
+  ownStart ??= { start: processStart(process.pid) };
+  const { start } = ownStart;
+  if (start === undefined) warnOnce(UNKNOWN_START);
   const content = JSON.stringify({
     pid: process.pid,
-    start: processStart(process.pid),
+    start,
     since: new Date().toISOString(),
     nonce: Math.random(),
   });

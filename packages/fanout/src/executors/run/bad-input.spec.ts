@@ -208,7 +208,7 @@ describe('fanout:run refuses bad input, creating nothing', () => {
     [
       'an option the target does not have',
       { budget: 0.03 } as RunExecutorSchema,
-      '--budget is not an option of fanout. Its options: --agent',
+      '--budget is not an option of fanout (nor of fanout-verify, which may run with it). Its options: --agent',
     ],
     ['a flag that is no flag', { fresh: 'yes' } as unknown as RunExecutorSchema, '--fresh is true or false (got "yes")'],
   ])('%s', async (_, options, problem) => {

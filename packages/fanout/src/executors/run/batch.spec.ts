@@ -4,7 +4,8 @@ import { join } from 'path';
 import { agentScript, commandTask, createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
 import { BufferedTaskOutput, writeOutput, withTaskOutput } from '../../core/system/task-output';
 import landBatch from '../land/batch';
-import runBatch, { batchParallelism, runTasksInBatch, type BatchTaskResult } from './batch';
+import { processCommandLine, systemReaders, type ProcessReaders } from '../../core/system/process-info';
+import runBatch, { batchParallelism, nxParallelism, runTasksInBatch, type BatchTaskResult, type ParallelSource } from './batch';
 
 /** A task graph of fanout tasks: project → the projects whose task it waits for. */
 function graphOf(projects: string[], waitsFor: Record<string, string[]> = {}): TaskGraph {
@@ -31,23 +32,87 @@ async function collect(results: AsyncGenerator<BatchTaskResult>): Promise<BatchT
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('batchParallelism: as many sessions at once as Nx runs tasks', () => {
-  it.each<[string, string[] | undefined, NodeJS.ProcessEnv, unknown, number]>([
-    ['--parallel=4', ['node', 'nx', 'run-many', '-t', 'fanout', '--parallel=4'], {}, undefined, 4],
-    ['--parallel 6', ['node', 'nx', 'run-many', '--parallel', '6', '-t', 'fanout'], {}, 2, 6],
-    ['--parallel=false', ['node', 'nx', 'run-many', '--parallel=false'], {}, 5, 1],
-    ['--parallel alone: --maxParallel', ['node', 'nx', 'run-many', '--parallel', '--maxParallel=7'], {}, undefined, 7],
-    ['--parallel alone: 3', ['node', 'nx', 'run-many', '--parallel'], {}, 8, 3],
-    ['NX_PARALLEL', ['node', 'nx', 'run-many'], { NX_PARALLEL: '5' }, 2, 5],
-    ['nx.json parallel', ['node', 'nx', 'run-many'], {}, 2, 2],
-    ['no command line: nx.json', undefined, {}, 6, 6],
-    ['nothing said: 3', undefined, {}, undefined, 3],
-    ['a nonsense count: 3', ['nx', '--parallel=lots'], {}, undefined, 3],
-  ])('%s', (_name, argv, env, nxJson, expected) => {
-    expect(batchParallelism(argv, env, nxJson)).toBe(expected);
+  it.each<[string, string[] | undefined, NodeJS.ProcessEnv, unknown, number, ParallelSource]>([
+    ['--parallel=4', ['node', 'nx', 'run-many', '-t', 'fanout', '--parallel=4'], {}, undefined, 4, 'the Nx command line'],
+    ['--parallel 6', ['node', 'nx', 'run-many', '--parallel', '6', '-t', 'fanout'], {}, 2, 6, 'the Nx command line'],
+    ['--parallel=false', ['node', 'nx', 'run-many', '--parallel=false'], {}, 5, 1, 'the Nx command line'],
+    [
+      '--parallel alone: --maxParallel',
+      ['node', 'nx', 'run-many', '--parallel', '--maxParallel=7'],
+      {},
+      undefined,
+      7,
+      'the Nx command line',
+    ],
+    ['--parallel alone: 3', ['node', 'nx', 'run-many', '--parallel'], {}, 8, 3, 'the Nx command line'],
+    ['NX_PARALLEL', ['node', 'nx', 'run-many'], { NX_PARALLEL: '5' }, 2, 5, 'NX_PARALLEL'],
+    ['nx.json parallel', ['node', 'nx', 'run-many'], {}, 2, 2, "nx.json's parallel"],
+    ['no command line: nx.json', undefined, {}, 6, 6, "nx.json's parallel"],
+    ['nothing said: 3', undefined, {}, undefined, 3, "Nx's default"],
+    ['a nonsense count: 3', ['nx', '--parallel=lots'], {}, undefined, 3, 'the Nx command line'],
+  ])('%s', (_name, argv, env, nxJson, count, source) => {
+    expect(batchParallelism(argv, env, nxJson)).toEqual({ count, source });
   });
 
   it('a percentage of the cores is at least 1', () => {
-    expect(batchParallelism(['nx', '--parallel=1%'], {}, undefined)).toBe(1);
+    expect(batchParallelism(['nx', '--parallel=1%'], {}, undefined).count).toBe(1);
+  });
+});
+
+describe("nxParallelism: Nx's command line read from its process, on Linux and elsewhere", () => {
+  /** A system as fanout sees it: /proc files by path (none: no /proc, as on macOS), ps answers by pid and field. */
+  function system(proc: Record<string, string>, ps: Record<string, string> = {}): ProcessReaders {
+    return {
+      readProc: (path) => {
+        if (proc[path] === undefined)
+          throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' });
+        return proc[path];
+      },
+      ps: (pid, field) => ps[`${pid} ${field}`],
+    };
+  }
+
+  it('reads --parallel from /proc/<ppid>/cmdline and says nothing', () => {
+    const warnings: string[] = [];
+    const readers = system({ '/proc/77/cmdline': 'node\0/ws/node_modules/.bin/nx\0run-many\0-t\0fanout\0--parallel=8\0' });
+    expect(nxParallelism(undefined, { ppid: 77, env: {}, readers, warn: (message) => warnings.push(message) })).toBe(8);
+    expect(warnings).toEqual([]);
+  });
+
+  it('without /proc (macOS), reads it with ps -o args=, and says the arguments were taken as split at spaces', () => {
+    const warnings: string[] = [];
+    const readers = system({}, { '77 args': 'node /ws/node_modules/.bin/nx run-many -t fanout --parallel=8' });
+    expect(nxParallelism(2, { ppid: 77, env: {}, readers, warn: (message) => warnings.push(message) })).toBe(8);
+    expect(warnings).toEqual([expect.stringContaining('`ps -o args=`, its arguments taken as separated by spaces')]);
+  });
+
+  it.each<[string, NodeJS.ProcessEnv, unknown, number, string]>([
+    ['NX_PARALLEL', { NX_PARALLEL: '5' }, 2, 5, '--parallel taken from NX_PARALLEL (5)'],
+    ["nx.json's parallel", {}, 4, 4, "--parallel taken from nx.json's parallel (4)"],
+    ["Nx's default", {}, undefined, 3, "--parallel taken from Nx's default (3)"],
+  ])('where neither /proc nor ps answers, takes %s and says so', (_name, env, nxJson, count, said) => {
+    const warnings: string[] = [];
+    expect(nxParallelism(nxJson, { ppid: 77, env, readers: system({}), warn: (message) => warnings.push(message) })).toBe(count);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^could not read the Nx command line \(no \/proc\/77\/cmdline, and `ps -o args= -p 77` did not answer\)/),
+    ]);
+    expect(warnings[0]).toContain(said);
+  });
+
+  it('reads the real command line of a process, from /proc and with ps alike', () => {
+    const fromProc = processCommandLine(process.pid, { warn: () => undefined }) ?? [];
+    expect(fromProc.length).toBeGreaterThan(0);
+    const warnings: string[] = [];
+    const noProc: ProcessReaders = {
+      ...systemReaders,
+      readProc: () => {
+        throw new Error('no /proc');
+      },
+    };
+    const fromPs = processCommandLine(process.pid, { readers: noProc, warn: (message) => warnings.push(message) });
+    // ps prints the arguments joined by spaces: they come back split at spaces.
+    expect(fromPs).toEqual(fromProc.join(' ').split(/\s+/).filter(Boolean));
+    expect(warnings).toHaveLength(1);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
-import { readFileSync } from 'fs';
 import { availableParallelism, cpus } from 'os';
+import { processCommandLine, warnOnce, type ProcessInfoOptions } from '../../core/system/process-info';
 import { taskEnvironment } from '../../core/system/task-env';
 import { withTaskOutput } from '../../core/system/task-output';
 import { runTasksInBatch, type BatchTaskResult } from '../batch-tasks';
@@ -27,13 +27,20 @@ function concurrency(value: string): number | undefined {
   return Number.isInteger(count) && count > 0 ? count : undefined;
 }
 
+/** Where the count of sessions at once came from, in the order Nx reads them. */
+export type ParallelSource = 'the Nx command line' | 'NX_PARALLEL' | "nx.json's parallel" | "Nx's default";
+
 /**
  * How many sessions a batch runs at once: what Nx would run at once, read as Nx
- * reads it (its command line, then NX_PARALLEL, then nx.json's parallel, then 3).
- * Nx does not pass --parallel to a batch, so its command line is read from /proc;
- * where that cannot be read, NX_PARALLEL and nx.json decide.
+ * reads it (its command line, then NX_PARALLEL, then nx.json's parallel, then 3),
+ * and which of them said so. `argv` is undefined where the command line could not
+ * be read.
  */
-export function batchParallelism(argv: readonly string[] | undefined, env: NodeJS.ProcessEnv, nxJsonParallel: unknown): number {
+export function batchParallelism(
+  argv: readonly string[] | undefined,
+  env: NodeJS.ProcessEnv,
+  nxJsonParallel: unknown,
+): { count: number; source: ParallelSource } {
   const args = argv ?? [];
   let parallel: string | undefined;
   let maxParallel: string | undefined;
@@ -43,22 +50,35 @@ export function batchParallelism(argv: readonly string[] | undefined, env: NodeJ
     if (flag === '--parallel') parallel = value();
     else if (flag === '--maxParallel' || flag === '--max-parallel') maxParallel = value();
   }
-  if (parallel === 'false') return 1;
+  const count = (value: string) => concurrency(value) ?? NX_DEFAULT_PARALLEL;
+  if (parallel === 'false') return { count: 1, source: 'the Nx command line' };
   if (parallel === 'true' || parallel === '' || (parallel === undefined && env['NX_PARALLEL'])) {
-    return concurrency(maxParallel ?? env['NX_PARALLEL'] ?? String(NX_DEFAULT_PARALLEL)) ?? NX_DEFAULT_PARALLEL;
+    const source = parallel !== undefined || maxParallel !== undefined ? 'the Nx command line' : 'NX_PARALLEL';
+    return { count: count(maxParallel ?? env['NX_PARALLEL'] ?? String(NX_DEFAULT_PARALLEL)), source };
   }
-  if (parallel !== undefined) return concurrency(parallel) ?? NX_DEFAULT_PARALLEL;
-  if (typeof nxJsonParallel === 'number' && nxJsonParallel > 0) return Math.floor(nxJsonParallel);
-  return NX_DEFAULT_PARALLEL;
+  if (parallel !== undefined) return { count: count(parallel), source: 'the Nx command line' };
+  if (typeof nxJsonParallel === 'number' && nxJsonParallel > 0) return { count: Math.floor(nxJsonParallel), source: "nx.json's parallel" };
+  return { count: NX_DEFAULT_PARALLEL, source: "Nx's default" };
 }
 
-/** The Nx process's command line (the batch's parent), or undefined where /proc cannot tell. */
-export function nxCommandLine(ppid: number = process.ppid): string[] | undefined {
-  try {
-    return readFileSync(`/proc/${ppid}/cmdline`, 'utf-8').split('\0').filter(Boolean);
-  } catch {
-    return undefined;
+/**
+ * How many sessions the batch runs at once. Nx does not pass --parallel to a
+ * batch, so its command line is read from its process (the batch's parent);
+ * where that cannot be read, NX_PARALLEL and nx.json decide, and fanout says so.
+ */
+export function nxParallelism(
+  nxJsonParallel: unknown,
+  { ppid = process.ppid, env = process.env, ...info }: { ppid?: number; env?: NodeJS.ProcessEnv } & ProcessInfoOptions = {},
+): number {
+  const argv = processCommandLine(ppid, info);
+  const { count, source } = batchParallelism(argv, env, nxJsonParallel);
+  if (argv === undefined) {
+    (info.warn ?? warnOnce)(
+      `could not read the Nx command line (no /proc/${ppid}/cmdline, and \`ps -o args= -p ${ppid}\` did not answer): ` +
+        `--parallel taken from ${source} (${count}). Set NX_PARALLEL to the --parallel you want, or run with --batch=false.`,
+    );
   }
+  return count;
 }
 
 /**
@@ -73,7 +93,7 @@ export default async function* runBatch(
   inputs: Record<string, RunExecutorSchema>,
   _overrides: RunExecutorSchema,
   context: ExecutorContext,
-  parallel: number = batchParallelism(nxCommandLine(), process.env, context.nxJsonConfiguration?.parallel),
+  parallel: number = nxParallelism(context.nxJsonConfiguration?.parallel),
   environment: (task: TaskGraph['tasks'][string]) => ReturnType<typeof taskEnvironment> = (task) =>
     taskEnvironment({ task, projectGraph: context.projectGraph }),
 ): AsyncGenerator<BatchTaskResult> {

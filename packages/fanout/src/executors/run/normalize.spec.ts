@@ -12,6 +12,10 @@ describe('normalizeRunOptions', () => {
     });
   });
 
+  it("lets through fanout-verify's options, which Nx hands every target of a command that runs both", () => {
+    expect(normalizeRunOptions({ skipAffected: true, base: 'main', agent: 'pattern' })).toEqual({ agent: 'pattern' });
+  });
+
   it('names every problem at once, with what to write instead', () => {
     let error: unknown;
     try {
@@ -22,7 +26,7 @@ describe('normalizeRunOptions', () => {
     expect(error).toBeInstanceOf(OptionsError);
     const message = (error as Error).message;
     expect(message).toMatch(/^3 problems with the options:/);
-    expect(message).toContain('--budget is not an option of agents.');
+    expect(message).toContain('--budget is not an option of agents (nor of fanout-verify');
     expect(message).toContain('--timeout is seconds, or a duration such as 90s, 30m or 1h (got -5).');
     expect(message).toContain('--gate is a list of target names, such as --gate=typecheck,test (got {"typecheck":true}).');
   });

@@ -13,9 +13,17 @@ import { join } from 'path';
  * write instead; all of them at once.
  */
 
-const KNOWN_OPTIONS = Object.keys(
-  (JSON.parse(readFileSync(join(__dirname, 'schema.json'), 'utf-8')) as { properties: Record<string, unknown> }).properties,
-);
+function optionsOf(schemaFile: string): string[] {
+  return Object.keys((JSON.parse(readFileSync(schemaFile, 'utf-8')) as { properties: Record<string, unknown> }).properties);
+}
+
+const KNOWN_OPTIONS = optionsOf(join(__dirname, 'schema.json'));
+/**
+ * Nx hands every option of a command to each target it names, and forwards them to the
+ * session target: `nx run-many -t fanout fanout-verify --skipAffected` gives the session
+ * fanout-verify's option too. Those are not the session's to refuse.
+ */
+const VERIFY_OPTIONS = optionsOf(join(__dirname, '..', 'verify', 'schema.json'));
 
 export class OptionsError extends Error {
   constructor(problems: readonly string[]) {
@@ -41,10 +49,12 @@ function flag(name: string, value: unknown, problems: string[]): boolean | undef
 /** The run's options, typed: unknown names and wrong types refused, numbers Nx parsed from text taken as text where text is meant. */
 export function normalizeRunOptions(options: Record<string, unknown>, target = 'fanout'): RunExecutorSchema {
   const problems: string[] = [];
-  const unknown = Object.keys(options).filter((key) => !KNOWN_OPTIONS.includes(key));
+  const unknown = Object.keys(options).filter((key) => !KNOWN_OPTIONS.includes(key) && !VERIFY_OPTIONS.includes(key));
   for (const key of unknown) {
     problems.push(
-      `--${key} is not an option of ${target}. Its options: ${KNOWN_OPTIONS.filter((name) => !['pluginVersion', 'agents'].includes(name))
+      `--${key} is not an option of ${target} (nor of fanout-verify, which may run with it). Its options: ${KNOWN_OPTIONS.filter(
+        (name) => !['pluginVersion', 'agents'].includes(name),
+      )
         .map((name) => `--${name}`)
         .join(', ')} (nx run <task>:${target} --help).`,
     );

@@ -1,6 +1,7 @@
-import { readProjectConfiguration, updateJson, type Tree } from '@nx/devkit';
+import { logger, readJson, readProjectConfiguration, updateJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { compileTree, pendingChanges, snapshotFiles } from '../../testing/compile-tree';
+import { scopedNotificationWorkspace } from '../../testing/scoped-workspace';
 import { contractsGenerator, normalizeOptions } from './contracts';
 
 // The Tree is the workspace: Nx's generators get an empty graph, not this repository's (see devkitForTrees).
@@ -240,6 +241,53 @@ describe('contracts generator', () => {
       const before = pendingChanges(tree);
       await expect(contractsGenerator(tree, { name: 'contracts', directory: 'libs/other' })).rejects.toThrow(
         'already holds the project "other"',
+      );
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+  });
+
+  describe('in a workspace whose projects are named after their npm packages', () => {
+    let info: jest.SpyInstance;
+
+    beforeEach(() => {
+      tree = scopedNotificationWorkspace();
+      info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+    });
+
+    afterEach(() => info.mockRestore());
+
+    it('adopts --project=notification-contracts as @ws/notification-contracts, and says so', async () => {
+      await contractsGenerator(tree, { project: 'notification-contracts' });
+      expect(readJson(tree, 'packages/notification-contracts/package.json').nx.tags).toEqual(['fanout:contracts']);
+      expect(info).toHaveBeenCalledWith('--project=notification-contracts is the project @ws/notification-contracts.');
+    });
+
+    it('finds an existing contracts library by the name after its scope', async () => {
+      await contractsGenerator(tree, { project: '@ws/notification-contracts' });
+      await expect(contractsGenerator(tree, { name: 'notification-contracts', entities: 'invoice' })).rejects.toThrow(
+        'The contracts library "@ws/notification-contracts" was adopted, not scaffolded',
+      );
+      expect(info).toHaveBeenCalledWith('"notification-contracts" is the project @ws/notification-contracts.');
+    });
+
+    it('names the scoped project meant by a name that is no project, without repeating the command', async () => {
+      const before = pendingChanges(tree);
+      const failure = contractsGenerator(tree, { project: 'notification-contract' });
+      await expect(failure).rejects.toThrow(
+        'There is no project named "notification-contract". Did you mean @ws/notification-contracts? ' +
+          'Give it as --project=@ws/notification-contracts.',
+      );
+      await expect(failure).rejects.not.toThrow('nx g fanout:contracts');
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+
+    it('asks for the full name when the name after the scope is several projects', async () => {
+      tree.write('packages/legacy-contracts/package.json', JSON.stringify({ name: '@legacy/notification-contracts' }));
+      tree.write('packages/legacy-contracts/src/index.ts', 'export type Id = string;\n');
+      const before = pendingChanges(tree);
+      await expect(contractsGenerator(tree, { project: 'notification-contracts' })).rejects.toThrow(
+        '--project=notification-contracts matches several projects once their npm scope is dropped: ' +
+          '@ws/notification-contracts or @legacy/notification-contracts. Give the full name, such as --project=@ws/notification-contracts.',
       );
       expect(pendingChanges(tree)).toEqual(before);
     });

@@ -1,10 +1,10 @@
 import {
   formatFiles,
   generateFiles,
-  getProjects,
   joinPathFragments,
   logger,
   readNxJson,
+  readProjectConfiguration,
   runTasksInSerial,
   type GeneratorCallback,
   type Tree,
@@ -17,10 +17,11 @@ import {
   assertContractsCandidate,
   createLibrary,
   defaultLibraryRoot,
+  findProjectName,
   placeLibrary,
   projectLintAndTest,
   readContractsLibrary,
-  readProjectOrExplain,
+  resolveProjectName,
   retagProject,
   relativeImportExtension,
   resolveLintAndTest,
@@ -59,26 +60,28 @@ export async function normalizeOptions(tree: Tree, options: ContractsGeneratorSc
         'or adopt a library you have (nx g fanout:contracts --project=<your types library>).',
     );
   }
-  assertValidName(options.name, 'contracts library name');
   const entities = parseEntityList(options.entities);
 
-  if (getProjects(tree).has(options.name)) {
-    const contracts = readContractsLibrary(tree, options.name);
+  const existing = findProjectName(tree, options.name, 'the contracts library name');
+  if (existing !== undefined) {
+    const contracts = readContractsLibrary(tree, existing);
     if (entities.length === 0) {
       throw new Error(
-        `The contracts library "${options.name}" already exists. To add entities to it, name them: ` +
-          `nx g fanout:contracts ${options.name} --entities=invoice`,
+        `The contracts library "${existing}" already exists. To add entities to it, name them: ` +
+          `nx g fanout:contracts ${existing} --entities=invoice`,
       );
     }
     if (!contracts.scaffold) {
       throw new Error(
-        `The contracts library "${options.name}" was adopted, not scaffolded: --entities adds to the API scaffold's ` +
+        `The contracts library "${existing}" was adopted, not scaffolded: --entities adds to the API scaffold's ` +
           `collections only. Add your types to ${contracts.entry} yourself.`,
       );
     }
     const specs = projectLintAndTest(tree, contracts.root).unitTestRunner !== 'none';
-    return { name: options.name, entities, specs, skipFormat };
+    return { name: existing, entities, specs, skipFormat };
   }
+
+  assertValidName(options.name, 'contracts library name');
 
   const placement = await placeLibrary(tree, {
     name: options.name,
@@ -98,10 +101,10 @@ export async function normalizeOptions(tree: Tree, options: ContractsGeneratorSc
 }
 
 /** `--project`: the existing library to adopt, checked before anything is written. */
-function normalizeAdoption(tree: Tree, project: string, options: ContractsGeneratorSchema): NormalizedContractsOptions {
+function normalizeAdoption(tree: Tree, given: string, options: ContractsGeneratorSchema): NormalizedContractsOptions {
   if (options.name !== undefined) {
     throw new Error(
-      `Give either a name (a new contracts library) or --project (adopt an existing one), not both: got "${options.name}" and --project=${project}.`,
+      `Give either a name (a new contracts library) or --project (adopt an existing one), not both: got "${options.name}" and --project=${given}.`,
     );
   }
   const other = (['entities', 'directory', 'linter', 'unitTestRunner', 'tags'] as const).filter((key) => options[key] !== undefined);
@@ -110,7 +113,8 @@ function normalizeAdoption(tree: Tree, project: string, options: ContractsGenera
       `--${other.join(', --')} shape${other.length === 1 ? 's' : ''} a new library; adopting one with --project changes nothing but its tag.`,
     );
   }
-  const configuration = readProjectOrExplain(tree, project, CONTRACTS_TAG, 'nx g fanout:contracts --project=<an existing library>');
+  const project = resolveProjectName(tree, given, '--project');
+  const configuration = readProjectConfiguration(tree, project);
   if (configuration.projectType === 'application') {
     throw new Error(`The project "${project}" is an application; the contracts are a library every session imports.`);
   }

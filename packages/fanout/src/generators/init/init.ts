@@ -1,6 +1,7 @@
-import { formatFiles, logger, readNxJson, updateNxJson, type NxJsonConfiguration, type Tree } from '@nx/devkit';
+import { formatFiles, logger, readNxJson, type NxJsonConfiguration, type Tree } from '@nx/devkit';
 import { appendSectionOnce, CLAUDE_POINTER, CONVENTIONS_SECTION } from '../../core/session/conventions';
 import type { InitGeneratorSchema } from './schema';
+import { updateNxJsonKeepingLayout } from '../update-json';
 import { applyConfigLoaderFix, configLoaderFix, fixText, hasNodeTypes, typescriptVersion, type ConfigLoaderFix } from './typescript-6';
 import {
   CLAUDE_FILE,
@@ -34,7 +35,7 @@ function registerPlugin(tree: Tree): void {
   if (isPluginRegistered(nxJson) && !changed) return;
   // The plugin caches the session target itself; the landing target must never be cached.
   if (!isPluginRegistered(nxJson)) nxJson.plugins = [...(nxJson.plugins ?? []), { plugin: PLUGIN_NAME, options: {} }];
-  updateNxJson(tree, nxJson);
+  updateNxJsonKeepingLayout(tree, nxJson);
 }
 
 /**

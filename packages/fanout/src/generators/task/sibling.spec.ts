@@ -125,6 +125,107 @@ function nodeWorkspace(): Tree {
   return tree;
 }
 
+/**
+ * A React page made by `nx g @nx/react:library --name=feature-settings` in a
+ * TS-solution workspace: the package is `@shop/feature-settings`, the project
+ * `feature-settings` (`nx.name`), and the app depends on the package.
+ */
+function namedReactWorkspace(): Tree {
+  const tree = reactWorkspace();
+  tree.write(
+    'libs/feature-settings/package.json',
+    json({
+      name: '@shop/feature-settings',
+      version: '0.0.1',
+      main: './src/index.ts',
+      dependencies: { '@shop/shared-types': '*' },
+      nx: { name: 'feature-settings' },
+    }),
+  );
+  tree.write('apps/shop/package.json', json({ name: '@shop/shop', version: '0.0.1', dependencies: { '@shop/feature-settings': '*' } }));
+  tree.write(
+    'apps/shop/src/app/pages.tsx',
+    "import { SettingsPage } from '@shop/feature-settings';\nexport const pages = [SettingsPage];\n",
+  );
+  return tree;
+}
+
+/**
+ * An Angular-style path-mapped workspace as nx-examples has it: the page sits in
+ * `libs/products/product-detail-page` and its project is named after its path,
+ * `products-product-detail-page`. Its configuration names its folder
+ * (`sourceRoot`, eslint's `parserOptions.project`, jest's `coverageDirectory`).
+ * The JSON is written as the workspace's formatter left it: some arrays on one
+ * line, some one item a line.
+ */
+function productsWorkspace(): Tree {
+  const tree = createTreeWithEmptyWorkspace({ formatter: 'none' });
+  tree.write(
+    'tsconfig.base.json',
+    `{
+  "compilerOptions": {
+    "paths": {
+      "@nx-example/shared/product/types": [
+        "libs/shared/product/types/src/index.ts"
+      ],
+      "@nx-example/products/product-detail-page": [
+        "libs/products/product-detail-page/src/index.ts"
+      ]
+    }
+  }
+}
+`,
+  );
+  const types = 'libs/shared/product/types';
+  tree.write(
+    `${types}/project.json`,
+    `{\n  "name": "shared-product-types",\n  "sourceRoot": "${types}/src",\n  "projectType": "library",\n  "tags": ["type:types", "scope:shared"]\n}\n`,
+  );
+  tree.write(`${types}/src/index.ts`, 'export interface Product {\n  id: string;\n  name: string;\n}\n');
+  const page = 'libs/products/product-detail-page';
+  tree.write(
+    `${page}/project.json`,
+    `{
+  "name": "products-product-detail-page",
+  "$schema": "../../../node_modules/nx/schemas/project-schema.json",
+  "projectType": "library",
+  "sourceRoot": "${page}/src",
+  "prefix": "nx-example",
+  "tags": ["type:feature", "scope:products"],
+  "targets": {
+    "test": {
+      "executor": "@nx/jest:jest",
+      "outputs": ["{workspaceRoot}/coverage/${page}"],
+      "options": { "jestConfig": "${page}/jest.config.ts" }
+    }
+  }
+}
+`,
+  );
+  tree.write(
+    `${page}/.eslintrc.json`,
+    json({
+      extends: ['../../../.eslintrc.json'],
+      ignorePatterns: ['!**/*'],
+      overrides: [{ files: ['*.ts'], parserOptions: { project: [`${page}/tsconfig.*?.json`] } }],
+    }),
+  );
+  tree.write(
+    `${page}/jest.config.ts`,
+    "export default {\n  displayName: 'products-product-detail-page',\n  preset: '../../../jest.preset.js',\n" +
+      `  coverageDirectory: '../../../coverage/${page}',\n};\n`,
+  );
+  tree.write(`${page}/tsconfig.json`, json({ extends: '../../../tsconfig.base.json', files: [], include: [] }));
+  tree.write(`${page}/tsconfig.lib.json`, json({ extends: './tsconfig.json', compilerOptions: { outDir: '../../../dist/out-tsc' } }));
+  tree.write(`${page}/src/index.ts`, "export * from './lib/product-detail-page.component';\n");
+  tree.write(
+    `${page}/src/lib/product-detail-page.component.ts`,
+    "import type { Product } from '@nx-example/shared/product/types';\n" +
+      "@Component({ selector: 'nx-example-product-detail-page' })\nexport class ProductDetailPageComponent {\n  product?: Product;\n}\n",
+  );
+  return tree;
+}
+
 function assignmentOf(tree: Tree, root: string) {
   return parseAssignment(tree.read(`${root}/fanout.md`, 'utf-8') ?? '', `${root}/fanout.md`);
 }
@@ -318,6 +419,134 @@ describe('fanning out the workspace a team already has', () => {
       });
       expect(assignmentOf(tree, 'libs/push-service').subject).toBe('push');
     });
+  });
+
+  describe('a React page made with --name: its package is scoped, its project is not', () => {
+    let tree: Tree;
+    beforeEach(async () => {
+      tree = namedReactWorkspace();
+      await contractsGenerator(tree, { project: '@shop/shared-types' });
+      await referenceGenerator(tree, { project: 'feature-settings', contracts: '@shop/shared-types' });
+    });
+
+    it("names each sibling's package as the reference's, scope kept, and its project as the reference's project", async () => {
+      const options = await normalizeOptions(tree, { names: 'dashboard', like: 'feature-settings' });
+      expect(options.tasks.map((task) => [task.name, task.importPath, task.root])).toEqual([
+        ['feature-dashboard', '@shop/feature-dashboard', 'libs/feature-dashboard'],
+      ]);
+
+      await taskGenerator(tree, { names: 'dashboard', like: 'feature-settings', wire: 'apps/shop/src/app/pages.tsx' });
+      expect(readJson(tree, 'libs/feature-dashboard/package.json')).toMatchObject({
+        name: '@shop/feature-dashboard',
+        nx: { name: 'feature-dashboard', tags: ['fanout:task'] },
+      });
+      expect(getProjects(tree).get('feature-dashboard')?.root).toBe('libs/feature-dashboard');
+      expect(tree.read('libs/feature-dashboard/src/index.ts', 'utf-8')).toContain('nx run feature-dashboard:fanout');
+      // The app can import the page the way it imports the reference: by its package name.
+      expect(Object.keys(readJson(tree, 'apps/shop/package.json').dependencies)).toEqual([
+        '@shop/feature-settings',
+        '@shop/feature-dashboard',
+      ]);
+    });
+
+    it("refuses a sibling whose package name another project's package already has", async () => {
+      tree.write('libs/legacy-dashboard/package.json', json({ name: '@shop/feature-dashboard', nx: { name: 'legacy-dashboard' } }));
+      const before = pendingChanges(tree);
+      await expect(taskGenerator(tree, { names: 'dashboard', like: 'feature-settings' })).rejects.toThrow(
+        'The task "dashboard" would be the package "@shop/feature-dashboard", which libs/legacy-dashboard/package.json (project "legacy-dashboard") already is.',
+      );
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+  });
+
+  describe('an Angular page in a folder of its kind, named after its path', () => {
+    const reviews = 'libs/products/product-reviews-page';
+    let tree: Tree;
+    beforeAll(async () => {
+      tree = productsWorkspace();
+      await contractsGenerator(tree, { project: 'shared-product-types' });
+      await referenceGenerator(tree, {
+        project: 'products-product-detail-page',
+        contracts: 'shared-product-types',
+        subject: 'product-detail',
+      });
+      await taskGenerator(tree, { names: 'product-reviews', like: 'products-product-detail-page' });
+    });
+
+    it("places the sibling in the reference's folder with the subject replaced, named as the reference is", () => {
+      expect(getProjects(tree).get('products-product-reviews-page')?.root).toBe(reviews);
+      expect(tree.exists('libs/products/products-product-reviews-page')).toBe(false);
+      expect(tree.exists(`${reviews}/src/index.ts`)).toBe(true);
+    });
+
+    it('points every path of the copied configuration into its own folder', () => {
+      const project = readJson(tree, `${reviews}/project.json`);
+      expect(project.sourceRoot).toBe(`${reviews}/src`);
+      expect(project.$schema).toBe('../../../node_modules/nx/schemas/project-schema.json');
+      expect(project.targets.test.outputs).toEqual([`{workspaceRoot}/coverage/${reviews}`]);
+      expect(project.targets.test.options.jestConfig).toBe(`${reviews}/jest.config.ts`);
+      expect(readJson(tree, `${reviews}/.eslintrc.json`).overrides[0].parserOptions.project).toEqual([`${reviews}/tsconfig.*?.json`]);
+      expect(tree.read(`${reviews}/jest.config.ts`, 'utf-8')).toContain(`coverageDirectory: '../../../coverage/${reviews}'`);
+      expect(readJson(tree, 'tsconfig.base.json').compilerOptions.paths['@nx-example/products/product-reviews-page']).toEqual([
+        `${reviews}/src/index.ts`,
+      ]);
+    });
+
+    it('keeps the JSON layout the workspace has: tags on one line, paths one item a line', () => {
+      expect(tree.read(`${reviews}/project.json`, 'utf-8')).toContain('  "tags": ["type:feature", "scope:products", "fanout:task"],\n');
+      expect(tree.read('libs/products/product-detail-page/project.json', 'utf-8')).toContain(
+        '  "tags": ["type:feature", "scope:products", "fanout:reference", "fanout:subject:product-detail"],\n',
+      );
+      expect(tree.read('libs/shared/product/types/project.json', 'utf-8')).toContain(
+        '  "tags": ["type:types", "scope:shared", "fanout:contracts"]\n',
+      );
+      expect(tree.read('tsconfig.base.json', 'utf-8')).toBe(`{
+  "compilerOptions": {
+    "paths": {
+      "@nx-example/shared/product/types": [
+        "libs/shared/product/types/src/index.ts"
+      ],
+      "@nx-example/products/product-detail-page": [
+        "libs/products/product-detail-page/src/index.ts"
+      ],
+      "@nx-example/products/product-reviews-page": [
+        "${reviews}/src/index.ts"
+      ]
+    }
+  }
+}
+`);
+    });
+
+    it('keeps every relative path out of the folder right when --directory puts the sibling deeper', async () => {
+      await taskGenerator(tree, { names: 'product-compare', like: 'products-product-detail-page', directory: 'libs/products/compare' });
+      const compare = 'libs/products/compare/product-compare-page';
+      expect(getProjects(tree).get('products-product-compare-page')?.root).toBe(compare);
+      const project = readJson(tree, `${compare}/project.json`);
+      expect(project.$schema).toBe('../../../../node_modules/nx/schemas/project-schema.json');
+      expect(project.sourceRoot).toBe(`${compare}/src`);
+      expect(readJson(tree, `${compare}/.eslintrc.json`).extends).toEqual(['../../../../.eslintrc.json']);
+      expect(readJson(tree, `${compare}/tsconfig.json`).extends).toBe('../../../../tsconfig.base.json');
+      expect(readJson(tree, `${compare}/tsconfig.lib.json`).compilerOptions.outDir).toBe('../../../../dist/out-tsc');
+      const jest = tree.read(`${compare}/jest.config.ts`, 'utf-8');
+      expect(jest).toContain("preset: '../../../../jest.preset.js'");
+      expect(jest).toContain(`coverageDirectory: '../../../../coverage/${compare}'`);
+    });
+  });
+
+  it("keeps the root tsconfig's references and the workspaces one item a line, as the workspace writes them", async () => {
+    const tree = reactWorkspace();
+    tree.write('package.json', '{\n  "name": "@shop/source",\n  "private": true,\n  "workspaces": ["apps/*", "libs/*"]\n}\n');
+    const references = (...roots: string[]) =>
+      `{\n  "extends": "./tsconfig.base.json",\n  "files": [],\n  "references": [\n${roots.map((root) => `    { "path": "./${root}" }`).join(',\n')}\n  ]\n}\n`;
+    tree.write('tsconfig.json', references('libs/shared-types', 'libs/feature-settings'));
+    await contractsGenerator(tree, { project: '@shop/shared-types' });
+    await referenceGenerator(tree, { project: '@shop/feature-settings', contracts: '@shop/shared-types' });
+    await taskGenerator(tree, { names: 'dashboard', like: '@shop/feature-settings', directory: 'pages' });
+    expect(tree.read('tsconfig.json', 'utf-8')).toBe(references('libs/shared-types', 'libs/feature-settings', 'pages/feature-dashboard'));
+    expect(tree.read('package.json', 'utf-8')).toBe(
+      '{\n  "name": "@shop/source",\n  "private": true,\n  "workspaces": ["apps/*", "libs/*", "pages/*"]\n}\n',
+    );
   });
 
   describe('bad input: a clear error and nothing written', () => {

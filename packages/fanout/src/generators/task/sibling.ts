@@ -1,8 +1,10 @@
-import { installPackagesTask, joinPathFragments, readJson, updateJson, type GeneratorCallback, type Tree } from '@nx/devkit';
+import { getProjects, joinPathFragments, readJson, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { posix } from 'path';
 import { REFERENCE_TAG, SUBJECT_TAG_PREFIX, TASK_TAG } from '../../constants';
-import { subjectSubstitution } from '../../core/naming/subject';
+import { siblingName, subjectSubstitution } from '../../core/naming/subject';
 import { taskPlaceholder } from '../../core/session/assignment';
+import { installPackages } from '../package-manager-install';
+import { updateJsonKeepingLayout } from '../update-json';
 
 /**
  * A task project made as a sibling of its reference: the reference's own project
@@ -15,12 +17,69 @@ import { taskPlaceholder } from '../../core/session/assignment';
 export interface SiblingPlan {
   /** The new project's name. */
   name: string;
+  /** Its package.json name, when the reference's package.json has one. */
+  packageName?: string;
   root: string;
   reference: { name: string; root: string };
   /** The reference's subject and the task's. */
   subjects: { reference: string; task: string };
   /** Extra tags (fanout:task is always added). */
   tags: string[];
+}
+
+/** What a sibling is called and where it goes. */
+export interface SiblingNames {
+  /** The project name. */
+  name: string;
+  /** The package.json name, when the reference's package.json has one. */
+  packageName?: string;
+  /** The name of its folder, which goes beside the reference's. */
+  folder: string;
+}
+
+/**
+ * A sibling's folder, project name and package name: the reference's, each with the
+ * subject replaced. In `libs/products/product-detail-page`, a project named
+ * `products-product-detail-page` with the subject `product-detail` has the sibling
+ * `products-product-reviews-page` in `libs/products/product-reviews-page`; a package
+ * `@shop/feature-settings` whose project is `feature-settings` (`nx.name`) has the
+ * sibling package `@shop/feature-dashboard`, project `feature-dashboard`. A name
+ * that does not hold the subject gives the task's folder name in its own scope.
+ */
+export function siblingNames(
+  tree: Tree,
+  reference: { name: string; root: string; subject: string },
+  task: string,
+  subject: string,
+): SiblingNames {
+  const rename = subjectSubstitution(reference.subject, subject, 'text');
+  const referenceFolder = posix.basename(reference.root);
+  const renamedFolder = rename(referenceFolder);
+  const folder =
+    referenceFolder !== '.' && renamedFolder !== referenceFolder
+      ? renamedFolder
+      : siblingName(reference.name, reference.subject, task.replace(/^@[^/]+\//, ''));
+  const renamed = (name: string) => (rename(name) !== name ? rename(name) : `${/^@[^/]+\//.exec(name)?.[0] ?? ''}${folder}`);
+  const name = renamed(reference.name);
+  const manifest = joinPathFragments(reference.root, 'package.json');
+  const referencePackage: unknown = tree.exists(manifest) ? readJson(tree, manifest).name : undefined;
+  if (typeof referencePackage !== 'string') return { name, folder };
+  // Where the project is named by its package, so is the sibling.
+  const packageName = referencePackage === reference.name ? name : renamed(referencePackage);
+  assertPackageNameFree(tree, packageName, task);
+  return { name, packageName, folder };
+}
+
+function assertPackageNameFree(tree: Tree, packageName: string, task: string): void {
+  for (const [project, { root }] of getProjects(tree)) {
+    const manifest = joinPathFragments(root, 'package.json');
+    if (tree.exists(manifest) && readJson(tree, manifest).name === packageName) {
+      throw new Error(
+        `The task "${task}" would be the package "${packageName}", which ${manifest} (project "${project}") already is. ` +
+          `Choose another task name, or make that project a task: --project=${project}.`,
+      );
+    }
+  }
 }
 
 /** Folders that are build output, dependencies or fanout's own, never copied. */
@@ -54,12 +113,13 @@ function isText(content: Buffer): boolean {
  */
 export function createSibling(tree: Tree, plan: SiblingPlan): GeneratorCallback {
   const rename = subjectSubstitution(plan.subjects.reference, plan.subjects.task, 'text');
+  const relocate = siblingText(plan.reference.root, plan.root, rename);
   for (const file of projectFiles(tree, plan.reference.root)) {
     const relative = posix.relative(plan.reference.root, file);
     const target = joinPathFragments(plan.root, rename(relative));
     const content = tree.read(file);
     if (!content) continue;
-    tree.write(target, isText(content) ? rename(content.toString('utf-8')) : content);
+    tree.write(target, isText(content) ? relocate(content.toString('utf-8')) : content);
   }
   tree.write(joinPathFragments(plan.root, 'src', 'index.ts'), taskPlaceholder(plan.name));
   configureProject(tree, plan);
@@ -69,7 +129,40 @@ export function createSibling(tree: Tree, plan: SiblingPlan): GeneratorCallback 
   const manifest = tree.exists(joinPathFragments(plan.root, 'package.json'));
   // A package.json project in a workspace that links its packages is linked only by an install.
   return () => {
-    if (manifest && (workspaces || linked !== undefined)) installPackagesTask(tree, true);
+    if (manifest && (workspaces || linked !== undefined)) installPackages(tree);
+  };
+}
+
+/**
+ * A copied file's text made the sibling's: a path naming the reference's folder
+ * names the sibling's (`sourceRoot`, `coverageDirectory`, eslint's
+ * `parserOptions.project`), a quoted relative path out of the folder
+ * (`../../jest.preset.js`) reaches the same file from the sibling's folder, however
+ * deep it is, and every other spelling of the subject is replaced.
+ */
+function siblingText(from: string, to: string, rename: (text: string) => string): (text: string) => string {
+  if (from === '.' || from === '') return rename;
+  const folder = from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const roots = new RegExp(`(?<![\\w.@-])${folder}(?![\\w.-])`, 'g');
+  const withRoots = (text: string) => text.split(roots).map(rename).join(to);
+  const rebase = (path: string) => {
+    const target = posix.join(from, path);
+    const inside = target === from || target.startsWith(`${from}/`);
+    const moved = inside ? posix.join(to, rename(target.slice(from.length))) : target;
+    const relative = posix.relative(to, moved) || '.';
+    const result = `${relative.startsWith('.') ? '' : './'}${relative}${path.endsWith('/') && relative !== '.' ? '/' : ''}`;
+    return inside ? result : withRoots(result);
+  };
+  const relativePaths = /(['"`])(\.\.\/[^'"`\r\n]*)\1/g;
+  return (text) => {
+    let result = '';
+    let last = 0;
+    for (const match of text.matchAll(relativePaths)) {
+      const [whole, quote, path] = match;
+      result += withRoots(text.slice(last, match.index)) + quote + rebase(path) + quote;
+      last = match.index + whole.length;
+    }
+    return result + withRoots(text.slice(last));
   };
 }
 
@@ -83,8 +176,8 @@ function configureProject(tree: Tree, plan: SiblingPlan): void {
   const projectJson = joinPathFragments(plan.root, 'project.json');
   const packageJson = joinPathFragments(plan.root, 'package.json');
   if (tree.exists(packageJson)) {
-    updateJson(tree, packageJson, (json) => {
-      if (typeof json.name === 'string' && !tree.exists(projectJson)) json.name = plan.name;
+    updateJsonKeepingLayout(tree, packageJson, (json) => {
+      if (typeof json.name === 'string' && plan.packageName !== undefined) json.name = plan.packageName;
       if (!tree.exists(projectJson)) {
         json.nx = json.nx ?? {};
         if (json.nx.name !== undefined) json.nx.name = plan.name;
@@ -94,7 +187,7 @@ function configureProject(tree: Tree, plan: SiblingPlan): void {
     });
   }
   if (tree.exists(projectJson)) {
-    updateJson(tree, projectJson, (json) => {
+    updateJsonKeepingLayout(tree, projectJson, (json) => {
       json.name = plan.name;
       retag(json);
       return json;
@@ -119,7 +212,7 @@ function mapImportPath(tree: Tree, plan: SiblingPlan, rename: (text: string) => 
     added[renamed] = targets.map((target) => (inReference(target) ? target.replace(plan.reference.root, plan.root) : target));
   }
   if (Object.keys(added).length === 0) return;
-  updateJson(tree, 'tsconfig.base.json', (json) => {
+  updateJsonKeepingLayout(tree, 'tsconfig.base.json', (json) => {
     json.compilerOptions.paths = { ...json.compilerOptions.paths, ...added };
     return json;
   });
@@ -134,10 +227,13 @@ function referenceRootTsconfig(tree: Tree, plan: SiblingPlan): boolean | undefin
   if (!tree.exists('tsconfig.json')) return undefined;
   const references: { path: string }[] = readJson(tree, 'tsconfig.json').references ?? [];
   const normal = (path: string) => posix.normalize(path).replace(/^\.\//, '').replace(/\/$/, '');
-  if (!references.some((entry) => normal(entry.path) === normal(plan.reference.root))) return false;
+  const reference = references.find((entry) => normal(entry.path) === normal(plan.reference.root));
+  if (!reference) return false;
   if (!references.some((entry) => normal(entry.path) === normal(plan.root))) {
-    updateJson(tree, 'tsconfig.json', (json) => {
-      json.references = [...(json.references ?? []), { path: `./${plan.root}` }];
+    // Spelt as the reference's entry is (`./libs/a` or `libs/a`).
+    const path = reference.path.replace(normal(plan.reference.root), plan.root);
+    updateJsonKeepingLayout(tree, 'tsconfig.json', (json) => {
+      json.references = [...(json.references ?? []), { path }];
       return json;
     });
   }
@@ -163,7 +259,7 @@ function addToPackageWorkspaces(tree: Tree, root: string): boolean {
     return expression.test(root);
   });
   if (!covered) {
-    updateJson(tree, 'package.json', (json) => {
+    updateJsonKeepingLayout(tree, 'package.json', (json) => {
       const pattern = `${posix.dirname(root)}/*`;
       if (Array.isArray(json.workspaces)) json.workspaces = [...json.workspaces, pattern];
       else json.workspaces.packages = [...json.workspaces.packages, pattern];

@@ -1,7 +1,8 @@
-import { getProjects, readNxJson, readProjectConfiguration, type Tree } from '@nx/devkit';
+import { getProjects, logger, readNxJson, readProjectConfiguration, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { parseAssignment } from '../../core/session/assignment';
 import { pendingChanges } from '../../testing/compile-tree';
+import { scopedNotificationWorkspace } from '../../testing/scoped-workspace';
 import { contractsGenerator } from '../contracts/contracts';
 import { referenceGenerator } from '../reference/reference';
 import type { ReferenceGeneratorSchema } from '../reference/schema';
@@ -186,7 +187,11 @@ describe('task generator', () => {
       ['a --directory leaving the workspace', { names: 'orders', like: 'users', directory: '../outside' }, 'contains ".."'],
       ['an absolute --directory', { names: 'orders', like: 'users', directory: '/tmp/tasks' }, 'is absolute'],
       ['no --like', { names: 'orders', like: '' }, 'Name the reference the tasks follow: --like=<project>'],
-      ['a --like that is no project', { names: 'orders', like: 'people' }, 'There is no project named "people" to follow (--like)'],
+      [
+        'a --like that is no project',
+        { names: 'orders', like: 'people' },
+        'There is no project named "people". Projects tagged fanout:reference in this workspace: users.',
+      ],
       [
         'a --like that is not a reference',
         { names: 'orders', like: 'contracts' },
@@ -267,4 +272,77 @@ describe('task generator', () => {
     },
     GENERATOR_TIMEOUT_MS,
   );
+
+  describe('in a workspace whose projects are named after their npm packages', () => {
+    let tree: Tree;
+    let info: jest.SpyInstance;
+
+    beforeEach(async () => {
+      tree = scopedNotificationWorkspace();
+      info = jest.spyOn(logger, 'info').mockImplementation(() => undefined);
+      await contractsGenerator(tree, { project: '@ws/notification-contracts' });
+      await referenceGenerator(tree, { project: '@ws/channel-email', contracts: '@ws/notification-contracts', subject: 'email' });
+      info.mockClear();
+    });
+
+    afterEach(() => info.mockRestore());
+
+    it('takes --like, --contracts and --project by the names after their scope, and says which projects they are', async () => {
+      await taskGenerator(tree, { project: 'notifier', like: 'channel-email', contracts: 'notification-contracts', subject: 'push' });
+      expect(assignmentOf(tree, '@ws/notifier')).toMatchObject({ like: '@ws/channel-email', contracts: '@ws/notification-contracts' });
+      expect(info.mock.calls.map(([line]) => line)).toEqual([
+        '--like=channel-email is the project @ws/channel-email.',
+        '--project=notifier is the project @ws/notifier.',
+        '--contracts=notification-contracts is the project @ws/notification-contracts.',
+      ]);
+    });
+
+    it('follows --like=channel-email for new tasks', async () => {
+      const options = await normalizeOptions(tree, { names: 'sms', like: 'channel-email' });
+      expect(options.reference).toEqual({ name: '@ws/channel-email', root: 'packages/channel-email', subject: 'email' });
+      expect(options.contracts.name).toBe('@ws/notification-contracts');
+    });
+
+    it('names the scoped reference meant by a --like that is no project, instead of proposing a new reference', async () => {
+      const before = pendingChanges(tree);
+      const failure = taskGenerator(tree, { names: 'sms', like: 'chanel-email' });
+      await expect(failure).rejects.toThrow(
+        'There is no project named "chanel-email". Did you mean @ws/channel-email? Give it as --like=@ws/channel-email.',
+      );
+      await expect(failure).rejects.not.toThrow('nx g fanout:reference');
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+
+    it('asks for the full name when the name after the scope is several projects', async () => {
+      tree.write('packages/legacy-email/package.json', JSON.stringify({ name: '@legacy/channel-email' }));
+      const before = pendingChanges(tree);
+      await expect(taskGenerator(tree, { names: 'sms', like: 'channel-email' })).rejects.toThrow(
+        '--like=channel-email matches several projects once their npm scope is dropped: @ws/channel-email or @legacy/channel-email. ' +
+          'Give the full name, such as --like=@ws/channel-email.',
+      );
+      expect(pendingChanges(tree)).toEqual(before);
+    });
+
+    it.each(['@ws/notifier', 'notifier'])(
+      'refuses the existing project %s as a new task and points to --project, writing nothing',
+      async (name) => {
+        const before = pendingChanges(tree);
+        await expect(taskGenerator(tree, { names: name, like: '@ws/channel-email' })).rejects.toThrow(
+          'A project named "@ws/notifier" already exists (packages/notifier). Task names make new projects: to make "@ws/notifier" a task, ' +
+            'use --project: nx g fanout:task --project=@ws/notifier --like=@ws/channel-email. For a new project, give a name no project has.',
+        );
+        expect(pendingChanges(tree)).toEqual(before);
+        expect(getProjects(tree).has('@ws/channel-notifier')).toBe(false);
+      },
+    );
+
+    it('refuses the contracts library or the reference as a new task', async () => {
+      await expect(taskGenerator(tree, { names: 'notification-contracts', like: '@ws/channel-email' })).rejects.toThrow(
+        '"@ws/notification-contracts" is the contracts library: give the new task a name no project has.',
+      );
+      await expect(taskGenerator(tree, { names: 'channel-email', like: '@ws/channel-email' })).rejects.toThrow(
+        'A task cannot follow itself: "@ws/channel-email" is both --like and a task.',
+      );
+    });
+  });
 });

@@ -4,7 +4,6 @@ import {
   joinPathFragments,
   logger,
   runTasksInSerial,
-  updateJson,
   updateProjectConfiguration,
   readProjectConfiguration,
   type GeneratorCallback,
@@ -26,19 +25,22 @@ import {
 import { splitTemplate } from '../../core/agents/argv';
 import { AGENTS } from '../../core/agents/registry';
 import { assertValidName, entityNames } from '../../core/naming/names';
-import { defaultSubject, siblingName, siblingSubject, subjectSubstitution } from '../../core/naming/subject';
+import { defaultSubject, siblingName, siblingSubject } from '../../core/naming/subject';
 import { SCAFFOLD_HANDLER } from '../../core/naming/substitution';
 import { initGenerator } from '../init/init';
 import {
   addLibraryDependency,
   assertOneOf,
   createLibrary,
+  findProjectName,
   importPathOf,
   listTreeFiles,
   LINTERS,
   placeLibrary,
   projectLintAndTest,
   readContractsLibrary,
+  resolveProjectName,
+  taggedProjectsOr,
   UNIT_TEST_RUNNERS,
   usesLibrary,
   type ContractsLibrary,
@@ -48,7 +50,9 @@ import {
 import type { TaskGeneratorSchema } from './schema';
 import { ASSIGNMENT_FILE, CONTRACTS_TAG, recordedSubject, REFERENCE_TAG, TASK_TAG } from '../../constants';
 import { loadGenerator } from './external-generator';
-import { createSibling } from './sibling';
+import { createSibling, siblingNames, type SiblingNames } from './sibling';
+import { updateJsonKeepingLayout } from '../update-json';
+import { addWorkspaceDependency } from '../workspace-dependency';
 
 /** The one contracts library the reference uses, when exactly one does. */
 function referenceContracts(tree: Tree, reference: ProjectConfiguration): string | undefined {
@@ -120,12 +124,12 @@ function listOption(value: string | undefined): string[] {
 }
 
 /** Validates the options and settles every task project, before anything is written. */
-export async function normalizeOptions(tree: Tree, options: TaskGeneratorSchema): Promise<NormalizedTaskOptions> {
-  const names = listOption(options.names);
-  if (options.project !== undefined && names.length > 0) {
+export async function normalizeOptions(tree: Tree, schema: TaskGeneratorSchema): Promise<NormalizedTaskOptions> {
+  const names = listOption(schema.names);
+  if (schema.project !== undefined && names.length > 0) {
     throw new Error(`Give either task names (new projects) or --project (make an existing project a task), not both.`);
   }
-  if (options.project === undefined && names.length === 0) {
+  if (schema.project === undefined && names.length === 0) {
     throw new Error(
       'Name at least one task: nx g fanout:task dashboard,profile --like=<reference>, or make a project you have a task: --project=<name>.',
     );
@@ -133,22 +137,52 @@ export async function normalizeOptions(tree: Tree, options: TaskGeneratorSchema)
   for (const name of names) {
     if (!/^(@[A-Za-z0-9][\w.-]*\/)?[A-Za-z][A-Za-z0-9]*(?:[-_][A-Za-z0-9]+)*$/.test(name)) assertValidName(name, 'task name');
   }
-  if (!options.like) throw new Error('Name the reference the tasks follow: --like=<project> (a project tagged fanout:reference).');
-  const like = getProjects(tree).get(options.like);
-  if (!like) {
-    throw new Error(
-      `There is no project named "${options.like}" to follow (--like). Create the reference first ` +
-        `(nx g fanout:reference ${options.like} --contracts=<contracts>) or adopt one (nx g fanout:reference --project=<project> --contracts=<contracts>).`,
-    );
-  }
+  if (!schema.like) throw new Error('Name the reference the tasks follow: --like=<project> (a project tagged fanout:reference).');
+  // From here on, --like and --project are the names of existing projects.
+  const options: TaskGeneratorSchema = {
+    ...schema,
+    like: resolveProjectName(
+      tree,
+      schema.like,
+      '--like',
+      taggedProjectsOr(
+        tree,
+        REFERENCE_TAG,
+        `Create the reference first (nx g fanout:reference ${schema.like} --contracts=<contracts>) ` +
+          `or adopt one (nx g fanout:reference --project=<project> --contracts=<contracts>).`,
+      ),
+    ),
+    ...(schema.project !== undefined ? { project: resolveProjectName(tree, schema.project, '--project') } : {}),
+  };
+  const like = readProjectConfiguration(tree, options.like);
   if (!like.tags?.includes(REFERENCE_TAG)) {
     throw new Error(
       `The project "${options.like}" is not a reference (it lacks the tag "${REFERENCE_TAG}"). Make it one: ` +
         `nx g fanout:reference --project=${options.like} --contracts=<contracts>`,
     );
   }
-  if (names.includes(options.like) || options.project === options.like) {
+  const namedProjects = names.map((name) => findProjectName(tree, name, 'the task name'));
+  if (namedProjects.includes(options.like) || options.project === options.like) {
     throw new Error(`A task cannot follow itself: "${options.like}" is both --like and a task.`);
+  }
+  const existingProject = namedProjects.find((project) => project !== undefined);
+  if (existingProject !== undefined) {
+    // A task name makes a new project: given an existing one's, it would copy the reference beside it, not use it.
+    const existing = readProjectConfiguration(tree, existingProject);
+    const role = existing.tags?.includes(CONTRACTS_TAG)
+      ? 'the contracts library'
+      : existing.tags?.includes(REFERENCE_TAG)
+        ? 'a reference'
+        : existing.tags?.includes(TASK_TAG)
+          ? 'a task already'
+          : undefined;
+    throw new Error(
+      `A project named "${existingProject}" already exists (${existing.root}). Task names make new projects` +
+        (role
+          ? `, and "${existingProject}" is ${role}: give the new task a name no project has.`
+          : `: to make "${existingProject}" a task, use --project: nx g fanout:task --project=${existingProject} --like=${options.like}. ` +
+            `For a new project, give a name no project has.`),
+    );
   }
   const contracts = readContractsLibrary(tree, options.contracts ?? referenceContracts(tree, like) ?? defaultContracts(tree));
   const agent = options.agent ?? DEFAULT_AGENT;
@@ -181,8 +215,7 @@ export async function normalizeOptions(tree: Tree, options: TaskGeneratorSchema)
   };
 
   if (options.project !== undefined) {
-    const existing = getProjects(tree).get(options.project);
-    if (!existing) throw new Error(`There is no project named "${options.project}" (--project) to make a task.`);
+    const existing = readProjectConfiguration(tree, options.project);
     if (tree.exists(joinPathFragments(existing.root, ASSIGNMENT_FILE))) {
       throw new Error(
         `"${options.project}" is a task already: ${existing.root}/${ASSIGNMENT_FILE} exists. Edit it, or delete it to start again.`,
@@ -219,17 +252,19 @@ export async function normalizeOptions(tree: Tree, options: TaskGeneratorSchema)
       }
     }
     const subject = shape === 'scaffold' ? task : siblingSubject(options.like, referenceSubject, task);
-    const folder = siblingName(options.like, referenceSubject, task.replace(/^@[^/]+\//, ''));
-    const name = shape === 'scaffold' ? task : siblingProjectName(options.like, referenceSubject, subject, folder);
+    const sibling: SiblingNames =
+      shape === 'scaffold'
+        ? { name: task, folder: siblingName(options.like, referenceSubject, task.replace(/^@[^/]+\//, '')) }
+        : siblingNames(tree, reference, task, subject);
     const placement = await placeLibrary(tree, {
-      name,
-      directory: options.directory ? `${options.directory}/${folder}` : undefined,
+      name: sibling.name,
+      directory: options.directory ? `${options.directory}/${sibling.folder}` : undefined,
       // Beside the reference, in the folder that holds it.
-      defaultRoot: joinPathFragments(posix.dirname(like.root), folder),
+      defaultRoot: joinPathFragments(posix.dirname(like.root), sibling.folder),
       tags: [TASK_TAG],
       extraTags: options.tags,
     });
-    tasks.push({ ...placement, ...lintAndTest, subject });
+    tasks.push({ ...placement, importPath: sibling.packageName ?? placement.importPath, ...lintAndTest, subject });
   }
   const wire = wiredFiles(tree, options.wire, tasks, scope, [reference.name, contracts.name]);
   return { ...common, wire, tasks, shape, generator: options.generator };
@@ -279,18 +314,13 @@ function dependOnTask(tree: Tree, owner: { root: string }, task: { root: string;
   const manifest = joinPathFragments(owner.root, 'package.json');
   const tsSolution = tree.exists(joinPathFragments(task.root, 'package.json')) && tree.exists('tsconfig.json');
   if (!tsSolution) return;
-  if (owner.root !== '.' && tree.exists(manifest)) {
-    updateJson(tree, manifest, (json) => {
-      json.dependencies = { ...(json.dependencies ?? {}), [task.importPath]: '*' };
-      return json;
-    });
-  }
+  if (owner.root !== '.' && tree.exists(manifest)) addWorkspaceDependency(tree, manifest, task.importPath);
   const target = joinPathFragments(task.root, 'tsconfig.lib.json');
   if (!tree.exists(target)) return;
   for (const config of ['tsconfig.app.json', 'tsconfig.lib.json', 'tsconfig.spec.json']) {
     const path = joinPathFragments(owner.root, config);
     if (!tree.exists(path)) continue;
-    updateJson(tree, path, (json) => {
+    updateJsonKeepingLayout(tree, path, (json) => {
       const reference = posix.relative(owner.root, target);
       const references: { path: string }[] = json.references ?? [];
       if (!references.some((entry) => entry.path === reference)) references.push({ path: reference });
@@ -298,18 +328,6 @@ function dependOnTask(tree: Tree, owner: { root: string }, task: { root: string;
       return json;
     });
   }
-}
-
-/**
- * A sibling's project name: the reference's with the subject replaced
- * (`@shop/feature-settings` → `@shop/feature-dashboard`), else, when the reference's
- * name does not carry its subject, the task's folder name in the reference's scope.
- */
-function siblingProjectName(reference: string, referenceSubject: string, subject: string, folder: string): string {
-  const renamed = subjectSubstitution(referenceSubject, subject, 'text')(reference);
-  if (renamed !== reference) return renamed;
-  const scope = /^@[^/]+\//.exec(reference)?.[0] ?? '';
-  return `${scope}${folder}`;
 }
 
 /** The assignment every task gets unless --prompt says otherwise. */
@@ -354,6 +372,7 @@ export async function taskGenerator(tree: Tree, schema: TaskGeneratorSchema): Pr
       callbacks.push(
         createSibling(tree, {
           name: plan.name,
+          packageName: plan.importPath,
           root: plan.root,
           reference: options.reference,
           subjects: { reference: options.reference.subject, task: plan.subject },

@@ -1,5 +1,6 @@
-import { formatFiles, logger, readNxJson, updateNxJson, type Tree } from '@nx/devkit';
+import { formatFiles, logger, readNxJson, type Tree } from '@nx/devkit';
 import { dropLandingCache } from '../../generators/init/init';
+import { updateNxJsonKeepingLayout } from '../../generators/update-json';
 
 /**
  * The `fanout` target now lands a session that its `fanout-session` target runs or
@@ -9,7 +10,7 @@ import { dropLandingCache } from '../../generators/init/init';
 export default async function landingTarget(tree: Tree): Promise<void> {
   const nxJson = readNxJson(tree);
   if (!nxJson || !dropLandingCache(nxJson)) return;
-  updateNxJson(tree, nxJson);
+  updateNxJsonKeepingLayout(tree, nxJson);
   logger.info('fanout: removed cache: true from nx.json targetDefaults of the landing target (the sessions are cached by fanout-session).');
   await formatFiles(tree);
 }
