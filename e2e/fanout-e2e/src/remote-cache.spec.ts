@@ -128,8 +128,8 @@ describe('fanout results through a self-hosted remote cache', () => {
         const result = `.fanout/sessions/${task}/result.json`;
         const artifact = stored.find((files) => files.has(result));
         // The record as the session wrote it; the landing then added what it did in A.
-        const { integratedAt: _at, landing: _landing, wired: _wired, ...stored } = JSON.parse(artifact?.get(result)?.toString() ?? '{}');
-        expect(stored).toEqual(a.readRecord(task));
+        const { integratedAt: _at, landing: _landing, wired: _wired, ...record } = JSON.parse(artifact?.get(result)?.toString() ?? '{}');
+        expect(record).toEqual(a.readRecord(task));
         for (const file of a.readResult(task).files) {
           expect(file.path.startsWith(`${roots[task]}/src/`)).toBe(true);
           // The cache holds the session's copy, never the project's own file: the landing writes that.
