@@ -123,8 +123,10 @@ ${notes.join('\n')}
   depending on the contracts and 3 libraries; no task graph edges between them (as with
   \`dependsOn: ["^fanout"]\` and no fanout target on libraries). In-process.
 - **Cache replay**: the same workspace; the cache filled by one real run, then, from a fresh checkout
-  each time (so outputs are restored, not left in place), \`nx run-many -t fanout\` and the same run of
-  a cached no-op \`nx:run-commands\` target (\`bench-noop\`) on the same 12 projects, alternated.
+  each time (so the sessions' records are restored and their files landed, not left in place),
+  \`nx run-many -t fanout\` (12 \`fanout-session\` tasks from the cache, 12 uncached landings that write
+  the files, in one batch process) and the same run of a cached no-op \`nx:run-commands\` target
+  (\`bench-noop\`) on the same 12 projects, alternated.
 - **Checks**: 12 sessions of 20 files each (the reference's files renamed, and modules of the task's
   own that use the contract types), each in a folder with a copy of the contracts; one fresh Node
   process per pass, as every session runs in a process of its own; the baseline parses the same files

@@ -1,3 +1,4 @@
+import { syntaxError } from '../landing/syntax';
 import { formatConflict, mergeThreeWay, resolveMarked } from './three-way';
 
 /** An app's list of pages, as the reference's wiring has it. */
@@ -93,14 +94,29 @@ export const pages = [
 });
 
 describe('resolveMarked', () => {
-  it('keeps both sides of a region where both only inserted, a line both inserted once, and counts lines of the current file', () => {
-    const marked = ['a', '<<<<<<< current', 'x', 'y', '||||||| base', '=======', 'y', 'z', '>>>>>>> session', 'b', ''].join('\n');
-    expect(resolveMarked(marked)).toEqual({ merged: 'a\nx\ny\nz\nb\n', conflicts: [] });
+  it('keeps both sides of a region where both only inserted, an import both inserted once, and counts lines of the current file', () => {
+    const y = "import { y } from './y';";
+    const marked = ['a', '<<<<<<< current', 'x', y, '||||||| base', '=======', y, 'z', '>>>>>>> session', 'b', ''].join('\n');
+    expect(resolveMarked(marked)).toEqual({ merged: `a\nx\n${y}\nz\nb\n`, conflicts: [] });
 
     const conflicting = ['a', '<<<<<<< current', 'x', '||||||| base', 'old', '=======', 'z', '>>>>>>> session', 'b'].join('\n');
     expect(resolveMarked(conflicting)).toEqual({
       merged: 'a\nx\nb',
       conflicts: [{ line: 2, current: ['x'], base: ['old'], session: ['z'] }],
     });
+  });
+});
+
+describe('two sessions that each insert an entry over several lines at the same place', () => {
+  it('keeps both entries whole, so the file still parses', async () => {
+    const route = (name: string) =>
+      `  {\n    path: '${name}',\n    loadChildren: () =>\n      import('@ws/${name}').then((m) => m.${name}Routes),\n  },\n`;
+    const base = `export const apiRoutes = [\n${route('users')}];\n`;
+    const products = `export const apiRoutes = [\n${route('users')}${route('products')}];\n`;
+    const orders = `export const apiRoutes = [\n${route('users')}${route('orders')}];\n`;
+    const { merged, conflicts } = await mergeThreeWay({ base, current: products, session: orders });
+    expect(conflicts).toEqual([]);
+    for (const name of ['users', 'products', 'orders']) expect(merged.split(route(name))).toHaveLength(2);
+    expect(syntaxError('api.routes.ts', merged)).toBeUndefined();
   });
 });

@@ -79,11 +79,24 @@ function mergeFile(dir: string, labels: [string, string, string]): Promise<{ cod
  * Reads git merge-file's --diff3 output. Outside the markers, lines are kept.
  * A region where both sides only inserted lines at the same place (its base part
  * is empty: two sessions each adding an entry after the reference's) is not a
- * conflict for a wiring file: both insertions are kept, the current file's first,
- * and a line the session inserted that the current side inserted too only once.
+ * conflict for a wiring file: both insertions are kept whole, the current file's first;
+ * an insertion the current side already holds, as a block, only once, and so is an import
+ * or export statement both inserted.
  * Any other region is a conflict, with the line of the current file where it
  * starts.
  */
+/** A whole import or export statement on one line. */
+const STATEMENT = /^\s*(import|export)\b.*;\s*$/;
+
+/** Whether `block` appears in `lines` as consecutive lines: the current side already inserted it. */
+function containsBlock(lines: readonly string[], block: readonly string[]): boolean {
+  if (block.length === 0) return true;
+  for (let start = 0; start + block.length <= lines.length; start++) {
+    if (block.every((line, index) => lines[start + index] === line)) return true;
+  }
+  return false;
+}
+
 export function resolveMarked(marked: string): ThreeWayResult {
   const out: string[] = [];
   const conflicts: ConflictHunk[] = [];
@@ -106,8 +119,12 @@ export function resolveMarked(marked: string): ThreeWayResult {
     else if (side === 'session' && (line.startsWith(`${THEIRS} `) || line === THEIRS)) {
       currentLine += hunk.current.length;
       if (hunk.base.length === 0) {
-        const inserted = new Set(hunk.current);
-        out.push(...hunk.current, ...hunk.session.filter((added) => !inserted.has(added)));
+        // Whole blocks, never single lines: an entry over several lines shares its brackets and keys
+        // (`  {`, `  },`) with the other side's, and keeping only some of its lines would break it.
+        // An import or export statement both inserted (a module both register with) is kept once.
+        const inserted = new Set(hunk.current.filter((line) => STATEMENT.test(line)));
+        const session = containsBlock(hunk.current, hunk.session) ? [] : hunk.session.filter((line) => !inserted.has(line));
+        out.push(...hunk.current, ...session);
       } else {
         out.push(...hunk.current);
         conflicts.push(hunk);
