@@ -65,7 +65,9 @@ describe('what landed is yours', () => {
     async () => {
       const handler = file('orders', 'handler.ts');
       ws.writeFile(handler, `${ws.readFile(handler)}// reviewed by hand, not committed\n`);
-      ws.writeFile(`${roots.orders}/src/lib/notes.ts`, '// my notes\n');
+      // A spec of the user's own, untracked, beside the session's: it must survive, and it keeps the project's tests.
+      const notes = `${roots.orders}/src/lib/orders.notes.spec.ts`;
+      ws.writeFile(notes, "it('keeps my notes', () => expect('notes').toBeTruthy());\n");
       const committed = file('products', 'handler.ts');
       ws.writeFile(committed, `${ws.readFile(committed)}// reviewed by hand, committed\n`);
       ws.writeFile(ROUTES, ws.readFile(ROUTES).replace("path: 'products'", "path: 'catalog'"));
@@ -87,7 +89,7 @@ describe('what landed is yours', () => {
         expect(output).toContain(`kept your edit of ${committed}`);
         expect(output).toContain(`kept your deletion of ${deleted}`);
         expect(output).toContain(`kept your edit of ${ROUTES}; the session's edit landed before and is not applied again`);
-        expect(output).not.toContain('notes.ts');
+        expect(output).not.toContain('orders.notes.spec.ts');
         expect(await ws.snapshot()).toEqual(before);
       }
       const report = ws.readFile('.fanout/report.md');
@@ -121,7 +123,7 @@ describe('what landed is yours', () => {
         expect(ws.exists(`.fanout/sessions/${task}/wired.json`)).toBe(false);
       }
       expect(ws.readFile(ROUTES)).toBe(routes);
-      expect(ws.readFile(`${roots.orders}/src/lib/notes.ts`)).toBe('// my notes\n');
+      expect(ws.readFile(`${roots.orders}/src/lib/orders.notes.spec.ts`)).toContain('keeps my notes');
     },
     2 * TEST_LIMIT,
   );

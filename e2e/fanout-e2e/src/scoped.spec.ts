@@ -3,7 +3,7 @@ import { printedAsRun } from './task-runs';
 import { bareWorkspace, INSTALLING, removeWorkspace, requireEnv, TEST_LIMIT, TestWorkspace } from './workspace';
 
 /**
- * A Node notification service as Nx's default workspace names it: every project
+ * A Node notification service (node16 module resolution: imports end in .js) as Nx's default workspace names it: every project
  * after its npm package (`@ws/notification-contracts`), one library made with
  * `--name` (project `channel-email`, package `@ws/channel-email`). The user types
  * the folder names; fanout finds the projects, proposes the subject, and makes a
@@ -42,10 +42,10 @@ describe('fanout in a workspace of npm-scoped projects and libraries made with -
     await ws.nx(['g', '@nx/js:library', 'packages/notification-contracts', ...noChecks], INSTALLING);
     await ws.nx(['g', '@nx/js:library', 'packages/channel-email', '--name=channel-email', ...noChecks], INSTALLING);
     const contracts = `${scope}/notification-contracts`;
-    ws.writeFile('packages/notification-contracts/src/index.ts', "export * from './lib/notification';\n");
+    ws.writeFile('packages/notification-contracts/src/index.ts', "export * from './lib/notification.js';\n");
     ws.writeFile('packages/notification-contracts/src/lib/notification.ts', CONTRACTS_SOURCE);
     await ws.run('rm', ['-f', ws.path('packages/notification-contracts/src/lib/notification-contracts.ts')]);
-    ws.writeFile('packages/channel-email/src/index.ts', "export * from './lib/email-channel';\n");
+    ws.writeFile('packages/channel-email/src/index.ts', "export * from './lib/email-channel.js';\n");
     ws.writeFile('packages/channel-email/src/lib/email-channel.ts', channelSource(contracts));
     await ws.run('rm', ['-f', ws.path('packages/channel-email/src/lib/channel-email.ts')]);
     const manifest = ws.readJson<Record<string, unknown>>('packages/channel-email/package.json');
@@ -100,7 +100,7 @@ describe('fanout in a workspace of npm-scoped projects and libraries made with -
       const source = ws.readFile('packages/channel-sms/src/lib/sms-channel.ts');
       expect(source).toContain('export class SmsChannel implements Channel');
       expect(source).toContain(`from '${scope}/notification-contracts'`);
-      expect(ws.readFile('packages/channel-sms/src/index.ts')).toBe("export * from './lib/sms-channel';\n");
+      expect(ws.readFile('packages/channel-sms/src/index.ts')).toBe("export * from './lib/sms-channel.js';\n");
     },
     2 * TEST_LIMIT,
   );
