@@ -2,7 +2,7 @@
 // Nx's cache, from a fresh checkout: every session's record is restored from the
 // cache (fanout-session) and landed (fanout, never cached: it writes the files),
 // against the same run of a cached no-op nx:run-commands target over the same 12 projects.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from './stats.mjs';
 import { nx, resetTaskWorkspace, TASKS } from './task-workspace.mjs';
@@ -16,6 +16,8 @@ const REPETITIONS = 5;
  */
 function replay(workspace, target, cachedTasks = TASKS.length, totalTasks = TASKS.length) {
   resetTaskWorkspace(workspace);
+  // A fresh clone has no .fanout/ (git clean keeps it: it is ignored): nothing landed here yet.
+  rmSync(join(workspace, '.fanout'), { recursive: true, force: true });
   const started = performance.now();
   const output = run(
     process.execPath,
