@@ -1,5 +1,6 @@
 import { landRecord } from '../core/landing/land-record';
-import { runSession, type SessionResult, type SessionSpec } from '../core/session/session';
+import { runSession, type SessionSpec } from '../core/session/session';
+import type { SessionResult } from '../core/session/result';
 
 /**
  * A session, then its landing, as `nx run <task>:fanout` does them: the session

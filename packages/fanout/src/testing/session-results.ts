@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import type { SessionResult } from '../core/session/session';
+import type { SessionResult } from '../core/session/result';
 
 /** A fixed origin, so fixture times read as seconds into a run. */
 export const RUN_START = Date.parse('2026-01-15T10:00:00.000Z');

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { IntegrationRefused, writeWhole } from '../session/integrate';
-import type { SessionResult } from '../session/session';
+import type { SessionResult } from '../session/result';
 import { sessionDir } from '../../constants';
 import { landSession, type LandingInput, type LandingOutcome } from './land';
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { RUN_START, sessionResult, writeSessionResults } from '../../testing/session-results';
 import { readSessionResults, renderReportHtml, renderReportMarkdown, reportDue, writeReport, type VerifySummary } from './report';
-import type { SessionResult } from '../session/session';
+import type { SessionResult } from '../session/result';
 import { capDiff, type SessionDiff } from '../session/session-diff';
 import { gitIn } from '../../testing/git-workspace';
 

@@ -3,7 +3,7 @@ import { execFileSync } from 'child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { Finding } from '../checks/check';
-import type { SessionResult, SessionTimings } from '../session/session';
+import type { SessionResult, SessionTimings } from '../session/result';
 import { keptLine } from '../landing/decide';
 import { DIFF_CUT_NOTE, DIFF_FILE } from '../session/session-diff';
 import { FANOUT_DIR } from '../../constants';

@@ -1,4 +1,4 @@
-import type { SessionResult } from '../session/session';
+import type { SessionResult } from '../session/result';
 
 /**
  * How far apart two sessions of one run may be: within a run, a session starts

@@ -5,7 +5,7 @@ import type { AgentAdapter, AgentTokens, RepairRound } from '../agents/agent';
 import { checkAgentOptions, type AgentOptions } from '../agents/agent-options';
 import { resolveAgent } from '../agents/registry';
 import { DEFAULT_REPAIRS, taskPlaceholder, type Assignment } from './assignment';
-import { gateVerdict, runGate, type GateResult, type ProcessRunner } from './gate';
+import { gateVerdict, runGate, type ProcessRunner } from './gate';
 import { feedbackMessage, type FeedbackInput } from './feedback';
 import { assemblePrompt, type assembleBase } from './prompt';
 import { takeLeadTurn, type LeadTurn } from './lead';
@@ -14,12 +14,11 @@ import { refuseUsersWorkInScope, IntegrationRefused, recoverUnfinished } from '.
 import { markRanNow, ownedByFanout } from '../landing/landed';
 import { recordedFilesDir, recordSessionFiles } from '../landing/record';
 import { syntaxError } from '../landing/syntax';
-import type { LandingOutcome } from '../landing/land';
 import { randomUUID } from 'crypto';
 import { resolveSubjects } from '../naming/substitution';
 import { assertSessionName } from '../naming/names';
 import { createRedactor, redactDeep } from '../system/redact';
-import { formatFinding, type CheckInput, type Finding } from '../checks/check';
+import { formatFinding, type CheckInput } from '../checks/check';
 import { runChecks, warmChecks, type CheckSettings } from '../checks/registry';
 import { judgeScope, workspaceScope, type FileChange } from './scope';
 import { readWiredEdits, wiredEditsFile, writeWiredEdits } from './wiring';
@@ -27,7 +26,8 @@ import type { WiredFile } from './assignment';
 import type { SparseCheckout } from './sparse-checkout';
 import { createWorktree, removeWorktree, sessionChanges, type Worktree } from './worktree';
 import { beginSetup, whenSetupsEnd } from './setting-up';
-import { DIFF_FILE, recordSessionDiff, type SessionDiff } from './session-diff';
+import { DIFF_FILE, recordSessionDiff } from './session-diff';
+import { RESULT_VERSION, type SessionResult, type SessionRound, type SessionTimings } from './result';
 import { ASSIGNMENT_FILE, FANOUT_DIR, sessionDir } from '../../constants';
 
 export { sessionDir };
@@ -96,32 +96,6 @@ export interface SessionGate {
   missing: string[];
 }
 
-/** One round of a session: the agent's run, then the checks and the gate over what it left. Round 0 is the first attempt. */
-export interface SessionRound {
-  round: number;
-  /** The agent finished (false: it failed, timed out or could not start). */
-  ok?: boolean;
-  agentMs: number;
-  costUsd?: number;
-  tokens?: AgentTokens;
-  attempts?: number;
-  /** Each gate target's outcome; empty when the gate did not run in this round. */
-  gate: {
-    target: string;
-    ok: boolean;
-    durationMs: number;
-    exitCode: number | null;
-    timedOut?: boolean;
-    cached?: boolean;
-    /** Not run: a task it depends on failed (those that failed in the run). */
-    skipped?: { because: string[] };
-  }[];
-  /** What stopped the round's work from landing; absent for the round that landed. */
-  failed?: 'agent' | 'scope' | 'checks' | 'gate';
-  /** The feedback the next round got. */
-  feedbackFile?: string;
-}
-
 /** What failed in a round. */
 interface RoundProblem {
   kind: 'scope' | 'checks' | 'gate';
@@ -161,74 +135,6 @@ function addTokens(a: AgentTokens | undefined, b: AgentTokens | undefined): Agen
     if (value !== undefined) sum[key] = value;
   }
   return sum;
-}
-
-export interface SessionResult {
-  /** This session record's id: landing tells a record it landed before from a new one by it. */
-  id: string;
-  project: string;
-  status: 'succeeded' | 'failed';
-  agent: string;
-  startedAt: string;
-  endedAt: string;
-  durationMs: number;
-  baseCommit: string;
-  baseContextHash: string;
-  /**
-   * The files the session wrote or deleted, with the sha256 of its version and of the file where it
-   * started (`baseSha256`, absent when the file was not there), and the lines added and removed
-   * (`binary` instead for a binary file). A copy of each written file is in the session folder's files/.
-   */
-  files: (FileChange & { sha256?: string; baseSha256?: string; added?: number; removed?: number; binary?: boolean })[];
-  /** When its record landed in this workspace (under the workspace lock); absent until it has. */
-  integratedAt?: string;
-  /** The session's edits of its wired files: recorded by the session, then how each landed. */
-  wired?: { path: string; project: string; status: 'recorded' | 'conflict' | LandingOutcome['wired'][number]['status'] }[];
-  /** What landing did with the record in this workspace (the fanout target); absent until it landed. */
-  landing?: LandingOutcome;
-  /** Changes the scope check rejected. */
-  rejected: (FileChange & { reason: 'outside-scope' | 'read-only' })[];
-  checks: { name: string; ok: boolean; message?: string }[];
-  /** What the per-session checks found (contract conformance, naming parity). */
-  findings: Finding[];
-  error?: string;
-  /** Kept on failure, for inspection. */
-  worktree?: string;
-  log: string;
-  promptFile: string;
-  summary?: string;
-  costUsd?: number;
-  tokens?: AgentTokens;
-  sessionId?: string;
-  /** How many times the agent was started (more than 1 after rate-limit retries). */
-  attempts?: number;
-  /** Where the time went; fanout's own overhead is everything but agentMs, gateMs and waitMs. Absent in results of older versions. */
-  timings?: SessionTimings;
-  /** Every round: the first attempt, then each repair round. Costs, tokens and times above are their totals. */
-  rounds?: SessionRound[];
-  /** The last gate that ran: each target's outcome, duration and (capped) output. */
-  gate?: GateResult;
-  /** The unified diff of the session's changes, for review. Absent when it changed nothing, and in results of older versions. */
-  diff?: SessionDiff;
-  /** The session's part in sharing the prompt-cache prefix: it led the run, or waited for the lead (how long, and for what). */
-  lead?: { role: 'lead' } | { role: 'follower'; lead: string; waitedMs: number; outcome: 'response' | 'ended' | 'timeout' };
-}
-
-/** Milliseconds per phase of a session. */
-export interface SessionTimings {
-  /** Reading the previous result, resolving the agent, writing the prompt. */
-  contextMs: number;
-  /** Creating the worktree, and removing it after integration. */
-  worktreeMs: number;
-  agentMs: number;
-  /** Collecting the session's changes, the scope check and the per-session checks. */
-  checksMs: number;
-  /** Checking for conflicts and copying the changes into the workspace. */
-  integrateMs: number;
-  /** The project's own targets in the worktree, over every round. */
-  gateMs?: number;
-  /** Waiting before the agent started: the stagger, and the lead session's first response. */
-  waitMs?: number;
 }
 
 /** Takes the session's turn in its run (the lead, or a wait for it), and says what came of it in the log. */
@@ -364,6 +270,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     );
   }
   const result: SessionResult = {
+    version: RESULT_VERSION,
     id: randomUUID(),
     project: spec.project,
     status: 'failed',

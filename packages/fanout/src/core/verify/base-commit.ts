@@ -1,5 +1,5 @@
 import { git } from '../system/git';
-import type { SessionResult } from '../session/session';
+import type { SessionResult } from '../session/result';
 
 /**
  * The base `fanout-verify` gives `nx affected`, and where it came from. The

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { dirname, join } from 'path';
-import type { SessionResult } from '../session/session';
+import type { SessionResult } from '../session/result';
 import { findCrossSessionProblems } from './cross-session';
 
 function result(project: string, files: string[], extra: Partial<SessionResult> = {}): SessionResult {

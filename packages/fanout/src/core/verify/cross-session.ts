@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { extractClaims, normalizeRoute } from '../checks/claims';
-import type { SessionResult } from '../session/session';
+import type { SessionResult } from '../session/result';
 import { readWiredEditsFile } from '../session/wiring';
 import { FANOUT_DIR } from '../../constants';
 

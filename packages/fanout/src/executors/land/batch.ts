@@ -3,7 +3,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { BufferedTaskOutput, withTaskOutput } from '../../core/system/task-output';
 import { writeReport } from '../../core/report/report';
-import type { SessionResult } from '../../core/session/session';
+import type { SessionResult } from '../../core/session/result';
 import { runTasksInBatch, type BatchTaskResult } from '../batch-tasks';
 import { sessionDir } from '../../constants';
 import { landTask } from './land';

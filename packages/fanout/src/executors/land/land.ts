@@ -4,7 +4,7 @@ import { join } from 'path';
 import type { LandingOutcome } from '../../core/landing/land';
 import { landRecord } from '../../core/landing/land-record';
 import { parseAssignment } from '../../core/session/assignment';
-import type { SessionResult } from '../../core/session/session';
+import type { SessionResult } from '../../core/session/result';
 import { runStartedAt } from '../../core/session/lead';
 import { writeToTask } from '../../core/system/task-output';
 import { fanoutTasks } from '../../core/graph/run-tasks';

@@ -22,7 +22,8 @@ import { readImportPaths } from '../../core/graph/import-paths';
 import { confirmIndependence, fanoutTasks, runKnowledge, sparseSelection, type RunTask } from '../../core/graph/run-tasks';
 import { writeReport } from '../../core/report/report';
 import { workspaceScope } from '../../core/session/scope';
-import { discardSession, runSession, type SessionResult } from '../../core/session/session';
+import { discardSession, runSession } from '../../core/session/session';
+import type { SessionResult } from '../../core/session/result';
 import type { RunExecutorSchema } from './schema';
 import { checkPluginOptions, normalizeRunOptions } from './normalize';
 import {

@@ -1,6 +1,6 @@
 import { logger, type Tree } from '@nx/devkit';
 import { join } from 'path';
-import type { SessionResult } from '../../core/session/session';
+import type { SessionResult } from '../../core/session/result';
 import { FANOUT_DIR } from '../../constants';
 import type { TakeGeneratorSchema } from './schema';
 
