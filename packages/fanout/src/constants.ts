@@ -30,27 +30,24 @@ export const CLAUDE_FILE = 'CLAUDE.md';
 /** Sessions' worktrees, prompts, logs, results and the report, under the workspace root. */
 export const FANOUT_DIR = '.fanout';
 
-/** A task's session folder: its record (result.json, files/, wired.json), prompt and log. */
+/** Every task's session folder, workspace-relative. */
+export const SESSIONS_DIR = `${FANOUT_DIR}/sessions`;
+/** A session's record in its folder: what it did and how it ended (core/session/result.ts). */
+export const RESULT_FILE = 'result.json';
+
+/**
+ * A task's session folder: its record (result.json, files/, wired.json), prompt and log.
+ * With `workspaceRoot` '' it is workspace-relative, as a generator's Tree reads it; a
+ * scoped name (`@ws/orders`) is a folder in its scope's.
+ */
 export function sessionDir(workspaceRoot: string, project: string): string {
-  return join(workspaceRoot, FANOUT_DIR, 'sessions', project);
+  return join(workspaceRoot, SESSIONS_DIR, project);
 }
 
-/**
- * The checks run over the integrated workspace, by the names Nx's own plugins give
- * them: by `fanout-verify` (nx affected since the fan-out's base) and by the CI
- * workflow `nx g fanout:ci` writes, after the sessions.
- */
-export const DEFAULT_CHECK_TARGETS: readonly string[] = ['lint', 'test', 'typecheck', 'build'];
-
-/**
- * The targets of the reference and the contracts that must pass before any session
- * of a fan-out starts (those each project has): every session copies the reference,
- * so its defects would be copied too.
- */
-export const FOUNDATION_TARGETS: readonly string[] = ['typecheck', 'test', 'lint'];
-
-/** The task project's own targets a session must pass in its worktree before it lands (those the project has). */
-export const GATE_TARGETS: readonly string[] = ['typecheck', 'test', 'lint'];
+/** A task's result.json (see sessionDir). */
+export function resultFile(workspaceRoot: string, project: string): string {
+  return join(sessionDir(workspaceRoot, project), RESULT_FILE);
+}
 
 /**
  * A reference's subject (the word that differs between it and its siblings) is
@@ -146,5 +143,53 @@ export function sessionTargetName(options: FanoutPluginOptions | undefined): str
   return `${fanoutTargetName(options)}-session`;
 }
 
-/** The plugin option leadWait's default: the longest a session waits for the lead's first response. */
+/*
+ * The run's defaults: what a run takes where neither its command line, the task's
+ * fanout.md nor the plugin options in nx.json say otherwise.
+ */
+
+/** The agent of a fanout.md without `agent:`. */
+export const DEFAULT_AGENT = 'pattern';
+/** A session's time limit (fanout.md's `timeout:`, --timeout). */
+export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
+/** Repair rounds a session gets after its first attempt (--repairs, fanout.md's `repairs:`, the plugin's `repairs`). */
+export const DEFAULT_REPAIRS = 2;
+/**
+ * Where a session writes by default: its project's sources. Everything a session
+ * may write is an output of the cached session target (replayed from the cache),
+ * so the default keeps the project's own configuration out of it.
+ */
+export const DEFAULT_SCOPE: readonly string[] = ['src'];
+
+/**
+ * The targets a project must pass before anything is built on it, those it has:
+ * the task project's in its worktree before its session lands (the gate; fanout.md's
+ * `gate:`, the plugin's `gate`), and the reference's and the contracts' before any
+ * session of a fan-out starts (the plugin's `foundationTargets`): every session copies
+ * the reference, so its defects would be copied too.
+ */
+export const GATE_TARGETS: readonly string[] = ['typecheck', 'test', 'lint'];
+
+/**
+ * The checks run over the integrated workspace, by the names Nx's own plugins give
+ * them: by `fanout-verify` (nx affected since the fan-out's base) and by the CI
+ * workflow `nx g fanout:ci` writes, after the sessions.
+ */
+export const DEFAULT_CHECK_TARGETS: readonly string[] = ['lint', 'test', 'typecheck', 'build'];
+
+/** The first port of a run's first session (the plugin's `portBase`); each session gets DEFAULT_PORT_RANGE from its own. */
+export const DEFAULT_PORT_BASE = 20_000;
+/** The ports each session gets (the plugin's `portRange`). */
+export const DEFAULT_PORT_RANGE = 100;
+/** How long after session n-1 session n starts its agent (the plugin's `stagger`): at once. */
+export const DEFAULT_STAGGER_MS = 0;
+/** The longest a session waits for the lead's first response (the plugin's `leadWait`). */
 export const DEFAULT_LEAD_WAIT_MS = 45_000;
+
+/** Attempts a CLI agent gets again after a rate limit or an overload (the agent option `retries`). */
+export const DEFAULT_RETRIES = 3;
+/** The base of a CLI agent's backoff (the agent option `retryDelay`): the wait before attempt n is random, below base × 2^(n-1). */
+export const DEFAULT_RETRY_DELAY_MS = 15_000;
+
+/** Sessions at once in one batch when neither --parallel, NX_PARALLEL nor nx.json's parallel says: Nx's own default. */
+export const NX_DEFAULT_PARALLEL = 3;

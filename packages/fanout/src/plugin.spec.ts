@@ -7,6 +7,7 @@ import { sessionDir } from './core/session/session';
 import { createNodesV2, PLUGIN_VERSION } from './plugin';
 import { FanoutPluginOptions } from './constants';
 import verifyExecutor from './executors/verify/verify';
+import { spawnTypeScript } from './testing/git-workspace';
 
 const ASSIGNMENT = `---
 like: users
@@ -313,5 +314,63 @@ describe('fanout plugin', () => {
 
   it('adds no root project to a workspace without tasks', async () => {
     expect((await createNodes([])).size).toBe(0);
+  });
+
+  describe("each target's description and help, as Nx Console and nx show project show them", () => {
+    const manifest = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf-8')) as { bin: Record<string, string> };
+    const schemaOptions = (executor: string) =>
+      (
+        JSON.parse(readFileSync(join(__dirname, 'executors', executor, 'schema.json'), 'utf-8')) as {
+          properties: Record<string, { 'x-priority'?: string }>;
+        }
+      ).properties;
+
+    async function allTargets(): Promise<Record<string, TargetConfiguration>> {
+      const file = writeAssignment('libs/orders', ASSIGNMENT);
+      const results = await createNodes([file]);
+      return { ...results.get(file)?.projects?.['libs/orders']?.targets, ...results.get('nx.json')?.projects?.['.']?.targets };
+    }
+
+    /** Runs a help command as the installed package would: its bin, mapped from dist/ back to the source. */
+    function runHelp(command: string): Promise<{ code: number | null; output: string }> {
+      const [exec, bin, ...args] = command.split(' ');
+      expect(exec).toBe('npx');
+      expect(manifest.bin[bin]).toMatch(/^\.\/dist\/.*\.js$/);
+      const child = spawnTypeScript(join(__dirname, manifest.bin[bin].replace(/^\.\/dist\/(.*)\.js$/, '$1.ts')), args);
+      return new Promise((resolve) => child.on('close', (code) => resolve({ code, output: child.output() })));
+    }
+
+    it('gives every target a description and a help command with an example of options its executor declares', async () => {
+      const targets = await allTargets();
+      expect(Object.keys(targets).sort()).toEqual(['fanout', 'fanout-session', 'fanout-verify']);
+      for (const target of Object.values(targets)) {
+        const executor = target.executor?.replace(/^fanout:/, '') ?? '';
+        expect(target.metadata?.description).toEqual(expect.any(String));
+        expect(target.metadata?.help?.command).toBe(`npx fanout-options ${executor}`);
+        const options = Object.keys(target.metadata?.help?.example?.options ?? {});
+        expect(options.length).toBeGreaterThan(0);
+        for (const option of options) expect(Object.keys(schemaOptions(executor))).toContain(option);
+      }
+    });
+
+    it("runs the bin of the workspace's package manager", async () => {
+      writeFileSync(join(workspaceRoot, 'pnpm-lock.yaml'), 'lockfileVersion: 9.0\n');
+      writeFileSync(join(workspaceRoot, 'package.json'), JSON.stringify({ name: '@acme/source', packageManager: 'pnpm@9.15.0' }));
+      const { 'fanout-session': session } = await allTargets();
+      expect(session.metadata?.help?.command).toBe('pnpm exec fanout-options run');
+    });
+
+    it("prints each target's options from its executor's schema when run", async () => {
+      const targets = await allTargets();
+      for (const target of Object.values(targets)) {
+        const executor = target.executor?.replace(/^fanout:/, '') ?? '';
+        const { code, output } = await runHelp(target.metadata?.help?.command ?? '');
+        expect(code).toBe(0);
+        for (const [option, property] of Object.entries(schemaOptions(executor))) {
+          if (property['x-priority'] === 'internal') expect(output).not.toContain(`--${option} `);
+          else expect(output).toContain(`--${option} `);
+        }
+      }
+    }, 120_000);
   });
 });

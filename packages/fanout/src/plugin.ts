@@ -1,4 +1,12 @@
-import { createNodesFromFiles, logger, type CreateNodesContextV2, type CreateNodesV2, type TargetConfiguration } from '@nx/devkit';
+import {
+  createNodesFromFiles,
+  detectPackageManager,
+  getPackageManagerCommand,
+  logger,
+  type CreateNodesContextV2,
+  type CreateNodesV2,
+  type TargetConfiguration,
+} from '@nx/devkit';
 import { readFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { hashedAgentOptions } from './core/agents/agent-options';
@@ -6,16 +14,17 @@ import { parseAssignment } from './core/session/assignment';
 import {
   ASSIGNMENT_FILE,
   CONVENTIONS_FILE,
-  FANOUT_DIR,
   FANOUT_TARGET as FANOUT_TARGET_DEFAULT,
-  FOUNDATION_TARGETS,
   fanoutTargetName,
+  GATE_TARGETS,
+  SESSIONS_DIR,
   sessionTargetName,
   TASK_TAG,
   VERIFY_TARGET,
   type FanoutPluginOptions,
 } from './constants';
 import { warnOnceIfUnsupportedNx } from './nx-version';
+import type { ExecutorName } from './executors/options';
 
 // Re-exported for the package's users: the options' type is part of its public face.
 export type { FanoutPluginOptions };
@@ -29,6 +38,17 @@ export type { FanoutPluginOptions };
  */
 export const PLUGIN_VERSION: string = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf-8')).version;
 
+/** How a target's options are shown: the package manager's way to run a package's bin, e.g. `npx`, `pnpm exec`, `yarn`. */
+type Exec = string;
+
+/**
+ * `metadata.help` as Nx's own plugins give it: a command that prints the executor's options (Nx Console
+ * and `nx show project --web` run it in the workspace root), and an example of options to pass.
+ */
+function help(exec: Exec, executor: ExecutorName, options: Record<string, unknown>) {
+  return { command: `${exec} fanout-options ${executor}`, example: { options } };
+}
+
 /**
  * The inferred `fanout` target: every project with a `fanout.md` gets one.
  * Inputs are what should re-run a session (its assignment, the contracts' and
@@ -40,6 +60,7 @@ export function fanoutTarget(
   source: string,
   production: string,
   pluginOptions: FanoutPluginOptions = {},
+  exec: Exec = 'npx',
 ): TargetConfiguration {
   let like: string | undefined;
   let contracts: string | undefined;
@@ -76,17 +97,18 @@ export function fanoutTarget(
     // The session's record only: its result.json, log, diff, a copy of each file it wrote and its wired
     // edits. Never the project's own files: a replay must not overwrite what the user changed since
     // (the landing target decides what lands, file by file).
-    outputs: [`{workspaceRoot}/${FANOUT_DIR}/sessions/{projectName}`],
+    outputs: [`{workspaceRoot}/${SESSIONS_DIR}/{projectName}`],
     dependsOn: [
       // Tasks that depend on each other run in order: the dependency's session first, whatever the target is named.
       `^${fanoutTargetName(pluginOptions)}`,
       // Serial correctness first: the reference and the contracts pass their own checks before any session copies
       // them. Nx skips a target a project does not have, and replays these from its cache when nothing changed.
-      ...(shared.length > 0 ? (pluginOptions.foundationTargets ?? FOUNDATION_TARGETS).map((target) => ({ projects: shared, target })) : []),
+      ...(shared.length > 0 ? (pluginOptions.foundationTargets ?? GATE_TARGETS).map((target) => ({ projects: shared, target })) : []),
     ],
     metadata: {
       description: `Run this task's agent session in its own git worktree and record its work (${ASSIGNMENT_FILE}); cached. The ${fanoutTargetName(pluginOptions)} target lands it.`,
       technologies: ['fanout'],
+      help: help(exec, 'run', { agent: 'claude', timeout: '45m', repairs: 1 }),
     },
   };
 }
@@ -97,7 +119,7 @@ export function fanoutTarget(
  * where fanout's protections of the user's files apply. The options given to it
  * (--agent, --timeout, ...) are forwarded to the session.
  */
-export function landingTarget(pluginOptions: FanoutPluginOptions = {}): TargetConfiguration {
+export function landingTarget(pluginOptions: FanoutPluginOptions = {}, exec: Exec = 'npx'): TargetConfiguration {
   return {
     executor: 'fanout:land',
     cache: false,
@@ -105,6 +127,7 @@ export function landingTarget(pluginOptions: FanoutPluginOptions = {}): TargetCo
     metadata: {
       description: `Land this task's session in the workspace: its files and wired edits, never over a file you changed since (the session runs first, or is replayed from the cache).`,
       technologies: ['fanout'],
+      help: help(exec, 'land', { agent: 'claude', fresh: true }),
     },
   };
 }
@@ -118,6 +141,7 @@ export function landingTarget(pluginOptions: FanoutPluginOptions = {}): TargetCo
 export function verifyProject(
   workspaceRoot: string,
   sessionTarget = FANOUT_TARGET_DEFAULT,
+  exec: Exec = 'npx',
 ): { name: string; implicitDependencies: string[]; targets: Record<string, TargetConfiguration> } {
   let name: string | undefined;
   for (const file of ['project.json', 'package.json']) {
@@ -141,6 +165,7 @@ export function verifyProject(
           description:
             'Verify the fan-out as a whole: cross-session checks, nx affected since its base commit, and the report (.fanout/report.md, report.html).',
           technologies: ['fanout'],
+          help: help(exec, 'verify', { targets: ['lint', 'test'], base: 'main' }),
         },
       },
     },
@@ -152,6 +177,9 @@ export const createNodesV2: CreateNodesV2<FanoutPluginOptions> = [
   async (files, options, context) => {
     // Before anything of Nx's is called: if it is a version fanout does not know, this says why what follows fails.
     warnOnceIfUnsupportedNx(context.workspaceRoot, (message) => logger.warn(message));
+    // Only a workspace with tasks asks which package manager it uses (which may start it to learn its version).
+    const exec =
+      files.length > 0 ? getPackageManagerCommand(detectPackageManager(context.workspaceRoot), context.workspaceRoot).exec : 'npx';
     const results = await createNodesFromFiles(
       (file, pluginOptions, ctx: CreateNodesContextV2) => {
         const projectRoot = dirname(file);
@@ -162,8 +190,8 @@ export const createNodesV2: CreateNodesV2<FanoutPluginOptions> = [
             [projectRoot]: {
               tags: [TASK_TAG],
               targets: {
-                [sessionTargetName(pluginOptions)]: fanoutTarget(projectRoot, source, production, pluginOptions ?? {}),
-                [fanoutTargetName(pluginOptions)]: landingTarget(pluginOptions ?? {}),
+                [sessionTargetName(pluginOptions)]: fanoutTarget(projectRoot, source, production, pluginOptions ?? {}, exec),
+                [fanoutTargetName(pluginOptions)]: landingTarget(pluginOptions ?? {}, exec),
               },
             },
           },
@@ -175,7 +203,7 @@ export const createNodesV2: CreateNodesV2<FanoutPluginOptions> = [
     );
     if (files.length === 0) return results;
     // One fanout-verify for the whole workspace, on the root project, after every task's session.
-    return [...results, ['nx.json', { projects: { '.': verifyProject(context.workspaceRoot, fanoutTargetName(options)) } }]];
+    return [...results, ['nx.json', { projects: { '.': verifyProject(context.workspaceRoot, fanoutTargetName(options), exec) } }]];
   },
 ];
 

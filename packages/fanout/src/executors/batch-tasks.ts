@@ -1,4 +1,5 @@
-import type { TaskGraph } from '@nx/devkit';
+import type { ExecutorContext, TaskGraph } from '@nx/devkit';
+import { AsyncLocalStorage } from 'async_hooks';
 import { BufferedTaskOutput } from '../core/system/task-output';
 
 /** What Nx takes for each task of a batch. */
@@ -16,11 +17,92 @@ export interface BatchTaskResult {
 /** One task of a batch run: its session, writing its terminal output to `output`. */
 export type BatchTaskRunner = (id: string, output: BufferedTaskOutput) => Promise<{ success: boolean }>;
 
+/** The context a task of a batch runs in: the batch's, as Nx would give the task in a process of its own. */
+export function taskContext(context: ExecutorContext, task: TaskGraph['tasks'][string]): ExecutorContext {
+  return {
+    ...context,
+    projectName: task.target.project,
+    targetName: task.target.target,
+    configurationName: task.target.configuration,
+  };
+}
+
+/**
+ * Errors thrown where no caller can catch them (in a timer, a stream's handler, a
+ * promise nobody awaits) would end the batch's process, and every session of the run
+ * with it. While a batch runs, such an error fails only the task whose work threw it:
+ * each task's work runs with its own `fail` in this store, which its timers, handlers
+ * and promises carry.
+ */
+const taskOfWork = new AsyncLocalStorage<(error: unknown) => void>();
+
+/**
+ * Runs `work` as task `label`: its outcome, or the first error its work threw where
+ * nobody could catch it. Such an error once the task has ended (work it left behind)
+ * is said on the process's stderr.
+ */
+function asTask<T>(label: string, work: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let ended = false;
+    const end =
+      <V>(settle: (value: V) => void) =>
+      (value: V) => {
+        ended = true;
+        settle(value);
+      };
+    const fail = (error: unknown) => {
+      if (!ended) return end(reject)(error);
+      process.stderr.write(`[fanout] ${label}, after its task ended: ${error instanceof Error ? error.message : String(error)}\n`);
+    };
+    taskOfWork.run(fail, () => void work().then(end(resolve), end(reject)));
+  });
+}
+
+/**
+ * The process's listeners for those errors, while at least one batch runs (per-process
+ * state, on purpose: an uncaught error is the process's). An error from outside every
+ * task is left as it was: where no one else listens, the listeners step aside and throw
+ * it again, and it ends the process as it would have.
+ */
+let batchesRunning = 0;
+const onUncaught = (error: unknown) => strayError(error, 'uncaughtException');
+const onUnhandled = (reason: unknown) => strayError(reason, 'unhandledRejection');
+
+function strayError(error: unknown, event: 'uncaughtException' | 'unhandledRejection'): void {
+  const fail = taskOfWork.getStore();
+  if (fail) return fail(error);
+  if (process.listenerCount(event) > 1) return;
+  batchesRunning = 0;
+  stopListening();
+  process.nextTick(() => {
+    throw error;
+  });
+}
+
+function listenForStrayErrors(): () => void {
+  if (batchesRunning++ === 0) {
+    process.on('uncaughtException', onUncaught);
+    process.on('unhandledRejection', onUnhandled);
+  }
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    if (batchesRunning > 0 && --batchesRunning === 0) stopListening();
+  };
+}
+
+function stopListening(): void {
+  process.off('uncaughtException', onUncaught);
+  process.off('unhandledRejection', onUnhandled);
+}
+
 /**
  * Runs a batch's tasks, at most `parallel` at once, each once its dependencies in
  * the batch have succeeded (those outside it completed before Nx started the batch),
  * and yields each task's result as it ends. A task whose dependency failed is
- * skipped, as Nx skips it; a task that throws has failed, and its error is its output.
+ * skipped, as Nx skips it; a task that throws has failed, and its error is its output,
+ * whether the task's function threw it or its work threw it where nobody could catch it.
  * Linear in the tasks and their dependencies: each task is started, and each
  * dependency counted down, once.
  */
@@ -67,7 +149,7 @@ export async function* runTasksInBatch(
     const output = new BufferedTaskOutput(label(id), live);
     const startTime = Date.now();
     void Promise.resolve()
-      .then(() => runTask(id, output))
+      .then(() => asTask(label(id), () => runTask(id, output)))
       .catch((error: unknown) => {
         output.write(`✖ ${label(id)}: ${error instanceof Error ? error.message : String(error)}\n`, 'stderr');
         return { success: false };
@@ -87,26 +169,31 @@ export async function* runTasksInBatch(
       });
   };
 
-  while (settled < ids.length) {
-    while (running < parallel && readyAt < ready.length) {
-      const id = ready[readyAt++];
-      if (waiting.get(id) !== -1) start(id);
-    }
-    if (finished.length > 0) {
-      // Tasks may end while Nx takes a result: start more before waiting.
-      while (finished.length > 0) {
-        settled++;
-        yield finished.shift() as BatchTaskResult;
+  const stopListening = listenForStrayErrors();
+  try {
+    while (settled < ids.length) {
+      while (running < parallel && readyAt < ready.length) {
+        const id = ready[readyAt++];
+        if (waiting.get(id) !== -1) start(id);
       }
-      continue;
+      if (finished.length > 0) {
+        // Tasks may end while Nx takes a result: start more before waiting.
+        while (finished.length > 0) {
+          settled++;
+          yield finished.shift() as BatchTaskResult;
+        }
+        continue;
+      }
+      if (running === 0) {
+        // Nothing runs and nothing can start: only a cycle does that, and Nx refuses cycles before a batch.
+        for (const id of ids) if (waiting.get(id) !== -1 && waiting.get(id) !== 0) skip(id);
+        if (finished.length === 0) return;
+        continue;
+      }
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
     }
-    if (running === 0) {
-      // Nothing runs and nothing can start: only a cycle does that, and Nx refuses cycles before a batch.
-      for (const id of ids) if (waiting.get(id) !== -1 && waiting.get(id) !== 0) skip(id);
-      if (finished.length === 0) return;
-      continue;
-    }
-    await new Promise<void>((resolve) => (wake = resolve));
-    wake = undefined;
+  } finally {
+    stopListening();
   }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { parseAssignment } from '../core/session/assignment';
 import { assembleBase } from '../core/session/prompt';
-import type { SessionSpec } from '../core/session/session';
+import type { SessionSpec } from '../core/session/session-spec';
 
 /**
  * A real git repository in a temporary folder, shaped like a small fan-out

@@ -1,5 +1,6 @@
 import { landRecord } from '../core/landing/land-record';
-import { runSession, type SessionSpec } from '../core/session/session';
+import { runSession } from '../core/session/session';
+import type { SessionSpec } from '../core/session/session-spec';
 import type { SessionResult } from '../core/session/result';
 
 /**

@@ -1,5 +1,7 @@
 import type { Subjects } from '../naming/subject';
 import type { AgentOptions, OptionRule } from './agent-options';
+import type { CachePrefixFiles } from './cache-prefix';
+import type { AgentSandboxNeeds, ProcessSandbox } from '../sandbox/session-sandbox';
 
 /**
  * The one shape every agent has. A session gives the agent its worktree and
@@ -40,11 +42,16 @@ export interface AgentSession {
    * The prompt in two parts, outside the worktree: the base context (byte-identical in
    * every session of the run) and the assignment alone. An agent that can send the base
    * context apart, ahead of everything session-specific, gives every session of the run
-   * one prompt-cache prefix.
+   * one cache prefix (cache-prefix.ts).
    */
-  split?: { baseFile: string; assignmentFile: string };
+  cachePrefix?: CachePrefixFiles;
   /** Called once when the model's first response has begun (the provider then caches the prompt's prefix). */
   onResponse?: () => void;
+  /**
+   * Set when the session runs sandboxed: every process of the agent runs under this policy
+   * (runProcess's `sandbox`), and its private folder takes what the agent would keep elsewhere.
+   */
+  sandbox?: ProcessSandbox & { privateTemp: string };
 }
 
 /** What a repair round gives the agent. */
@@ -94,7 +101,7 @@ export interface AgentAdapter {
   /** One line for `--help` and errors. */
   description: string;
   /** What is missing or wrong in the settings, checked before any worktree exists; undefined when ready. */
-  check?(settings: AgentSettings): string | undefined;
+  settingsProblem?(settings: AgentSettings): string | undefined;
   /** The options it takes in the plugin options (`agents.<name>`); it takes none when absent. */
   options?: Readonly<Record<string, OptionRule>>;
   /**
@@ -105,17 +112,19 @@ export interface AgentAdapter {
    */
   repair?: 'resume' | 'restart';
   /**
-   * True when, with these options, every session of a run sends the same prompt prefix
+   * True when, with these options, every session of a run sends the same cache prefix
    * (the base context) and the agent calls onResponse: sessions then wait for a lead
    * session's first response, so that they read the prefix from the provider's cache.
    */
-  sharesPrefix?(options: AgentOptions): boolean;
+  sharesCachePrefix?(options: AgentOptions): boolean;
   /**
-   * Why, with the CLI installed here, the sessions of a run would share no prompt-cache
-   * prefix after all (a version that puts per-session text before the base context);
-   * undefined when nothing stands in the way. Sessions then start at once, without a lead.
+   * Why, with the CLI installed here, the sessions of a run would share no cache prefix
+   * after all (a version that puts per-session text before the base context); undefined
+   * when nothing stands in the way. Sessions then start at once, without a lead.
    */
-  prefixBlocker?(context: AgentPreflight): string | undefined;
+  cachePrefixBlocker?(context: AgentPreflight): string | undefined;
+  /** What it needs from the sandbox (its provider, its variables, its CLI's state); absent: nothing but its worktree. */
+  sandbox?: AgentSandboxNeeds;
   /** Throws, for people, when the agent cannot run here (its CLI is not installed); called before any worktree exists. */
   preflight?(context: AgentPreflight): void;
   run(session: AgentSession): Promise<AgentReport>;

@@ -1,6 +1,8 @@
 import { dirname, join } from 'path';
 import type { AgentAdapter, AgentSession } from './agent';
 import type { AgentOptions } from './agent-options';
+import { PROVIDER_ENDPOINTS } from '../sandbox/policy';
+import type { AgentSandboxNeeds } from '../sandbox/session-sandbox';
 import { createCliAgent, type CliAgentSpec, type CliOutput, type CliResult, type PromptPlacement } from './cli-agent';
 
 /**
@@ -62,9 +64,21 @@ const AIDER_TRANSIENT = [
   ),
 ];
 
+/**
+ * Inside fanout's sandbox: the provider is not known before the model is, so the hosts of the
+ * Anthropic, OpenAI and Gemini base URLs are reachable; aider's variables and the provider keys it
+ * picks a model from are kept.
+ */
+export const AIDER_SANDBOX: AgentSandboxNeeds = {
+  providers: [PROVIDER_ENDPOINTS.anthropic, PROVIDER_ENDPOINTS.openai, PROVIDER_ENDPOINTS.gemini],
+  variables: ['AIDER_*', 'ANTHROPIC_*', 'OPENAI_*', 'GEMINI_*', 'DEEPSEEK_API_KEY', 'OPENROUTER_API_KEY', 'VERTEXAI_*'],
+  nx: true,
+};
+
 function aiderArgs(options: AgentOptions, prompt: PromptPlacement, session: AgentSession): string[] {
   if (prompt.via !== 'file') throw new Error('aider reads its prompt from a file (--message-file); its spec must say promptVia: "file".');
-  const sessionDir = dirname(session.logFile);
+  // Sandboxed, the session folder (in the user's checkout) is not writable: the transcripts go in the private folder.
+  const sessionDir = session.sandbox ? session.sandbox.privateTemp : dirname(session.logFile);
   return [
     '--message-file',
     prompt.file,
@@ -96,6 +110,10 @@ function aiderArgs(options: AgentOptions, prompt: PromptPlacement, session: Agen
     '--no-detect-urls',
     // It never runs them (see --yes-always): suggesting them only spends tokens.
     '--no-suggest-shell-commands',
+    // Sandboxed, it checks its work with the project's own targets after its edits, and fixes what fails.
+    ...(session.sandbox
+      ? ['--test-cmd', `npx nx run-many -t typecheck,test,lint -p ${session.project} --outputStyle=static`, '--auto-test']
+      : []),
     ...(options.model ? ['--model', options.model] : []),
     // Last, so that they can override any of the above (argparse keeps the last value).
     ...(options.args ?? []),
@@ -238,6 +256,7 @@ export const aiderCli: CliAgentSpec = {
   args: aiderArgs,
   parse: parseAiderOutput,
   transient: { patterns: AIDER_TRANSIENT },
+  sandbox: AIDER_SANDBOX,
 };
 
 const aiderRunner = createCliAgent(aiderCli);

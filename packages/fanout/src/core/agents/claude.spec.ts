@@ -10,13 +10,13 @@ import {
   claudeCli,
   installedVersion,
   parseClaudeOutput,
-  prefixBlockerOf,
+  cachePrefixBlockerOf,
 } from './claude';
 
 const session = {} as AgentSession;
 /** A session whose prompt comes in two parts: the run's base context and its own assignment. */
-const SPLIT = {
-  split: { baseFile: '/ws/.fanout/sessions/orders/base.md', assignmentFile: '/ws/.fanout/sessions/orders/assignment.md' },
+const WITH_CACHE_PREFIX = {
+  cachePrefix: { baseFile: '/ws/.fanout/sessions/orders/base.md', assignmentFile: '/ws/.fanout/sessions/orders/assignment.md' },
 } as AgentSession;
 const PROMPT = { via: 'argument', text: '# Build the orders API' } as const;
 
@@ -102,17 +102,17 @@ describe('claude agent', () => {
     });
 
     it('sends the base context in the system prompt when the session has it apart, unless sharedPrefix is false', () => {
-      const argv = claudeCli.args({}, PROMPT, SPLIT);
+      const argv = claudeCli.args({}, PROMPT, WITH_CACHE_PREFIX);
       expect(argv.slice(argv.indexOf('--append-system-prompt-file'), argv.indexOf('--') + 1)).toEqual([
         '--append-system-prompt-file',
         '/ws/.fanout/sessions/orders/base.md',
         '--',
       ]);
-      expect(claudeCli.splitsContext?.({})).toBe(true);
-      expect(claudeCli.splitsContext?.({ sharedPrefix: false })).toBe(false);
-      expect(claudeCli.args({ sharedPrefix: false }, PROMPT, SPLIT)).not.toContain('--append-system-prompt-file');
-      expect(claudeAgent.sharesPrefix?.({})).toBe(true);
-      expect(claudeAgent.sharesPrefix?.({ sharedPrefix: false })).toBe(false);
+      expect(claudeCli.sharesCachePrefix?.({})).toBe(true);
+      expect(claudeCli.sharesCachePrefix?.({ sharedPrefix: false })).toBe(false);
+      expect(claudeCli.args({ sharedPrefix: false }, PROMPT, WITH_CACHE_PREFIX)).not.toContain('--append-system-prompt-file');
+      expect(claudeAgent.sharesCachePrefix?.({})).toBe(true);
+      expect(claudeAgent.sharesCachePrefix?.({ sharedPrefix: false })).toBe(false);
     });
 
     it("sees the model's response begin at the first assistant event of its stream, not before", () => {
@@ -212,7 +212,7 @@ describe('claude agent', () => {
       });
 
     const emitted = claudeCli.args({ ...CONFIGURED, args: [] }, { via: 'stdin' }, {
-      split: { baseFile, assignmentFile: '' },
+      cachePrefix: { baseFile, assignmentFile: '' },
     } as AgentSession);
 
     it('lists in --help every flag the adapter emits', () => {
@@ -248,8 +248,9 @@ describe('claude agent', () => {
 
     it('resumes a conversation with --resume <session id>, a flag of its --help, and with the same options as the first round', () => {
       const id = '0d5a6c8e-4a61-4d7e-9a1e-2f1f3b9f6c11';
-      const resumed = claudeCli.resume?.({ ...CONFIGURED, args: [] }, { via: 'argument', text: 'Repair round 1' }, SPLIT, id) ?? [];
-      const first = claudeCli.args({ ...CONFIGURED, args: [] }, { via: 'argument', text: 'Repair round 1' }, SPLIT);
+      const resumed =
+        claudeCli.resume?.({ ...CONFIGURED, args: [] }, { via: 'argument', text: 'Repair round 1' }, WITH_CACHE_PREFIX, id) ?? [];
+      const first = claudeCli.args({ ...CONFIGURED, args: [] }, { via: 'argument', text: 'Repair round 1' }, WITH_CACHE_PREFIX);
       // The base context goes with every request of the resumed conversation too.
       expect(resumed).toContain('--append-system-prompt-file');
       expect(resumed).toEqual([...first.slice(0, -2), '--resume', id, '--', 'Repair round 1']);
@@ -258,13 +259,13 @@ describe('claude agent', () => {
   });
 });
 
-describe('the prompt-cache prefix by Claude Code version', () => {
+describe('the cache prefix by Claude Code version', () => {
   it('says why the sessions of a version before 2.1.198 share no prefix, and which version does', () => {
-    expect(prefixBlockerOf('2.1.197')).toContain("Claude Code 2.1.197 puts each session's working directory before the base context");
-    expect(prefixBlockerOf('2.1.197')).toContain('Claude Code 2.1.198 or later shares it (it needs Node.js 22');
-    expect(prefixBlockerOf('2.1.198')).toBeUndefined();
-    expect(prefixBlockerOf('2.1.332')).toBeUndefined();
-    expect(prefixBlockerOf(undefined)).toBeUndefined();
+    expect(cachePrefixBlockerOf('2.1.197')).toContain("Claude Code 2.1.197 puts each session's working directory before the base context");
+    expect(cachePrefixBlockerOf('2.1.197')).toContain('Claude Code 2.1.198 or later shares it (it needs Node.js 22');
+    expect(cachePrefixBlockerOf('2.1.198')).toBeUndefined();
+    expect(cachePrefixBlockerOf('2.1.332')).toBeUndefined();
+    expect(cachePrefixBlockerOf(undefined)).toBeUndefined();
   });
 
   it('reads the installed version from the package the program belongs to', () => {
@@ -280,7 +281,7 @@ describe('the prompt-cache prefix by Claude Code version', () => {
       chmodSync(join(dir, 'node_modules/@anthropic-ai/claude-code/bin/claude.js'), 0o755);
       symlinkSync('../@anthropic-ai/claude-code/bin/claude.js', join(dir, 'node_modules/.bin/claude'));
       expect(installedVersion(join(dir, 'node_modules/.bin/claude'))).toBe('2.1.197');
-      expect(claudeAgent.prefixBlocker?.({ workspaceRoot: dir, env: { PATH: '' }, options: {} })).toContain('Claude Code 2.1.197');
+      expect(claudeAgent.cachePrefixBlocker?.({ workspaceRoot: dir, env: { PATH: '' }, options: {} })).toContain('Claude Code 2.1.197');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,6 +2,9 @@ import { existsSync, readFileSync, realpathSync } from 'fs';
 import { dirname, join } from 'path';
 import type { AgentSession } from './agent';
 import type { AgentOptions } from './agent-options';
+import { cachePrefixFiles } from './cache-prefix';
+import { PROVIDER_ENDPOINTS } from '../sandbox/policy';
+import { copyIfPresent, homeOf, type AgentSandboxNeeds } from '../sandbox/session-sandbox';
 import { createCliAgent, finalJson, type CliAgentSpec, type CliOutput, type CliResult, type PromptPlacement } from './cli-agent';
 
 /**
@@ -35,6 +38,36 @@ export const CLAUDE_DEFAULT_ALLOWED_TOOLS: readonly string[] = [
   'Bash(git log *)',
 ];
 
+/** The task project's own targets a sandboxed session may run through the workspace's nx, to check its work. */
+export const SELF_CHECK_TARGETS: readonly string[] = ['typecheck', 'test', 'lint'];
+
+/**
+ * The default tools of a sandboxed session: those above, and the task project's own typecheck, test
+ * and lint through the workspace's nx (`npx nx run <project>:test`, `npx nx test <project>`, with
+ * or without more arguments). Only these commands: the sandbox confines what they write and reach.
+ */
+export function sandboxedAllowedTools(project: string): string[] {
+  const commands = SELF_CHECK_TARGETS.flatMap((target) => [`npx nx run ${project}:${target}`, `npx nx ${target} ${project}`]);
+  return [...CLAUDE_DEFAULT_ALLOWED_TOOLS, ...commands.flatMap((command) => [`Bash(${command})`, `Bash(${command} *)`])];
+}
+
+/**
+ * Inside fanout's sandbox, Claude Code keeps its state (its session store, which --resume reads,
+ * and its configuration) in a folder of the session's own, CLAUDE_CONFIG_DIR, with the user's login
+ * copied in: the user's ~/.claude (settings, hooks) stays unwritable.
+ */
+export const CLAUDE_SANDBOX: AgentSandboxNeeds = {
+  providers: [PROVIDER_ENDPOINTS.anthropic],
+  variables: ['ANTHROPIC_*', 'CLAUDE_CODE_*', 'DISABLE_AUTOUPDATER', 'DISABLE_TELEMETRY', 'DISABLE_ERROR_REPORTING'],
+  nx: true,
+  state(folder, env) {
+    const config = join(folder, 'claude');
+    const own = env['CLAUDE_CONFIG_DIR'] || join(homeOf(env), '.claude');
+    copyIfPresent(join(own, '.credentials.json'), join(config, '.credentials.json'));
+    return { CLAUDE_CONFIG_DIR: config };
+  },
+};
+
 /**
  * Claude Code's reports of a rate limit (429, rate_limit_error) and of an overloaded
  * API (529, overloaded_error). Anchored to its own fields and line starts, so that
@@ -57,12 +90,12 @@ const CLAUDE_TRANSIENT = [
  * context, so every session of a run sends the same prefix up to the system prompt's
  * cache breakpoint.
  */
-function sharesPrefix(options: AgentOptions): boolean {
+function sharesCachePrefix(options: AgentOptions): boolean {
   return options['sharedPrefix'] !== false;
 }
 
 /** The first Claude Code version whose system prompt holds the appended base context before anything of the session's. */
-export const SHARED_PREFIX_SINCE = '2.1.198';
+export const CACHE_PREFIX_SINCE = '2.1.198';
 
 function compareVersions(a: string, b: string): number {
   const parts = (version: string) =>
@@ -106,11 +139,11 @@ export function installedVersion(program: string): string | undefined {
  * common prefix (measured), and waiting for a lead would only cost time. npm installs such
  * a version on Node 20, since 2.1.198 and later ask for Node 22.
  */
-export function prefixBlockerOf(version: string | undefined): string | undefined {
-  if (version === undefined || compareVersions(version, SHARED_PREFIX_SINCE) >= 0) return undefined;
+export function cachePrefixBlockerOf(version: string | undefined): string | undefined {
+  if (version === undefined || compareVersions(version, CACHE_PREFIX_SINCE) >= 0) return undefined;
   return (
     `Claude Code ${version} puts each session's working directory before the base context in its system prompt, so the ` +
-    `sessions share no prompt-cache prefix: they start at once, without a lead. Claude Code ${SHARED_PREFIX_SINCE} or later ` +
+    `sessions share no cache prefix: they start at once, without a lead. Claude Code ${CACHE_PREFIX_SINCE} or later ` +
     `shares it (it needs Node.js 22: npm install -D @anthropic-ai/claude-code@latest on Node.js 22).`
   );
 }
@@ -126,10 +159,17 @@ export function offeredTools(allowedTools: readonly string[]): string[] {
   return [...new Set(['Read', 'Edit', 'Write', ...names])];
 }
 
-function claudeArgs(options: AgentOptions, prompt: PromptPlacement, session?: Pick<AgentSession, 'split'>): string[] {
-  const allowedTools = (options['allowedTools'] as string[] | undefined) ?? CLAUDE_DEFAULT_ALLOWED_TOOLS;
+function claudeArgs(
+  options: AgentOptions,
+  prompt: PromptPlacement,
+  session?: Partial<Pick<AgentSession, 'cachePrefix' | 'sandbox' | 'project'>>,
+): string[] {
+  const allowedTools =
+    (options['allowedTools'] as string[] | undefined) ??
+    (session?.sandbox && session.project ? sandboxedAllowedTools(session.project) : CLAUDE_DEFAULT_ALLOWED_TOOLS);
   const maxTurns = options['maxTurns'] as number | undefined;
-  const baseFile = session?.split && sharesPrefix(options) ? session.split.baseFile : undefined;
+  const prefix = session && cachePrefixFiles(session);
+  const baseFile = prefix && sharesCachePrefix(options) ? prefix.baseFile : undefined;
   return [
     '--print',
     // Events as they happen (one JSON object a line, the result last): the first
@@ -158,7 +198,7 @@ function claudeArgs(options: AgentOptions, prompt: PromptPlacement, session?: Pi
 function claudeResumeArgs(
   options: AgentOptions,
   prompt: PromptPlacement,
-  session: Pick<AgentSession, 'split'>,
+  session: Partial<Pick<AgentSession, 'cachePrefix' | 'sandbox' | 'project'>>,
   sessionId: string,
 ): string[] {
   // The system prompt is sent anew with every request: the resumed conversation gets the base context again.
@@ -238,17 +278,18 @@ export const claudeCli: CliAgentSpec = {
     sharedPrefix: {
       type: 'boolean',
       expects:
-        'false sends the base context in the prompt with the assignment, as one; by default it goes in the system prompt, where every session of a run shares one prompt-cache prefix',
+        'false sends the base context in the prompt with the assignment, as one; by default it goes in the system prompt, where every session of a run shares one cache prefix',
     },
   },
   args: claudeArgs,
   resume: claudeResumeArgs,
-  splitsContext: sharesPrefix,
-  prefixBlocker: (program) => prefixBlockerOf(installedVersion(program)),
+  sharesCachePrefix,
+  cachePrefixBlocker: (program) => cachePrefixBlockerOf(installedVersion(program)),
   // stream-json: the first assistant event (a run that ends without one ends the wait anyway).
   responseBegan: (line) => /^\{"type":"assistant"/.test(line.trim()),
   parse: parseClaudeOutput,
   transient: { patterns: CLAUDE_TRANSIENT },
+  sandbox: CLAUDE_SANDBOX,
 };
 
 export const claudeAgent = createCliAgent(claudeCli);

@@ -224,18 +224,21 @@ describe('CLI agent runner', () => {
     });
   });
 
-  describe('the shared prompt prefix', () => {
+  describe('the cache prefix', () => {
     /** A session whose prompt is also in two parts: the run's base context and its assignment. */
-    const splitSession = (env: NodeJS.ProcessEnv, overrides: Partial<AgentSession> = {}) => {
-      const split = { baseFile: join(dir, 'base.md'), assignmentFile: join(dir, 'assignment.md') };
-      writeFileSync(split.baseFile, '# Shared context for every session of this fan-out\n');
-      writeFileSync(split.assignmentFile, 'The shared context of this fan-out is in your system prompt.\n# Your assignment: orders\n');
-      return session(env, { split, ...overrides }, '# Shared context for every session of this fan-out\n# Your assignment: orders\n');
+    const cachePrefixSession = (env: NodeJS.ProcessEnv, overrides: Partial<AgentSession> = {}) => {
+      const cachePrefix = { baseFile: join(dir, 'base.md'), assignmentFile: join(dir, 'assignment.md') };
+      writeFileSync(cachePrefix.baseFile, '# Shared context for every session of this fan-out\n');
+      writeFileSync(
+        cachePrefix.assignmentFile,
+        'The shared context of this fan-out is in your system prompt.\n# Your assignment: orders\n',
+      );
+      return session(env, { cachePrefix, ...overrides }, '# Shared context for every session of this fan-out\n# Your assignment: orders\n');
     };
 
     it('sends the base context in the system prompt and the assignment alone as the prompt, and says so in the log', async () => {
       const fake = fakeClaude(join(dir, 'bin'), {});
-      expect((await runCliAgent(claudeCli, splitSession(fake.env), recordingDeps())).ok).toBe(true);
+      expect((await runCliAgent(claudeCli, cachePrefixSession(fake.env), recordingDeps())).ok).toBe(true);
       const [call] = fake.calls();
       expect(call.argv[call.argv.indexOf('--append-system-prompt-file') + 1]).toBe(join(dir, 'base.md'));
       expect(call.argv.slice(-2)).toEqual([
@@ -249,30 +252,30 @@ describe('CLI agent runner', () => {
 
     it('falls back to the whole prompt, saying why once, where the options turn it off or the CLI cannot', async () => {
       const fake = fakeClaude(join(dir, 'bin'), {});
-      await runCliAgent(claudeCli, splitSession(fake.env, { options: { sharedPrefix: false } }), recordingDeps());
+      await runCliAgent(claudeCli, cachePrefixSession(fake.env, { options: { sharedPrefix: false } }), recordingDeps());
       const whole = '# Shared context for every session of this fan-out\n# Your assignment: orders\n';
       expect(fake.calls()[0].argv.slice(-2)).toEqual(['--', whole]);
       expect(fake.calls()[0].argv).not.toContain('--append-system-prompt-file');
       expect(readFileSync(join(dir, 'session.log'), 'utf-8')).toContain(
         'the base context goes in the prompt, ahead of the assignment: Claude Code was told not to take it apart (options)',
       );
-      const unable = { ...claudeCli, splitsContext: undefined, title: 'Some CLI' };
+      const unable = { ...claudeCli, sharesCachePrefix: undefined, title: 'Some CLI' };
       writeFileSync(join(dir, 'session.log'), '');
-      await runCliAgent(unable, splitSession(fake.env), recordingDeps());
+      await runCliAgent(unable, cachePrefixSession(fake.env), recordingDeps());
       expect(fake.calls()[1].argv.slice(-2)).toEqual(['--', whole]);
       const log = readFileSync(join(dir, 'session.log'), 'utf-8');
       expect(log.match(/the base context goes in the prompt/g)).toHaveLength(1);
-      expect(log).toContain('Some CLI cannot take it apart, so sessions share no prompt-cache prefix beyond its own');
-      expect(createCliAgent(unable).sharesPrefix).toBeUndefined();
+      expect(log).toContain('Some CLI cannot take it apart, so sessions share no cache prefix beyond its own');
+      expect(createCliAgent(unable).sharesCachePrefix).toBeUndefined();
     });
 
     it("calls onResponse once, when the CLI's first assistant event arrives, and never without one", async () => {
       const fake = fakeClaude(join(dir, 'bin'), { assistant: true });
       const began: string[] = [];
-      await runCliAgent(claudeCli, splitSession(fake.env, { onResponse: () => began.push('began') }), recordingDeps());
+      await runCliAgent(claudeCli, cachePrefixSession(fake.env, { onResponse: () => began.push('began') }), recordingDeps());
       expect(began).toEqual(['began']);
       const quiet = fakeClaude(join(dir, 'quiet'), {});
-      await runCliAgent(claudeCli, splitSession(quiet.env, { onResponse: () => began.push('again') }), recordingDeps());
+      await runCliAgent(claudeCli, cachePrefixSession(quiet.env, { onResponse: () => began.push('again') }), recordingDeps());
       expect(began).toEqual(['began']);
     });
   });

@@ -4,6 +4,9 @@ import { durationMs } from '../system/duration';
 import { runProcess, type ProcessResult } from '../system/process';
 import { processReport, type AgentAdapter, type AgentPreflight, type AgentReport, type AgentSession, type AgentTokens } from './agent';
 import { CLI_AGENT_OPTIONS, type AgentOptions, type OptionRule } from './agent-options';
+import { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS } from '../../constants';
+import { cachePrefixFiles, cachePrefixNote, sendsCachePrefix } from './cache-prefix';
+import type { AgentSandboxNeeds } from '../sandbox/session-sandbox';
 
 /**
  * The shared runner behind every coding-agent CLI (claude, codex, gemini, ...).
@@ -17,8 +20,6 @@ import { CLI_AGENT_OPTIONS, type AgentOptions, type OptionRule } from './agent-o
  * goes to the CLI's stdin instead, with room to spare for multi-byte text.
  */
 export const MAX_PROMPT_ARGUMENT_BYTES = 100 * 1024;
-export const DEFAULT_RETRIES = 3;
-export const DEFAULT_RETRY_DELAY_MS = 15_000;
 /** No single wait between attempts is longer than this, however many attempts failed. */
 export const MAX_RETRY_DELAY_MS = 5 * 60_000;
 
@@ -51,8 +52,8 @@ export interface CliAgentSpec {
   description: string;
   /** The executable, looked up in the workspace's node_modules/.bin, then on PATH. */
   program: string;
-  /** Given the installed program's path: why its sessions would share no prompt-cache prefix (see AgentAdapter.prefixBlocker). */
-  prefixBlocker?(program: string): string | undefined;
+  /** Given the installed program's path: why its sessions would share no cache prefix (see AgentAdapter.cachePrefixBlocker). */
+  cachePrefixBlocker?(program: string): string | undefined;
   /** The command that installs it, quoted in the error when it is missing. */
   install: string;
   /**
@@ -83,20 +84,27 @@ export interface CliAgentSpec {
    * built from the options and the environment it extends). Also called by the preflight,
    * so that what it throws, for people, stops the run before any worktree exists.
    */
-  env?(options: AgentOptions, env: NodeJS.ProcessEnv): Record<string, string>;
+  env?(options: AgentOptions, env: NodeJS.ProcessEnv, session?: AgentSession): Record<string, string>;
   /**
    * True when the CLI, with these options, takes the run's base context apart from the
    * assignment (in its system prompt, ahead of everything session-specific): the runner
    * then places the assignment alone as the prompt, and `args` (and `resume`) must pass
-   * `session.split.baseFile`. Absent or false: the whole prompt, as one.
+   * the cache prefix's `baseFile` (cache-prefix.ts). Absent or false: the whole prompt, as one.
    */
-  splitsContext?(options: AgentOptions): boolean;
+  sharesCachePrefix?(options: AgentOptions): boolean;
   /** Whether a line of the CLI's stdout shows that the model's first response has begun. */
   responseBegan?(line: string): boolean;
   /** Reads the CLI's final report (result, cost, tokens, session id) from one attempt's output. */
   parse(output: CliOutput): CliResult;
   /** Rate-limit and overload failures, worth another attempt: patterns of its output (stdout or stderr), exit codes. */
   transient: { patterns: readonly RegExp[]; exitCodes?: readonly number[] };
+  /** What it needs from fanout's sandbox: its provider, its variables, its state folders (see AgentSandboxNeeds). */
+  sandbox?: AgentSandboxNeeds;
+  /**
+   * Why a run the CLI reported as done did not do it (undefined when nothing is wrong): given what
+   * `before` took of the worktree as the attempt started. The attempt then fails with this error.
+   */
+  verify?: { before(session: AgentSession): unknown; problem(output: CliOutput, session: AgentSession, before: unknown): string | undefined };
 }
 
 /** Injected so that tests need not wait: how the runner waits and draws jitter. */
@@ -246,11 +254,6 @@ export function restartPromptFile(promptFile: string, repair: { round: number; m
   return file;
 }
 
-/** Whether this session's CLI gets the base context apart from the assignment. */
-export function splitContext(spec: CliAgentSpec, session: Pick<AgentSession, 'split' | 'options'>): boolean {
-  return session.split !== undefined && spec.splitsContext?.(session.options) === true;
-}
-
 /** Calls `onResponse` once, on the first stdout line that shows the model's response began. */
 function responseWatcher(spec: CliAgentSpec, session: AgentSession): ((text: string) => void) | undefined {
   const { onResponse } = session;
@@ -287,7 +290,8 @@ function startArgv(
       resumed: true,
     };
   }
-  const whole = session.split && splitContext(spec, session) ? session.split.assignmentFile : session.promptFile;
+  const prefix = cachePrefixFiles(session);
+  const whole = prefix && sendsCachePrefix(spec, session) ? prefix.assignmentFile : session.promptFile;
   const promptFile = repair ? restartPromptFile(whole, repair) : whole;
   const { prompt, stdin } = placePrompt(spec.promptVia, promptFile);
   const mode = repair
@@ -313,15 +317,10 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
   const { prompt, stdin } = start;
   const argv = [program, ...start.args];
   if (start.mode) say(`${spec.name}: ${start.mode}`);
-  if (session.split && !session.repair) {
-    say(
-      splitContext(spec, session)
-        ? `${spec.name}: the base context goes in the system prompt, the assignment alone in the prompt: every session of the run sends the same prefix`
-        : `${spec.name}: the base context goes in the prompt, ahead of the assignment: ${spec.title} ${spec.splitsContext ? 'was told not to take it apart (options)' : 'cannot take it apart'}, so sessions share no prompt-cache prefix beyond its own`,
-    );
-  }
+  const note = session.repair ? undefined : cachePrefixNote(spec, session);
+  if (note) say(note);
   const onStdout = responseWatcher(spec, session);
-  const env = spec.env ? { ...session.env, ...spec.env(options, session.env) } : session.env;
+  const env = spec.env ? { ...session.env, ...spec.env(options, session.env, session) } : session.env;
   const deadline = Date.now() + session.timeoutMs;
   let costUsd: number | undefined;
   let input: number | undefined;
@@ -331,6 +330,7 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
 
   for (let attempt = 1; ; attempt++) {
     say(`${spec.name} attempt ${attempt} of ${retries + 1}: ${describeArgv(argv, prompt, stdin)}`);
+    const before = spec.verify?.before(session);
     const result = await runProcess(argv, {
       cwd: session.worktree,
       env,
@@ -340,8 +340,12 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
       redact: session.redact,
       stdin,
       ...(onStdout ? { onStdout } : {}),
+      sandbox: session.sandbox,
     });
     const read = spec.parse({ stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode });
+    const unfulfilled =
+      read.ok !== false && result.exitCode === 0 ? spec.verify?.problem({ ...result }, session, before) : undefined;
+    if (unfulfilled) Object.assign(read, { ok: false, error: unfulfilled });
     if (spec.resumedTokensAreTotals && start.resumed && read.tokens && session.repair?.usedTokens) {
       read.tokens = lessUsed(read.tokens, session.repair.usedTokens);
     }
@@ -412,22 +416,19 @@ function tokenTotals(tokens: AgentTokens): AgentTokens | undefined {
 
 /** An agent adapter from a CLI spec: option rules, a preflight that finds the program, and the shared runner. */
 export function createCliAgent(spec: CliAgentSpec, deps: CliRunnerDeps = REAL_DEPS): AgentAdapter {
+  const sharesCachePrefix = (options: AgentOptions) => spec.sharesCachePrefix?.(options) === true;
+  const cachePrefixBlocker = (context: AgentPreflight) => {
+    const program = findProgram(spec.program, context.env, context.workspaceRoot);
+    return program ? spec.cachePrefixBlocker?.(program) : undefined;
+  };
   return {
     name: spec.name,
     description: spec.description,
     options: { ...CLI_AGENT_OPTIONS, ...spec.options },
     repair: spec.resume ? 'resume' : 'restart',
-    ...(spec.splitsContext && spec.responseBegan
-      ? { sharesPrefix: (options: AgentOptions) => spec.splitsContext?.(options) === true }
-      : {}),
-    ...(spec.prefixBlocker
-      ? {
-          prefixBlocker: (context: AgentPreflight) => {
-            const program = findProgram(spec.program, context.env, context.workspaceRoot);
-            return program ? spec.prefixBlocker?.(program) : undefined;
-          },
-        }
-      : {}),
+    ...(spec.sharesCachePrefix && spec.responseBegan ? { sharesCachePrefix } : {}),
+    ...(spec.cachePrefixBlocker ? { cachePrefixBlocker } : {}),
+    ...(spec.sandbox ? { sandbox: spec.sandbox } : {}),
     preflight(context: AgentPreflight): void {
       if (!findProgram(spec.program, context.env, context.workspaceRoot)) {
         throw new Error(missingProgramMessage(spec, context.workspaceRoot));

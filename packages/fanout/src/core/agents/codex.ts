@@ -1,5 +1,10 @@
 import type { AgentOptions } from './agent-options';
 import type { AgentSession } from './agent';
+import { spawnSync } from 'child_process';
+import { statSync } from 'fs';
+import { join } from 'path';
+import { PROVIDER_ENDPOINTS } from '../sandbox/policy';
+import { copyIfPresent, homeOf, type AgentSandboxNeeds } from '../sandbox/session-sandbox';
 import { createCliAgent, jsonLines, type CliAgentSpec, type CliOutput, type CliResult, type PromptPlacement } from './cli-agent';
 
 /**
@@ -37,12 +42,84 @@ const CODEX_TRANSIENT = [
   ),
 ];
 
+/**
+ * Inside fanout's sandbox Codex runs with its own turned off: fanout's confines what its commands
+ * write and reach, and Codex's own bubblewrap sandbox, nested in it (or where Debian's bubblewrap is
+ * installed), lets its commands write nothing while they report success.
+ */
+export const CODEX_SANDBOXED_DEFAULT = 'danger-full-access';
+
+function sandboxMode(options: AgentOptions, session: Pick<AgentSession, 'sandbox'>): string {
+  return (options['sandbox'] as string | undefined) ?? (session.sandbox ? CODEX_SANDBOXED_DEFAULT : CODEX_DEFAULT_SANDBOX);
+}
+
+/**
+ * Codex keeps its sessions (which `codex exec resume` reads), its configuration and its login in
+ * CODEX_HOME: inside fanout's sandbox, a folder of the session's own with the user's config.toml
+ * and auth.json copied in, so that the user's ~/.codex stays unwritable.
+ */
+export const CODEX_SANDBOX: AgentSandboxNeeds = {
+  providers: [PROVIDER_ENDPOINTS.openai],
+  variables: ['OPENAI_*', 'CODEX_*'],
+  nx: true,
+  state(folder, env) {
+    const home = join(folder, 'codex');
+    const own = env['CODEX_HOME'] || join(homeOf(env), '.codex');
+    for (const file of ['config.toml', 'auth.json']) copyIfPresent(join(own, file), join(home, file));
+    return { CODEX_HOME: home };
+  },
+};
+
+/** The worktree's changed files and their modification times: what a command that wrote something changes. */
+function worktreeState(worktree: string): string {
+  const status = spawnSync('git', ['status', '--porcelain', '-uall', '-z'], { cwd: worktree, encoding: 'utf-8' });
+  if (status.status !== 0) return '';
+  return status.stdout
+    .split('\0')
+    .filter(Boolean)
+    .map((entry) => {
+      const path = entry.slice(3);
+      try {
+        return `${entry} ${statSync(join(worktree, path)).mtimeMs}`;
+      } catch {
+        return entry;
+      }
+    })
+    .join('\n');
+}
+
+/** Commands that write files: a redirection to a file, or a program that writes. */
+const WRITING_COMMAND = /(^|[^<>&0-9])>{1,2}\s*[^&\s]|\b(?:mkdir|touch|tee|cp|mv|rm|sed -i|apply_patch)\b/;
+
+/**
+ * Codex's own sandbox can fail silently: where bubblewrap cannot make its namespaces as Codex asks
+ * (nested in another sandbox, or with Debian's bubblewrap installed), the commands it runs report
+ * success and write nothing. A run that reported changing files, or ran commands that write, and left
+ * the worktree as it found it, fails here, naming the cause.
+ */
+export function silentNoWrite(output: CliOutput, worktree: string, before: unknown, mode: string): string | undefined {
+  const items = jsonLines(output.stdout)
+    .filter((event) => event['type'] === 'item.completed')
+    .map((event) => record(event['item']));
+  const wrote = items.some(
+    (item) =>
+      item['type'] === 'file_change' ||
+      (item['type'] === 'command_execution' && item['exit_code'] === 0 && WRITING_COMMAND.test(String(item['command'] ?? ''))),
+  );
+  if (!wrote || worktreeState(worktree) !== before) return undefined;
+  return (
+    `Codex reported writing files, but the worktree is unchanged: its own "${mode}" sandbox let its commands write nothing ` +
+    `(on Linux, Codex's bubblewrap sandbox does so nested in another sandbox or where bubblewrap cannot make its namespaces). ` +
+    `Run it with fanout's sandbox (sandbox: auto or on), which turns Codex's off, or set agents.codex.sandbox to "danger-full-access".`
+  );
+}
+
 function codexArgs(options: AgentOptions, prompt: PromptPlacement, session: AgentSession): string[] {
   return [
     'exec',
     '--json',
     '--sandbox',
-    (options['sandbox'] as string | undefined) ?? CODEX_DEFAULT_SANDBOX,
+    sandboxMode(options, session),
     // The runner starts it in the worktree anyway; -C names it outright, and the sandbox's writable root follows it.
     '-C',
     session.worktree,
@@ -58,8 +135,8 @@ function codexArgs(options: AgentOptions, prompt: PromptPlacement, session: Agen
  * --sandbox nor -C: the sandbox goes through -c, and the runner starts it in the
  * worktree, which the sandbox's writable root follows.
  */
-function codexResumeArgs(options: AgentOptions, prompt: PromptPlacement, _session: AgentSession, sessionId: string): string[] {
-  const sandbox = (options['sandbox'] as string | undefined) ?? CODEX_DEFAULT_SANDBOX;
+function codexResumeArgs(options: AgentOptions, prompt: PromptPlacement, session: AgentSession, sessionId: string): string[] {
+  const sandbox = sandboxMode(options, session);
   return [
     'exec',
     'resume',
@@ -167,6 +244,11 @@ export const codexCli: CliAgentSpec = {
   resume: codexResumeArgs,
   parse: parseCodexOutput,
   transient: { patterns: CODEX_TRANSIENT },
+  sandbox: CODEX_SANDBOX,
+  verify: {
+    before: (session) => worktreeState(session.worktree),
+    problem: (output, session, before) => silentNoWrite(output, session.worktree, before, sandboxMode(session.options, session)),
+  },
 };
 
 export const codexAgent = createCliAgent(codexCli);

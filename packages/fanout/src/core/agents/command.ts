@@ -12,7 +12,7 @@ export const commandAgent: AgentAdapter = {
     'Runs any program: command: "<argv template>" with {promptFile}, {worktree}, {project}, {projectRoot}, and in a repair round {feedbackFile}.',
   // Run again in the same worktree, told what failed: {feedbackFile}, FANOUT_FEEDBACK_FILE and FANOUT_ROUND.
   repair: 'restart',
-  check(settings: AgentSettings): string | undefined {
+  settingsProblem(settings: AgentSettings): string | undefined {
     if (!settings.command || settings.command.trim() === '') {
       return 'agent "command" needs a command template: add command: "<program> {promptFile}" to fanout.md or pass --command.';
     }
@@ -24,7 +24,7 @@ export const commandAgent: AgentAdapter = {
     }
   },
   async run(session: AgentSession): Promise<AgentReport> {
-    const problem = commandAgent.check?.({ command: session.command });
+    const problem = commandAgent.settingsProblem?.({ command: session.command });
     if (problem || !session.command) return { ok: false, error: `${session.projectRoot}/fanout.md: ${problem}` };
     const argv = buildArgv(session.command, {
       promptFile: session.promptFile,
@@ -44,6 +44,7 @@ export const commandAgent: AgentAdapter = {
       logFile: session.logFile,
       echo: session.echo,
       redact: session.redact,
+      sandbox: session.sandbox,
     });
     return processReport(argv[0], result, session.timeoutMs);
   },

@@ -1,6 +1,9 @@
 import { resolve } from 'path';
 import type { AgentSession } from './agent';
 import type { AgentOptions } from './agent-options';
+import { join } from 'path';
+import { PROVIDER_ENDPOINTS } from '../sandbox/policy';
+import { copyIfPresent, homeOf, type AgentSandboxNeeds } from '../sandbox/session-sandbox';
 import { createCliAgent, finalJson, type CliAgentSpec, type CliOutput, type CliResult, type PromptPlacement } from './cli-agent';
 
 /**
@@ -19,6 +22,31 @@ export const GEMINI_APPROVAL_MODES = ['default', 'auto_edit', 'yolo', 'plan'] as
  * prompt in headless mode); `yolo` would also run any shell command.
  */
 export const GEMINI_DEFAULT_APPROVAL_MODE = 'auto_edit';
+
+/**
+ * Inside fanout's sandbox: yolo, so that the session may run the project's targets (and any other
+ * command) to check its work, every command confined to the worktree and the provider's API.
+ */
+export const GEMINI_SANDBOXED_APPROVAL_MODE = 'yolo';
+
+/**
+ * Gemini CLI keeps its settings, login and chats (which --resume reads) in ~/.gemini; inside fanout's
+ * sandbox its home is a folder of the session's own (GEMINI_CLI_HOME), with the user's settings and
+ * login copied in, so that the user's ~/.gemini stays unwritable.
+ */
+export const GEMINI_SANDBOX: AgentSandboxNeeds = {
+  providers: [PROVIDER_ENDPOINTS.gemini],
+  variables: ['GEMINI_*', 'GOOGLE_API_KEY', 'GOOGLE_GEMINI_BASE_URL', 'GOOGLE_GENAI_*', 'GOOGLE_CLOUD_PROJECT', 'GOOGLE_CLOUD_LOCATION'],
+  nx: true,
+  state(folder, env) {
+    const home = join(folder, 'gemini');
+    const own = join(env['GEMINI_CLI_HOME'] || homeOf(env), '.gemini');
+    for (const file of ['settings.json', 'oauth_creds.json', 'google_accounts.json', 'installation_id']) {
+      copyIfPresent(join(own, file), join(home, '.gemini', file));
+    }
+    return { GEMINI_CLI_HOME: home };
+  },
+};
 
 /** The body of a JSON string: anything but a quote or a backslash, or an escape. */
 const JSON_STRING = String.raw`(?:[^"\\]|\\.)*`;
@@ -51,7 +79,7 @@ function geminiArgs(options: AgentOptions, prompt: PromptPlacement, session: Age
     '--output-format',
     'json',
     '--approval-mode',
-    (options['approvalMode'] as string | undefined) ?? GEMINI_DEFAULT_APPROVAL_MODE,
+    (options['approvalMode'] as string | undefined) ?? (session.sandbox ? GEMINI_SANDBOXED_APPROVAL_MODE : GEMINI_DEFAULT_APPROVAL_MODE),
     // The worktree is a new folder for every session. Headless Gemini CLI refuses an
     // untrusted folder (exit 55), and would force the approval mode back to "default" in one.
     '--skip-trust',
@@ -187,6 +215,7 @@ export const geminiCli: CliAgentSpec = {
   resume: geminiResumeArgs,
   parse: parseGeminiOutput,
   transient: { patterns: GEMINI_TRANSIENT },
+  sandbox: GEMINI_SANDBOX,
 };
 
 export const geminiAgent = createCliAgent(geminiCli);

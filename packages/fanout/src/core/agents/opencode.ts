@@ -1,6 +1,9 @@
 import type { AgentOptions } from './agent-options';
 import { createCliAgent, jsonLines, type CliAgentSpec, type CliOutput, type CliResult, type PromptPlacement } from './cli-agent';
 import type { AgentSession } from './agent';
+import { join } from 'path';
+import { PROVIDER_ENDPOINTS } from '../sandbox/policy';
+import { copyIfPresent, homeOf, type AgentSandboxNeeds } from '../sandbox/session-sandbox';
 
 /**
  * `agent: opencode`: OpenCode's non-interactive mode (`opencode run`), printing
@@ -21,6 +24,30 @@ export const OPENCODE_AGENT = 'fanout';
 
 /** Shell commands a session may run by default: looking at git state, nothing that changes anything. */
 export const OPENCODE_DEFAULT_ALLOWED_COMMANDS: readonly string[] = ['git status *', 'git diff *', 'git log *'];
+
+/** Inside fanout's sandbox, the session may also run its project's typecheck, test and lint through the workspace's nx. */
+export function sandboxedAllowedCommands(project: string): string[] {
+  const commands = ['typecheck', 'test', 'lint'].flatMap((target) => [`npx nx run ${project}:${target}`, `npx nx ${target} ${project}`]);
+  return [...OPENCODE_DEFAULT_ALLOWED_COMMANDS, ...commands.flatMap((command) => [command, `${command} *`])];
+}
+
+/**
+ * OpenCode keeps its login, sessions (which --session reads) and downloads under the XDG data, state
+ * and cache folders: inside fanout's sandbox, folders of the session's own, with the user's login
+ * (auth.json) copied in. Its configuration (XDG_CONFIG_HOME) is read where it is. The model's provider
+ * is not known before the model is: the hosts of the Anthropic, OpenAI and Gemini base URLs are reachable.
+ */
+export const OPENCODE_SANDBOX: AgentSandboxNeeds = {
+  providers: [PROVIDER_ENDPOINTS.anthropic, PROVIDER_ENDPOINTS.openai, PROVIDER_ENDPOINTS.gemini],
+  variables: ['OPENCODE_*', 'ANTHROPIC_*', 'OPENAI_*', 'GEMINI_*', 'GOOGLE_GENERATIVE_AI_API_KEY', 'OPENROUTER_API_KEY', 'XDG_CONFIG_HOME'],
+  nx: true,
+  state(folder, env) {
+    const own = join(env['XDG_DATA_HOME'] || join(homeOf(env), '.local', 'share'), 'opencode');
+    const data = join(folder, 'opencode', 'data');
+    copyIfPresent(join(own, 'auth.json'), join(data, 'opencode', 'auth.json'));
+    return { XDG_DATA_HOME: data, XDG_STATE_HOME: join(folder, 'opencode', 'state'), XDG_CACHE_HOME: join(folder, 'opencode', 'cache') };
+  },
+};
 
 /**
  * The `fanout` agent's definition. OpenCode evaluates the last rule that matches,
@@ -70,7 +97,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * variable over every opencode.json; a value the user already set is kept, with
  * the agent added to it.
  */
-function opencodeEnv(options: AgentOptions, env: NodeJS.ProcessEnv): Record<string, string> {
+function opencodeEnv(options: AgentOptions, env: NodeJS.ProcessEnv, session?: AgentSession): Record<string, string> {
   // Checked here, before any worktree exists: without a provider, OpenCode fails only once the session runs, and says "Unexpected server error".
   if (options.model !== undefined && !/^[^/\s]+\/\S+$/.test(options.model)) {
     throw new Error(
@@ -106,7 +133,8 @@ function opencodeEnv(options: AgentOptions, env: NodeJS.ProcessEnv): Record<stri
     config = parsed;
   }
   const agents = isRecord(config['agent']) ? config['agent'] : {};
-  const definition = opencodeAgentDefinition(allowedCommands ?? OPENCODE_DEFAULT_ALLOWED_COMMANDS);
+  const defaults = session?.sandbox ? sandboxedAllowedCommands(session.project) : OPENCODE_DEFAULT_ALLOWED_COMMANDS;
+  const definition = opencodeAgentDefinition(allowedCommands ?? defaults);
   return {
     OPENCODE_CONFIG_CONTENT: JSON.stringify({
       ...config,
@@ -248,6 +276,7 @@ export const opencodeCli: CliAgentSpec = {
   env: opencodeEnv,
   parse: parseOpencodeOutput,
   transient: { patterns: OPENCODE_TRANSIENT },
+  sandbox: OPENCODE_SANDBOX,
 };
 
 export const opencodeAgent = createCliAgent(opencodeCli);

@@ -21,12 +21,12 @@ export function resolveAgent(name: string, where: string): AgentAdapter {
 }
 
 /**
- * The agent, once it is known to exist and to have what it needs: the check a
- * run makes before it creates anything, so a bad setting costs no worktree.
+ * The agent, once it is known to exist and to have what it needs: what a run
+ * asks before it creates anything, so a bad setting costs no worktree.
  */
 export function assertAgentReady(name: string, settings: AgentSettings, where: string): AgentAdapter {
   const agent = resolveAgent(name, where);
-  const problem = agent.check?.(settings);
+  const problem = agent.settingsProblem?.(settings);
   if (problem) throw new Error(`${where}: ${problem}`);
   return agent;
 }

@@ -1,13 +1,12 @@
 import { existsSync, readFileSync } from 'fs';
-import { join } from 'path';
 import { IntegrationRefused, writeWhole } from '../session/integrate';
 import type { SessionResult } from '../session/result';
-import { sessionDir } from '../../constants';
+import { resultFile, sessionDir } from '../../constants';
 import { landSession, type LandingInput, type LandingOutcome } from './land';
 
 /** The task's session record, or why there is none to land. */
 export function readRecord(workspaceRoot: string, project: string, sessionTarget: string): SessionResult {
-  const file = join(sessionDir(workspaceRoot, project), 'result.json');
+  const file = resultFile(workspaceRoot, project);
   if (!existsSync(file)) {
     throw new Error(
       `no session record at ${file}: run the session first (nx run ${project}:${sessionTarget}, which nx run ${project}:fanout runs).`,
@@ -34,7 +33,7 @@ export async function landRecord(
   options: { sessionTarget: string } & Pick<LandingInput, 'wired' | 'log'>,
 ): Promise<{ result: SessionResult; outcome?: LandingOutcome }> {
   const dir = sessionDir(workspaceRoot, project);
-  const file = join(dir, 'result.json');
+  const file = resultFile(workspaceRoot, project);
   const record = readRecord(workspaceRoot, project, options.sessionTarget);
   try {
     const outcome = await landSession({ workspaceRoot, project, sessionDir: dir, record, ...options });

@@ -14,7 +14,9 @@ import {
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { RUN_START, sessionResult, writeSessionResults } from '../../testing/session-results';
-import { readSessionResults, renderReportHtml, renderReportMarkdown, reportDue, writeReport, type VerifySummary } from './report';
+import { renderReportHtml } from './html';
+import { renderReportMarkdown } from './markdown';
+import { readSessionResults, writeReport, type VerifySummary } from './report';
 import type { SessionResult } from '../session/result';
 import { capDiff, type SessionDiff } from '../session/session-diff';
 import { gitIn } from '../../testing/git-workspace';
@@ -118,40 +120,6 @@ describe('readSessionResults', () => {
       expect.stringMatching(/^\.fanout\/sessions\/foreign\/result\.json is not a session result \(status "done"\)/),
       expect.stringMatching(/^\.fanout\/sessions\/running\/result\.json does not exist: the session is still running/),
     ]);
-  });
-});
-
-describe('reportDue: which session of a run writes the report', () => {
-  let root: string;
-  beforeEach(() => {
-    root = mkdtempSync(join(tmpdir(), 'fanout-report-due-'));
-  });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
-
-  const record = (project: string, mtime: Date) => {
-    const file = join(root, '.fanout', 'sessions', project, 'result.json');
-    mkdirSync(join(file, '..'), { recursive: true });
-    writeFileSync(file, '{}');
-    utimesSync(file, mtime, mtime);
-  };
-
-  it("is the run's last session to end: every other task of the run has a result written since the run began", () => {
-    const startedAt = Date.parse('2026-12-03T10:00:00Z');
-    const run = { projects: ['orders', 'invoices', '@shop/profile'], startedAt };
-    record('orders', new Date(startedAt + 5_000));
-    // invoices' result is from an earlier run; @shop/profile has none yet.
-    record('invoices', new Date(startedAt - 60_000));
-    expect(reportDue(root, run, { project: 'orders', failed: false })).toBe(false);
-    record('invoices', new Date(startedAt + 6_000));
-    expect(reportDue(root, run, { project: 'orders', failed: false })).toBe(false);
-    record('@shop/profile', new Date(startedAt + 7_000));
-    expect(reportDue(root, run, { project: '@shop/profile', failed: false })).toBe(true);
-  });
-
-  it('is every session that failed, and every session where the run start is unknown', () => {
-    const run = { projects: ['orders', 'invoices'], startedAt: Date.now() };
-    expect(reportDue(root, run, { project: 'orders', failed: true })).toBe(true);
-    expect(reportDue(root, { ...run, startedAt: undefined }, { project: 'orders', failed: false })).toBe(true);
   });
 });
 

@@ -1,6 +1,5 @@
 import {
   AssignmentError,
-  DEFAULT_TIMEOUT_MS,
   FRONT_MATTER_SCHEMA,
   parseAssignment,
   parseDuration,
@@ -9,6 +8,7 @@ import {
   resolveWiredFiles,
   type AssignmentFields,
 } from './assignment';
+import { DEFAULT_TIMEOUT_MS } from '../../constants';
 
 const FILE = 'libs/orders/fanout.md';
 

@@ -3,6 +3,7 @@ import { splitTemplate } from '../agents/argv';
 import { isPlainName } from '../naming/names';
 import { editDistance } from '../naming/edit-distance';
 import { durationMs } from '../system/duration';
+import { DEFAULT_AGENT, DEFAULT_REPAIRS, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, FANOUT_DIR } from '../../constants';
 
 /**
  * A task's assignment: the `fanout.md` at its project root. YAML front matter
@@ -35,18 +36,10 @@ export interface Assignment {
   text: string;
 }
 
-export const DEFAULT_AGENT = 'pattern';
-export const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
-/** Repair rounds a session gets after its first attempt, unless fanout.md or the plugin options say otherwise. */
-export const DEFAULT_REPAIRS = 2;
+// Where the session's modules still look for it.
+
 /** More would only spend the session's time and the provider's money on an agent that is not converging. */
 export const MAX_REPAIRS = 10;
-/**
- * Where a session writes by default: its project's sources. Everything a session
- * may write is an output of the cached fanout target (replayed from the cache),
- * so the default keeps the project's own configuration out of it.
- */
-export const DEFAULT_SCOPE: readonly string[] = ['src'];
 
 /**
  * The placeholder source \`nx g fanout:task\` writes at \`<projectRoot>/src/index.ts\`,
@@ -76,7 +69,7 @@ export const FRONT_MATTER_SCHEMA = {
   },
   repairs: {
     type: 'count',
-    expects: `how many repair rounds the agent gets when its work fails the gate or the checks (0 to ${MAX_REPAIRS}, default 2)`,
+    expects: `how many repair rounds the agent gets when its work fails the gate or the checks (0 to ${MAX_REPAIRS}, default ${DEFAULT_REPAIRS})`,
   },
   wire: {
     type: 'wired',
@@ -158,7 +151,7 @@ export function wiredPath(path: string): { path: string } | { problem: string } 
   if (segments.length === 0 || segments.includes('..')) {
     return { problem: `"wire" entry "${path}" is not a file inside the workspace; give files relative to the workspace root.` };
   }
-  if (segments[0] === '.fanout' || segments[0] === '.git' || segments[0] === 'node_modules') {
+  if (segments[0] === FANOUT_DIR || segments[0] === '.git' || segments[0] === 'node_modules') {
     return { problem: `"wire" entry "${path}" is inside ${segments[0]}/, which no session may edit.` };
   }
   return { path: segments.join('/') };

@@ -6,7 +6,7 @@ import { agentScript, commandTask, createWorkspace, gitIn, sessionSpec, write, t
 import { parseAssignment, renderAssignment } from './assignment';
 import { assembleBase } from './prompt';
 import { copySessionFile, IntegrationRefused } from './integrate';
-import { type SessionSpec } from './session';
+import { type SessionSpec } from './session-spec';
 import { present } from '../system/files';
 import { bytes } from '../../testing/workspace-bytes';
 

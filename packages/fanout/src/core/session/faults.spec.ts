@@ -15,7 +15,8 @@ import {
   type TestWorkspace,
 } from '../../testing/git-workspace';
 import { LOG_HEAD_BYTES, LOG_TAIL_BYTES } from '../system/capped-output';
-import { discardSession, type SessionResult } from './session';
+import { discardSession } from './session';
+import type { SessionResult } from './result';
 import { runAndLand } from '../../testing/run-and-land';
 
 /**

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
 import { join, relative } from 'path';
+import { ASSIGNMENT_OPENING } from '../agents/cache-prefix';
 
 export interface ContextSources {
   workspaceRoot: string;
@@ -39,19 +40,11 @@ export interface AssembledContext {
   /** The base context, then the assignment: what an agent gets as one prompt. */
   prompt: string;
   /**
-   * The assignment alone, for an agent that carries the base context apart (in its
-   * system prompt): it opens with ASSIGNMENT_OPENING, the same text in every session.
+   * The assignment alone, for an agent that sends the base context apart as the run's
+   * cache prefix (agents/cache-prefix.ts): it opens with ASSIGNMENT_OPENING, the same text in every session.
    */
   assignment: string;
 }
-
-/**
- * The first line of an assignment sent apart from the base context. Claude Code
- * fingerprints a few characters of the first 21 of the user's prompt into its system prompt
- * (the `cc_version` of its billing header), so every session's prompt opens the same way:
- * else that block, which comes before the base context, would differ between sessions.
- */
-export const ASSIGNMENT_OPENING = 'The shared context of this fan-out (conventions, contracts, reference) is in your system prompt.\n';
 
 const SOURCE = /\.(ts|tsx|js|jsx|mts|cts|json|md)$/;
 const SKIP = new Set(['node_modules', 'dist', 'out-tsc', 'coverage', 'test-output', '.turbo']);

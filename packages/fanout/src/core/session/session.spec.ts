@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { taskPlaceholder } from './assignment';
 import { gitIn, sessionSpec, write } from '../../testing/git-workspace';
-import { type SessionSpec } from './session';
+import { type SessionSpec } from './session-spec';
 
 /**
  * Sessions against a real git repository: real worktrees, real processes.

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'async_hooks';
 import { beginSetup, sessionsSettingUp, whenSetupsEnd } from './setting-up';
 
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 5));
@@ -38,5 +39,15 @@ describe('work that waits for the sessions setting up', () => {
     cancelDue();
     await nextTurn();
     expect(ran).toEqual([]);
+  });
+
+  it("runs in the context of the session that asked for it, not of the one whose setup ended last: its output and errors stay that session's", async () => {
+    const session = new AsyncLocalStorage<string>();
+    const seen: (string | undefined)[] = [];
+    const endOthersSetup = session.run('other', () => beginSetup());
+    session.run('asking', () => whenSetupsEnd(() => seen.push(session.getStore())));
+    session.run('other', () => endOthersSetup());
+    await nextTurn();
+    expect(seen).toEqual(['asking']);
   });
 });

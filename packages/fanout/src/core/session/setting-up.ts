@@ -1,9 +1,14 @@
+import { AsyncResource } from 'async_hooks';
+
 /**
  * The sessions of this process that are setting up: from their start to their
  * agent's. In a batch every session of the run shares one thread, and some work
  * that can wait holds it for long (loading the compiler for the checks: about half
  * a second); that work waits until no session is setting up, so that a batch's
  * sessions all start their agents first.
+ *
+ * Per-process state, on purpose: what it guards is the process's one thread, which
+ * every session the process runs shares, whichever run it belongs to.
  */
 const settingUp = new Set<object>();
 let waiting: Array<() => void> = [];
@@ -36,7 +41,8 @@ export function whenSetupsEnd(work: () => void): () => void {
     if (!cancelled) timer = setTimeout(work, 0);
   };
   if (settingUp.size === 0) start();
-  else waiting.push(start);
+  // Run where it was asked for, not in the session whose setup ended last: its output and its errors are its own task's.
+  else waiting.push(AsyncResource.bind(start));
   return () => {
     cancelled = true;
     if (timer) clearTimeout(timer);

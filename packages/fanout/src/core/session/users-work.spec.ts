@@ -4,7 +4,7 @@ import { join } from 'path';
 import { agentScript, commandTask, createWorkspace, gitIn, sessionSpec, write, type TestWorkspace } from '../../testing/git-workspace';
 import { parseAssignment } from './assignment';
 import { assembleBase } from './prompt';
-import { type SessionSpec } from './session';
+import { type SessionSpec } from './session-spec';
 import { bytes } from '../../testing/workspace-bytes';
 
 /**

@@ -1,4 +1,4 @@
-import { execFile } from 'child_process';
+import { execFile, execFileSync } from 'child_process';
 import { existsSync, readFileSync, statSync } from 'fs';
 import { join, resolve } from 'path';
 
@@ -10,6 +10,8 @@ const IDENTITY = ['-c', 'user.name=fanout', '-c', 'user.email=fanout@localhost',
  * `status`, which would make the user's own git commands fail meanwhile.
  */
 const CONCURRENCY = ['-c', 'gc.auto=0', '-c', 'maintenance.auto=false'];
+/** Never ask for credentials, and never take the index lock the user's own git commands need. */
+const QUIET = { GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' };
 
 export class GitError extends Error {
   constructor(
@@ -28,7 +30,7 @@ export function git(cwd: string, args: string[], options: { allowFailure?: boole
     execFile(
       'git',
       [...IDENTITY, ...CONCURRENCY, ...args],
-      { cwd, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' } },
+      { cwd, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, ...QUIET } },
       (error, stdout, stderr) => {
         if (error && !options.allowFailure) {
           reject(new GitError(args, String(stderr), typeof error.code === 'number' ? error.code : null));
@@ -103,7 +105,25 @@ export function headFromFiles(root: string): string | undefined {
   }
 }
 
+const REV_PARSE_HEAD = ['rev-parse', '--verify', '-q', 'HEAD'];
+
 /** The commit HEAD names ('' when there is none): from the files where they tell, else from git. */
 export async function headCommit(root: string): Promise<string> {
-  return headFromFiles(root) ?? (await git(root, ['rev-parse', '--verify', '-q', 'HEAD'], { allowFailure: true })).trim();
+  return headFromFiles(root) ?? (await git(root, REV_PARSE_HEAD, { allowFailure: true })).trim();
+}
+
+/** headCommit for callers that cannot wait, such as the report written on a task's way out; '' also when git fails. */
+export function headCommitSync(root: string): string {
+  const fromFiles = headFromFiles(root);
+  if (fromFiles !== undefined) return fromFiles;
+  try {
+    return execFileSync('git', [...IDENTITY, ...CONCURRENCY, ...REV_PARSE_HEAD], {
+      cwd: root,
+      encoding: 'utf-8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...QUIET },
+    }).trim();
+  } catch {
+    return '';
+  }
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { headCommit, headFromFiles } from './git';
+import { headCommit, headCommitSync, headFromFiles } from './git';
 
 /** HEAD read from a repository's files: what git says, or undefined where git must be asked. */
 describe('headFromFiles', () => {
@@ -27,6 +27,16 @@ describe('headFromFiles', () => {
   it('is undefined before the first commit, and headCommit says there is none', async () => {
     expect(headFromFiles(root)).toBeUndefined();
     await expect(headCommit(root)).resolves.toBe('');
+    expect(headCommitSync(root)).toBe('');
+  });
+
+  it('headCommitSync says there is none outside a git repository', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'fanout-head-outside-'));
+    try {
+      expect(headCommitSync(outside)).toBe('');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it("reads a branch's loose ref", async () => {
@@ -67,5 +77,6 @@ describe('headFromFiles', () => {
     mkdirSync(sub, { recursive: true });
     expect(headFromFiles(sub)).toBeUndefined();
     await expect(headCommit(sub)).resolves.toBe(revParse(root));
+    expect(headCommitSync(sub)).toBe(revParse(root));
   });
 });

@@ -39,6 +39,11 @@ export async function withLock<T>(path: string, work: () => Promise<T>, timeoutM
   }
 }
 
+/**
+ * Each lock's queue of this process's callers, by the lock file's path. Per-process
+ * state, on purpose: the lock file orders processes, and this orders the callers
+ * within one, whichever run or session they belong to.
+ */
 const queues = new Map<string, Promise<void>>();
 
 /** Whether process `pid` runs (EPERM: it does, as another user). */
@@ -107,6 +112,7 @@ function takeOverStale(path: string): void {
   rmSync(aside, { force: true });
 }
 
+/** This process's drafts so far: each draft file's name is unique within the process (its pid names the process). */
 let drafts = 0;
 
 /**

@@ -1,5 +1,7 @@
 import { spawn } from 'child_process';
 import { readdirSync, readFileSync } from 'fs';
+import { addDenials, type ProcessSandbox } from '../sandbox/session-sandbox';
+import { parseDenials, sandboxCommand } from '../sandbox/sandbox';
 import { CappedOutput } from './capped-output';
 import { createStreamRedactor } from './redact';
 
@@ -19,6 +21,8 @@ export interface ProcessOptions {
   captureBytes?: number;
   /** Called with each piece of stdout as it arrives (redacted): to watch a process that reports events. */
   onStdout?: (text: string) => void;
+  /** Runs the process inside the sandbox under this policy; what the sandbox denied is added to its `denied`. */
+  sandbox?: ProcessSandbox;
 }
 
 export interface ProcessResult {
@@ -65,7 +69,9 @@ function installSignalHandlers(): void {
  */
 export function runProcess(argv: readonly string[], options: ProcessOptions): Promise<ProcessResult> {
   installSignalHandlers();
-  const [program, ...args] = argv;
+  // Every agent process goes through here: sandboxed, it is the sandbox's runner that starts it.
+  const sandboxed = options.sandbox && sandboxCommand(options.sandbox.policy, argv[0], argv.slice(1), options.env);
+  const [program, ...args] = sandboxed ? [sandboxed.command, ...sandboxed.args] : argv;
   const log = new CappedOutput(options.logFile, { echo: options.echo });
   const capture = options.captureBytes ?? 1024 * 1024;
   // The last `capture` characters of stdout, as a queue of chunks: no string that grows with the output.
@@ -75,7 +81,7 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
   return new Promise((resolve) => {
     const child = spawn(program, args, {
       cwd: options.cwd,
-      env: options.env,
+      env: sandboxed ? sandboxed.env : options.env,
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -123,6 +129,11 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
         running.delete(child.pid);
       }
       for (const stream of ['stdout', 'stderr'] as const) emit(redactors[stream].end(), stream);
+      if (sandboxed && options.sandbox) {
+        // The runner's log, and what the process's own refusals named ("EROFS: read-only file system, ...").
+        addDenials(options.sandbox.denied, [...sandboxed.denials(), ...parseDenials(stderrTail)]);
+        sandboxed.cleanup();
+      }
       const joined = captured.join('');
       const stdout = joined.length > capture ? joined.slice(joined.length - capture) : joined;
       void log.end().then(() => resolve({ exitCode, signal, timedOut, stdout, stderr: stderrTail }));

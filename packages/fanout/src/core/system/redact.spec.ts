@@ -48,6 +48,15 @@ describe('createRedactor', () => {
   it('redacts the longer of two overlapping secrets whole', () => {
     expect(createRedactor({ A_KEY: 'secret', B_KEY: 'secret-and-more' })('secret-and-more')).toBe('[REDACTED]');
   });
+
+  it('learns the secrets of another environment with add(), keeping those it had, the longer whole', () => {
+    const growing = createRedactor({ A_KEY: 'secret' });
+    expect(growing('secret-and-more, extra-token')).toBe('[REDACTED]-and-more, extra-token');
+    growing.add({ B_KEY: 'secret-and-more', C_TOKEN: 'extra-token', PATH: '/usr/bin' });
+    expect(growing('secret-and-more, extra-token, secret, /usr/bin')).toBe('[REDACTED], [REDACTED], [REDACTED], /usr/bin');
+    // What a stream holds back grows with it: the start of a secret learnt later.
+    expect(growing.unfinished?.('output extra-to')).toBe('extra-to'.length);
+  });
 });
 
 describe('secretValues', () => {

@@ -42,7 +42,10 @@ function startOf(value: string, text: string): number {
   return 0;
 }
 
-export function createRedactor(env: NodeJS.ProcessEnv): Redactor {
+/** A redaction that can learn more secrets: `add(env)` redacts the secret values of `env` too, from then on. */
+export type GrowingRedactor = Redactor & { add(env: NodeJS.ProcessEnv): void };
+
+export function createRedactor(env: NodeJS.ProcessEnv): GrowingRedactor {
   const values = secretValues(env);
   const redact = (text: string) => {
     let result = text;
@@ -55,7 +58,12 @@ export function createRedactor(env: NodeJS.ProcessEnv): Redactor {
     const token = KEY_START.exec(text.slice(-TOKEN_HOLD))?.[0].length ?? 0;
     return values.reduce((hold, value) => Math.max(hold, startOf(value, text)), token);
   };
-  return Object.assign(redact, { unfinished });
+  const add = (more: NodeJS.ProcessEnv) => {
+    // Longest first, as secretValues() sorts them: a secret that holds another is replaced whole.
+    values.push(...secretValues(more));
+    values.sort((a, b) => b.length - a.length);
+  };
+  return Object.assign(redact, { unfinished, add });
 }
 
 /**

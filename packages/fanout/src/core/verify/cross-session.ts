@@ -3,12 +3,12 @@ import { join } from 'path';
 import { extractClaims, normalizeRoute } from '../checks/claims';
 import type { SessionResult } from '../session/result';
 import { readWiredEditsFile } from '../session/wiring';
-import { FANOUT_DIR } from '../../constants';
+import { sessionDir } from '../../constants';
 
 /**
  * Cross-session checks over the integrated workspace: each session can be right
  * on its own and the sessions wrong together. Plain data in (the sessions'
- * result.json and the files they integrated), problems out.
+ * result.json and the files they landed in the workspace), problems out.
  */
 export interface VerifyProblem {
   kind: 'symbol-collision' | 'route-collision' | 'port-collision' | 'dependency-conflict' | 'wiring-collision';
@@ -154,7 +154,7 @@ function wiringCollisions(input: CrossSessionInput): VerifyProblem[] {
     if (!result.wired?.length) continue;
     let edits;
     try {
-      edits = readWiredEditsFile(join(input.workspaceRoot, FANOUT_DIR, 'sessions', result.project));
+      edits = readWiredEditsFile(sessionDir(input.workspaceRoot, result.project));
     } catch {
       continue;
     }

@@ -1,18 +1,17 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
 import { readFileSync } from 'fs';
-import { join } from 'path';
 import { BufferedTaskOutput, withTaskOutput } from '../../core/system/task-output';
 import { writeReport } from '../../core/report/report';
 import type { SessionResult } from '../../core/session/result';
-import { runTasksInBatch, type BatchTaskResult } from '../batch-tasks';
-import { sessionDir } from '../../constants';
+import { runTasksInBatch, taskContext, type BatchTaskResult } from '../batch-tasks';
+import { resultFile } from '../../constants';
 import { landTask } from './land';
 import type { LandExecutorSchema } from './schema';
 
 /** When a task's session ended, from its record: the order its run recorded the sessions in. */
 function sessionEnded(workspaceRoot: string, project: string): string {
   try {
-    return (JSON.parse(readFileSync(join(sessionDir(workspaceRoot, project), 'result.json'), 'utf-8')) as SessionResult).endedAt ?? '';
+    return (JSON.parse(readFileSync(resultFile(workspaceRoot, project), 'utf-8')) as SessionResult).endedAt ?? '';
   } catch {
     return '';
   }
@@ -34,16 +33,9 @@ export default async function* landBatch(
   const ordered = Object.keys(taskGraph.tasks).sort((a, b) => (ended.get(a) ?? '').localeCompare(ended.get(b) ?? '') || a.localeCompare(b));
   const tasks = Object.fromEntries(ordered.map((id) => [id, taskGraph.tasks[id]]));
   let left = ordered.length;
-  const landings = runTasksInBatch({ tasks, dependencies: taskGraph.dependencies }, 1, (id, output: BufferedTaskOutput) => {
-    const task = taskGraph.tasks[id];
-    const taskContext: ExecutorContext = {
-      ...context,
-      projectName: task.target.project,
-      targetName: task.target.target,
-      configurationName: task.target.configuration,
-    };
-    return withTaskOutput(output, () => landTask(inputs[id] ?? {}, taskContext, { report: 'none' }));
-  });
+  const landings = runTasksInBatch({ tasks, dependencies: taskGraph.dependencies }, 1, (id, output: BufferedTaskOutput) =>
+    withTaskOutput(output, () => landTask(inputs[id] ?? {}, taskContext(context, taskGraph.tasks[id]), { report: 'none' })),
+  );
   for await (const result of landings) {
     if (--left === 0) {
       try {

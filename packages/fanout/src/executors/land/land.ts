@@ -5,11 +5,11 @@ import type { LandingOutcome } from '../../core/landing/land';
 import { landRecord } from '../../core/landing/land-record';
 import { parseAssignment } from '../../core/session/assignment';
 import type { SessionResult } from '../../core/session/result';
-import { runStartedAt } from '../../core/session/lead';
+import { runStartedAt } from '../../core/session/cache-prefix-lead';
 import { writeToTask } from '../../core/system/task-output';
 import { fanoutTasks } from '../../core/graph/run-tasks';
 import { writeReport } from '../../core/report/report';
-import { ASSIGNMENT_FILE, fanoutTargetName, readPluginOptions, sessionDir, sessionTargetName } from '../../constants';
+import { ASSIGNMENT_FILE, fanoutTargetName, readPluginOptions, resultFile, sessionTargetName } from '../../constants';
 import type { LandExecutorSchema } from './schema';
 
 function say(line: string, level: 'info' | 'warn' | 'error' = 'info'): void {
@@ -48,7 +48,7 @@ function lastToLand(workspaceRoot: string, projects: readonly string[], startedA
   if (startedAt === undefined) return true;
   return projects.every((project) => {
     try {
-      const result = JSON.parse(readFileSync(join(sessionDir(workspaceRoot, project), 'result.json'), 'utf-8')) as SessionResult;
+      const result = JSON.parse(readFileSync(resultFile(workspaceRoot, project), 'utf-8')) as SessionResult;
       return result.integratedAt !== undefined && Date.parse(result.integratedAt) >= startedAt - 1000;
     } catch {
       return false;

@@ -1,7 +1,7 @@
 import type { ExecutorContext, ProjectGraph, TaskGraph } from '@nx/devkit';
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { agentScript, commandTask, createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
+import { agentScript, commandTask, createWorkspace, gitIn, spawnTypeScript, write, type TestWorkspace } from '../../testing/git-workspace';
 import { BufferedTaskOutput, writeOutput, withTaskOutput } from '../../core/system/task-output';
 import landBatch from '../land/batch';
 import { processCommandLine, systemReaders, type ProcessReaders } from '../../core/system/process-info';
@@ -383,4 +383,118 @@ console.log('agent wrote ' + project + ', greeted ' + process.env.FANOUT_GREETIN
     expect(report).toContain('orders');
     expect(report).toContain('products');
   });
+});
+
+describe('runBatch: the run plan, built once for every task', () => {
+  it('refuses wrong plugin options for each task, with what is wrong, before any session starts', async () => {
+    const ws = createWorkspace(['orders', 'products']);
+    try {
+      const taskGraph = graphOf(['orders', 'products']);
+      const roots = { contracts: 'libs/contracts', users: 'libs/users', orders: 'libs/orders', products: 'libs/products' };
+      const context: ExecutorContext = {
+        root: ws.root,
+        cwd: ws.root,
+        isVerbose: false,
+        projectGraph: {
+          nodes: Object.fromEntries(Object.entries(roots).map(([name, root]) => [name, { name, type: 'lib', data: { root } }])),
+          dependencies: Object.fromEntries(Object.keys(roots).map((name) => [name, []])),
+        },
+        taskGraph,
+        nxJsonConfiguration: { plugins: [{ plugin: 'fanout', options: { portBase: '30000' } }] },
+        projectsConfigurations: { version: 2, projects: {} },
+      };
+      const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      let results: BatchTaskResult[];
+      try {
+        results = await collect(runBatch(taskGraph, {}, {}, context, 2, () => ({ env: process.env })));
+      } finally {
+        write.mockRestore();
+      }
+      for (const project of ['orders', 'products']) {
+        const result = results.find((entry) => entry.task === `${project}:fanout`)?.result;
+        expect(result?.success).toBe(false);
+        expect(result?.terminalOutput).toBe(
+          `✖ ${project}: nx.json (fanout plugin options): "portBase" is a whole number from 1024 to 65535, without quotes (got "30000").\n`,
+        );
+      }
+      // No session started: no session folder, no worktree (the batch's report of the failures is all).
+      expect(existsSync(join(ws.root, '.fanout/sessions'))).toBe(false);
+      expect(existsSync(join(ws.root, '.fanout/worktrees'))).toBe(false);
+    } finally {
+      ws.remove();
+    }
+  });
+});
+
+describe("runBatch: an error nobody can catch is its own task's failure", () => {
+  let ws: TestWorkspace;
+
+  beforeAll(() => {
+    ws = createWorkspace(['orders', 'products', 'invoices']);
+    write(
+      ws.root,
+      'tsconfig.base.json',
+      JSON.stringify({ compilerOptions: { paths: { '@ws/contracts': ['libs/contracts/src/index.ts'] } } }),
+    );
+    const agent = agentScript(
+      ws,
+      'writes',
+      `const project = process.argv[2];
+cp.execSync('sleep ' + process.argv[3]);
+fs.writeFileSync(path.join('libs', project, 'src', project + '.ts'), "export const NAME = '" + project + "';\\n");`,
+    );
+    for (const project of ['orders', 'products', 'invoices']) {
+      write(ws.root, `libs/${project}/fanout.md`, commandTask(`node ${agent} {project} ${project === 'invoices' ? 2 : 0.2}`));
+    }
+    gitIn(ws.root, 'add', '-A');
+    gitIn(ws.root, 'commit', '-q', '-m', 'tasks');
+  });
+
+  afterAll(() => ws.remove());
+
+  /** The batch in a process of its own (testing/batch-child.ts): its exit code, its results, all it printed. */
+  async function batchInChild(plan: object): Promise<{ code: number | null; results: BatchTaskResult[]; output: string }> {
+    const child = spawnTypeScript(join(__dirname, '..', '..', 'testing', 'batch-child.ts'), [ws.root, JSON.stringify(plan)]);
+    const code = await new Promise<number | null>((resolve) => child.on('close', (exitCode) => resolve(exitCode)));
+    const output = child.output();
+    const results = output
+      .split('\n')
+      .filter((line) => line.startsWith('RESULT '))
+      .map((line) => JSON.parse(line.slice('RESULT '.length)) as BatchTaskResult);
+    return { code, results, output };
+  }
+
+  it('a throw in a timer and a promise nobody awaits fail their own tasks, with their messages; the other session goes on', async () => {
+    const { code, results, output } = await batchInChild({
+      tasks: ['orders', 'products', 'invoices'],
+      faults: { orders: 'timer', products: 'promise' },
+    });
+    expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
+    const byTask = Object.fromEntries(results.map((result) => [result.task, result.result]));
+    expect(Object.keys(byTask).sort()).toEqual(['invoices:fanout', 'orders:fanout', 'products:fanout']);
+    expect(byTask['orders:fanout'].success).toBe(false);
+    expect(byTask['orders:fanout'].terminalOutput).toContain("✖ orders: orders's work threw where nobody could catch it (timer)");
+    expect(byTask['products:fanout'].success).toBe(false);
+    expect(byTask['products:fanout'].terminalOutput).toContain("✖ products: products's work threw where nobody could catch it (promise)");
+    expect(byTask['invoices:fanout'].success).toBe(true);
+    expect(byTask['invoices:fanout'].terminalOutput).toContain('✔ invoices: command session recorded 1 file(s)');
+    expect(byTask['invoices:fanout'].terminalOutput).not.toContain('nobody could catch');
+  }, 60_000);
+
+  it('an error from work a task left behind, once it has ended, is said, and ends nothing', async () => {
+    const { code, results, output } = await batchInChild({ tasks: ['orders', 'invoices'], faults: { orders: 'late' } });
+    expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
+    expect(results.map((result) => [result.task, result.result.success]).sort()).toEqual([
+      ['invoices:fanout', true],
+      ['orders:fanout', true],
+    ]);
+    expect(output).toContain("[fanout] orders, after its task ended: orders's work threw where nobody could catch it (late)");
+  }, 60_000);
+
+  it('an error outside every task still ends the process, as it would without a batch', async () => {
+    const { code, results, output } = await batchInChild({ tasks: ['invoices'], outsideAfterMs: 300 });
+    expect(code).toBe(1);
+    expect(output).toContain('thrown outside every task');
+    expect(results).toEqual([]);
+  }, 60_000);
 });

@@ -3,16 +3,15 @@ import { availableParallelism, cpus } from 'os';
 import { processCommandLine, warnOnce, type ProcessInfoOptions } from '../../core/system/process-info';
 import { taskEnvironment } from '../../core/system/task-env';
 import { withTaskOutput } from '../../core/system/task-output';
-import { runTasksInBatch, type BatchTaskResult } from '../batch-tasks';
+import { runTasksInBatch, taskContext, type BatchTaskResult } from '../batch-tasks';
 
 export { runTasksInBatch, type BatchTaskResult };
 import { writeReport } from '../../core/report/report';
 import { whenSetupsEnd } from '../../core/session/setting-up';
+import { NX_DEFAULT_PARALLEL } from '../../constants';
 import { runFanoutTask } from './run';
+import { RunPlan } from './run-plan';
 import type { RunExecutorSchema } from './schema';
-
-/** Nx's default when neither --parallel nor nx.json's parallel says otherwise. */
-export const NX_DEFAULT_PARALLEL = 3;
 
 /** A --parallel value as Nx reads it: a count, or a percentage of the machine's cores. */
 function concurrency(value: string): number | undefined {
@@ -85,8 +84,9 @@ export function nxParallelism(
  * The fanout executor for a whole run in one process (Nx's batch mode, which the
  * executor prefers; `--batch=false` turns it off): every session runs as it would
  * in a process of its own, at most as many at once as Nx's --parallel, each with
- * its own terminal output. What a run works out from the graphs is worked out
- * once, and no task pays for starting a process and loading Nx and the plugin.
+ * its own terminal output. The run's plan (what every task shares) is worked out
+ * once and given to each task, and no task pays for starting a process and loading
+ * Nx and the plugin.
  */
 export default async function* runBatch(
   taskGraph: TaskGraph,
@@ -115,20 +115,30 @@ export default async function* runBatch(
       ),
     );
   };
+  // One plan per session target among the batch's tasks (a run has one); where the plugin options
+  // are wrong, what is wrong is each task's failure.
+  const plans = new Map<string, RunPlan | { error: unknown }>();
+  for (const target of new Set(Object.values(taskGraph.tasks).map((task) => task.target.target))) {
+    try {
+      plans.set(target, new RunPlan(context, target));
+    } catch (error) {
+      plans.set(target, { error });
+    }
+  }
   const sessions = runTasksInBatch(taskGraph, parallel, (id, output) => {
     const task = taskGraph.tasks[id];
-    const taskContext: ExecutorContext = {
-      ...context,
-      projectName: task.target.project,
-      targetName: task.target.target,
-      configurationName: task.target.configuration,
-    };
     ran++;
+    const plan = plans.get(task.target.target);
+    if (!(plan instanceof RunPlan)) throw plan?.error;
     // The environment Nx would give the task in a process of its own: its .env files loaded.
     const taskEnv = environment(task);
     return withTaskOutput(output, () => {
       if (taskEnv.env === undefined) output.write(`[fanout] ${taskEnv.why}; run with --batch=false to have them\n`, 'stderr');
-      return runFanoutTask(inputs[id] ?? {}, taskContext, { report: 'none', cleanUpLater, ...(taskEnv.env ? { env: taskEnv.env } : {}) });
+      return runFanoutTask(inputs[id] ?? {}, taskContext(context, task), plan, {
+        report: 'none',
+        cleanUpLater,
+        ...(taskEnv.env ? { env: taskEnv.env } : {}),
+      });
     });
   });
   let failed = false;

@@ -1,6 +1,14 @@
-import { CHECKS } from '../../core/checks/registry';
+import { CHECKS, type CheckSettings } from '../../core/checks/registry';
+import { MAX_REPAIRS } from '../../core/session/assignment';
 import { durationMs } from '../../core/system/duration';
-import type { FanoutPluginOptions } from '../../constants';
+import {
+  DEFAULT_LEAD_WAIT_MS,
+  DEFAULT_PORT_BASE,
+  DEFAULT_PORT_RANGE,
+  DEFAULT_STAGGER_MS,
+  FANOUT_TARGET,
+  type FanoutPluginOptions,
+} from '../../constants';
 import type { RunExecutorSchema } from './schema';
 import { readFileSync } from 'fs';
 import { join } from 'path';
@@ -47,7 +55,7 @@ function flag(name: string, value: unknown, problems: string[]): boolean | undef
 }
 
 /** The run's options, typed: unknown names and wrong types refused, numbers Nx parsed from text taken as text where text is meant. */
-export function normalizeRunOptions(options: Record<string, unknown>, target = 'fanout'): RunExecutorSchema {
+export function normalizeRunOptions(options: Record<string, unknown>, target = FANOUT_TARGET): RunExecutorSchema {
   const problems: string[] = [];
   const unknown = Object.keys(options).filter((key) => !KNOWN_OPTIONS.includes(key) && !VERIFY_OPTIONS.includes(key));
   for (const key of unknown) {
@@ -81,8 +89,8 @@ export function normalizeRunOptions(options: Record<string, unknown>, target = '
   const repairs = options['repairs'];
   if (repairs !== undefined) {
     const count = typeof repairs === 'string' && /^\d+$/.test(repairs.trim()) ? Number(repairs) : repairs;
-    if (typeof count === 'number' && Number.isInteger(count) && count >= 0 && count <= 10) normalized.repairs = count;
-    else problems.push(`--repairs is a whole number from 0 to 10 (got ${text(repairs)}).`);
+    if (typeof count === 'number' && Number.isInteger(count) && count >= 0 && count <= MAX_REPAIRS) normalized.repairs = count;
+    else problems.push(`--repairs is a whole number from 0 to ${MAX_REPAIRS} (got ${text(repairs)}).`);
   }
   for (const key of ['fresh', 'quiet'] as const) {
     const value = flag(key, options[key], problems);
@@ -138,11 +146,41 @@ export function checkPluginOptions(plugin: FanoutPluginOptions, where = 'nx.json
   }
   for (const key of ['stagger', 'leadWait'] as const) {
     const value = plugin[key] as unknown;
-    if (value === undefined || value === 0) continue;
-    const zero = typeof value === 'string' && /^\s*0+(\.0*)?\s*(ms|s|m|h)?\s*$/.test(value);
-    if (!zero && (typeof value !== 'string' && typeof value !== 'number' ? true : durationMs(value) === undefined)) {
+    if (value !== undefined && pluginDurationMs(value) === undefined) {
       problems.push(`${where}: "${key}" must be 0 or a duration such as "2s" or "500ms" (got ${text(value)}).`);
     }
   }
   if (problems.length > 0) throw new OptionsError(problems);
+}
+
+/** A plugin option's duration in milliseconds: 0 however zero is written ("0s"), undefined when it is no duration. */
+function pluginDurationMs(value: unknown): number | undefined {
+  if (value === 0 || (typeof value === 'string' && /^\s*0+(\.0*)?\s*(ms|s|m|h)?\s*$/.test(value))) return 0;
+  return typeof value === 'string' || typeof value === 'number' ? durationMs(value) : undefined;
+}
+
+/** The plugin options every session of a run shares, checked (checkPluginOptions) and with their defaults settled. */
+export interface RunSettings {
+  /** The first port of the run's first session; session n's ports start n × portRange above it. */
+  portBase: number;
+  portRange: number;
+  /** Session n starts its agent n × staggerMs after it began. */
+  staggerMs: number;
+  leadWaitMs: number;
+  copyFiles: readonly string[];
+  sparseCheckout: boolean;
+  checks: CheckSettings;
+}
+
+export function runSettings(plugin: FanoutPluginOptions): RunSettings {
+  checkPluginOptions(plugin);
+  return {
+    portBase: plugin.portBase ?? DEFAULT_PORT_BASE,
+    portRange: plugin.portRange ?? DEFAULT_PORT_RANGE,
+    staggerMs: plugin.stagger === undefined ? DEFAULT_STAGGER_MS : (pluginDurationMs(plugin.stagger) as number),
+    leadWaitMs: plugin.leadWait === undefined ? DEFAULT_LEAD_WAIT_MS : (pluginDurationMs(plugin.leadWait) as number),
+    copyFiles: plugin.copyFiles ?? [],
+    sparseCheckout: plugin.sparseCheckout !== false,
+    checks: { checks: plugin.checks, strictNaming: plugin.strictNaming },
+  };
 }

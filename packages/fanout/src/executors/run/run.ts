@@ -1,47 +1,26 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { existsSync, lstatSync, readFileSync } from 'fs';
+import { existsSync, lstatSync } from 'fs';
 import { join } from 'path';
 import { agentOptionsForRun } from '../../core/agents/agent-options';
 import { assertAgentReady } from '../../core/agents/registry';
 import {
   checkRepairs,
   checkTargetList,
-  DEFAULT_SCOPE,
-  parseAssignment,
   parseDuration,
   resolveTaskProjects,
   resolveWiredFiles,
   type Assignment,
 } from '../../core/session/assignment';
 import { gateTargets } from '../../core/session/gate';
-import { runKey } from '../../core/session/lead';
-import { durationMs } from '../../core/system/duration';
 import { writeToTask } from '../../core/system/task-output';
-import { assembleBase } from '../../core/session/prompt';
-import { readImportPaths } from '../../core/graph/import-paths';
-import { confirmIndependence, fanoutTasks, runKnowledge, sparseSelection, type RunTask } from '../../core/graph/run-tasks';
+import { assertIndependent } from '../../core/graph/run-tasks';
 import { writeReport } from '../../core/report/report';
-import { workspaceScope } from '../../core/session/scope';
 import { discardSession, runSession } from '../../core/session/session';
 import type { SessionResult } from '../../core/session/result';
 import type { RunExecutorSchema } from './schema';
-import { checkPluginOptions, normalizeRunOptions } from './normalize';
-import {
-  ASSIGNMENT_FILE,
-  CONVENTIONS_FILE,
-  DEFAULT_LEAD_WAIT_MS,
-  fanoutTargetName,
-  readPluginOptions,
-  recordedSubject,
-  type FanoutPluginOptions,
-} from '../../constants';
-
-function readAssignment(workspaceRoot: string, projectRoot: string): Assignment {
-  const file = `${projectRoot}/${ASSIGNMENT_FILE}`;
-  const path = join(workspaceRoot, file);
-  if (!existsSync(path)) throw new Error(`${file} does not exist.`);
-  return parseAssignment(readFileSync(path, 'utf-8'), file);
-}
+import { normalizeRunOptions } from './normalize';
+import { readAssignment, RunPlan } from './run-plan';
+import { ASSIGNMENT_FILE, recordedSubject, type FanoutPluginOptions } from '../../constants';
 
 /**
  * A line of the task's terminal output: its own sink in a batch, else Nx's logger.
@@ -51,31 +30,6 @@ function readAssignment(workspaceRoot: string, projectRoot: string): Assignment 
 function say(line: string, level: 'info' | 'warn' | 'error' = 'info'): void {
   if (writeToTask(`${line}\n`, level === 'info' ? 'stdout' : 'stderr')) return;
   (require('@nx/devkit') as typeof import('@nx/devkit')).logger[level](line);
-}
-
-/** A task's writable paths; only the running task's own broken assignment stops it (another's is reported by that task). */
-function taskScope(context: ExecutorContext, task: RunTask, root: string): readonly string[] {
-  let scope: readonly string[] = DEFAULT_SCOPE;
-  try {
-    scope = readAssignment(context.root, root).scope;
-  } catch (error) {
-    if (task.project === context.projectName) throw error;
-  }
-  return workspaceScope(root, scope);
-}
-
-/** A duration among the plugin options in milliseconds: `fallback` when unset, 0 when zero. */
-function durationOption(plugin: FanoutPluginOptions, name: 'stagger' | 'leadWait', fallback: number): number {
-  const value = plugin[name];
-  if (value === undefined) return fallback;
-  if (value === 0 || (typeof value === 'string' && /^\s*0+(\.0*)?\s*(ms|s|m|h)?\s*$/.test(value))) return 0;
-  const ms = durationMs(value);
-  if (ms === undefined) {
-    throw new Error(
-      `nx.json (fanout plugin options): "${name}" must be 0 or a duration such as "2s" or "500ms" (got ${JSON.stringify(value)}).`,
-    );
-  }
-  return ms;
 }
 
 /**
@@ -147,21 +101,36 @@ function writeReportSafely(workspaceRoot: string): void {
   }
 }
 
-/** fanout:run for one task, run in a process of its own by Nx. */
-export default function runExecutor(options: RunExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
-  return runFanoutTask(options, context, { report: 'when-due' });
+/** What a task prints when it fails before or outside its session: the task, and what went wrong. */
+function failed(project: string | undefined, error: unknown): { success: false } {
+  say(`✖ ${project}: ${error instanceof Error ? error.message : String(error)}`, 'error');
+  return { success: false };
+}
+
+/** fanout:run for one task, run in a process of its own by Nx: a run plan of its own, then its session. */
+export default async function runExecutor(options: RunExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
+  let plan: RunPlan;
+  try {
+    plan = new RunPlan(context, context.targetName);
+  } catch (error) {
+    if (!context.projectName) throw new Error('fanout:run must run as a project target.');
+    return failed(context.projectName, error);
+  }
+  return runFanoutTask(options, context, plan, { report: 'when-due' });
 }
 
 /**
- * One task's session. `report`: `when-due` writes the run's report when this is the
- * run's last session to end, or a failed one (a task in a process of its own cannot
- * know otherwise); `none` leaves it to the caller (a batch writes it once, at its end).
- * `env`: the session's environment, where it is not this process's (a batch's task).
- * `cleanUpLater`: takes a landed session's worktree clean-up (see SessionSpec).
+ * One task's session, in the run `plan` describes. `report`: `when-due` writes the
+ * run's report when this is the run's last session to end, or a failed one (a task
+ * in a process of its own cannot know otherwise); `none` leaves it to the caller (a
+ * batch writes it once, at its end). `env`: the session's environment, where it is
+ * not this process's (a batch's task). `cleanUpLater`: takes a landed session's
+ * worktree clean-up (see SessionSpec).
  */
 export async function runFanoutTask(
   options: RunExecutorSchema,
   context: ExecutorContext,
+  plan: RunPlan,
   {
     report,
     env,
@@ -173,15 +142,10 @@ export async function runFanoutTask(
   const node = context.projectGraph.nodes[project];
   const projectRoot = node.data.root;
   try {
-    const plugin = readPluginOptions(context.nxJsonConfiguration);
-    checkPluginOptions(plugin);
-    options = normalizeRunOptions(options as Record<string, unknown>, fanoutTargetName(plugin));
+    const { settings } = plan;
+    options = normalizeRunOptions(options as Record<string, unknown>, plan.landingTarget);
     const assignment = readAssignment(context.root, projectRoot);
     if (options.timeout !== undefined) assignment.timeoutMs = parseDuration(options.timeout, '--timeout');
-    const targetName = context.targetName ?? fanoutTargetName(plugin);
-    // Nx always passes the task graph to a project target; an executor called without one runs alone.
-    const taskGraph = context.taskGraph ?? { tasks: {}, dependencies: {} };
-    const tasks = fanoutTasks(taskGraph, targetName);
     // Every bad input is refused here, before anything is created: no worktree, no branch, no file.
     const file = `${projectRoot}/${ASSIGNMENT_FILE}`;
     assertAgentReady(
@@ -189,29 +153,28 @@ export async function runFanoutTask(
       { command: options.command ?? assignment.command },
       options.agent !== undefined || options.command !== undefined ? `${file} with --agent/--command` : file,
     );
-    const projectRoots = new Map(Object.values(context.projectGraph.nodes).map((entry) => [entry.name, entry.data.root]));
-    const runProjects = new Set(tasks.map((task) => task.project));
     const {
       contracts: { root: contractsRoot },
       reference: { root: referenceRoot },
-    } = resolveTaskProjects(assignment, { project, file }, projectRoots, runProjects);
+    } = resolveTaskProjects(assignment, { project, file }, plan.projectRoots, plan.runProjects);
     const wired = resolveWiredFiles(
       assignment.wire ?? [],
       { project, file, root: projectRoot, scope: assignment.scope },
-      projectRoots,
-      runProjects,
+      plan.projectRoots,
+      plan.runProjects,
       (path) => existsSync(join(context.root, path)) && lstatSync(join(context.root, path)).isFile(),
       [assignment.like, assignment.contracts],
     );
-    confirmIndependence(context.projectGraph, taskGraph, tasks, (task, root) => taskScope(context, task, root));
+    assertIndependent(plan.independence());
 
-    const [importPath] = readImportPaths(context.root, [{ name: assignment.contracts, root: contractsRoot }])[0].importPaths;
+    const importPath = plan.importPathOf(assignment.contracts, contractsRoot);
     if (!importPath)
       throw new Error(`the contracts library "${assignment.contracts}" has no import path (tsconfig paths or package.json name).`);
 
-    const index = tasks.findIndex((task) => task.project === project);
-    const portBase = plugin.portBase ?? 20_000;
-    const portRange = plugin.portRange ?? 100;
+    const index = Math.max(
+      plan.tasks.findIndex((task) => task.project === project),
+      0,
+    );
     const contracts = { project: assignment.contracts, root: contractsRoot, importPath };
     const reference = {
       project: assignment.like,
@@ -219,13 +182,12 @@ export async function runFanoutTask(
       subject: recordedSubject(context.projectGraph.nodes[assignment.like]?.data),
     };
     const agentName = options.agent ?? assignment.agent;
-    const landingName = fanoutTargetName(plugin);
     const { gate, repairs } = gateSettings(
       options,
       assignment,
-      plugin,
-      Object.keys(node.data.targets ?? {}).filter((target) => target !== landingName),
-      targetName,
+      plan.plugin,
+      Object.keys(node.data.targets ?? {}).filter((target) => target !== plan.landingTarget),
+      plan.targetName,
     );
     // Only now, with every input checked: --fresh discards what an earlier session of the task left.
     if (options.fresh) await discardSession(context.root, project);
@@ -237,26 +199,26 @@ export async function runFanoutTask(
       agent: options.agent,
       command: options.command,
       // What the cache key holds (the target's options), with env values and retry settings from nx.json.
-      agentOptions: agentOptionsForRun(options.agents?.[agentName], plugin.agents?.[agentName]),
+      agentOptions: agentOptionsForRun(options.agents?.[agentName], plan.plugin.agents?.[agentName]),
       model: options.model,
-      startDelayMs: Math.max(index, 0) * durationOption(plugin, 'stagger', 0),
-      lead: { run: runKey(), waitMs: durationOption(plugin, 'leadWait', DEFAULT_LEAD_WAIT_MS) },
+      startDelayMs: index * settings.staggerMs,
+      lead: { run: plan.leadRun(), waitMs: settings.leadWaitMs },
       contracts,
       reference,
-      base: assembleBase({ workspaceRoot: context.root, conventions: [CONVENTIONS_FILE], contracts, reference }),
-      copyFiles: plugin.copyFiles ?? [],
+      base: plan.baseFor({ contracts, reference }),
+      copyFiles: settings.copyFiles,
       // Sparse unless turned off: the session's project, the contracts, the reference and what they depend on.
-      sparse:
-        plugin.sparseCheckout === false
-          ? undefined
-          : sparseSelection(context.projectGraph, [project, assignment.contracts, assignment.like, ...wired.map((file) => file.project)]),
-      portBase: portBase + Math.max(index, 0) * portRange,
+      sparse: settings.sparseCheckout
+        ? plan.graph.sparseSelection([project, assignment.contracts, assignment.like, ...wired.map((file) => file.project)])
+        : undefined,
+      portBase: plan.portsAt(index).first,
       echo: !options.quiet,
-      checks: { checks: plugin.checks, strictNaming: plugin.strictNaming },
-      run: runKnowledge(context.root, context.projectGraph, project, tasks, (position) => ({
-        first: portBase + position * portRange,
-        last: portBase + (position + 1) * portRange - 1,
-      })),
+      checks: settings.checks,
+      run: plan.graph.knowledge(
+        project,
+        (position) => plan.portsAt(position),
+        () => plan.workspaceImportPaths(),
+      ),
       log: (line) => say(`[fanout] ${line}`),
       ...(env ? { env } : {}),
       ...(cleanUpLater ? { cleanUpLater } : {}),
@@ -270,7 +232,6 @@ export async function runFanoutTask(
     if (report === 'when-due' && result.status !== 'succeeded') writeReportSafely(context.root);
     return { success: result.status === 'succeeded' };
   } catch (error) {
-    say(`✖ ${project}: ${error instanceof Error ? error.message : String(error)}`, 'error');
-    return { success: false };
+    return failed(project, error);
   }
 }

@@ -1,7 +1,8 @@
 import { logger, type ExecutorContext, type ProjectGraph } from '@nx/devkit';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { dirname, join } from 'path';
+import { dirname, join, relative } from 'path';
+import { listFiles } from '../../core/system/files';
 import { gitIn } from '../../testing/git-workspace';
 import verifyExecutor from './verify';
 
@@ -76,6 +77,20 @@ describe('fanout:verify', () => {
     expect(report).toContain('orders');
     expect(report).toContain('products');
     expect(existsSync(join(root, '.fanout/report.html'))).toBe(true);
+  });
+
+  it('writes nothing to the workspace but the report, even for a session whose record has not landed (the fanout target lands it)', async () => {
+    write('libs/orders/src/orders.routes.ts', "export const routes = [{ method: 'GET', path: '/orders' }];\n");
+    session('orders', ['libs/orders/src/orders.routes.ts', 'libs/orders/src/orders.ts']);
+    session('products', []);
+    write('.fanout/sessions/orders/files/libs/orders/src/orders.ts', 'export const orders = 1;\n');
+    const snapshot = () => new Map(listFiles(root).map((file) => [relative(root, file), readFileSync(file, 'utf-8')]));
+    const before = snapshot();
+
+    await verifyExecutor({ skipAffected: true }, context());
+    const after = snapshot();
+    expect([...after.keys()].filter((file) => !before.has(file)).sort()).toEqual(['.fanout/report.html', '.fanout/report.md']);
+    for (const [file, content] of before) expect(after.get(file)).toBe(content);
   });
 
   it('fails on two sessions serving one route, and the report names the problem and both sessions', async () => {

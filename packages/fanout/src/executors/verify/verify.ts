@@ -84,8 +84,9 @@ function summaryLines(summary: VerifySummary): string[] {
 
 /**
  * `fanout-verify`: runs after every fanout task of the run and checks the
- * integrated whole, then writes the report. Fails with a summary naming each
- * problem and the sessions that caused it.
+ * integrated whole, then writes the report: the one thing it writes to the
+ * workspace (the fanout target lands the sessions' work). Fails with a summary
+ * naming each problem and the sessions that caused it.
  */
 export default async function verifyExecutor(options: VerifyExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
   try {

@@ -1,16 +1,13 @@
 import { logger, type Tree } from '@nx/devkit';
 import { join } from 'path';
 import type { SessionResult } from '../../core/session/result';
-import { FANOUT_DIR } from '../../constants';
+import { recordedFilesDir } from '../../core/landing/record';
+import { resultFile, sessionDir } from '../../constants';
 import type { TakeGeneratorSchema } from './schema';
 
-/** The session folder of a task, workspace-relative (a scoped name is a folder in its scope's). */
-function sessionFolder(project: string): string {
-  return join(FANOUT_DIR, 'sessions', ...project.split('/'));
-}
-
 function readRecord(tree: Tree, project: string): SessionResult {
-  const file = join(sessionFolder(project), 'result.json');
+  // Workspace-relative, as the Tree reads it.
+  const file = resultFile('', project);
   const text = tree.read(file, 'utf-8');
   if (text === null) {
     throw new Error(`${project} has no session record (${file}): run nx run ${project}:fanout first, then take what its landing kept.`);
@@ -42,15 +39,16 @@ export async function takeGenerator(tree: Tree, options: TakeGeneratorSchema): P
     logger.info(`fanout: the last landing of ${options.project} kept nothing of yours over the session's version; nothing to take.`);
     return;
   }
+  // Workspace-relative, as the Tree reads it.
+  const files = recordedFilesDir(sessionDir('', options.project));
   for (const path of paths) {
     const file = recorded.get(path);
     if (file?.status === 'deleted') {
       if (tree.exists(path)) tree.delete(path);
       continue;
     }
-    const copy = tree.read(join(sessionFolder(options.project), 'files', path));
-    if (copy === null)
-      throw new Error(`the session's copy of ${path} is missing from ${sessionFolder(options.project)}/files: run the task again.`);
+    const copy = tree.read(join(files, path));
+    if (copy === null) throw new Error(`the session's copy of ${path} is missing from ${files}: run the task again.`);
     tree.write(path, copy);
   }
   logger.info(`fanout: took the session's version of ${paths.join(', ')}.`);

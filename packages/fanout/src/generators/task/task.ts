@@ -13,8 +13,6 @@ import {
 import { posix } from 'path';
 import {
   assertInsideProject,
-  DEFAULT_AGENT,
-  DEFAULT_SCOPE,
   parseDuration,
   renderAssignment,
   resolveWiredFiles,
@@ -48,7 +46,7 @@ import {
   type LintAndTest,
 } from '../projects';
 import type { TaskGeneratorSchema } from './schema';
-import { ASSIGNMENT_FILE, CONTRACTS_TAG, recordedSubject, REFERENCE_TAG, TASK_TAG } from '../../constants';
+import { ASSIGNMENT_FILE, CONTRACTS_TAG, DEFAULT_AGENT, DEFAULT_SCOPE, recordedSubject, REFERENCE_TAG, TASK_TAG } from '../../constants';
 import { loadGenerator } from './external-generator';
 import { createSibling, siblingNames, type SiblingNames } from './sibling';
 import { updateJsonKeepingLayout } from '../update-json';

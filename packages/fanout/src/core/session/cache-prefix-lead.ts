@@ -4,9 +4,9 @@ import { processAlive } from '../system/lock';
 import { processStart, processStartedAt, warnOnce, type ProcessInfoOptions } from '../system/process-info';
 
 /**
- * The lead session of a run. A provider caches a prompt's prefix only once a
- * response to it has begun, so sessions that all start at once all miss and all
- * write the same base context to the cache. The first session of a run to reach
+ * The lead session of a run's cache prefix (agents/cache-prefix.ts). A provider caches
+ * a prompt's prefix only once a response to it has begun, so sessions that all start at
+ * once all miss and all write the same base context to the cache. The first session of a run to reach
  * its agent becomes the lead and starts at once; the others wait until the lead's
  * model has begun its first response (the cache then holds the prefix they share),
  * until the lead's agent has ended, or for at most `waitMs`.

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'os';
 import { join } from 'path';
 import type { ProcessReaders } from '../system/process-info';
-import { runKey, runStartedAt, takeLeadTurn, type LeadOptions } from './lead';
+import { runKey, runStartedAt, takeLeadTurn, type LeadOptions } from './cache-prefix-lead';
 
 describe('the lead session of a run', () => {
   let dir: string;

@@ -1,0 +1,113 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'fs';
+import { homedir, tmpdir } from 'os';
+import { dirname, join } from 'path';
+import { sandboxEnv } from './env';
+import { policySummary, sandboxPolicy, type ProviderEndpoint, type SandboxPolicy, type SandboxPolicySummary } from './policy';
+import type { SandboxDenial } from './sandbox';
+import type { SessionSandboxSetting } from './settings';
+
+/** What an agent needs from the sandbox: each adapter says it once, for every session. */
+export interface AgentSandboxNeeds {
+  /** The APIs it talks to: the host of each one's base URL variable (or its default) is reachable. */
+  providers?: readonly ProviderEndpoint[];
+  /** The variables it reads its key, base URL and configuration from (names, or prefixes ending in `*`). */
+  variables?: readonly string[];
+  /** It may run the workspace's nx: a cache and workspace data of its own, no daemon. */
+  nx?: boolean;
+  /**
+   * Its CLI's state (session store, configuration, login) in `folder`, a folder of the session's own
+   * that lasts all its rounds: copies what the CLI needs from the user's own state, and returns the
+   * variables that point the CLI at it. The user's own state folders stay unwritable.
+   */
+  state?(folder: string, env: NodeJS.ProcessEnv): Record<string, string>;
+}
+
+/** What runProcess needs to run a process sandboxed, and the list it adds what the sandbox denied to. */
+export interface ProcessSandbox {
+  policy: SandboxPolicy;
+  denied: SandboxDenial[];
+}
+
+/** Adds denials not seen before (same kind and target) to `into`. */
+export function addDenials(into: SandboxDenial[], denials: readonly SandboxDenial[]): void {
+  for (const denial of denials) {
+    if (!into.some((seen) => seen.kind === denial.kind && seen.target === denial.target)) into.push(denial);
+  }
+}
+
+/** Copies `from` to `to` when it is a file (a CLI's login or configuration the session's state folder needs). */
+export function copyIfPresent(from: string, to: string): void {
+  try {
+    if (!existsSync(from) || !statSync(from).isFile()) return;
+    mkdirSync(dirname(to), { recursive: true });
+    copyFileSync(from, to);
+  } catch {
+    // Unreadable: the CLI then says what it misses.
+  }
+}
+
+/** The home folder of `env` (HOME), else the process's. */
+export function homeOf(env: NodeJS.ProcessEnv): string {
+  return env['HOME'] || homedir();
+}
+
+/**
+ * One session's sandbox: its private folder (temp files, the CLI's state, its Nx cache), outside
+ * the checkout and removed when the session ends, the policy each of its agent's processes runs
+ * under, and every denial they met.
+ */
+export class SessionSandbox {
+  readonly denied: SandboxDenial[] = [];
+  private lastPolicy: SandboxPolicy | undefined;
+
+  private constructor(
+    readonly setting: SessionSandboxSetting,
+    readonly privateTemp: string,
+  ) {}
+
+  static open(setting: SessionSandboxSetting, project: string): SessionSandbox {
+    return new SessionSandbox(setting, mkdtempSync(join(tmpdir(), `fanout-${project}-`)));
+  }
+
+  /** The CLI's state folder: in the private folder, so it lasts the session's rounds (a resumed conversation) and no longer. */
+  get stateFolder(): string {
+    return join(this.privateTemp, 'state');
+  }
+
+  /**
+   * The agent's environment: the basics, its own variables and the `env` allow list out of `parent`
+   * (GITHUB_TOKEN, AWS_*, NPM_TOKEN stay out), then the variables that point its CLI at its state.
+   */
+  env(parent: NodeJS.ProcessEnv, needs: AgentSandboxNeeds | undefined): NodeJS.ProcessEnv {
+    const env = sandboxEnv(parent, { agentVariables: [...(needs?.variables ?? [])], allow: this.setting.env });
+    if (!needs?.state) return env;
+    mkdirSync(this.stateFolder, { recursive: true });
+    return { ...env, ...needs.state(this.stateFolder, env) };
+  }
+
+  /** What one of the agent's processes runs under: the worktree, the private folder, and its provider's API. */
+  process(options: { worktree: string; checkout: string; env: NodeJS.ProcessEnv; needs: AgentSandboxNeeds | undefined }): ProcessSandbox {
+    const policy = sandboxPolicy({
+      worktree: options.worktree,
+      privateTemp: this.privateTemp,
+      checkout: options.checkout,
+      home: homeOf(options.env),
+      denyRead: this.setting.denyRead,
+      providers: [...(options.needs?.providers ?? [])],
+      allowedDomains: this.setting.allowedDomains,
+      env: options.env,
+      nx: options.needs?.nx === true,
+    });
+    this.lastPolicy = policy;
+    return { policy, denied: this.denied };
+  }
+
+  /** The policy for result.json: paths, hosts and variable names, no values. */
+  summary(): SandboxPolicySummary | undefined {
+    return this.lastPolicy && policySummary(this.lastPolicy);
+  }
+
+  close(): void {
+    rmSync(this.privateTemp, { recursive: true, force: true });
+  }
+}
