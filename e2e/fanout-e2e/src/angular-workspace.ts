@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { runCommand } from './run-command';
@@ -36,7 +36,7 @@ export const STATE = 'shared-product-state';
 export const DETAIL_PAGE = 'products-product-detail-page';
 export const APP_MODULE = 'apps/shop/src/app/app.module.ts';
 
-/** The dependencies an NgModule app with lazy routes needs, and nothing more: the install stays small. */
+/** Angular 21, and of it only the packages an NgModule app with lazy routes needs, so that the install stays small. */
 export const ANGULAR_VERSION = '~21.2.0';
 
 interface Project {
@@ -64,11 +64,8 @@ const PROJECTS: Project[] = [
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const packageName = (project: string) => `${SCOPE}/${project}`;
 const byName = (name: string) => PROJECTS.find((project) => project.name === name) as Project;
-const up = (root: string) =>
-  root
-    .split('/')
-    .map(() => '..')
-    .join('/');
+/** The way back to the workspace root from a project's root (`../..`). */
+const up = (root: string) => root.replace(/[^/]+/g, '..');
 /** The project's compiled configuration: tsconfig.app.json for the app, tsconfig.lib.json for a library. */
 const buildConfig = (project: Project) => (project.type === 'application' ? 'tsconfig.app.json' : 'tsconfig.lib.json');
 const relativeTo = (from: Project, to: Project) => posix.relative(from.root, to.root);
@@ -357,9 +354,9 @@ export async function createAngularWorkspace(suite: string): Promise<TestWorkspa
   const root = join(parent, 'ws');
   const workspace = new TestWorkspace(root, yarnEnv(root, parent));
   try {
-    await workspace.run(process.execPath, ['-e', ''], INSTALLING);
     await runCommand('corepack', ['--version'], { cwd: parent, env: workspace.env });
   } catch (error) {
+    rmSync(parent, { recursive: true, force: true });
     throw new Error(
       `corepack, which runs the workspace's Yarn, did not start (${(error as Error).message.split('\n')[0]}). ` +
         'Node.js 16.9 to 24 ship it; elsewhere run "npm install -g corepack".',

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
  * - tokens are counted as four characters of a block's text (JSON for a tool).
  */
 
-export interface CacheBlock {
+interface CacheBlock {
   /** What the block is, for people: "tool Write", "system[2]", "message 0.3". */
   name: string;
   text: string;
@@ -48,7 +48,7 @@ function blockText(block: Record<string, unknown>): string {
 }
 
 /** A Messages API request body as cache blocks, in the order the provider caches them. */
-export function cacheBlocks(body: Record<string, unknown>): CacheBlock[] {
+function cacheBlocks(body: Record<string, unknown>): CacheBlock[] {
   const blocks: CacheBlock[] = [];
   for (const tool of list(body['tools']).filter(isJson)) {
     blocks.push({

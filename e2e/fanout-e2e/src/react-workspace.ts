@@ -39,7 +39,7 @@ describe('Section', () => {
 });
 `;
 
-export const SETTINGS_PAGE = `import type { Section } from '@shop/shared-types';
+const SETTINGS_PAGE = `import type { Section } from '@shop/shared-types';
 import styles from './feature-settings.module.css';
 
 export const settingsSections: Section[] = [

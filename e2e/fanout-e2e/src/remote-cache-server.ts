@@ -27,10 +27,10 @@ export interface RemoteCacheTokens {
   readOnly: string;
 }
 
-export type TokenKind = 'read-write' | 'read-only' | 'missing' | 'unknown';
+type TokenKind = 'read-write' | 'read-only' | 'missing' | 'unknown';
 
 /** One request the server answered, for the tests to inspect. */
-export interface CacheRequest {
+interface CacheRequest {
   method: string;
   hash?: string;
   token: TokenKind;

@@ -12,22 +12,22 @@ import { PrefixCache, type CacheUsage } from './prefix-cache';
  * client sent. It listens on 127.0.0.1 only.
  */
 
-export type ModelApi = 'messages' | 'responses';
+type ModelApi = 'messages' | 'responses';
 
 /** One tool call: an object input is a function call; a string input is a custom (freeform) tool call (Responses only). */
-export interface ScriptedToolCall {
+interface ScriptedToolCall {
   name: string;
   input: Record<string, unknown> | string;
 }
 
 /** What the script answers one request with: some text, then tool calls, and the usage to report. */
-export interface ScriptedReply {
+interface ScriptedReply {
   text?: string;
   toolCalls?: ScriptedToolCall[];
   usage: { inputTokens: number; outputTokens: number };
 }
 
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   /** Without the query string: `/v1/messages`. */
   path: string;
@@ -45,7 +45,7 @@ export interface RecordedRequest {
 }
 
 /** A model request as the script sees it, the same for both APIs. */
-export interface ScriptedTurn {
+interface ScriptedTurn {
   api: ModelApi;
   /** Every text the request carries: instructions, system prompt, messages, tool results. */
   text: string;

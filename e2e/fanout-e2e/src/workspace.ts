@@ -245,7 +245,7 @@ export async function bareWorkspace(suite: string): Promise<TestWorkspace> {
   return new TestWorkspace(root);
 }
 
-export const READY_ENTITIES = ['user', 'order', 'product', 'invoice'];
+const READY_ENTITIES = ['user', 'order', 'product', 'invoice'];
 
 /** The scaffold's own targets gate the fan-out: lint and tests, whatever the workspace's defaults. */
 export const CHECKED = ['--linter=eslint', '--unitTestRunner=jest'];

@@ -1,5 +1,6 @@
 import { join } from 'path';
 import type { AgentOptions } from './core/agents/agent-options';
+import type { SandboxMode, SandboxSetting } from './core/sandbox/settings';
 
 /**
  * fanout's names: the tags, targets and files every part of the plugin agrees on,
@@ -112,6 +113,12 @@ export interface FanoutPluginOptions {
   gate?: string[];
   /** Repair rounds a session's agent gets when the gate or the checks fail (fanout.md's `repairs:` wins). Default 2. */
   repairs?: number;
+  /**
+   * The agents' sandbox: `auto` (the default: on where it can run), `on` (refuse to start without it),
+   * `off`; or `{ mode, denyRead, allowedDomains, env }` with what the policy adds. fanout.md's
+   * `sandbox:` wins, and --sandbox over both for the mode.
+   */
+  sandbox?: SandboxMode | SandboxSetting;
 }
 
 /** The part of nx.json this module reads. */

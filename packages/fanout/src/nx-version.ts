@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { relative } from 'path';
 
 /** The Nx majors fanout supports. */
-export const SUPPORTED_NX_MAJORS: readonly number[] = [21, 22, 23];
+const SUPPORTED_NX_MAJORS: readonly number[] = [21, 22, 23];
 
 /**
  * package.json's peer range for `nx`, `@nx/devkit` and `@nx/js`. `-0` lets in the

@@ -72,7 +72,7 @@ describe('fanout plugin', () => {
   it('infers the fanout target users run: an uncached landing after the session, which gets the options given to it', async () => {
     const { fanout, ...others } = await targetsOf(ASSIGNMENT);
     expect(Object.keys(others)).toEqual(['fanout-session']);
-    expect(fanout).toMatchObject({ executor: 'fanout:land', cache: false });
+    expect(fanout).toMatchObject({ executor: 'fanout:run', cache: false });
     expect(fanout.dependsOn).toEqual([{ target: 'fanout-session', params: 'forward' }]);
     expect(fanout.inputs).toBeUndefined();
     expect(fanout.outputs).toBeUndefined();
@@ -210,7 +210,7 @@ describe('fanout plugin', () => {
     const targets = await targetsOf(ASSIGNMENT, { targetName: 'agents' });
     expect(Object.keys(targets).sort()).toEqual(['agents', 'agents-session']);
     expect(targets['agents-session'].executor).toBe('fanout:run');
-    expect(targets['agents'].executor).toBe('fanout:land');
+    expect(targets['agents'].executor).toBe('fanout:run');
     expect(targets['agents'].dependsOn).toEqual([{ target: 'agents-session', params: 'forward' }]);
   });
 

@@ -121,13 +121,14 @@ export function fanoutTarget(
  */
 export function landingTarget(pluginOptions: FanoutPluginOptions = {}, exec: Exec = 'npx'): TargetConfiguration {
   return {
-    executor: 'fanout:land',
+    // The session's executor: Nx then runs a run's sessions and their landings in one batch process.
+    executor: 'fanout:run',
     cache: false,
     dependsOn: [{ target: sessionTargetName(pluginOptions), params: 'forward' }],
     metadata: {
       description: `Land this task's session in the workspace: its files and wired edits, never over a file you changed since (the session runs first, or is replayed from the cache).`,
       technologies: ['fanout'],
-      help: help(exec, 'land', { agent: 'claude', fresh: true }),
+      help: help(exec, 'run', { agent: 'claude', fresh: true }),
     },
   };
 }

@@ -111,6 +111,8 @@ export async function* runTasksInBatch(
   parallel: number,
   runTask: BatchTaskRunner,
   live?: (line: string) => void,
+  /** Tasks that take no slot of `parallel` (short ones that others wait for): each starts as soon as it is ready. */
+  unlimited: (id: string) => boolean = () => false,
 ): AsyncGenerator<BatchTaskResult> {
   const label = (id: string) => taskGraph.tasks[id]?.target.project ?? id;
   const ids = Object.keys(taskGraph.tasks);
@@ -126,9 +128,15 @@ export async function* runTasksInBatch(
       else dependents.set(dependency, [id]);
     }
   }
-  const ready = ids.filter((id) => waiting.get(id) === 0);
+  const ready: string[] = [];
+  // Ready tasks that take no slot of `parallel`, started as soon as the loop sees them.
+  const readyUnlimited: string[] = [];
+  const becomeReady = (id: string) => (unlimited(id) ? readyUnlimited : ready).push(id);
+  for (const id of ids) if (waiting.get(id) === 0) becomeReady(id);
   let readyAt = 0;
+  /** Tasks started and not ended: `running` of them count against `parallel`. */
   let running = 0;
+  let inFlight = 0;
   let settled = 0;
   const finished: BatchTaskResult[] = [];
   let wake: (() => void) | undefined;
@@ -145,7 +153,9 @@ export async function* runTasksInBatch(
   };
 
   const start = (id: string): void => {
-    running++;
+    const counted = !unlimited(id);
+    if (counted) running++;
+    inFlight++;
     const output = new BufferedTaskOutput(label(id), live);
     const startTime = Date.now();
     void Promise.resolve()
@@ -155,14 +165,15 @@ export async function* runTasksInBatch(
         return { success: false };
       })
       .then(({ success }) => {
-        running--;
+        if (counted) running--;
+        inFlight--;
         finished.push({ task: id, result: { success, terminalOutput: output.finish(), startTime, endTime: Date.now() } });
         for (const dependent of dependents.get(id) ?? []) {
           if (!success) skip(dependent);
           else if (waiting.get(dependent) !== -1) {
             const left = (waiting.get(dependent) ?? 1) - 1;
             waiting.set(dependent, left);
-            if (left === 0) ready.push(dependent);
+            if (left === 0) becomeReady(dependent);
           }
         }
         wake?.();
@@ -172,6 +183,9 @@ export async function* runTasksInBatch(
   const stopListening = listenForStrayErrors();
   try {
     while (settled < ids.length) {
+      for (let id = readyUnlimited.shift(); id !== undefined; id = readyUnlimited.shift()) {
+        if (waiting.get(id) !== -1) start(id);
+      }
       while (running < parallel && readyAt < ready.length) {
         const id = ready[readyAt++];
         if (waiting.get(id) !== -1) start(id);
@@ -184,7 +198,7 @@ export async function* runTasksInBatch(
         }
         continue;
       }
-      if (running === 0) {
+      if (inFlight === 0) {
         // Nothing runs and nothing can start: only a cycle does that, and Nx refuses cycles before a batch.
         for (const id of ids) if (waiting.get(id) !== -1 && waiting.get(id) !== 0) skip(id);
         if (finished.length === 0) return;

@@ -28,7 +28,7 @@ import { dependencyPath } from '../core/graph/dependency-path';
 export const LINTERS = ['eslint', 'none'] as const;
 /** What `--unitTestRunner` accepts. */
 export const UNIT_TEST_RUNNERS = ['jest', 'vitest', 'none'] as const;
-export type UnitTestRunner = (typeof UNIT_TEST_RUNNERS)[number];
+type UnitTestRunner = (typeof UNIT_TEST_RUNNERS)[number];
 
 /** How a project is linted and tested; Nx may also choose oxlint, when the workspace already lints with it. */
 export interface LintAndTest {
@@ -166,7 +166,7 @@ export async function resolveLintAndTest(tree: Tree, options: { linter?: string;
  * its test plugin in nx.json, else the runner in the root package.json. A scaffold
  * whose tests gate the fan-out gets them wherever the workspace can run them.
  */
-export function workspaceTestRunner(tree: Tree): 'jest' | 'vitest' | undefined {
+function workspaceTestRunner(tree: Tree): 'jest' | 'vitest' | undefined {
   const plugins = (readNxJson(tree)?.plugins ?? []).map((entry) => (typeof entry === 'string' ? entry : entry.plugin));
   if (plugins.includes('@nx/jest/plugin')) return 'jest';
   if (plugins.includes('@nx/vitest') || plugins.includes('@nx/vitest/plugin')) return 'vitest';

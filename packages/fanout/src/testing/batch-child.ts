@@ -31,7 +31,7 @@ const taskGraph: TaskGraph = {
   tasks: Object.fromEntries(
     plan.tasks.map((project) => [
       id(project),
-      { id: id(project), target: { project, target: 'fanout' }, overrides: {}, outputs: [], cache: true, parallelism: true },
+      { id: id(project), target: { project, target: 'fanout-session' }, overrides: {}, outputs: [], cache: true, parallelism: true },
     ]),
   ),
   dependencies: Object.fromEntries(plan.tasks.map((project) => [id(project), []])),

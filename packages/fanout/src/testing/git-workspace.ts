@@ -18,7 +18,7 @@ export interface TestWorkspace {
   remove(): void;
 }
 
-export const CONTRACTS_INDEX = `export interface User { id: string; name: string }
+const CONTRACTS_INDEX = `export interface User { id: string; name: string }
 export const USERS_COLLECTION = 'users' as const;
 `;
 
@@ -85,6 +85,8 @@ export function sessionSpec(root: string, project: string, fanoutMd: string, ove
     copyFiles: [],
     portBase: 20_000,
     echo: false,
+    // Sessions here run unsandboxed (each sandboxed one costs about a second): the sandbox's own tests ask for it.
+    sandbox: { mode: 'off', denyRead: [], allowedDomains: [], env: [] },
     ...overrides,
   };
 }

@@ -70,10 +70,10 @@ export const CODEX_SANDBOX: AgentSandboxNeeds = {
   },
 };
 
-/** The worktree's changed files and their modification times: what a command that wrote something changes. */
-function worktreeState(worktree: string): string {
+/** The worktree's changed files and their modification times (what a command that wrote something changes); undefined outside git. */
+function worktreeState(worktree: string): string | undefined {
   const status = spawnSync('git', ['status', '--porcelain', '-uall', '-z'], { cwd: worktree, encoding: 'utf-8' });
-  if (status.status !== 0) return '';
+  if (status.status !== 0) return undefined;
   return status.stdout
     .split('\0')
     .filter(Boolean)
@@ -106,7 +106,7 @@ export function silentNoWrite(output: CliOutput, worktree: string, before: unkno
       item['type'] === 'file_change' ||
       (item['type'] === 'command_execution' && item['exit_code'] === 0 && WRITING_COMMAND.test(String(item['command'] ?? ''))),
   );
-  if (!wrote || worktreeState(worktree) !== before) return undefined;
+  if (!wrote || before === undefined || worktreeState(worktree) !== before) return undefined;
   return (
     `Codex reported writing files, but the worktree is unchanged: its own "${mode}" sandbox let its commands write nothing ` +
     `(on Linux, Codex's bubblewrap sandbox does so nested in another sandbox or where bubblewrap cannot make its namespaces). ` +

@@ -1,5 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname, join, relative } from 'path';
+import { runProcess } from '../system/process';
+import { finalJson } from './cli-agent';
+import { processReport } from './agent';
 import { contractsEntry, moduleExports, parseModule } from '../checks/module-exports';
 import { typescript } from '../system/typescript';
 import { entityNames } from '../naming/names';
@@ -21,6 +24,7 @@ export const patternAgent: AgentAdapter = {
   name: 'pattern',
   description: "Built in, offline: replicates the reference with its subject replaced by the task's, in every spelling.",
   async run(session: AgentSession): Promise<AgentReport> {
+    if (session.sandbox) return runSandboxed(session);
     const referenceSrc = join(session.worktree, session.reference.root, 'src');
     if (!existsSync(referenceSrc)) {
       return { ok: false, error: `the reference "${session.reference.project}" has no src/ folder at ${session.reference.root}/src.` };
@@ -55,6 +59,37 @@ export const patternAgent: AgentAdapter = {
     };
   },
 };
+
+/** The child that runs the pattern agent: compiled, or (running from source, in fanout's own tests) through the loader its tests use. */
+function childArgv(): { argv: string[]; env: Record<string, string> } {
+  const fromSource = __filename.endsWith('.ts');
+  const entry = join(__dirname, `pattern-child.${fromSource ? 'ts' : 'js'}`);
+  if (!fromSource) return { argv: [process.execPath, entry], env: {} };
+  const project = process.env['SWC_NODE_PROJECT'] ?? join(__dirname, '..', '..', '..', 'tsconfig.spec.json');
+  return { argv: [process.execPath, '-r', require.resolve('@swc-node/register'), entry], env: { SWC_NODE_PROJECT: project } };
+}
+
+/** Sandboxed, the pattern agent runs in a child process the sandbox confines, like every other agent. */
+async function runSandboxed(session: AgentSession): Promise<AgentReport> {
+  const sandbox = session.sandbox as NonNullable<AgentSession['sandbox']>;
+  const file = join(sandbox.privateTemp, 'pattern-session.json');
+  const { sandbox: _sandbox, redact: _redact, ...data } = session;
+  writeFileSync(file, JSON.stringify(data));
+  const child = childArgv();
+  const result = await runProcess([...child.argv, file], {
+    cwd: session.worktree,
+    env: { ...session.env, ...child.env },
+    timeoutMs: session.timeoutMs,
+    logFile: session.logFile,
+    echo: session.echo,
+    redact: session.redact,
+    sandbox,
+  });
+  const report = finalJson(result.stdout) as AgentReport | undefined;
+  if (report && typeof report.ok === 'boolean') return report;
+  const exit = processReport('the pattern agent', result, session.timeoutMs);
+  return { ...exit, ok: false, error: exit.error ?? 'the pattern agent printed no report; see the session log.' };
+}
 
 /** Names imported from the contracts' import path that the contracts do not export. */
 function missingContractImports(session: AgentSession, files: string[]): string[] {

@@ -47,7 +47,7 @@ export interface ProjectRef {
 }
 
 /** Ports from `first` to `last`, both included. */
-export interface PortRange {
+interface PortRange {
   first: number;
   last: number;
 }

@@ -6,7 +6,7 @@ import type { CheckInput, Finding, ProjectRef, SessionCheck, Severity } from './
 const CHECK_NAME = 'hidden-dependencies';
 
 /** The project a specifier imported from `file` points at, if it is one of the workspace's. */
-export function projectOfImport(specifier: string, file: string, projects: readonly ProjectRef[]): ProjectRef | undefined {
+function projectOfImport(specifier: string, file: string, projects: readonly ProjectRef[]): ProjectRef | undefined {
   if (specifier.startsWith('.')) {
     const target = posix.normalize(posix.join(posix.dirname(file), specifier));
     return projects

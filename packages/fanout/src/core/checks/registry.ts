@@ -15,7 +15,7 @@ export interface CheckSettings {
   strictNaming?: boolean;
 }
 
-export function severityOf(check: SessionCheck, settings: CheckSettings): Severity | 'off' {
+function severityOf(check: SessionCheck, settings: CheckSettings): Severity | 'off' {
   const configured = settings.checks?.[check.name];
   if (configured !== undefined) return configured;
   if (check.name === 'naming-parity' && settings.strictNaming) return 'error';

@@ -40,7 +40,7 @@ export interface AffectedTargets {
 }
 
 /** The major versions Nx 23's own `nx g ci-workflow` uses, where it uses the action. */
-export const ACTIONS = {
+const ACTIONS = {
   checkout: 'actions/checkout@v7',
   setupNode: 'actions/setup-node@v6',
   setupPnpm: 'pnpm/action-setup@v6',
@@ -50,17 +50,14 @@ export const ACTIONS = {
 } as const;
 
 /** What the fanout executor writes as the run's report. */
-export const REPORT_GLOB = '.fanout/report.*';
-export const REPORT_ARTIFACT = 'fanout-report';
+const REPORT_GLOB = '.fanout/report.*';
+const REPORT_ARTIFACT = 'fanout-report';
 
-export const SELF_HOSTED_SERVER = 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER';
-export const SELF_HOSTED_TOKEN = 'NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN';
+const SELF_HOSTED_SERVER = 'NX_SELF_HOSTED_REMOTE_CACHE_SERVER';
+const SELF_HOSTED_TOKEN = 'NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN';
 /** Optional: when the repository defines it, pull-request runs read the cache with it and cannot write. */
 export const SELF_HOSTED_READ_ONLY_TOKEN = 'NX_SELF_HOSTED_REMOTE_CACHE_READ_ONLY_TOKEN';
 export const NX_CLOUD_TOKEN = 'NX_CLOUD_ACCESS_TOKEN';
-
-/** Environment variables the remote cache settings occupy; agent secrets must not reuse them. */
-export const REMOTE_CACHE_VARIABLES = [SELF_HOSTED_SERVER, SELF_HOSTED_TOKEN, SELF_HOSTED_READ_ONLY_TOKEN, NX_CLOUD_TOKEN];
 
 const secret = (name: string) => `\${{ secrets.${name} }}`;
 
@@ -109,12 +106,12 @@ function setupNodeStep(settings: WorkflowSettings): Step {
 }
 
 /** `npx nx affected -t fanout`, as argv. */
-export function affectedCommand(packageManager: PackageManager, targets: readonly string[], flags: readonly string[] = []): string[] {
+function affectedCommand(packageManager: PackageManager, targets: readonly string[], flags: readonly string[] = []): string[] {
   return [...packageManager.exec, 'nx', 'affected', '-t', ...targets, ...flags];
 }
 
 /** fanout-verify's option that leaves the checks to the workflow's own step (see verify's schema.json). */
-export const SKIP_AFFECTED_FLAG = '--skipAffected';
+const SKIP_AFFECTED_FLAG = '--skipAffected';
 
 /** Whether some step can start an agent session, and so needs the agents' keys. */
 export function runsAgents(targets: AffectedTargets): boolean {
@@ -123,7 +120,7 @@ export function runsAgents(targets: AffectedTargets): boolean {
 }
 
 /** The `nx affected` steps, sessions first, then the verification, then the checks. */
-export function affectedSteps(settings: WorkflowSettings): Step[] {
+function affectedSteps(settings: WorkflowSettings): Step[] {
   const cache = remoteCacheEnv(settings.remoteCache);
   const agents = Object.fromEntries(settings.secrets.map((name) => [name, secret(name)]));
   // The remote cache serves every nx step; the agents' keys go only where an agent can run.
@@ -145,7 +142,7 @@ export function affectedSteps(settings: WorkflowSettings): Step[] {
 }
 
 /** The workflow as plain data, in the order GitHub shows it. */
-export function workflowDocument(settings: WorkflowSettings): Record<string, unknown> {
+function workflowDocument(settings: WorkflowSettings): Record<string, unknown> {
   return {
     name: settings.name,
     on: { push: { branches: [settings.mainBranch] }, pull_request: null },

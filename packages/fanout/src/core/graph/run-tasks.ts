@@ -32,7 +32,7 @@ export function fanoutTasks(taskGraph: TaskGraphShape, targetName: string): RunT
 }
 
 /** project → the projects it depends on, npm packages left out. */
-export function projectAdjacency(graph: ProjectGraphShape): Map<string, string[]> {
+function projectAdjacency(graph: ProjectGraphShape): Map<string, string[]> {
   return new Map(
     Object.entries(graph.dependencies).map(([project, dependencies]) => [
       project,

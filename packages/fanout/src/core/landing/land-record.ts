@@ -5,7 +5,7 @@ import { resultFile, sessionDir } from '../../constants';
 import { landSession, type LandingInput, type LandingOutcome } from './land';
 
 /** The task's session record, or why there is none to land. */
-export function readRecord(workspaceRoot: string, project: string, sessionTarget: string): SessionResult {
+function readRecord(workspaceRoot: string, project: string, sessionTarget: string): SessionResult {
   const file = resultFile(workspaceRoot, project);
   if (!existsSync(file)) {
     throw new Error(

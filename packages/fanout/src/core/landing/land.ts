@@ -13,7 +13,7 @@ import { recordedFilesDir, type RecordedFile } from './record';
 import { syntaxError } from './syntax';
 
 /** How one recorded file landed. */
-export interface LandedFile {
+interface LandedFile {
   path: string;
   action: 'written' | 'deleted' | 'in-place' | 'kept';
   /** Why the user's version was kept. */
@@ -21,7 +21,7 @@ export interface LandedFile {
 }
 
 /** How one recorded wired edit landed. */
-export interface LandedWired {
+interface LandedWired {
   path: string;
   project: string;
   /**
@@ -54,7 +54,7 @@ export interface LandingInput {
 }
 
 /** Which recorded wired edit this is: the same base and result is the same edit, whichever run recorded it. */
-export function wiredEditKey(edit: Pick<WiredEdit, 'path' | 'base' | 'session'>): string {
+function wiredEditKey(edit: Pick<WiredEdit, 'path' | 'base' | 'session'>): string {
   return createHash('sha256').update(`${edit.path}\0${edit.base}\0${edit.session}`).digest('hex');
 }
 

@@ -21,7 +21,7 @@ export interface LandedEntry {
   head: string;
 }
 
-export interface LandedWiredEntry extends LandedEntry {
+interface LandedWiredEntry extends LandedEntry {
   /** Which recorded edit landed (wiredEditKey): the same edit is never applied twice. */
   edit: string;
 }

@@ -247,7 +247,7 @@ interface Spelling {
 }
 
 /** Every spelling of a subject: kebab, snake, camel, Pascal and CONSTANT case. */
-export function spellingsOf(subject: string): string[] {
+function spellingsOf(subject: string): string[] {
   return [...new Set(spellings(subject).map((spelling) => spelling.value))];
 }
 
@@ -275,7 +275,7 @@ export function isPluralNoun(subject: string): boolean {
 }
 
 /** `order` → `orders`, `line-item` → `line-items`; a plural noun stays as it is. */
-export function pluralOf(subject: string): string {
+function pluralOf(subject: string): string {
   if (isPluralNoun(subject)) return caseForms(subject).fileName;
   const words = caseForms(subject).fileName.split('-');
   words.push(pluralize(words.pop() ?? ''));

@@ -7,7 +7,7 @@ import type { AgentTokens } from '../agents/agent';
  * write (five-minute lifetime) 1.25 times, an output token five times.
  */
 export const CACHE_READ_PRICE = 0.1;
-export const CACHE_WRITE_PRICE = 1.25;
+const CACHE_WRITE_PRICE = 1.25;
 export const OUTPUT_PRICE = 5;
 
 export interface PromptCacheFigures {

@@ -1,4 +1,12 @@
-import { CREDENTIAL_STORES, PROVIDER_ENDPOINTS, policySummary, providerHost, sandboxPolicy, type SandboxPolicyOptions } from './policy';
+import {
+  CREDENTIAL_STORES,
+  isLoopback,
+  PROVIDER_ENDPOINTS,
+  policySummary,
+  providerHost,
+  sandboxPolicy,
+  type SandboxPolicyOptions,
+} from './policy';
 
 const base: SandboxPolicyOptions = {
   worktree: '/work/ws/.fanout/worktrees/orders',
@@ -150,4 +158,31 @@ describe('policySummary', () => {
     });
     expect(JSON.stringify(summary)).not.toMatch(/secret|key:/);
   });
+});
+
+describe('a host on loopback', () => {
+  it("takes loopback out of the library's NO_PROXY inside the sandbox, so that clients reach it through the proxy", () => {
+    const policy = sandboxPolicy({
+      ...base,
+      providers: [PROVIDER_ENDPOINTS.anthropic],
+      env: { ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010' },
+    });
+    expect(policy.insideEnv).toEqual({
+      NO_PROXY: '169.254.0.0/16,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16',
+      no_proxy: '169.254.0.0/16,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16',
+    });
+  });
+
+  it('leaves the NO_PROXY alone when no allowed host is on loopback', () => {
+    expect(sandboxPolicy({ ...base, providers: [PROVIDER_ENDPOINTS.anthropic], env: {} }).insideEnv).toEqual({});
+  });
+
+  it.each([
+    ['127.0.0.1:8080', true],
+    ['localhost', true],
+    ['[::1]:9000', true],
+    ['127.3.2.1', true],
+    ['api.anthropic.com:443', false],
+    ['10.0.0.1', false],
+  ])('%s is loopback: %s', (domain, loopback) => expect(isLoopback(domain)).toBe(loopback));
 });

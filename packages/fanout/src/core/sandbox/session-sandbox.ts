@@ -111,3 +111,8 @@ export class SessionSandbox {
     rmSync(this.privateTemp, { recursive: true, force: true });
   }
 }
+
+/** Denials for people: "network access to host:port, file access to /path". */
+export function describeDenials(denials: readonly SandboxDenial[]): string {
+  return denials.map((denial) => `${denial.kind === 'network' ? 'network access to' : 'file access to'} ${denial.target}`).join(', ');
+}

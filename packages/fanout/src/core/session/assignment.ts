@@ -3,6 +3,7 @@ import { splitTemplate } from '../agents/argv';
 import { isPlainName } from '../naming/names';
 import { editDistance } from '../naming/edit-distance';
 import { durationMs } from '../system/duration';
+import { checkSandboxSetting, SANDBOX_MODES, type SandboxSetting } from '../sandbox/settings';
 import { DEFAULT_AGENT, DEFAULT_REPAIRS, DEFAULT_SCOPE, DEFAULT_TIMEOUT_MS, FANOUT_DIR } from '../../constants';
 
 /**
@@ -32,6 +33,8 @@ export interface Assignment {
   repairs?: number;
   /** Workspace-relative files outside the scope the session may edit to register its work (an app's routes, a barrel). */
   wire?: string[];
+  /** The sandbox: a mode, and what the policy adds. Absent: the plugin option, else auto. --sandbox wins over the mode. */
+  sandbox?: SandboxSetting;
   /** The assignment text given to the agent. */
   text: string;
 }
@@ -75,6 +78,12 @@ export const FRONT_MATTER_SCHEMA = {
     type: 'wired',
     expects:
       "files outside the task's project, relative to the workspace root, that the session may edit to register its work, e.g. [apps/shop/src/app/pages.tsx]",
+  },
+  sandbox: {
+    type: 'sandbox',
+    expects:
+      `the agent's sandbox: ${SANDBOX_MODES.join(', ')}, or { mode, denyRead, allowedDomains, env }, ` +
+      'e.g. { mode: on, allowedDomains: [registry.npmjs.org] }',
   },
 } as const satisfies Record<string, { type: string; required?: boolean; expects: string }>;
 
@@ -219,6 +228,10 @@ function validateField(key: FrontMatterKey, value: unknown): { value: unknown } 
       const checked = checkRepairs(value);
       return typeof checked === 'string' ? { problem: `"${key}" ${checked}` } : { value: checked };
     }
+    case 'sandbox': {
+      const checked = checkSandboxSetting(value, `"${key}"`);
+      return 'problems' in checked ? { problem: checked.problems.join(' ') } : { value: checked };
+    }
     case 'wired': {
       const entries = typeof value === 'string' ? [value] : value;
       if (!Array.isArray(entries) || entries.some((entry) => typeof entry !== 'string')) {
@@ -336,6 +349,7 @@ export function parseAssignment(source: string, file: string): Assignment {
     ...(values.gate !== undefined ? { gate: values.gate as string[] } : {}),
     ...(values.repairs !== undefined ? { repairs: values.repairs as number } : {}),
     ...(values.wire !== undefined && (values.wire as string[]).length > 0 ? { wire: values.wire as string[] } : {}),
+    ...(values.sandbox !== undefined ? { sandbox: values.sandbox as SandboxSetting } : {}),
     text,
   };
 }

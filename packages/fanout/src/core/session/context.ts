@@ -13,6 +13,9 @@ import type { SessionRecorder } from './recorder';
 import { workspaceScope } from './scope';
 import type { SessionSpec } from './session-spec';
 import { ASSIGNMENT_FILE } from '../../constants';
+import { sandboxAvailabilityHere } from '../sandbox/availability';
+import { SessionSandbox } from '../sandbox/session-sandbox';
+import { sandboxDecision, sessionSandboxSetting } from '../sandbox/settings';
 
 /** What the session may write and must leave alone, workspace-relative. */
 interface SessionScope {
@@ -43,6 +46,8 @@ export interface SessionContext {
   baseEnv: NodeJS.ProcessEnv;
   /** The same prompt in two parts, for an agent that sends the base context apart (ahead of everything of this session's). */
   cachePrefix: CachePrefixFiles;
+  /** Set when the agent runs sandboxed: the session's private folder, its policy and its denials. Closed when the session ends. */
+  sandbox?: SessionSandbox;
 }
 
 /**
@@ -79,13 +84,36 @@ function agentOptions(agent: AgentAdapter, spec: SessionSpec): AgentOptions {
   return spec.model && agent.options?.['model'] ? { ...options, model: spec.model } : options;
 }
 
-/** The environment an agent runs with: the user's, minus the outer Nx task's, plus its options' env. */
-function agentBaseEnv(spec: SessionSpec, options: AgentOptions): NodeJS.ProcessEnv {
+/**
+ * The environment an agent runs with: the user's, minus the outer Nx task's (sandboxed: only what the
+ * agent needs, see SessionSandbox.env), plus its options' env.
+ */
+function agentBaseEnv(
+  spec: SessionSpec,
+  agent: AgentAdapter,
+  options: AgentOptions,
+  sandbox: SessionSandbox | undefined,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(spec.env ?? process.env)) {
     if (!key.startsWith('NX_')) env[key] = value;
   }
-  return { ...env, ...options.env, NX_DAEMON: 'false' };
+  return { ...(sandbox ? sandbox.env(env, agent.sandbox) : env), ...options.env, NX_DAEMON: 'false' };
+}
+
+/**
+ * The session's sandbox, or none: `off`, or `auto` where it cannot run (said once per process).
+ * `on` where it cannot run throws, before any worktree exists.
+ */
+function openSandbox(spec: SessionSpec, recorder: SessionRecorder): SessionSandbox | undefined {
+  const setting = spec.sandbox ?? sessionSandboxSetting({ assignment: spec.assignment.sandbox });
+  const decision = sandboxDecision(setting.mode, spec.sandboxAvailability ?? sandboxAvailabilityHere);
+  if (decision.warning) recorder.sayOncePerProcess(decision.warning);
+  if (!decision.on) {
+    recorder.sandbox({ on: false, mode: setting.mode });
+    return undefined;
+  }
+  return SessionSandbox.open(setting, spec.project);
 }
 
 /**
@@ -98,7 +126,24 @@ export function prepareContext(spec: SessionSpec, task: SessionTask, recorder: S
   const options = agentOptions(agent, spec);
   // Secrets set in the agent's options are redacted too, from here on (log and result.json).
   if (options.env) recorder.addSecrets(options.env);
-  const baseEnv = agentBaseEnv(spec, options);
+  const sandbox = openSandbox(spec, recorder);
+  try {
+    return { agent, options, ...writePrompt(spec, task, recorder, agent, options, sandbox), sandbox };
+  } catch (error) {
+    sandbox?.close();
+    throw error;
+  }
+}
+
+function writePrompt(
+  spec: SessionSpec,
+  task: SessionTask,
+  recorder: SessionRecorder,
+  agent: AgentAdapter,
+  options: AgentOptions,
+  sandbox: SessionSandbox | undefined,
+): Pick<SessionContext, 'baseEnv' | 'cachePrefix'> {
+  const baseEnv = agentBaseEnv(spec, agent, options, sandbox);
   agent.preflight?.({ workspaceRoot: spec.workspaceRoot, env: baseEnv, options });
   const { prompt, assignment } = assemblePrompt(spec.base, {
     wired: (spec.wired ?? []).map((file) => ({ path: file.path, content: readFileSync(join(spec.workspaceRoot, file.path), 'utf-8') })),
@@ -112,5 +157,5 @@ export function prepareContext(spec: SessionSpec, task: SessionTask, recorder: S
   const cachePrefix = writeCachePrefixFiles(recorder.dir, spec.base.base, assignment);
   recorder.say(`base context ${spec.base.baseHash.slice(0, 12)} (sha256), prompt ${recorder.promptFile}`);
   recorder.time('contextMs');
-  return { agent, options, baseEnv, cachePrefix };
+  return { baseEnv, cachePrefix };
 }

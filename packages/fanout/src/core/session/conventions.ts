@@ -6,7 +6,7 @@ import { CONVENTIONS_FILE } from '../../constants';
  * person's own text in these files is never rewritten.
  */
 export const SECTION_START = '<!-- fanout:start -->';
-export const SECTION_END = '<!-- fanout:end -->';
+const SECTION_END = '<!-- fanout:end -->';
 
 export const CONVENTIONS_SECTION = `${SECTION_START}
 ## Working in a fan-out (fanout)

@@ -96,7 +96,7 @@ export function gateArgv(nx: string, project: string, targets: readonly string[]
 }
 
 /** Where the gate asks Nx for its task profile (NX_PROFILE): next to the session log. */
-export function gateProfileFile(logFile: string): string {
+function gateProfileFile(logFile: string): string {
   return join(dirname(logFile), 'gate-profile.json');
 }
 
@@ -115,7 +115,7 @@ const CACHED = new Set(['local-cache', 'local-cache-kept-existing', 'remote-cach
  * status in args), by task id; undefined when Nx wrote none (it stopped before
  * running tasks, or was stopped).
  */
-export function readTaskProfile(file: string): Map<string, ProfiledTask> | undefined {
+function readTaskProfile(file: string): Map<string, ProfiledTask> | undefined {
   let events: unknown;
   try {
     events = JSON.parse(readFileSync(file, 'utf-8'));
@@ -136,7 +136,7 @@ const TASK_HEADING = /^> nx run (\S+?)(?:\s+\[[^\]]*\])?\s*$/;
 const NX_SUMMARY = /^\s*NX\s{2,}\S|^Performance Profile: /;
 
 /** Each task's output in Nx's static output, by task id: from its `> nx run` heading to the next heading or Nx's summary. */
-export function taskOutputs(stdout: string): Map<string, string> {
+function taskOutputs(stdout: string): Map<string, string> {
   const outputs = new Map<string, string>();
   let current: string | undefined;
   let lines: string[] = [];

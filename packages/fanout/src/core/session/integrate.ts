@@ -46,7 +46,7 @@ function isFanoutsOwn(workspaceRoot: string, path: string, owned: ReadonlyMap<st
   return lstatSync(target).isFile() && expected === sha256(target);
 }
 
-export class UncommittedInScope extends Error {
+class UncommittedInScope extends Error {
   constructor(
     message: string,
     readonly paths: string[],

@@ -50,7 +50,7 @@ const SOURCE = /\.(ts|tsx|js|jsx|mts|cts|json|md)$/;
 const SKIP = new Set(['node_modules', 'dist', 'out-tsc', 'coverage', 'test-output', '.turbo']);
 
 /** Source files of a project, sorted, workspace-relative. */
-export function projectSources(workspaceRoot: string, root: string): string[] {
+function projectSources(workspaceRoot: string, root: string): string[] {
   const files: string[] = [];
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir).sort()) {

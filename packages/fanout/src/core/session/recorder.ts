@@ -9,7 +9,7 @@ import { createRedactor, redactDeep, type GrowingRedactor, type Redactor } from 
 import type { GateResult } from './gate';
 import { IntegrationRefused } from './integrate';
 import type { LeadTurn } from './cache-prefix-lead';
-import { RESULT_VERSION, type SessionResult, type SessionRound, type SessionTimings } from './result';
+import { RESULT_VERSION, type SessionResult, type SessionRound, type SessionSandboxRecord, type SessionTimings } from './result';
 import type { FileChange } from './scope';
 import { DIFF_FILE, recordSessionDiff, type LineCounts } from './session-diff';
 import type { SessionSpec } from './session-spec';
@@ -264,6 +264,11 @@ export class SessionRecorder {
   recorded(files: readonly RecordedFile[], counts: Map<string, LineCounts> | undefined, message: string): void {
     this.result.files = files.map((file) => ({ ...file, ...counts?.get(file.path) }));
     this.check('record', true, message);
+  }
+
+  /** The sandbox the agent ran in, its policy and its denials so far. */
+  sandbox(record: SessionSandboxRecord): void {
+    this.result.sandbox = record;
   }
 
   succeeded(): void {

@@ -1,6 +1,9 @@
 import type { AgentTokens } from '../agents/agent';
 import type { Finding } from '../checks/check';
 import type { LandingOutcome } from '../landing/land';
+import type { SandboxPolicySummary } from '../sandbox/policy';
+import type { SandboxDenial } from '../sandbox/sandbox';
+import type { SandboxMode } from '../sandbox/settings';
 import type { GateResult } from './gate';
 import type { FileChange } from './scope';
 import type { SessionDiff } from './session-diff';
@@ -88,6 +91,11 @@ export interface SessionResult {
   gate?: GateResult;
   /** The unified diff of the session's changes, for review. Absent when it changed nothing, and in results of older versions. */
   diff?: SessionDiff;
+  /**
+   * Whether the agent ran in the sandbox (`mode` as set), under which policy (paths, hosts and
+   * variable names: no value), and what the sandbox denied it. Absent in results of older versions.
+   */
+  sandbox?: SessionSandboxRecord;
   /** The session's part in sharing the prompt-cache prefix: it led the run, or waited for the lead (how long, and for what). */
   lead?: { role: 'lead' } | { role: 'follower'; lead: string; waitedMs: number; outcome: 'response' | 'ended' | 'timeout' };
 }
@@ -107,4 +115,13 @@ export interface SessionTimings {
   gateMs?: number;
   /** Waiting before the agent started: the stagger, and the lead session's first response. */
   waitMs?: number;
+}
+
+/** The sandbox a session's agent ran in, as result.json records it. */
+export interface SessionSandboxRecord {
+  on: boolean;
+  mode: SandboxMode;
+  policy?: SandboxPolicySummary;
+  /** What the sandbox refused the agent: hosts it tried to reach, paths it tried to write. */
+  denials?: SandboxDenial[];
 }

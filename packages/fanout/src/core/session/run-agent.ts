@@ -1,5 +1,6 @@
 import type { AgentReport, RepairRound } from '../agents/agent';
 import { warmChecks } from '../checks/registry';
+import { describeDenials } from '../sandbox/session-sandbox';
 import type { SessionContext, SessionTask } from './context';
 import type { LeadTurn } from './cache-prefix-lead';
 import type { SessionRecorder } from './recorder';
@@ -41,6 +42,10 @@ export async function runAgent(run: AgentRun): Promise<AgentReport> {
   const { spec, context, worktree, turn, entry, repair, recorder } = run;
   const round = entry.round;
   const agentStarted = Date.now();
+  const env = agentEnv(spec, context.baseEnv, worktree, recorder.promptFile);
+  const sandbox = context.sandbox;
+  const processSandbox = sandbox?.process({ worktree: worktree.path, checkout: spec.workspaceRoot, env, needs: context.agent.sandbox });
+  const deniedBefore = sandbox?.denied.length ?? 0;
   const running = context.agent.run({
     project: spec.project,
     projectRoot: spec.projectRoot,
@@ -54,12 +59,13 @@ export async function runAgent(run: AgentRun): Promise<AgentReport> {
     command: spec.command ?? spec.assignment.command,
     options: context.options,
     timeoutMs: Math.max(1, run.deadline - Date.now()),
-    env: agentEnv(spec, context.baseEnv, worktree, recorder.promptFile),
+    env,
     echo: spec.echo,
     redact: recorder.redact,
     ...(repair ? { repair } : {}),
     ...(spec.wired && spec.wired.length > 0 ? { wired: spec.wired.map((file) => file.path) } : {}),
     cachePrefix: context.cachePrefix,
+    ...(processSandbox && sandbox ? { sandbox: { ...processSandbox, privateTemp: sandbox.privateTemp } } : {}),
     ...(turn?.role === 'lead' && round === 0 ? { onResponse: () => turn.ready('response') } : {}),
   });
   // While the agent works, the checks' compiler is loaded and the contracts parsed, so they start warm:
@@ -70,6 +76,18 @@ export async function runAgent(run: AgentRun): Promise<AgentReport> {
     // Whatever became of the lead's first round, the others need not wait for it any longer.
     if (turn?.role === 'lead') turn.ready('ended');
   });
+  if (sandbox) {
+    const denied = sandbox.denied.slice(deniedBefore);
+    recorder.sandbox({ on: true, mode: sandbox.setting.mode, policy: sandbox.summary(), denials: [...sandbox.denied] });
+    if (denied.length > 0) {
+      // A failed agent that was denied something most likely needed it: its error names what. A
+      // successful one did without it: a warning, recorded.
+      recorder.say(`sandbox: ${report.ok ? 'warning: ' : ''}the agent was denied ${describeDenials(denied)}`);
+      if (!report.ok) {
+        report.error = `${report.error ?? 'the agent failed'} The sandbox denied it ${describeDenials(denied)}: allow what it needs (sandbox.allowedDomains, sandbox.env in the plugin options or fanout.md), or run it with sandbox: off.`;
+      }
+    }
+  }
   entry.agentMs = Date.now() - agentStarted;
   recorder.agentRan(entry, report);
   recorder.time('agentMs');

@@ -7,7 +7,7 @@ import { worktreeGit, type Worktree } from './worktree';
 export const DIFF_FILE = 'changes.diff';
 
 /** How much of a session's diff is kept: a reviewer reads it, nobody reads megabytes of generated code. */
-export const DIFF_CAP_BYTES = 200 * 1024;
+const DIFF_CAP_BYTES = 200 * 1024;
 
 /** How the line that says where a diff was cut begins; the report finds it by this. */
 export const DIFF_CUT_NOTE = '[fanout: the diff is cut here';

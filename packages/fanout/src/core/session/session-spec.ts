@@ -1,4 +1,6 @@
 import type { CheckInput } from '../checks/check';
+import type { SandboxAvailability } from '../sandbox/availability';
+import type { SessionSandboxSetting } from '../sandbox/settings';
 import type { CheckSettings } from '../checks/registry';
 import type { Assignment, WiredFile } from './assignment';
 import type { ProcessRunner } from './gate';
@@ -62,6 +64,13 @@ export interface SessionSpec {
   wiredGate?: readonly { project: string; targets: string[] }[];
   /** Runs the gate's nx; injected by tests. */
   runGate?: ProcessRunner;
+  /**
+   * The sandbox the agent runs in, every source weighed (--sandbox, fanout.md, the plugin options:
+   * sessionSandboxSetting). Absent: fanout.md's, else auto.
+   */
+  sandbox?: SessionSandboxSetting;
+  /** Whether the sandbox can run here (sandboxAvailabilityHere when absent); injected by tests to simulate a machine without it. */
+  sandboxAvailability?: () => SandboxAvailability;
 }
 
 /** A session's gate: the targets it runs (gateTargets()), and those asked for that the project lacks. */

@@ -47,10 +47,12 @@ async function setUp(
   spec: SessionSpec,
   task: SessionTask,
   recorder: SessionRecorder,
+  prepared: (context: SessionContext) => void,
 ): Promise<{ context: SessionContext; worktree: Worktree }> {
   const endSetup = beginSetup();
   try {
     const context = prepareContext(spec, task, recorder);
+    prepared(context);
     return { context, worktree: await makeWorktree(spec, task, context, recorder) };
   } finally {
     endSetup();
@@ -69,8 +71,9 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
   const recorder = await SessionRecorder.open(spec);
   const task = readTask(spec, landed);
   let worktree: Worktree | undefined;
+  let context: SessionContext | undefined;
   try {
-    const setup = await setUp(spec, task, recorder);
+    const setup = await setUp(spec, task, recorder, (made) => (context = made));
     worktree = setup.worktree;
     const turn = await waitTurn(spec, setup.context, recorder);
     const work = await runRounds({ spec, task, context: setup.context, worktree, turn, recorder });
@@ -83,5 +86,8 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
   } catch (error) {
     recorder.thrown(error);
     return recorder.finish(worktree);
+  } finally {
+    // The sandbox's private folder (temp files, the CLI's state) goes with the session.
+    (context as SessionContext | undefined)?.sandbox?.close();
   }
 }

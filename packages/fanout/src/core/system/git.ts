@@ -13,7 +13,7 @@ const CONCURRENCY = ['-c', 'gc.auto=0', '-c', 'maintenance.auto=false'];
 /** Never ask for credentials, and never take the index lock the user's own git commands need. */
 const QUIET = { GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0' };
 
-export class GitError extends Error {
+class GitError extends Error {
   constructor(
     readonly args: string[],
     readonly stderr: string,

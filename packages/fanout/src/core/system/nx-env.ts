@@ -3,7 +3,7 @@
  * would confuse an nx started from inside it: they name the outer task, its
  * workspace root and how its output is collected. The user's own settings stay.
  */
-export const OUTER_TASK_VARIABLE =
+const OUTER_TASK_VARIABLE =
   /^NX_(TASK_|CLI_SET|LOAD_DOT_ENV_FILES|WORKSPACE_ROOT|TERMINAL|STREAM_OUTPUT|PREFIX_OUTPUT|FORKED_TASK_EXECUTOR|SET_CLI)/;
 
 /** `env` without the outer Nx task's variables. */

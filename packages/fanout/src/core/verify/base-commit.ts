@@ -9,7 +9,7 @@ import type { SessionResult } from '../session/result';
  * therefore the recorded one where this repository has it, else a commit it does
  * have that still counts every session's changes as affected.
  */
-export type BaseSource = 'option' | 'recorded' | 'inputs' | 'merge-base';
+type BaseSource = 'option' | 'recorded' | 'inputs' | 'merge-base';
 
 export interface BaseCommit {
   /** What `nx affected --base=` gets: a commit id, or the reference given with --base. */

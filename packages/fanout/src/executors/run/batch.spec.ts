@@ -3,19 +3,33 @@ import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { agentScript, commandTask, createWorkspace, gitIn, spawnTypeScript, write, type TestWorkspace } from '../../testing/git-workspace';
 import { BufferedTaskOutput, writeOutput, withTaskOutput } from '../../core/system/task-output';
-import landBatch from '../land/batch';
 import { processCommandLine, systemReaders, type ProcessReaders } from '../../core/system/process-info';
 import runBatch, { batchParallelism, nxParallelism, runTasksInBatch, type BatchTaskResult, type ParallelSource } from './batch';
 
-/** A task graph of fanout tasks: project → the projects whose task it waits for. */
-function graphOf(projects: string[], waitsFor: Record<string, string[]> = {}): TaskGraph {
-  const id = (name: string) => `${name}:fanout`;
+/** A run's task graph: each project's session (fanout-session), and its landing (fanout) after it. */
+function runGraphOf(projects: string[]): TaskGraph {
+  const sessions = graphOf(projects, {}, 'fanout-session');
+  const landings = graphOf(projects, {}, 'fanout');
+  return {
+    roots: sessions.roots,
+    tasks: { ...sessions.tasks, ...landings.tasks },
+    dependencies: {
+      ...sessions.dependencies,
+      ...Object.fromEntries(projects.map((name) => [`${name}:fanout`, [`${name}:fanout-session`]])),
+    },
+    continuousDependencies: { ...sessions.continuousDependencies, ...landings.continuousDependencies },
+  };
+}
+
+/** A task graph of fanout tasks of one target: project → the projects whose task it waits for. */
+function graphOf(projects: string[], waitsFor: Record<string, string[]> = {}, target = 'fanout'): TaskGraph {
+  const id = (name: string) => `${name}:${target}`;
   return {
     roots: projects.filter((name) => !waitsFor[name]?.length).map(id),
     tasks: Object.fromEntries(
       projects.map((name) => [
         id(name),
-        { id: id(name), target: { project: name, target: 'fanout' }, overrides: {}, outputs: [], cache: true, parallelism: true },
+        { id: id(name), target: { project: name, target }, overrides: {}, outputs: [], cache: target !== 'fanout', parallelism: true },
       ]),
     ),
     dependencies: Object.fromEntries(projects.map((name) => [id(name), (waitsFor[name] ?? []).map(id)])),
@@ -137,6 +151,35 @@ describe('runTasksInBatch: the scheduling of one process for the run', () => {
     expect(results.every((result) => result.result.success && (result.result.startTime ?? Infinity) <= (result.result.endTime ?? 0))).toBe(
       true,
     );
+  });
+
+  it('starts a task that takes no slot (a landing) as soon as it is ready, beside `parallel` others', async () => {
+    const graph = runGraphOf(['a', 'b', 'c']);
+    const events: string[] = [];
+    let counted = 0;
+    let most = 0;
+    await collect(
+      runTasksInBatch(
+        graph,
+        1,
+        async (id) => {
+          const landing = id.endsWith(':fanout');
+          if (!landing) most = Math.max(most, ++counted);
+          events.push(`start ${id}`);
+          await sleep(landing ? 30 : 20);
+          events.push(`end ${id}`);
+          if (!landing) counted--;
+          return { success: true };
+        },
+        undefined,
+        (id) => id.endsWith(':fanout'),
+      ),
+    );
+    // One session at a time, as asked; each landing started right after its session, while the next session ran.
+    expect(most).toBe(1);
+    expect(events.indexOf('start a:fanout')).toBe(events.indexOf('end a:fanout-session') + 1);
+    expect(events.indexOf('start a:fanout')).toBeLessThan(events.indexOf('end b:fanout-session'));
+    expect(events.filter((event) => event.startsWith('end'))).toHaveLength(6);
   });
 
   it('starts a task only once the tasks it depends on in the batch have succeeded', async () => {
@@ -301,7 +344,7 @@ console.log('agent wrote ' + project + ', greeted ' + process.env.FANOUT_GREETIN
 
   afterAll(() => ws.remove());
 
-  it("runs both sessions at once, each with its task's environment, records both, and gives each task only its own output; the landing batch lands both and writes the report", async () => {
+  it("runs both sessions at once, each with its task's environment, records both, gives each task only its own output, lands each after its session, and writes the report once", async () => {
     const roots: Record<string, string> = {
       contracts: 'libs/contracts',
       users: 'libs/users',
@@ -312,7 +355,7 @@ console.log('agent wrote ' + project + ', greeted ' + process.env.FANOUT_GREETIN
       nodes: Object.fromEntries(Object.entries(roots).map(([name, root]) => [name, { name, type: 'lib', data: { root } }])),
       dependencies: Object.fromEntries(Object.keys(roots).map((name) => [name, []])),
     };
-    const taskGraph = graphOf(['orders', 'products']);
+    const taskGraph = runGraphOf(['orders', 'products']);
     const context: ExecutorContext = {
       root: ws.root,
       cwd: ws.root,
@@ -328,7 +371,7 @@ console.log('agent wrote ' + project + ', greeted ' + process.env.FANOUT_GREETIN
     try {
       // Each session's environment is its task's (as Nx gives a task its .env files).
       results = await collect(
-        runBatch(taskGraph, { 'orders:fanout': { quiet: false }, 'products:fanout': {} }, {}, context, 2, (task) => ({
+        runBatch(taskGraph, { 'orders:fanout-session': { quiet: false }, 'products:fanout-session': {} }, {}, context, 2, (task) => ({
           env: { ...process.env, FANOUT_GREETING: `hello ${task.target.project}` },
         })),
       );
@@ -336,13 +379,21 @@ console.log('agent wrote ' + project + ', greeted ' + process.env.FANOUT_GREETIN
       streamed = write.mock.calls.map(([chunk]) => String(chunk)).join('');
       write.mockRestore();
     }
-    expect(results.map((result) => [result.task, result.result.success]).sort()).toEqual([
+    expect(
+      results.map((result) => [result.task, result.result.success, result.result.success ? '' : result.result.terminalOutput]).sort(),
+    ).toEqual([
       ['orders:fanout', true],
+      ['orders:fanout-session', true],
       ['products:fanout', true],
+      ['products:fanout-session', true],
     ]);
+    // Each landing came after its own session (in the one process, taking no slot of --parallel).
+    const order = results.map((result) => result.task);
+    for (const project of ['orders', 'products'])
+      expect(order.indexOf(`${project}:fanout`)).toBeGreaterThan(order.indexOf(`${project}:fanout-session`));
     for (const project of ['orders', 'products']) {
       const other = project === 'orders' ? 'products' : 'orders';
-      const output = results.find((result) => result.task === `${project}:fanout`)?.result.terminalOutput ?? '';
+      const output = results.find((result) => result.task === `${project}:fanout-session`)?.result.terminalOutput ?? '';
       expect(output).toContain(`✔ ${project}: command session recorded 1 file(s)`);
       expect(output).toContain(`agent wrote ${project}, greeted hello ${project}`);
       expect(output).not.toContain(other);
@@ -359,26 +410,13 @@ console.log('agent wrote ' + project + ', greeted ' + process.env.FANOUT_GREETIN
     expect(gitIn(ws.root, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
     expect(gitIn(ws.root, 'branch', '--list', 'fanout/*').trim()).toBe('');
     expect(readdirSync(join(ws.root, '.fanout', 'worktrees'))).toEqual([]);
-    // Both succeeded: the sessions' batch leaves the report to the landing.
-    expect(existsSync(join(ws.root, '.fanout/report.md'))).toBe(false);
-
-    const landGraph: TaskGraph = {
-      ...taskGraph,
-      tasks: Object.fromEntries(Object.values(taskGraph.tasks).map((task) => [task.id, { ...task, cache: false }])),
-      dependencies: Object.fromEntries(Object.keys(taskGraph.tasks).map((id) => [id, []])),
-    };
-    const landed = await collect(landBatch(landGraph, {}, {}, { ...context, taskGraph: landGraph }));
-    expect(landed.map((result) => [result.task, result.result.success]).sort()).toEqual([
-      ['orders:fanout', true],
-      ['products:fanout', true],
-    ]);
     for (const project of ['orders', 'products']) {
       expect(readFileSync(join(ws.root, `libs/${project}/src/${project}.ts`), 'utf-8')).toBe(`export const NAME = '${project}';\n`);
-      expect(landed.find((result) => result.task === `${project}:fanout`)?.result.terminalOutput).toContain(
+      expect(results.find((result) => result.task === `${project}:fanout`)?.result.terminalOutput).toContain(
         `✔ ${project}: landed (its session ran now): 1 file(s) written`,
       );
     }
-    // The landing batch wrote the run's report once, at its end, with both sessions.
+    // The batch wrote the run's report once, at its end, with both sessions.
     const report = readFileSync(join(ws.root, '.fanout/report.md'), 'utf-8');
     expect(report).toContain('orders');
     expect(report).toContain('products');
@@ -389,7 +427,7 @@ describe('runBatch: the run plan, built once for every task', () => {
   it('refuses wrong plugin options for each task, with what is wrong, before any session starts', async () => {
     const ws = createWorkspace(['orders', 'products']);
     try {
-      const taskGraph = graphOf(['orders', 'products']);
+      const taskGraph = graphOf(['orders', 'products'], {}, 'fanout-session');
       const roots = { contracts: 'libs/contracts', users: 'libs/users', orders: 'libs/orders', products: 'libs/products' };
       const context: ExecutorContext = {
         root: ws.root,
@@ -411,7 +449,7 @@ describe('runBatch: the run plan, built once for every task', () => {
         write.mockRestore();
       }
       for (const project of ['orders', 'products']) {
-        const result = results.find((entry) => entry.task === `${project}:fanout`)?.result;
+        const result = results.find((entry) => entry.task === `${project}:fanout-session`)?.result;
         expect(result?.success).toBe(false);
         expect(result?.terminalOutput).toBe(
           `✖ ${project}: nx.json (fanout plugin options): "portBase" is a whole number from 1024 to 65535, without quotes (got "30000").\n`,

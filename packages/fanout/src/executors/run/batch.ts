@@ -1,14 +1,18 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
+import { readFileSync } from 'fs';
 import { availableParallelism, cpus } from 'os';
 import { processCommandLine, warnOnce, type ProcessInfoOptions } from '../../core/system/process-info';
 import { taskEnvironment } from '../../core/system/task-env';
-import { withTaskOutput } from '../../core/system/task-output';
+import { BufferedTaskOutput, withTaskOutput } from '../../core/system/task-output';
 import { runTasksInBatch, taskContext, type BatchTaskResult } from '../batch-tasks';
 
 export { runTasksInBatch, type BatchTaskResult };
 import { writeReport } from '../../core/report/report';
 import { whenSetupsEnd } from '../../core/session/setting-up';
-import { NX_DEFAULT_PARALLEL } from '../../constants';
+import { NX_DEFAULT_PARALLEL, resultFile } from '../../constants';
+import type { SessionResult } from '../../core/session/result';
+import { landTask } from '../land/land';
+import { isLanding } from './executor';
 import { runFanoutTask } from './run';
 import { RunPlan } from './run-plan';
 import type { RunExecutorSchema } from './schema';
@@ -80,13 +84,42 @@ export function nxParallelism(
   return count;
 }
 
+/** When a task's session ended, from its record: the order its run recorded the sessions in ('' when unknown). */
+function sessionEnded(workspaceRoot: string, project: string): string {
+  try {
+    return (JSON.parse(readFileSync(resultFile(workspaceRoot, project), 'utf-8')) as SessionResult).endedAt ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The batch's tasks in the order they are offered to start: the sessions, then the
+ * landings in the order their sessions ended. A landing whose session runs in this
+ * batch waits for it anyway; one whose session Nx replayed from its cache lands in
+ * the order the run that made them landed them, so a replay in a fresh clone merges
+ * wired files in the same order and ends byte for byte as that run left them.
+ */
+function inStartOrder(taskGraph: TaskGraph, landing: (id: string) => boolean, workspaceRoot: string): TaskGraph['tasks'] {
+  const ids = Object.keys(taskGraph.tasks);
+  const landings = ids.filter(landing);
+  const ended = new Map(landings.map((id) => [id, sessionEnded(workspaceRoot, taskGraph.tasks[id].target.project)]));
+  landings.sort((a, b) => (ended.get(a) ?? '').localeCompare(ended.get(b) ?? '') || a.localeCompare(b));
+  return Object.fromEntries([...ids.filter((id) => !landing(id)), ...landings].map((id) => [id, taskGraph.tasks[id]]));
+}
+
 /**
  * The fanout executor for a whole run in one process (Nx's batch mode, which the
- * executor prefers; `--batch=false` turns it off): every session runs as it would
- * in a process of its own, at most as many at once as Nx's --parallel, each with
- * its own terminal output. The run's plan (what every task shares) is worked out
- * once and given to each task, and no task pays for starting a process and loading
- * Nx and the plugin.
+ * executor prefers; `--batch=false` turns it off). The run's sessions (fanout-session)
+ * and their landings (fanout) use the same executor, so Nx gives both to one batch:
+ * every session runs as it would in a process of its own, at most as many at once as
+ * Nx's --parallel, each with its own terminal output, and each landing follows its
+ * session at once, one at a time under the workspace lock (landings take no slot of
+ * --parallel: they are short, and the sessions after them wait for them). Only the
+ * landings of a replay (sessions from Nx's cache) come without their sessions. The
+ * run's plan (what every session shares) is worked out once and given to each task,
+ * and no task pays for starting a process and loading Nx and the plugin. The report
+ * is written once, at the end.
  */
 export default async function* runBatch(
   taskGraph: TaskGraph,
@@ -97,8 +130,8 @@ export default async function* runBatch(
   environment: (task: TaskGraph['tasks'][string]) => ReturnType<typeof taskEnvironment> = (task) =>
     taskEnvironment({ task, projectGraph: context.projectGraph }),
 ): AsyncGenerator<BatchTaskResult> {
+  const landing = (id: string) => isLanding(context, taskGraph.tasks[id].target.target);
   let left = Object.keys(taskGraph.tasks).length;
-  let ran = 0;
   // Worktree clean-ups of landed sessions, done while the next sessions' agents work (not while
   // a session sets up, which would wait for the process's thread); the batch ends after them.
   const cleanUps: Promise<void>[] = [];
@@ -116,18 +149,18 @@ export default async function* runBatch(
     );
   };
   // One plan per session target among the batch's tasks (a run has one); where the plugin options
-  // are wrong, what is wrong is each task's failure.
+  // are wrong, what is wrong is each session's failure.
   const plans = new Map<string, RunPlan | { error: unknown }>();
-  for (const target of new Set(Object.values(taskGraph.tasks).map((task) => task.target.target))) {
+  const sessionTargets = Object.keys(taskGraph.tasks).filter((id) => !landing(id));
+  for (const target of new Set(sessionTargets.map((id) => taskGraph.tasks[id].target.target))) {
     try {
       plans.set(target, new RunPlan(context, target));
     } catch (error) {
       plans.set(target, { error });
     }
   }
-  const sessions = runTasksInBatch(taskGraph, parallel, (id, output) => {
+  const runSession = (id: string, output: BufferedTaskOutput) => {
     const task = taskGraph.tasks[id];
-    ran++;
     const plan = plans.get(task.target.target);
     if (!(plan instanceof RunPlan)) throw plan?.error;
     // The environment Nx would give the task in a process of its own: its .env files loaded.
@@ -140,19 +173,23 @@ export default async function* runBatch(
         ...(taskEnv.env ? { env: taskEnv.env } : {}),
       });
     });
-  });
-  let failed = false;
-  for await (const result of sessions) {
-    failed ||= !result.result.success;
-    // A failed session never lands, so no landing writes the report: the batch does, once, at its end.
-    if (--left === 0 && ran > 0) {
+  };
+  const land = (id: string, output: BufferedTaskOutput) =>
+    withTaskOutput(output, () => landTask(inputs[id] ?? {}, taskContext(context, taskGraph.tasks[id]), { report: 'none' }));
+  const tasks = runTasksInBatch(
+    { tasks: inStartOrder(taskGraph, landing, context.root), dependencies: taskGraph.dependencies },
+    parallel,
+    (id, output) => (landing(id) ? land(id, output) : runSession(id, output)),
+    undefined,
+    landing,
+  );
+  for await (const result of tasks) {
+    if (--left === 0) {
       await Promise.all(cleanUps);
-      if (failed) {
-        try {
-          writeReport(context.root);
-        } catch (error) {
-          process.stderr.write(`[fanout] the report could not be written: ${error instanceof Error ? error.message : String(error)}\n`);
-        }
+      try {
+        writeReport(context.root);
+      } catch (error) {
+        process.stderr.write(`[fanout] the report could not be written: ${error instanceof Error ? error.message : String(error)}\n`);
       }
     }
     yield result;

@@ -1,6 +1,7 @@
 import { CHECKS, type CheckSettings } from '../../core/checks/registry';
 import { MAX_REPAIRS } from '../../core/session/assignment';
 import { durationMs } from '../../core/system/duration';
+import { checkSandboxMode, checkSandboxSetting, type SandboxSetting } from '../../core/sandbox/settings';
 import {
   DEFAULT_LEAD_WAIT_MS,
   DEFAULT_PORT_BASE,
@@ -92,6 +93,12 @@ export function normalizeRunOptions(options: Record<string, unknown>, target = F
     if (typeof count === 'number' && Number.isInteger(count) && count >= 0 && count <= MAX_REPAIRS) normalized.repairs = count;
     else problems.push(`--repairs is a whole number from 0 to ${MAX_REPAIRS} (got ${text(repairs)}).`);
   }
+  const sandbox = options['sandbox'];
+  if (sandbox !== undefined) {
+    const mode = checkSandboxMode(sandbox, '--sandbox');
+    if (typeof mode === 'string') normalized.sandbox = mode;
+    else problems.push(mode.problem);
+  }
   for (const key of ['fresh', 'quiet'] as const) {
     const value = flag(key, options[key], problems);
     if (value !== undefined) normalized[key] = value;
@@ -150,6 +157,10 @@ export function checkPluginOptions(plugin: FanoutPluginOptions, where = 'nx.json
       problems.push(`${where}: "${key}" must be 0 or a duration such as "2s" or "500ms" (got ${text(value)}).`);
     }
   }
+  if (plugin.sandbox !== undefined) {
+    const sandbox = checkSandboxSetting(plugin.sandbox, `${where}: "sandbox"`);
+    if ('problems' in sandbox) problems.push(...sandbox.problems);
+  }
   if (problems.length > 0) throw new OptionsError(problems);
 }
 
@@ -170,6 +181,8 @@ export interface RunSettings {
   copyFiles: readonly string[];
   sparseCheckout: boolean;
   checks: CheckSettings;
+  /** The plugin option sandbox, checked: fanout.md's and --sandbox weigh over it per session. */
+  sandbox?: SandboxSetting;
 }
 
 export function runSettings(plugin: FanoutPluginOptions): RunSettings {
@@ -182,5 +195,6 @@ export function runSettings(plugin: FanoutPluginOptions): RunSettings {
     copyFiles: plugin.copyFiles ?? [],
     sparseCheckout: plugin.sparseCheckout !== false,
     checks: { checks: plugin.checks, strictNaming: plugin.strictNaming },
+    ...(plugin.sandbox !== undefined ? { sandbox: checkSandboxSetting(plugin.sandbox, 'sandbox') as SandboxSetting } : {}),
   };
 }

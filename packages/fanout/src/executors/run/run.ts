@@ -21,6 +21,8 @@ import type { RunExecutorSchema } from './schema';
 import { normalizeRunOptions } from './normalize';
 import { readAssignment, RunPlan } from './run-plan';
 import { ASSIGNMENT_FILE, recordedSubject, type FanoutPluginOptions } from '../../constants';
+import { sandboxAvailabilityHere } from '../../core/sandbox/availability';
+import { sandboxDecision, sessionSandboxSetting } from '../../core/sandbox/settings';
 
 /**
  * A line of the task's terminal output: its own sink in a batch, else Nx's logger.
@@ -166,6 +168,9 @@ export async function runFanoutTask(
       [assignment.like, assignment.contracts],
     );
     assertIndependent(plan.independence());
+    // --sandbox, else fanout.md's, else the plugin option's; `on` where the sandbox cannot run is refused here.
+    const sandbox = sessionSandboxSetting({ run: options.sandbox, assignment: assignment.sandbox, plugin: settings.sandbox });
+    sandboxDecision(sandbox.mode, sandboxAvailabilityHere);
 
     const importPath = plan.importPathOf(assignment.contracts, contractsRoot);
     if (!importPath)
@@ -223,6 +228,7 @@ export async function runFanoutTask(
       ...(env ? { env } : {}),
       ...(cleanUpLater ? { cleanUpLater } : {}),
       gate,
+      sandbox,
       ...(repairs !== undefined ? { repairs } : {}),
       ...(wired.length > 0 ? { wired } : {}),
       ...(wired.length > 0 && gate.run.length > 0 ? { wiredGate: wiredGate(context, wired) } : {}),

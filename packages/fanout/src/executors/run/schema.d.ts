@@ -8,6 +8,8 @@ export interface RunExecutorSchema {
   gate?: string[] | string;
   /** Repair rounds the agent gets when the gate or the checks fail. Set by the plugin from fanout.md and the plugin options. */
   repairs?: number;
+  /** The agents' sandbox: auto (on where it can run), on (refuse without it) or off; over fanout.md's and the plugin option's. */
+  sandbox?: 'auto' | 'on' | 'off';
   quiet?: boolean;
   /** Set by the plugin: fanout's version, part of the task's cache key. */
   pluginVersion?: string;
