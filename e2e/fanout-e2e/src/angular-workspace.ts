@@ -30,14 +30,14 @@ export const ANGULAR_NX_VERSION = '23.0.0-beta.25';
 /** The Yarn `packageManager` pins: corepack fetches it. */
 export const YARN_VERSION = '4.18.1';
 
-export const SCOPE = '@shop';
+const SCOPE = '@shop';
 export const TYPES = 'shared-product-types';
 export const STATE = 'shared-product-state';
 export const DETAIL_PAGE = 'products-product-detail-page';
 export const APP_MODULE = 'apps/shop/src/app/app.module.ts';
 
 /** Angular 21, and of it only the packages an NgModule app with lazy routes needs, so that the install stays small. */
-export const ANGULAR_VERSION = '~21.2.0';
+const ANGULAR_VERSION = '~21.2.0';
 
 interface Project {
   name: string;
@@ -145,7 +145,7 @@ export class ProductStore {
 }
 `;
 
-export const DETAIL_COMPONENT = `import { Component, inject } from '@angular/core';
+const DETAIL_COMPONENT = `import { Component, inject } from '@angular/core';
 import { ActivatedRoute } from '@angular/router';
 import { map, switchMap, type Observable } from 'rxjs';
 import { ProductStore, type Product } from '${packageName(STATE)}';
@@ -240,7 +240,7 @@ platformBrowser()
  * Every file of the workspace, by path. `yarnVersion` is what `packageManager` pins, `nxVersion`
  * the Nx its packages are pinned to.
  */
-export function angularWorkspaceFiles(yarnVersion: string, nxVersion: string): Record<string, string> {
+function angularWorkspaceFiles(yarnVersion: string, nxVersion: string): Record<string, string> {
   const angular = Object.fromEntries(
     ['common', 'compiler', 'core', 'platform-browser', 'router'].map((name) => [`@angular/${name}`, ANGULAR_VERSION]),
   );
@@ -322,7 +322,7 @@ export function angularWorkspaceFiles(yarnVersion: string, nxVersion: string): R
  * `home`, a folder of the suite's: Yarn's global metadata cache is not kept per registry, so
  * packages a former run's registry listed would be fetched from its port, long closed.
  */
-export function yarnEnv(root: string, home: string): NodeJS.ProcessEnv {
+function yarnEnv(root: string, home: string): NodeJS.ProcessEnv {
   const registry = requireEnv('FANOUT_E2E_REGISTRY');
   return {
     ...e2eEnv(),

@@ -10,7 +10,7 @@ import {
   projectLintAndTest,
   resolveLintAndTest,
   type LibraryPlan,
-} from './projects';
+} from './library';
 
 function useTsSolution(tree: Tree): void {
   updateJson(tree, 'package.json', (json) => ({ ...json, workspaces: ['packages/*'] }));

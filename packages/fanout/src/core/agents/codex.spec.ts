@@ -8,7 +8,9 @@ import { createRedactor } from '../system/redact';
 import type { AgentSession } from './agent';
 import { checkAgentOptions } from './agent-options';
 import { runCliAgent } from './cli-agent';
-import { CODEX_SANDBOX_MODES, codexAgent, codexCli, parseCodexOutput } from './codex';
+import { CODEX_SANDBOX, CODEX_SANDBOX_MODES, codexAgent, codexCli, parseCodexOutput } from './codex';
+import { SessionSandbox } from '../sandbox/session-sandbox';
+import { sessionSandboxSetting } from '../sandbox/settings';
 import { cliSession, recordingDeps } from '../../testing/cli-session';
 
 const WORKTREE = '/ws/.fanout/worktrees/orders';
@@ -336,7 +338,8 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
      * which fanout retries, then a shell call that writes the task's file, then a
      * final message with usage.
      */
-    it('runs a real session against a local Responses API: retried overload, file written, tokens and thread id read', async () => {
+    /** A real session against a local Responses API: `sandboxed` in fanout's sandbox (Codex's own off), else in Codex's own. */
+    async function realSession(sandboxed: boolean) {
       const key = 'sk-local-test-0123456789abcdefghij';
       const requests: { authorization?: string; body: { input?: { content?: { text?: string }[] }[] } }[] = [];
       const sse = (events: object[]) =>
@@ -428,6 +431,12 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
           ],
         };
         const deps = recordingDeps();
+        // The model's host and key variable, as a user would allow them for a provider of their own.
+        const sandbox = sandboxed
+          ? SessionSandbox.open(sessionSandboxSetting({ plugin: { allowedDomains: [`127.0.0.1:${port}`], env: ['LOCAL_MODEL_KEY'] } }))
+          : undefined;
+        const sessionEnv = sandbox ? sandbox.env(env, CODEX_SANDBOX) : env;
+        const processSandbox = sandbox?.process({ worktree, checkout: join(dir, 'checkout'), env: sessionEnv, needs: CODEX_SANDBOX });
         const report = await runCliAgent(
           codexCli,
           {
@@ -443,12 +452,20 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
             contracts: { project: 'contracts', root: 'libs/contracts', importPath: '@ws/contracts' },
             options,
             timeoutMs: 90_000,
-            env,
+            env: sessionEnv,
             echo: false,
             redact: createRedactor(env),
+            ...(sandbox && processSandbox ? { sandbox: { ...processSandbox, privateTemp: sandbox.privateTemp } } : {}),
           },
           deps,
         );
+        sandbox?.close();
+        if (!sandboxed && !report.ok) {
+          // Where Codex's own sandbox writes nothing (bubblewrap installed, as here), the run says so rather than passing.
+          expect(report.error).toContain('Codex reported writing files, but the worktree is unchanged: its own "workspace-write" sandbox');
+          expect(existsSync(join(worktree, 'src/orders.ts'))).toBe(false);
+          return;
+        }
         const log = readFileSync(join(dir, 'session.log'), 'utf-8');
         expect({ report, log }).toMatchObject({
           report: { ok: true, attempts: 2, summary: 'Wrote src/orders.ts.', tokens: { input: 1900, output: 52 } },
@@ -467,6 +484,12 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
         await new Promise<void>((resolve) => server.close(() => resolve()));
         rmSync(dir, { recursive: true, force: true });
       }
-    }, 120_000);
+    }
+
+    it('runs a real session in fanout\'s sandbox against a local Responses API: retried overload, file written, tokens and thread id read', () =>
+      realSession(true), 120_000);
+
+    it("runs a real session in Codex's own sandbox, and fails it, naming the cause, where that sandbox writes nothing", () =>
+      realSession(false), 120_000);
   });
 });

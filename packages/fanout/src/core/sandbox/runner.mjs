@@ -14,6 +14,7 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { dirname } from 'node:path';
 
 const [settingsFile, denialsFile, ...argv] = process.argv.slice(2);
 if (!settingsFile || !denialsFile || argv.length === 0) {
@@ -24,6 +25,9 @@ if (!settingsFile || !denialsFile || argv.length === 0) {
 // The library takes a shell string. Each argument is single-quoted, so a prompt stays data.
 const quote = (arg) => `'${arg.replace(/'/g, `'\\''`)}'`;
 
+// The library makes its proxy's sockets under the temp folder: this runner's control folder, short
+// and out of the command's reach, rather than the private temp folder the command may write.
+process.env.TMPDIR = dirname(settingsFile);
 const { SandboxManager } = await import('@anthropic-ai/sandbox-runtime');
 // insideEnv: variables set inside the sandbox over the library's own (its NO_PROXY, when a host on loopback is allowed).
 const { insideEnv = {}, ...config } = JSON.parse(readFileSync(settingsFile, 'utf8'));

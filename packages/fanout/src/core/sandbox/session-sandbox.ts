@@ -65,8 +65,9 @@ export class SessionSandbox {
     readonly privateTemp: string,
   ) {}
 
-  static open(setting: SessionSandboxSetting, project: string): SessionSandbox {
-    return new SessionSandbox(setting, mkdtempSync(join(tmpdir(), `fanout-${project}-`)));
+  static open(setting: SessionSandboxSetting): SessionSandbox {
+    // A short name: the folder's paths must stay short enough for Unix sockets the agent's tools make in it.
+    return new SessionSandbox(setting, mkdtempSync(join(tmpdir(), 'fanout-agent-')));
   }
 
   /** The CLI's state folder: in the private folder, so it lasts the session's rounds (a resumed conversation) and no longer. */

@@ -217,6 +217,29 @@ describe('parseAssignment', () => {
     });
   });
 
+  describe('sandbox', () => {
+    const md = (line: string) => `---\nlike: users\ncontracts: contracts\n${line}\n---\n\nBuild it.\n`;
+
+    it('takes a mode, or a mode with what the policy adds', () => {
+      expect(parseAssignment(md('sandbox: on'), 'fanout.md').sandbox).toEqual({ mode: 'on' });
+      expect(parseAssignment(md('sandbox: { mode: auto, allowedDomains: [registry.npmjs.org], env: [MY_*] }'), 'fanout.md').sandbox).toEqual({
+        mode: 'auto',
+        allowedDomains: ['registry.npmjs.org'],
+        env: ['MY_*'],
+      });
+      expect(parseAssignment(md('agent: pattern'), 'fanout.md').sandbox).toBeUndefined();
+    });
+
+    it('refuses a mode it does not know and a key it does not know, at their line', () => {
+      expect(() => parseAssignment(md('sandbox: always'), 'libs/orders/fanout.md')).toThrow(
+        'libs/orders/fanout.md:3: "sandbox" is one of auto, on, off (got "always").',
+      );
+      expect(() => parseAssignment(md('sandbox: { allowDomains: [a.com] }'), 'libs/orders/fanout.md')).toThrow(
+        'libs/orders/fanout.md:3: "sandbox" has unknown key(s) allowDomains. Known: mode, denyRead, allowedDomains, env.',
+      );
+    });
+  });
+
   describe('validation against the front matter schema', () => {
     it('knows exactly the keys of the schema', () => {
       expect(Object.keys(FRONT_MATTER_SCHEMA)).toEqual([
@@ -231,6 +254,7 @@ describe('parseAssignment', () => {
         'gate',
         'repairs',
         'wire',
+        'sandbox',
       ]);
     });
 

@@ -113,7 +113,7 @@ function openSandbox(spec: SessionSpec, recorder: SessionRecorder): SessionSandb
     recorder.sandbox({ on: false, mode: setting.mode });
     return undefined;
   }
-  return SessionSandbox.open(setting, spec.project);
+  return SessionSandbox.open(setting);
 }
 
 /**

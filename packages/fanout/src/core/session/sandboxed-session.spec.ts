@@ -176,7 +176,7 @@ function viaProxy() {
     expect(result.sandbox).toMatchObject({ on: true, mode: 'auto' });
     expect(result.sandbox?.policy?.writable).toEqual([
       join(ws.root, '.fanout', 'worktrees', 'orders'),
-      expect.stringContaining('fanout-orders-'),
+      expect.stringContaining('fanout-agent-'),
     ]);
     expect(result.sandbox?.policy?.network).toEqual([]);
     expect(result.sandbox?.policy?.readDenied).toContain(join(home, '.ssh'));

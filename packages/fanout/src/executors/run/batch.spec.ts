@@ -362,7 +362,8 @@ console.log('agent wrote ' + project + ', greeted ' + process.env.FANOUT_GREETIN
       isVerbose: false,
       projectGraph,
       taskGraph,
-      nxJsonConfiguration: {},
+      // Its agents report through files outside their worktrees, which the sandbox would refuse.
+      nxJsonConfiguration: { plugins: [{ plugin: 'fanout', options: { sandbox: 'off' } }] },
       projectsConfigurations: { version: 2, projects: {} },
     };
     const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);

@@ -15,19 +15,21 @@ import { assertValidName, parseEntityList, type EntityNames } from '../../core/n
 import { initGenerator } from '../init/init';
 import {
   assertContractsCandidate,
-  createLibrary,
-  defaultLibraryRoot,
   findProjectName,
-  placeLibrary,
-  projectLintAndTest,
   readContractsLibrary,
   resolveProjectName,
   retagProject,
+  type ContractsLibrary,
+} from '../projects';
+import {
+  createLibrary,
+  defaultLibraryRoot,
+  placeLibrary,
+  projectLintAndTest,
   relativeImportExtension,
   resolveLintAndTest,
-  type ContractsLibrary,
   type LibraryPlan,
-} from '../projects';
+} from '../library';
 import type { ContractsGeneratorSchema } from './schema';
 import { CONTRACTS_TAG, isPluginRegistered } from '../../constants';
 

@@ -62,7 +62,10 @@ describe('init generator', () => {
   });
 
   it("removes a cache: true an earlier version wrote for the landing target, under the plugin's targetName", async () => {
-    tree.write('nx.json', JSON.stringify({ plugins: [{ plugin: 'fanout', options: { targetName: 'agents' } }], targetDefaults: { agents: { cache: true } } }));
+    tree.write(
+      'nx.json',
+      JSON.stringify({ plugins: [{ plugin: 'fanout', options: { targetName: 'agents' } }], targetDefaults: { agents: { cache: true } } }),
+    );
     await initGenerator(tree, {});
     const nxJson = readNxJson(tree);
     expect(nxJson?.targetDefaults?.['agents']).toBeUndefined();

@@ -16,19 +16,14 @@ import { defaultSubject, proposeSubject, subjectOccurs, type SubjectEvidence } f
 import { initGenerator } from '../init/init';
 import {
   addLibraryDependency,
-  createLibrary,
-  defaultLibraryRoot,
   listTreeFiles,
-  placeLibrary,
   dependencyPathTo,
   readContractsLibrary,
   resolveProjectName,
   retagProject,
-  relativeImportExtension,
-  resolveLintAndTest,
   type ContractsLibrary,
-  type LibraryPlan,
 } from '../projects';
+import { createLibrary, defaultLibraryRoot, placeLibrary, relativeImportExtension, resolveLintAndTest, type LibraryPlan } from '../library';
 import type { ReferenceGeneratorSchema } from './schema';
 import { nxHelper } from '../nx-internals';
 import { isPluginRegistered, REFERENCE_TAG, SUBJECT_TAG_PREFIX, subjectTag } from '../../constants';

@@ -28,23 +28,25 @@ import { SCAFFOLD_HANDLER } from '../../core/naming/substitution';
 import { initGenerator } from '../init/init';
 import {
   addLibraryDependency,
-  assertOneOf,
-  createLibrary,
   findProjectName,
-  importPathOf,
   listTreeFiles,
-  LINTERS,
-  placeLibrary,
-  projectLintAndTest,
   readContractsLibrary,
   resolveProjectName,
   taggedProjectsOr,
-  UNIT_TEST_RUNNERS,
   usesLibrary,
   type ContractsLibrary,
+} from '../projects';
+import {
+  assertOneOf,
+  createLibrary,
+  importPathOf,
+  LINTERS,
+  placeLibrary,
+  projectLintAndTest,
+  UNIT_TEST_RUNNERS,
   type LibraryPlan,
   type LintAndTest,
-} from '../projects';
+} from '../library';
 import type { TaskGeneratorSchema } from './schema';
 import { ASSIGNMENT_FILE, CONTRACTS_TAG, DEFAULT_AGENT, DEFAULT_SCOPE, recordedSubject, REFERENCE_TAG, TASK_TAG } from '../../constants';
 import { loadGenerator } from './external-generator';
