@@ -466,7 +466,7 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
           expect(existsSync(join(worktree, 'src/orders.ts'))).toBe(false);
           return;
         }
-        const log = readFileSync(join(dir, 'session.log'), 'utf-8');
+        const log = readFileSync(join(dir, 'session.log'), 'utf-8'); console.log(log);
         expect({ report, log }).toMatchObject({
           report: { ok: true, attempts: 2, summary: 'Wrote src/orders.ts.', tokens: { input: 1900, output: 52 } },
         });
