@@ -62,6 +62,106 @@ export const appRoutes: Routes = [
     expect(syntaxError('app.routes.ts', text)).toBeUndefined();
   });
 
+  it('copies the lazy route of an NgModule whole, not the imports or the forRoot call around it', () => {
+    const module = `@NgModule({
+  declarations: [AppComponent],
+  imports: [
+    BrowserModule,
+    RouterModule.forRoot(
+      [
+        {
+          path: 'product',
+          loadChildren: () =>
+            import('@shop/products-product-detail-page').then(
+              (module) => module.ProductsProductDetailPageModule
+            ),
+        },
+        { path: '**', redirectTo: '' },
+      ],
+      { initialNavigation: 'enabledBlocking' }
+    ),
+  ],
+})
+export class AppModule {}
+`;
+    const { text } = wire('app.module.ts', module, 'product-detail', 'product-reviews');
+    const route = (subject: string, Subject: string) => `        {
+          path: 'product',
+          loadChildren: () =>
+            import('@shop/products-${subject}-page').then(
+              (module) => module.Products${Subject}PageModule
+            ),
+        },
+`;
+    expect(text).toBe(
+      module.replace(
+        route('product-detail', 'ProductDetail'),
+        route('product-detail', 'ProductDetail') + route('product-reviews', 'ProductReviews'),
+      ),
+    );
+    expect(syntaxError('app.module.ts', text)).toBeUndefined();
+  });
+
+  it('copies a route with children whole when the route itself names the reference, and a child route when only it does', () => {
+    const routes = `export const routes = [
+  {
+    path: 'settings',
+    children: [
+      {
+        path: '',
+        loadChildren: () => import('./settings'),
+      },
+    ],
+  },
+  {
+    path: 'account',
+    children: [
+      {
+        path: 'settings',
+        loadChildren: () => import('./settings'),
+      },
+    ],
+  },
+];
+`;
+    const { text } = wire('routes.ts', routes, 'settings', 'dashboard');
+    expect(text).toBe(`export const routes = [
+  {
+    path: 'settings',
+    children: [
+      {
+        path: '',
+        loadChildren: () => import('./settings'),
+      },
+    ],
+  },
+  {
+    path: 'dashboard',
+    children: [
+      {
+        path: '',
+        loadChildren: () => import('./dashboard'),
+      },
+    ],
+  },
+  {
+    path: 'account',
+    children: [
+      {
+        path: 'settings',
+        loadChildren: () => import('./settings'),
+      },
+      {
+        path: 'dashboard',
+        loadChildren: () => import('./dashboard'),
+      },
+    ],
+  },
+];
+`);
+    expect(syntaxError('routes.ts', text)).toBeUndefined();
+  });
+
   it('copies an entry without a trailing comma, and a multi-line entry of a map', () => {
     const { text } = wire(
       'menu.ts',

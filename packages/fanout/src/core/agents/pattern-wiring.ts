@@ -12,43 +12,72 @@ interface Entry {
   /** Its text and the indentation of its first line. */
   text: string;
   indent: string;
+  /** Its offsets in the source, and whether it is an element of an array literal (else a property of an object literal). */
+  start: number;
+  end: number;
+  element: boolean;
 }
 
 /**
  * The multi-line entries of array literals and object literals that mention the
  * reference's subject: each is copied whole for the task, never line by line
  * (a line-by-line copy of `loadChildren: () =>\n import(...)\n .then(...)` is not code).
+ *
+ * The entry is the outermost such member, unless it names the reference only
+ * through list entries nested in it: then those are the entries. So in an Angular
+ * root module, `imports: [RouterModule.forRoot([...routes])]` is not copied, the
+ * route in it is; a route with `path: 'settings'` and `children` is copied whole.
  */
 function multiLineEntries(source: string, path: string, mentions: (text: string) => boolean): Entry[] {
   const file = typescript.createSourceFile(path, source, typescript.ScriptTarget.Latest, true);
-  const entries: Entry[] = [];
   const lines = source.split('\n');
-  const visit = (node: import('ts-morph').ts.Node): void => {
-    const members = typescript.isArrayLiteralExpression(node)
-      ? node.elements
-      : typescript.isObjectLiteralExpression(node)
-        ? node.properties
-        : undefined;
-    for (const member of members ?? []) {
-      const start = file.getLineAndCharacterOfPosition(member.getStart(file));
-      const end = file.getLineAndCharacterOfPosition(member.getEnd());
-      const text = member.getText(file);
-      if (end.line > start.line && mentions(text)) {
-        entries.push({
-          startLine: start.line,
-          endLine: end.line,
-          endColumn: end.character,
-          text,
-          indent: /^\s*/.exec(lines[start.line])?.[0] ?? '',
-        });
-        continue; // Its own inner entries are copied with it.
+  const within = (node: import('ts-morph').ts.Node): Entry[] => {
+    const entries: Entry[] = [];
+    const visit = (child: import('ts-morph').ts.Node): void => {
+      const members = typescript.isArrayLiteralExpression(child)
+        ? child.elements
+        : typescript.isObjectLiteralExpression(child)
+          ? child.properties
+          : undefined;
+      if (!members) {
+        typescript.forEachChild(child, visit);
+        return;
       }
-      visit(member);
-    }
-    if (!members) typescript.forEachChild(node, visit);
+      for (const member of members) {
+        const start = member.getStart(file);
+        const first = file.getLineAndCharacterOfPosition(start);
+        const last = file.getLineAndCharacterOfPosition(member.getEnd());
+        const text = member.getText(file);
+        if (last.line === first.line || !mentions(text)) {
+          visit(member);
+          continue;
+        }
+        const inner = within(member);
+        let outside = text;
+        for (const entry of [...inner].reverse()) {
+          outside = outside.slice(0, entry.start - start) + outside.slice(entry.end - start);
+        }
+        // Only list entries are taken out of it: a property (`loadChildren: () => ...`) belongs to its record.
+        if (inner.length > 0 && inner.every((entry) => entry.element) && !mentions(outside)) {
+          entries.push(...inner);
+          continue;
+        }
+        entries.push({
+          startLine: first.line,
+          endLine: last.line,
+          endColumn: last.character,
+          text,
+          indent: /^\s*/.exec(lines[first.line])?.[0] ?? '',
+          start,
+          end: member.getEnd(),
+          element: typescript.isArrayLiteralExpression(child),
+        });
+      }
+    };
+    visit(node);
+    return entries;
   };
-  visit(file);
-  return entries;
+  return within(file);
 }
 
 /**
