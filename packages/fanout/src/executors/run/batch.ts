@@ -13,8 +13,7 @@ import { NX_DEFAULT_PARALLEL, resultFile } from '../../constants';
 import type { SessionResult } from '../../core/session/result';
 import { landTask } from '../land/land';
 import { isLanding } from './executor';
-import { runFanoutTask } from './run';
-import { RunPlan } from './run-plan';
+import type { RunPlan } from './run-plan';
 import type { RunExecutorSchema } from './schema';
 
 /** A --parallel value as Nx reads it: a count, or a percentage of the machine's cores. */
@@ -152,9 +151,15 @@ export default async function* runBatch(
   // are wrong, what is wrong is each session's failure.
   const plans = new Map<string, RunPlan | { error: unknown }>();
   const sessionTargets = Object.keys(taskGraph.tasks).filter((id) => !landing(id));
+  // The session's modules (agents, checks, worktrees) are loaded only for a batch with sessions in it:
+  // a replay's batch of landings has no use for them.
+  const { runFanoutTask, RunPlan } =
+    sessionTargets.length > 0
+      ? { ...(require('./run') as typeof import('./run')), ...(require('./run-plan') as typeof import('./run-plan')) }
+      : { runFanoutTask: undefined, RunPlan: undefined };
   for (const target of new Set(sessionTargets.map((id) => taskGraph.tasks[id].target.target))) {
     try {
-      plans.set(target, new RunPlan(context, target));
+      plans.set(target, new (RunPlan as NonNullable<typeof RunPlan>)(context, target));
     } catch (error) {
       plans.set(target, { error });
     }
@@ -162,7 +167,8 @@ export default async function* runBatch(
   const runSession = (id: string, output: BufferedTaskOutput) => {
     const task = taskGraph.tasks[id];
     const plan = plans.get(task.target.target);
-    if (!(plan instanceof RunPlan)) throw plan?.error;
+    if (!RunPlan || !runFanoutTask || !(plan instanceof RunPlan))
+      throw plan && 'error' in plan ? plan.error : new Error(`no run plan for ${id}`);
     // The environment Nx would give the task in a process of its own: its .env files loaded.
     const taskEnv = environment(task);
     return withTaskOutput(output, () => {

@@ -1,7 +1,5 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { fanoutTargetName, readPluginOptions } from '../../constants';
-import { landTask } from '../land/land';
-import runExecutor from './run';
 import type { RunExecutorSchema } from './schema';
 
 /**
@@ -14,7 +12,13 @@ export function isLanding(context: Pick<ExecutorContext, 'nxJsonConfiguration'>,
   return targetName === fanoutTargetName(readPluginOptions(context.nxJsonConfiguration));
 }
 
-/** fanout:run for one task in a process of its own (`--batch=false`): its landing, or its session. */
+/**
+ * fanout:run for one task in a process of its own (`--batch=false`): its landing, or its session. Each
+ * loads only its own modules: a landing has no use for the session's (agents, checks, worktrees).
+ */
 export default function fanoutExecutor(options: RunExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
-  return isLanding(context, context.targetName) ? landTask(options, context, { report: 'when-due' }) : runExecutor(options, context);
+  if (isLanding(context, context.targetName)) {
+    return (require('../land/land') as typeof import('../land/land')).landTask(options, context, { report: 'when-due' });
+  }
+  return (require('./run') as typeof import('./run')).default(options, context);
 }
