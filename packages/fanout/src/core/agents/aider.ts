@@ -19,8 +19,8 @@ import { createCliAgent, type CliAgentSpec, type CliOutput, type CliResult, type
  * them) but never commits and never edits .gitignore. `off` (--no-git): it sees
  * no repository at all, only the prompt and the files the model writes.
  */
-export const AIDER_GIT_MODES = ['no-commits', 'off'] as const;
-export const AIDER_DEFAULT_GIT = 'no-commits';
+const AIDER_GIT_MODES = ['no-commits', 'off'] as const;
+const AIDER_DEFAULT_GIT = 'no-commits';
 
 /** aider's transcripts, kept next to session.log: at the repository root they would be changes outside the scope. */
 export const AIDER_CHAT_HISTORY = 'aider.chat.history.md';
@@ -69,7 +69,7 @@ const AIDER_TRANSIENT = [
  * Anthropic, OpenAI and Gemini base URLs are reachable; aider's variables and the provider keys it
  * picks a model from are kept.
  */
-export const AIDER_SANDBOX: AgentSandboxNeeds = {
+const AIDER_SANDBOX: AgentSandboxNeeds = {
   providers: [PROVIDER_ENDPOINTS.anthropic, PROVIDER_ENDPOINTS.openai, PROVIDER_ENDPOINTS.gemini],
   variables: ['AIDER_*', 'ANTHROPIC_*', 'OPENAI_*', 'GEMINI_*', 'DEEPSEEK_API_KEY', 'OPENROUTER_API_KEY', 'VERTEXAI_*'],
   nx: true,

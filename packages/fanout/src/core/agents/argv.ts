@@ -3,7 +3,7 @@
  * shell would quote, but without a shell. Placeholders are substituted inside
  * each element afterwards, so a value can never add, split or run anything.
  */
-export const PLACEHOLDERS = ['promptFile', 'worktree', 'project', 'projectRoot', 'feedbackFile'] as const;
+const PLACEHOLDERS = ['promptFile', 'worktree', 'project', 'projectRoot', 'feedbackFile'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** Splits a template into words: '...' is literal, "..." allows \" and \\, \ escapes one character. */

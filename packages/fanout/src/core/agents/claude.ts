@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, realpathSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'fs';
 import { dirname, join } from 'path';
 import type { AgentSession } from './agent';
 import type { AgentOptions } from './agent-options';
@@ -20,7 +20,7 @@ export const CLAUDE_PERMISSION_MODES = ['acceptEdits', 'auto', 'bypassPermission
  * acceptEdits lets Claude Code write files in its working directory (the worktree)
  * without asking; bypassPermissions would be simpler, but the CLI refuses it as root.
  */
-export const CLAUDE_DEFAULT_PERMISSION_MODE = 'acceptEdits';
+const CLAUDE_DEFAULT_PERMISSION_MODE = 'acceptEdits';
 
 /**
  * What a session may do beyond editing: read and search its worktree, and look at
@@ -39,14 +39,14 @@ export const CLAUDE_DEFAULT_ALLOWED_TOOLS: readonly string[] = [
 ];
 
 /** The task project's own targets a sandboxed session may run through the workspace's nx, to check its work. */
-export const SELF_CHECK_TARGETS: readonly string[] = ['typecheck', 'test', 'lint'];
+const SELF_CHECK_TARGETS: readonly string[] = ['typecheck', 'test', 'lint'];
 
 /**
  * The default tools of a sandboxed session: those above, and the task project's own typecheck, test
  * and lint through the workspace's nx (`npx nx run <project>:test`, `npx nx test <project>`, with
  * or without more arguments). Only these commands: the sandbox confines what they write and reach.
  */
-export function sandboxedAllowedTools(project: string): string[] {
+function sandboxedAllowedTools(project: string): string[] {
   const commands = SELF_CHECK_TARGETS.flatMap((target) => [`npx nx run ${project}:${target}`, `npx nx ${target} ${project}`]);
   return [...CLAUDE_DEFAULT_ALLOWED_TOOLS, ...commands.flatMap((command) => [`Bash(${command})`, `Bash(${command} *)`])];
 }
@@ -62,6 +62,7 @@ export const CLAUDE_SANDBOX: AgentSandboxNeeds = {
   nx: true,
   state(folder, env) {
     const config = join(folder, 'claude');
+    mkdirSync(config, { recursive: true });
     const own = env['CLAUDE_CONFIG_DIR'] || join(homeOf(env), '.claude');
     copyIfPresent(join(own, '.credentials.json'), join(config, '.credentials.json'));
     return { CLAUDE_CONFIG_DIR: config };
@@ -95,7 +96,7 @@ function sharesCachePrefix(options: AgentOptions): boolean {
 }
 
 /** The first Claude Code version whose system prompt holds the appended base context before anything of the session's. */
-export const CACHE_PREFIX_SINCE = '2.1.198';
+const CACHE_PREFIX_SINCE = '2.1.198';
 
 function compareVersions(a: string, b: string): number {
   const parts = (version: string) =>
@@ -154,7 +155,7 @@ export function cachePrefixBlockerOf(version: string | undefined): string | unde
  * tool would be denied when called, and offering it costs its definition in every
  * request, and the instructions about it in every session's own part of the prompt.
  */
-export function offeredTools(allowedTools: readonly string[]): string[] {
+function offeredTools(allowedTools: readonly string[]): string[] {
   const names = allowedTools.map((rule) => rule.split('(')[0].trim()).filter((name) => /^[A-Za-z]\w*$/.test(name));
   return [...new Set(['Read', 'Edit', 'Write', ...names])];
 }

@@ -104,7 +104,10 @@ export interface CliAgentSpec {
    * Why a run the CLI reported as done did not do it (undefined when nothing is wrong): given what
    * `before` took of the worktree as the attempt started. The attempt then fails with this error.
    */
-  verify?: { before(session: AgentSession): unknown; problem(output: CliOutput, session: AgentSession, before: unknown): string | undefined };
+  verify?: {
+    before(session: AgentSession): unknown;
+    problem(output: CliOutput, session: AgentSession, before: unknown): string | undefined;
+  };
 }
 
 /** Injected so that tests need not wait: how the runner waits and draws jitter. */
@@ -138,7 +141,7 @@ export function findProgram(program: string, env: NodeJS.ProcessEnv, workspaceRo
 }
 
 /** The message for a CLI that is not installed. */
-export function missingProgramMessage(spec: Pick<CliAgentSpec, 'name' | 'title' | 'program' | 'install'>, workspaceRoot: string): string {
+function missingProgramMessage(spec: Pick<CliAgentSpec, 'name' | 'title' | 'program' | 'install'>, workspaceRoot: string): string {
   return (
     `agent "${spec.name}" needs ${spec.title}, but "${spec.program}" is neither in ${join(workspaceRoot, 'node_modules', '.bin')} nor on PATH. ` +
     `Install it with: ${spec.install} (or add it to the workspace's devDependencies), then run the task again.`
@@ -244,7 +247,7 @@ export const RESTART_SEPARATOR = '# Your task, as given at the start';
  * The prompt file of a restarted repair round: the feedback, then the original
  * prompt, next to it in the session folder (never in the worktree).
  */
-export function restartPromptFile(promptFile: string, repair: { round: number; message: string }): string {
+function restartPromptFile(promptFile: string, repair: { round: number; message: string }): string {
   const file = join(dirname(promptFile), `prompt.round-${repair.round}.md`);
   const original = readFileSync(promptFile, 'utf-8');
   writeFileSync(
@@ -343,8 +346,7 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
       sandbox: session.sandbox,
     });
     const read = spec.parse({ stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode });
-    const unfulfilled =
-      read.ok !== false && result.exitCode === 0 ? spec.verify?.problem({ ...result }, session, before) : undefined;
+    const unfulfilled = read.ok !== false && result.exitCode === 0 ? spec.verify?.problem({ ...result }, session, before) : undefined;
     if (unfulfilled) Object.assign(read, { ok: false, error: unfulfilled });
     if (spec.resumedTokensAreTotals && start.resumed && read.tokens && session.repair?.usedTokens) {
       read.tokens = lessUsed(read.tokens, session.repair.usedTokens);

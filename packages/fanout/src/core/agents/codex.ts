@@ -1,7 +1,7 @@
 import type { AgentOptions } from './agent-options';
 import type { AgentSession } from './agent';
 import { spawnSync } from 'child_process';
-import { statSync } from 'fs';
+import { mkdirSync, statSync } from 'fs';
 import { join } from 'path';
 import { PROVIDER_ENDPOINTS } from '../sandbox/policy';
 import { copyIfPresent, homeOf, type AgentSandboxNeeds } from '../sandbox/session-sandbox';
@@ -21,7 +21,7 @@ export const CODEX_SANDBOX_MODES = ['read-only', 'workspace-write', 'danger-full
  * worktree) and nowhere else but the temporary directories, with no network.
  * `codex exec` never asks for approval, so a command that needs more fails instead of waiting.
  */
-export const CODEX_DEFAULT_SANDBOX = 'workspace-write';
+const CODEX_DEFAULT_SANDBOX = 'workspace-write';
 
 /**
  * How Codex reports that it gave up on a rate limit or an overloaded service: the
@@ -47,7 +47,7 @@ const CODEX_TRANSIENT = [
  * write and reach, and Codex's own bubblewrap sandbox, nested in it (or where Debian's bubblewrap is
  * installed), lets its commands write nothing while they report success.
  */
-export const CODEX_SANDBOXED_DEFAULT = 'danger-full-access';
+const CODEX_SANDBOXED_DEFAULT = 'danger-full-access';
 
 function sandboxMode(options: AgentOptions, session: Pick<AgentSession, 'sandbox'>): string {
   return (options['sandbox'] as string | undefined) ?? (session.sandbox ? CODEX_SANDBOXED_DEFAULT : CODEX_DEFAULT_SANDBOX);
@@ -64,6 +64,7 @@ export const CODEX_SANDBOX: AgentSandboxNeeds = {
   nx: true,
   state(folder, env) {
     const home = join(folder, 'codex');
+    mkdirSync(home, { recursive: true });
     const own = env['CODEX_HOME'] || join(homeOf(env), '.codex');
     for (const file of ['config.toml', 'auth.json']) copyIfPresent(join(own, file), join(home, file));
     return { CODEX_HOME: home };
@@ -97,7 +98,7 @@ const WRITING_COMMAND = /(^|[^<>&0-9])>{1,2}\s*[^&\s]|\b(?:mkdir|touch|tee|cp|mv
  * success and write nothing. A run that reported changing files, or ran commands that write, and left
  * the worktree as it found it, fails here, naming the cause.
  */
-export function silentNoWrite(output: CliOutput, worktree: string, before: unknown, mode: string): string | undefined {
+function silentNoWrite(output: CliOutput, worktree: string, before: unknown, mode: string): string | undefined {
   const items = jsonLines(output.stdout)
     .filter((event) => event['type'] === 'item.completed')
     .map((event) => record(event['item']));
@@ -106,6 +107,17 @@ export function silentNoWrite(output: CliOutput, worktree: string, before: unkno
       item['type'] === 'file_change' ||
       (item['type'] === 'command_execution' && item['exit_code'] === 0 && WRITING_COMMAND.test(String(item['command'] ?? ''))),
   );
+  // Codex's sandbox runs each command through a helper it links into CODEX_HOME; where it could not
+  // (a CODEX_HOME under /tmp), every command fails unseen: no event reports it.
+  const helperMissing = mode !== 'danger-full-access' && /could not create PATH aliases/.test(output.stderr);
+  if (helperMissing && before !== undefined && worktreeState(worktree) === before) {
+    return (
+      `Codex left the worktree unchanged, and its own "${mode}" sandbox could not start the helper it runs commands through ` +
+      `(Codex said: could not create PATH aliases; it refuses to when CODEX_HOME is under /tmp), so its commands wrote nothing. ` +
+      `Run it with fanout's sandbox (sandbox: auto or on), which turns Codex's off, set CODEX_HOME outside /tmp, ` +
+      `or set agents.codex.sandbox to "danger-full-access".`
+    );
+  }
   if (!wrote || before === undefined || worktreeState(worktree) !== before) return undefined;
   return (
     `Codex reported writing files, but the worktree is unchanged: its own "${mode}" sandbox let its commands write nothing ` +

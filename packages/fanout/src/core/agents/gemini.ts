@@ -1,3 +1,4 @@
+import { mkdirSync } from 'fs';
 import { resolve } from 'path';
 import type { AgentSession } from './agent';
 import type { AgentOptions } from './agent-options';
@@ -21,25 +22,26 @@ export const GEMINI_APPROVAL_MODES = ['default', 'auto_edit', 'yolo', 'plan'] as
  * shell commands stay denied. `default` would deny every edit (nobody answers a
  * prompt in headless mode); `yolo` would also run any shell command.
  */
-export const GEMINI_DEFAULT_APPROVAL_MODE = 'auto_edit';
+const GEMINI_DEFAULT_APPROVAL_MODE = 'auto_edit';
 
 /**
  * Inside fanout's sandbox: yolo, so that the session may run the project's targets (and any other
  * command) to check its work, every command confined to the worktree and the provider's API.
  */
-export const GEMINI_SANDBOXED_APPROVAL_MODE = 'yolo';
+const GEMINI_SANDBOXED_APPROVAL_MODE = 'yolo';
 
 /**
  * Gemini CLI keeps its settings, login and chats (which --resume reads) in ~/.gemini; inside fanout's
  * sandbox its home is a folder of the session's own (GEMINI_CLI_HOME), with the user's settings and
  * login copied in, so that the user's ~/.gemini stays unwritable.
  */
-export const GEMINI_SANDBOX: AgentSandboxNeeds = {
+const GEMINI_SANDBOX: AgentSandboxNeeds = {
   providers: [PROVIDER_ENDPOINTS.gemini],
   variables: ['GEMINI_*', 'GOOGLE_API_KEY', 'GOOGLE_GEMINI_BASE_URL', 'GOOGLE_GENAI_*', 'GOOGLE_CLOUD_PROJECT', 'GOOGLE_CLOUD_LOCATION'],
   nx: true,
   state(folder, env) {
     const home = join(folder, 'gemini');
+    mkdirSync(join(home, '.gemini'), { recursive: true });
     const own = join(env['GEMINI_CLI_HOME'] || homeOf(env), '.gemini');
     for (const file of ['settings.json', 'oauth_creds.json', 'google_accounts.json', 'installation_id']) {
       copyIfPresent(join(own, file), join(home, '.gemini', file));

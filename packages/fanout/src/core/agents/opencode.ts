@@ -16,17 +16,17 @@ import { copyIfPresent, homeOf, type AgentSandboxNeeds } from '../sandbox/sessio
  * edit the worktree and nothing else. config: fanout adds no rules, and OpenCode's
  * default agent runs with the user's opencode.json (whose defaults allow every tool).
  */
-export const OPENCODE_PERMISSION_MODES = ['worktree', 'config'] as const;
-export const OPENCODE_DEFAULT_PERMISSIONS = 'worktree';
+const OPENCODE_PERMISSION_MODES = ['worktree', 'config'] as const;
+const OPENCODE_DEFAULT_PERMISSIONS = 'worktree';
 
 /** The OpenCode agent fanout defines for its sessions (`--agent fanout`). */
-export const OPENCODE_AGENT = 'fanout';
+const OPENCODE_AGENT = 'fanout';
 
 /** Shell commands a session may run by default: looking at git state, nothing that changes anything. */
 export const OPENCODE_DEFAULT_ALLOWED_COMMANDS: readonly string[] = ['git status *', 'git diff *', 'git log *'];
 
 /** Inside fanout's sandbox, the session may also run its project's typecheck, test and lint through the workspace's nx. */
-export function sandboxedAllowedCommands(project: string): string[] {
+function sandboxedAllowedCommands(project: string): string[] {
   const commands = ['typecheck', 'test', 'lint'].flatMap((target) => [`npx nx run ${project}:${target}`, `npx nx ${target} ${project}`]);
   return [...OPENCODE_DEFAULT_ALLOWED_COMMANDS, ...commands.flatMap((command) => [command, `${command} *`])];
 }
@@ -37,7 +37,7 @@ export function sandboxedAllowedCommands(project: string): string[] {
  * (auth.json) copied in. Its configuration (XDG_CONFIG_HOME) is read where it is. The model's provider
  * is not known before the model is: the hosts of the Anthropic, OpenAI and Gemini base URLs are reachable.
  */
-export const OPENCODE_SANDBOX: AgentSandboxNeeds = {
+const OPENCODE_SANDBOX: AgentSandboxNeeds = {
   providers: [PROVIDER_ENDPOINTS.anthropic, PROVIDER_ENDPOINTS.openai, PROVIDER_ENDPOINTS.gemini],
   variables: ['OPENCODE_*', 'ANTHROPIC_*', 'OPENAI_*', 'GEMINI_*', 'GOOGLE_GENERATIVE_AI_API_KEY', 'OPENROUTER_API_KEY', 'XDG_CONFIG_HOME'],
   nx: true,

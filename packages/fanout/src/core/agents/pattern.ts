@@ -73,8 +73,8 @@ function childArgv(): { argv: string[]; env: Record<string, string> } {
 async function runSandboxed(session: AgentSession): Promise<AgentReport> {
   const sandbox = session.sandbox as NonNullable<AgentSession['sandbox']>;
   const file = join(sandbox.privateTemp, 'pattern-session.json');
-  const { sandbox: _sandbox, redact: _redact, ...data } = session;
-  writeFileSync(file, JSON.stringify(data));
+  // The child's session: the same, without the sandbox (it runs inside it); JSON leaves the redactor out.
+  writeFileSync(file, JSON.stringify({ ...session, sandbox: undefined }));
   const child = childArgv();
   const result = await runProcess([...child.argv, file], {
     cwd: session.worktree,
