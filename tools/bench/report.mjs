@@ -90,6 +90,13 @@ ${notes.join('\n')}
   workspace of their own made the same way, against Nx alone. The gate is off there (\`"gate": []\` in
   the fanout plugin's options in nx.json; the cache replay runs with the same setting): these figures
   are fanout's own work, and the gate's cost is the task's own targets, measured apart below.
+- **Sandbox**: in the same workspace, \`nx run-many -t fanout --parallel=P --skip-nx-cache\` of the 12
+  tasks with \`--sandbox=on\` and with \`--sandbox=off\`, alternated, two runs a side at P = 1 and 4
+  (24 sessions a side), the agent told (\`--command\`) to wait 1 s before it writes its files. Each
+  session's duration comes from its result.json, which also says whether it ran sandboxed. The figure
+  is the median sandboxed session less the median unsandboxed one: all the sandbox adds to a session
+  (the runner's start, the library's setup, the wrap, bubblewrap's start), against the unsandboxed
+  session's median duration.
 - **Gate**: in the same workspace, one task project given, as uncommitted changes the benchmark
   resets, the checks a real workspace has: \`test\` (Nx's jest plugin, which the generators
   configured), \`lint\` (Nx's ESLint plugin and flat configuration) and \`typecheck\` (\`tsc --noEmit\`
@@ -122,6 +129,11 @@ ${notes.join('\n')}
   4,500 libraries in 10 layers, each depending on 3 of the layers below, and 500 tasks, each
   depending on the contracts and 3 libraries; no task graph edges between them (as with
   \`dependsOn: ["^fanout"]\` and no fanout target on libraries). In-process.
+- **Attribution**: \`attributeFailures\` from the built plugin on a synthetic, seeded graph of the large
+  workspace's shape: 2,000 libraries in \`libs/\`, each depending on 3 below it, and 20 apps depending on
+  40 libraries each; 125, 250 and 500 sessions that each landed 10 files in a project of their own and
+  edited one app's wired file; 20 failed tasks with 200 lines of output naming files. The baseline
+  groups every session's files by project once. The time per session at each count shows it linear. In-process.
 - **Cache replay**: the same workspace; the cache filled by one real run, then, from a fresh checkout
   each time (so the sessions' records are restored and their files landed, not left in place),
   \`nx run-many -t fanout\` (12 \`fanout-session\` tasks from the cache, 12 uncached landings that write

@@ -3,10 +3,11 @@
 //   node tools/bench/run.mjs                     every benchmark, BENCHMARKS.md written
 //   node tools/bench/run.mjs --only=checks,independence   some, printed only
 //   node tools/bench/run.mjs --plugin-dir=DIR    an already built plugin package instead of nx build
-// Benchmarks: independence, checks, efficiency, gate, cache, worktree. Workspaces go to tmp/bench.
+// Benchmarks: independence, attribution, checks, efficiency, gate, cache, worktree. Workspaces go to tmp/bench.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { benchAttribution } from './attribution.mjs';
 import { benchCacheReplay } from './cache-replay.mjs';
 import { benchChecks } from './checks.mjs';
 import { benchFanoutEfficiency } from './fanout-efficiency.mjs';
@@ -16,14 +17,18 @@ import { benchPromptCache } from './prompt-cache.mjs';
 import { benchReportScale } from './report-scale.mjs';
 import { benchRoot, buildPlugin, repo } from './plugin.mjs';
 import { machine, printFigure, renderReport } from './report.mjs';
+import { benchSandbox } from './sandbox.mjs';
 import { createTaskWorkspace } from './task-workspace.mjs';
 import { benchWorktreeSetup } from './worktree-setup.mjs';
 
 const BENCHMARKS = {
   independence: benchIndependence,
+  attribution: benchAttribution,
   report: benchReportScale,
   checks: benchChecks,
   efficiency: benchFanoutEfficiency,
+  // In the task workspace too, each run reset.
+  sandbox: benchSandbox,
   // In the task workspace too, as uncommitted changes it resets; before cache, which fills the cache last.
   gate: benchGate,
   // In the task workspace, with uncommitted plugin options it resets.

@@ -119,6 +119,11 @@ export interface FanoutPluginOptions {
    * `sandbox:` wins, and --sandbox over both for the mode.
    */
   sandbox?: SandboxMode | SandboxSetting;
+  /**
+   * Rounds of repairs `fanout-verify` gives the sessions that broke the integrated whole (its
+   * `--verifyRepairs` wins): each resumes its agent, told what failed. Default 1, at most 5; 0 reports whom it blames only.
+   */
+  verifyRepairs?: number;
 }
 
 /** The part of nx.json this module reads. */
@@ -183,6 +188,10 @@ export const GATE_TARGETS: readonly string[] = ['typecheck', 'test', 'lint'];
  * workflow `nx g fanout:ci` writes, after the sessions.
  */
 export const DEFAULT_CHECK_TARGETS: readonly string[] = ['lint', 'test', 'typecheck', 'build'];
+
+/** Rounds of repairs on the integrated whole (fanout-verify's --verifyRepairs, the plugin's `verifyRepairs`), and their most. */
+export const DEFAULT_VERIFY_REPAIRS = 1;
+export const MAX_VERIFY_REPAIRS = 5;
 
 /** The first port of a run's first session (the plugin's `portBase`); each session gets DEFAULT_PORT_RANGE from its own. */
 export const DEFAULT_PORT_BASE = 20_000;

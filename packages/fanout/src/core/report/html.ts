@@ -1,3 +1,4 @@
+import { sandboxLine } from '../sandbox/session-sandbox';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { SESSIONS_DIR } from '../../constants';
@@ -28,6 +29,7 @@ import {
   summaryParts,
 } from './figures';
 import { plainText } from './plain-text';
+import { repairLine, verdictText } from './verify-repairs';
 import type { ReportInput, VerifySummary } from './read';
 import { latestRun } from './runs';
 
@@ -205,6 +207,8 @@ function sessionHtml(result: SessionResult, index: number, diffText: string | un
   if (checks.length > 0) parts.push(`<p class="checks">checks: ${checks.join(' ')}</p>`);
   const rounds = roundLines(result);
   if (rounds.length > 0) parts.push(`<ol class="rounds">${rounds.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ol>`);
+  const sandbox = sandboxLine(result.sandbox);
+  if (sandbox) parts.push(`<p class="sandbox">${escapeHtml(sandbox)}</p>`);
   if (result.summary)
     parts.push(`<div class="agent-summary"><strong>The agent's summary</strong><p>${escapeHtml(result.summary)}</p></div>`);
   if (result.status === 'failed') {
@@ -270,7 +274,40 @@ function commitHtml(input: ReportInput): string {
   return `<p class="commit-line">${head}${base}</p>`;
 }
 
-function verifyHtml(verify: VerifySummary | undefined): string {
+/** Each failed task of the integrated workspace: whom it was blamed on and why, each repair with its diff, the verdict. */
+function repairsHtml(verify: VerifySummary, diffs: ReadonlyMap<string, string> | undefined): string[] {
+  const records = verify.repairs ?? [];
+  if (records.length === 0) return [];
+  const parts = ['<h3>Failed tasks, blamed and repaired</h3>'];
+  for (const record of records) {
+    const ok = record.verdict === 'repaired';
+    parts.push(
+      `<div class="verify-repair"><h4><code>${escapeHtml(record.task)}</code>: <span class="status status-${ok ? 'succeeded' : 'failed'}">${escapeHtml(verdictText(record))}</span></h4>`,
+    );
+    if (record.atBase) parts.push(`<p>At the base: ${escapeHtml(record.atBase)}.</p>`);
+    parts.push(`<p>${escapeHtml(record.how)}</p>`);
+    const items = [
+      ...record.suspects.map(
+        (suspect) => `<li>blamed: <code>${escapeHtml(suspect.session)}</code>: ${escapeHtml(suspect.reasons.join('; '))}</li>`,
+      ),
+      ...(record.cleared ?? []).map((entry) => `<li>cleared: <code>${escapeHtml(entry.session)}</code>: ${escapeHtml(entry.reason)}</li>`),
+    ];
+    if (items.length > 0) parts.push(`<ul class="suspects">${items.join('\n')}</ul>`);
+    const repairs = record.repairs.map((repair) => {
+      const diff = repair.diffFile ? diffs?.get(repair.diffFile) : undefined;
+      const shown = diff ? `<details><summary>what it changed</summary><pre>${escapeHtml(diff)}</pre></details>` : '';
+      return `<li>repair ${escapeHtml(repairLine(repair))}${shown}</li>`;
+    });
+    if (repairs.length > 0) parts.push(`<ul class="repairs">${repairs.join('\n')}</ul>`);
+    if (record.restored)
+      parts.push(`<p>Put back as integrated: ${record.restored.map((file) => `<code>${escapeHtml(file)}</code>`).join(', ')}.</p>`);
+    parts.push('</div>');
+  }
+  if (verify.restored) parts.push('<p>The failure persisted after the repairs: the workspace was put back as it was integrated.</p>');
+  return parts;
+}
+
+function verifyHtml(verify: VerifySummary | undefined, diffs?: ReadonlyMap<string, string>): string {
   if (!verify) return '';
   const base = verify.baseCommit ? ` against base <code>${escapeHtml(verify.baseCommit)}</code>` : '';
   const parts = [
@@ -286,6 +323,7 @@ function verifyHtml(verify: VerifySummary | undefined): string {
     });
     parts.push(`<ul class="problems">${items.join('\n')}</ul>`);
   }
+  parts.push(...repairsHtml(verify, diffs));
   if (verify.affected) {
     parts.push(
       `<p class="affected">Affected checks <code>${escapeHtml(verify.affected.command)}</code>: ` +
@@ -335,7 +373,7 @@ export function renderReportHtml(input: ReportInput): string {
     commitHtml(input),
     ...notes,
     ...body,
-    verifyHtml(input.verify),
+    verifyHtml(input.verify, input.repairDiffs),
     ...sessions,
     '</body>',
     '</html>',

@@ -1,3 +1,4 @@
+import { sandboxLine } from '../sandbox/session-sandbox';
 import { SESSIONS_DIR } from '../../constants';
 import type { SessionResult } from '../session/result';
 import { fileRows, parseDiff } from './diff';
@@ -24,6 +25,7 @@ import { escapeHtml } from './html';
 import { plainText } from './plain-text';
 import type { ReportInput, VerifySummary } from './read';
 import { latestRun } from './runs';
+import { repairLine, verdictText } from './verify-repairs';
 
 /** Text that renders as itself in a Markdown paragraph or table cell (no HTML, links or emphasis). */
 function mdText(text: string): string {
@@ -96,7 +98,7 @@ export function renderReportMarkdown(input: ReportInput): string {
     lines.push('');
   }
 
-  if (verify) lines.push(...verifyMarkdown(verify));
+  if (verify) lines.push(...verifyMarkdown(verify, input.repairDiffs));
   if (results.length > 0) {
     lines.push('## Sessions', '');
     for (const result of results) lines.push(...sessionMarkdown(result, input.diffs?.get(result.project)));
@@ -114,6 +116,8 @@ function sessionMarkdown(result: SessionResult, diffText: string | undefined): s
   const checks = (result.checks ?? []).map((check) => `${mdText(check.name)} ${check.ok ? 'passed' : 'failed'}`);
   if (checks.length > 0) lines.push(`- checks: ${checks.join(', ')}`);
   for (const line of roundLines(result)) lines.push(`- ${mdText(line)}`);
+  const sandbox = sandboxLine(result.sandbox);
+  if (sandbox) lines.push(`- ${mdText(sandbox)}`);
   if (result.worktree) lines.push(`- worktree kept at ${mdCode(result.worktree)}`);
   if (result.log) lines.push(`- log: ${mdCode(result.log)}`);
   lines.push('');
@@ -167,7 +171,39 @@ function sessionMarkdown(result: SessionResult, diffText: string | undefined): s
   return lines;
 }
 
-function verifyMarkdown(verify: VerifySummary): string[] {
+/** Each failed task of the integrated workspace: whom it was blamed on and why, each repair with its diff, the verdict. */
+function repairsMarkdown(verify: VerifySummary, diffs: ReadonlyMap<string, string> | undefined): string[] {
+  const records = verify.repairs ?? [];
+  if (records.length === 0) return [];
+  const lines = ['### Failed tasks, blamed and repaired', ''];
+  for (const record of records) {
+    lines.push(`#### ${mdCode(record.task)}: ${mdText(verdictText(record))}`, '');
+    if (record.atBase) lines.push(`At the base: ${mdText(record.atBase)}.`, '');
+    lines.push(mdText(record.how), '');
+    for (const suspect of record.suspects) lines.push(`- blamed: ${mdCode(suspect.session)}: ${mdText(suspect.reasons.join('; '))}`);
+    for (const entry of record.cleared ?? []) lines.push(`- cleared: ${mdCode(entry.session)}: ${mdText(entry.reason)}`);
+    if (record.suspects.length > 0 || (record.cleared ?? []).length > 0) lines.push('');
+    for (const repair of record.repairs) {
+      lines.push(`- repair ${mdText(repairLine(repair))}`);
+      const diff = repair.diffFile ? diffs?.get(repair.diffFile) : undefined;
+      if (diff)
+        lines.push(
+          '',
+          '  <details><summary>what it changed</summary>',
+          '',
+          ...mdBlock(diff, 'diff').map((line) => `  ${line}`),
+          '',
+          '  </details>',
+        );
+    }
+    if (record.repairs.length > 0) lines.push('');
+    if (record.restored) lines.push(`Put back as integrated: ${record.restored.map((file) => mdCode(file)).join(', ')}.`, '');
+  }
+  if (verify.restored) lines.push(`The failure persisted after the repairs: the workspace was put back as it was integrated.`, '');
+  return lines;
+}
+
+function verifyMarkdown(verify: VerifySummary, diffs?: ReadonlyMap<string, string>): string[] {
   const lines = ['## Verify', ''];
   const base = verify.baseCommit ? ` against base ${mdCode(verify.baseCommit)}` : '';
   lines.push(`${verify.ok ? 'Passed' : 'Failed'}${base}: ${plural(verify.problems.length, 'problem')} across sessions.`, '');
@@ -177,6 +213,7 @@ function verifyMarkdown(verify: VerifySummary): string[] {
     lines.push(`- **${mdText(problem.kind)}**: ${mdText(problem.message)}${sessions}`);
   }
   if (verify.problems.length > 0) lines.push('');
+  lines.push(...repairsMarkdown(verify, diffs));
   if (verify.affected) {
     lines.push(`Affected checks ${mdCode(verify.affected.command)}: ${verify.affected.ok ? 'passed' : 'failed'}.`, '');
     if (verify.affected.output) {

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
-import { join } from 'path';
-import { RESULT_FILE, SESSIONS_DIR } from '../../constants';
+import { isAbsolute, join } from 'path';
+import { FANOUT_DIR, RESULT_FILE, SESSIONS_DIR } from '../../constants';
 import type { SessionResult } from '../session/result';
+import type { VerifyRepairRecord } from '../verify/repair-record';
 import { DIFF_FILE } from '../session/session-diff';
 import { headCommitSync } from '../system/git';
 
@@ -15,6 +16,10 @@ export interface VerifySummary {
   baseNote?: string;
   problems: { kind: string; message: string; sessions: string[] }[];
   affected?: { command: string; ok: boolean; output?: string };
+  /** Per task that failed over the integrated workspace: whom it was blamed on and why, each repair, the verdict. */
+  repairs?: VerifyRepairRecord[];
+  /** Files put back as integrated when a failure persisted after the repairs. */
+  restored?: string[];
 }
 
 /** What report.md and report.html are rendered from. */
@@ -28,6 +33,8 @@ export interface ReportInput {
   headCommit?: string;
   /** Each session's recorded diff (its changes.diff), by project. */
   diffs?: ReadonlyMap<string, string>;
+  /** The diff of each repair fanout-verify landed, by its diffFile. */
+  repairDiffs?: ReadonlyMap<string, string>;
 }
 
 /** A session's folder and what it recorded there. */
@@ -127,9 +134,20 @@ export function readReportInput(workspaceRoot: string, verify: VerifySummary | u
     const diff = readDiff(session, note);
     if (diff !== undefined) diffs.set(session.result.project, diff);
   }
+  const repairDiffs = new Map<string, string>();
+  const repairs = [...(verify?.repairs ?? []), ...sessions.flatMap((session) => session.result.verifyRepairs ?? [])];
+  for (const file of new Set(repairs.flatMap((record) => record.repairs.map((repair) => repair.diffFile)))) {
+    if (!file || !isAbsolute(file) || !file.startsWith(join(workspaceRoot, FANOUT_DIR))) continue;
+    try {
+      repairDiffs.set(file, readFileSync(file, 'utf-8'));
+    } catch {
+      // The repair's folder was cleared since: the report lists the repair without its diff.
+    }
+  }
   return {
     results: sessions.map((session) => session.result),
     verify,
+    repairDiffs,
     generatedAt: new Date(),
     notes,
     // '' when there is no commit to name: outside a git repository, or before its first commit.

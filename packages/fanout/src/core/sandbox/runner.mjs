@@ -1,6 +1,6 @@
 // Runs one command inside @anthropic-ai/sandbox-runtime and records what the sandbox denied.
 //
-//   node runner.mjs <settings.json> <denials.log> <command> [args...]
+//   node runner.mjs <control-folder>       (started with an IPC channel, in a process group of its own)
 //
 // Why a process of its own rather than the library in fanout's process: the library's SandboxManager is
 // one per process (one policy, one proxy, one violation monitor), and fanout runs sessions with different
@@ -8,48 +8,84 @@
 // starts the violation monitor and never prints what was denied, so a denial would only show as whatever
 // the sandboxed program chose to print.
 //
-// Each denial is appended to <denials.log> as the library's one-line violation text ("deny openat /path",
-// "deny network-outbound host:port (reason)") as soon as it is seen, so a run cut short keeps what it saw.
-// The log lives outside every path the command may write, so the command cannot forge or erase it.
+// Why it waits for its command: loading the library and starting its proxy and monitor take a few hundred
+// milliseconds, so fanout starts the runner before it knows what to run (while the session's worktree is
+// made), with the library set up under a policy that allows nothing. The one message that follows, over
+// the IPC channel (stdin is the command's), is the session's policy and the command:
+//   { settings: { network, filesystem }, insideEnv, argv, cwd, env }
+// The runner installs the policy (the library's updateConfig: every wrap and every proxy decision after it
+// goes by it), then runs the command in `cwd` with `env`, on the runner's own stdio; its exit is the
+// runner's. Left without a command (the channel closes), it ends.
+//
+// Each denial is appended to <control-folder>/denials.log as the library's one-line violation text
+// ("deny openat /path", "deny network-outbound host:port (reason)") as soon as it is seen, so a run cut
+// short keeps what it saw. The control folder lies outside every path the command may write, so the
+// command can neither forge nor erase it.
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname } from 'node:path';
+import { join } from 'node:path';
 
-const [settingsFile, denialsFile, ...argv] = process.argv.slice(2);
-if (!settingsFile || !denialsFile || argv.length === 0) {
-  process.stderr.write('fanout sandbox runner: usage: runner.mjs <settings.json> <denials.log> <command> [args...]\n');
+const [control] = process.argv.slice(2);
+if (!control || !process.send) {
+  process.stderr.write('fanout sandbox runner: usage: runner.mjs <control-folder>, started with an IPC channel\n');
   process.exit(2);
 }
 
-// The library takes a shell string. Each argument is single-quoted, so a prompt stays data.
-const quote = (arg) => `'${arg.replace(/'/g, `'\\''`)}'`;
+// Listened for before anything is awaited: a message that came before its listener would be lost.
+const command = new Promise((resolve) => {
+  process.once('message', resolve);
+  process.once('disconnect', () => resolve(undefined));
+});
 
-// The library makes its proxy's sockets under the temp folder: this runner's control folder, short
-// and out of the command's reach, rather than the private temp folder the command may write.
-process.env.TMPDIR = dirname(settingsFile);
+// The library makes its proxy's sockets under the temp folder: the control folder, short and out of the
+// command's reach, rather than the private temp folder the command may write.
+process.env.TMPDIR = control;
 const { SandboxManager } = await import('@anthropic-ai/sandbox-runtime');
-// insideEnv: variables set inside the sandbox over the library's own (its NO_PROXY, when a host on loopback is allowed).
-const { insideEnv = {}, ...config } = JSON.parse(readFileSync(settingsFile, 'utf8'));
+// Nothing allowed until the session's policy comes. The third argument starts the violation monitor:
+// write attempts the mounts refused, on Linux.
+await SandboxManager.initialize(
+  { network: { allowedDomains: [], deniedDomains: [] }, filesystem: { denyRead: [], allowWrite: [], denyWrite: [] } },
+  undefined,
+  true,
+);
 
-// The third argument starts the violation monitor: write attempts the mounts refused, on Linux.
-await SandboxManager.initialize(config, undefined, true);
+const message = await command;
+if (!message) {
+  await SandboxManager.reset();
+  process.exit(0);
+}
+process.disconnect();
+const { settings, insideEnv = {}, argv, cwd, env } = message;
+SandboxManager.updateConfig(settings);
 
+// The monitor's lists were fixed by the policy it started under, which allows no write: it names the
+// writes the session's policy allows too. Those are no denials.
+const writable = settings.filesystem.allowWrite;
+const allowedWrite = (line) => {
+  const path = /\bdeny [a-z0-9_]+ (\/.*?)\s*$/.exec(line)?.[1];
+  return path !== undefined && writable.some((folder) => path === folder || path.startsWith(`${folder}/`));
+};
 const store = SandboxManager.getSandboxViolationStore();
 let recorded = 0;
 store.subscribe((violations) => {
   const fresh = Math.min(store.getTotalCount() - recorded, violations.length);
   if (fresh <= 0) return;
   recorded = store.getTotalCount();
-  appendFileSync(
-    denialsFile,
-    violations
-      .slice(-fresh)
-      .map((violation) => `${violation.line}\n`)
-      .join(''),
-  );
+  const lines = violations
+    .slice(-fresh)
+    .map((violation) => violation.line)
+    .filter((line) => !allowedWrite(line));
+  if (lines.length > 0) appendFileSync(join(control, 'denials.log'), lines.map((line) => `${line}\n`).join(''));
 });
 
+// The command's environment, as the library reads it when it wraps (its temp folder, Java's options).
+for (const name of Object.keys(process.env)) delete process.env[name];
+Object.assign(process.env, env, { TMPDIR: control });
+process.chdir(cwd);
+
+// The library takes a shell string. Each argument is single-quoted, so a prompt stays data.
+const quote = (arg) => `'${arg.replace(/'/g, `'\\''`)}'`;
 const assignments = Object.entries(insideEnv).map(([name, value]) => `${name}=${quote(value)} `);
 const wrapped = await SandboxManager.wrapWithSandbox(assignments.join('') + argv.map(quote).join(' '));
 const child = spawn(wrapped, { shell: true, stdio: 'inherit' });

@@ -1,4 +1,3 @@
-import { spawn } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
@@ -84,16 +83,17 @@ describeSandboxed(`the sandbox on this machine${availability.available ? '' : ` 
   function sandboxed(policyOptions: Partial<SandboxPolicyOptions>, argv: string[], parentEnv: NodeJS.ProcessEnv = {}) {
     const policy = sandboxPolicy({ ...options, ...policyOptions });
     const env = sandboxEnv({ ...process.env, HOME: home, ...parentEnv });
-    const command = sandboxCommand(policy, argv[0], argv.slice(1), env);
+    const command = sandboxCommand(policy, argv[0], argv.slice(1), { cwd: worktree, env });
     started.push(command);
     return command;
   }
 
   function run(command: SandboxedCommand) {
-    const child = spawn(command.command, command.args, { cwd: worktree, env: command.env, detached: true });
+    const child = command.child;
+    child.stdin?.end();
     let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+    child.stdout?.on('data', (chunk) => (output += chunk));
+    child.stderr?.on('data', (chunk) => (output += chunk));
     const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => resolve({ code, output })));
     return { pid: child.pid as number, done };
   }

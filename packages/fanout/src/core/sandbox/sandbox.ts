@@ -1,10 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import type { ChildProcess } from 'child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { isWithin, type SandboxPolicy } from './policy';
-
-/** The script that runs one command inside the library (see its header for why a process of its own). */
-export const SANDBOX_RUNNER = join(__dirname, 'runner.mjs');
+import { startSandboxRunner, usableRunner, type SandboxRunner } from './sandbox-runner';
 
 export interface SandboxDenial {
   kind: 'network' | 'filesystem';
@@ -13,12 +12,11 @@ export interface SandboxDenial {
 }
 
 export interface SandboxedCommand {
-  command: string;
-  args: string[];
-  env: NodeJS.ProcessEnv;
+  /** The runner, told what to run: the process whose group holds the command, and whose stdio is the command's. */
+  child: ChildProcess;
   /** What the sandbox denied so far (read from the runner's log). */
   denials(): SandboxDenial[];
-  /** Removes the settings and the denial log; call after the process has ended and its denials are read. */
+  /** Removes the runner's control folder; call after the process has ended and its denials are read. */
   cleanup(): void;
 }
 
@@ -36,38 +34,46 @@ export function sandboxSettings(policy: SandboxPolicy): SandboxSettings {
 }
 
 /**
- * argv and environment that run `command args` under `policy`. `env` is the agent's environment, already
- * narrowed (see sandboxEnv); the policy's own variables are laid over it.
+ * Runs `command args` under `policy`, in `cwd`: in `runner` when one was started ahead for it (see
+ * SandboxRunner), else in a runner started now. `env` is the agent's environment, already narrowed (see
+ * sandboxEnv); the policy's own variables are laid over it.
  */
-export function sandboxCommand(policy: SandboxPolicy, command: string, args: string[], env: NodeJS.ProcessEnv): SandboxedCommand {
-  // The settings and the denial log stay outside every folder the command may write, so it can neither
-  // forge nor erase what the sandbox saw.
-  const control = mkdtempSync(join(tmpdir(), 'fanout-sandbox-'));
-  const writable = policy.allowWrite.find((folder) => isWithin(control, folder));
+export function sandboxCommand(
+  policy: SandboxPolicy,
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; runner?: SandboxRunner },
+): SandboxedCommand {
+  const runner = usableRunner(options.runner, options.env) ?? startSandboxRunner(options.env);
+  // The control folder holds the denial log: outside every folder the command may write, so it can
+  // neither forge nor erase what the sandbox saw.
+  const writable = policy.allowWrite.find((folder) => isWithin(runner.control, folder));
   if (writable) {
-    rmSync(control, { recursive: true, force: true });
+    runner.close();
     throw new Error(
       `Sandbox: the temp folder ${tmpdir()} is inside ${writable}, which the sandboxed agent may write, so its ` +
         `denials could not be trusted. Set TMPDIR to a folder outside the agent's worktree and state folders.`,
     );
   }
-  const settings = join(control, 'settings.json');
-  const denialLog = join(control, 'denials.log');
-  // The runner takes insideEnv off before it hands the rest to the library.
-  writeFileSync(settings, JSON.stringify({ ...sandboxSettings(policy), insideEnv: policy.insideEnv }, null, 2));
   mkdirSync(policy.privateTemp, { recursive: true });
-
-  return {
-    command: process.execPath,
-    args: [SANDBOX_RUNNER, settings, denialLog, command, ...args],
+  runner.send({
+    // The runner takes insideEnv apart from what it gives the library.
+    settings: sandboxSettings(policy),
+    insideEnv: policy.insideEnv,
+    argv: [command, ...args],
+    cwd: options.cwd,
     env: {
-      ...env,
+      ...options.env,
       ...policy.env,
       // The library sets TMPDIR inside the sandbox to this (to /tmp/claude, shared by every sandbox, without it).
       CLAUDE_CODE_TMPDIR: policy.privateTemp,
     },
+  });
+  const denialLog = join(runner.control, 'denials.log');
+  return {
+    child: runner.child,
     denials: () => (existsSync(denialLog) ? parseDenials(readFileSync(denialLog, 'utf8')) : []),
-    cleanup: () => rmSync(control, { recursive: true, force: true }),
+    cleanup: () => rmSync(runner.control, { recursive: true, force: true }),
   };
 }
 

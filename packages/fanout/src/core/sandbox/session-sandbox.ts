@@ -2,8 +2,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } fr
 import { homedir, tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { sandboxEnv } from './env';
-import { policySummary, sandboxPolicy, type ProviderEndpoint, type SandboxPolicy, type SandboxPolicySummary } from './policy';
+import { isWithin, policySummary, sandboxPolicy, type ProviderEndpoint, type SandboxPolicy, type SandboxPolicySummary } from './policy';
 import type { SandboxDenial } from './sandbox';
+import { sessionRunner, startSpareRunner, type SandboxRunner } from './sandbox-runner';
 import type { SessionSandboxSetting } from './settings';
 
 /** What an agent needs from the sandbox: each adapter says it once, for every session. */
@@ -26,11 +27,21 @@ export interface AgentSandboxNeeds {
 export interface ProcessSandbox {
   policy: SandboxPolicy;
   denied: SandboxDenial[];
+  /** The runner started ahead for the session, once (runProcess starts one of its own without it). */
+  takeRunner?(): SandboxRunner | undefined;
 }
 
-/** Adds denials not seen before (same kind and target) to `into`. */
-export function addDenials(into: SandboxDenial[], denials: readonly SandboxDenial[]): void {
+/**
+ * Adds the denials of `policy` not seen before (same kind and target) to `into`. Left out: paths the
+ * policy lets the process write, and paths through a file descriptor (/proc/self/fd/N/...), which the
+ * Linux monitor names for writes it cannot place and which are not refusals.
+ */
+export function addDenials(into: SandboxDenial[], denials: readonly SandboxDenial[], policy: SandboxPolicy): void {
   for (const denial of denials) {
+    if (denial.kind === 'filesystem') {
+      if (/^\/proc\/(self|\d+)\/fd\//.test(denial.target)) continue;
+      if (policy.allowWrite.some((folder) => isWithin(denial.target, folder))) continue;
+    }
     if (!into.some((seen) => seen.kind === denial.kind && seen.target === denial.target)) into.push(denial);
   }
 }
@@ -59,6 +70,11 @@ export function homeOf(env: NodeJS.ProcessEnv): string {
 export class SessionSandbox {
   readonly denied: SandboxDenial[] = [];
   private lastPolicy: SandboxPolicy | undefined;
+  private runner: SandboxRunner | undefined;
+  private runnerEnv: NodeJS.ProcessEnv | undefined;
+  private closed = false;
+  /** Session sandboxes of this process open now. */
+  private static sessionsOpen = 0;
 
   private constructor(
     readonly setting: SessionSandboxSetting,
@@ -67,7 +83,9 @@ export class SessionSandbox {
 
   static open(setting: SessionSandboxSetting): SessionSandbox {
     // A short name: the folder's paths must stay short enough for Unix sockets the agent's tools make in it.
-    return new SessionSandbox(setting, mkdtempSync(join(tmpdir(), 'fanout-agent-')));
+    const sandbox = new SessionSandbox(setting, mkdtempSync(join(tmpdir(), 'fanout-agent-')));
+    SessionSandbox.sessionsOpen++;
+    return sandbox;
   }
 
   /** The CLI's state folder: in the private folder, so it lasts the session's rounds (a resumed conversation) and no longer. */
@@ -100,7 +118,28 @@ export class SessionSandbox {
       nx: options.needs?.nx === true,
     });
     this.lastPolicy = policy;
-    return { policy, denied: this.denied };
+    return { policy, denied: this.denied, takeRunner: () => this.takeRunner() };
+  }
+
+  /**
+   * Starts the runner of the agent's first process now, in `env` (the agent's), so that it loads and
+   * sets up the sandbox while the session makes its worktree: the policy comes with the command.
+   */
+  prestart(env: NodeJS.ProcessEnv): void {
+    if (this.runner || this.closed) return;
+    this.runner = sessionRunner(env);
+    this.runnerEnv = env;
+  }
+
+  /**
+   * The runner started ahead, once. As the agent starts with it, a spare starts for a session of this
+   * process still to come, and sets up while this one's agent works.
+   */
+  private takeRunner(): SandboxRunner | undefined {
+    const runner = this.runner;
+    this.runner = undefined;
+    if (runner && this.runnerEnv) startSpareRunner(this.runnerEnv, SessionSandbox.sessionsOpen);
+    return runner;
   }
 
   /** The policy for result.json: paths, hosts and variable names, no values. */
@@ -108,7 +147,12 @@ export class SessionSandbox {
     return this.lastPolicy && policySummary(this.lastPolicy);
   }
 
+  /** Removes the private folder, and ends a runner started ahead that no process took. */
   close(): void {
+    if (!this.closed) SessionSandbox.sessionsOpen--;
+    this.closed = true;
+    this.runner?.close();
+    this.runner = undefined;
     rmSync(this.privateTemp, { recursive: true, force: true });
   }
 }
@@ -116,4 +160,12 @@ export class SessionSandbox {
 /** Denials for people: "network access to host:port, file access to /path". */
 export function describeDenials(denials: readonly SandboxDenial[]): string {
   return denials.map((denial) => `${denial.kind === 'network' ? 'network access to' : 'file access to'} ${denial.target}`).join(', ');
+}
+
+/** One line for the report: whether the agent ran sandboxed, and what was denied. */
+export function sandboxLine(record: { on: boolean; mode: string; denials?: readonly SandboxDenial[] } | undefined): string | undefined {
+  if (!record) return undefined;
+  if (!record.on) return `sandbox: off (${record.mode === 'off' ? 'sandbox: off' : 'not available here'})`;
+  const denials = record.denials ?? [];
+  return `sandbox: on${denials.length > 0 ? `, denied ${describeDenials(denials)}` : ', nothing denied'}`;
 }

@@ -57,7 +57,9 @@ export function checkSandboxSetting(value: unknown, where: string): SandboxSetti
     return typeof mode === 'string' ? { mode } : { problems: [mode.problem] };
   }
   if (Array.isArray(value)) {
-    return { problems: [`${where} is a mode (${SANDBOX_MODES.join(', ')}) or an object { mode, denyRead, allowedDomains, env } (got a list).`] };
+    return {
+      problems: [`${where} is a mode (${SANDBOX_MODES.join(', ')}) or an object { mode, denyRead, allowedDomains, env } (got a list).`],
+    };
   }
   const record = value as Record<string, unknown>;
   const problems: string[] = [];

@@ -222,7 +222,9 @@ describe('parseAssignment', () => {
 
     it('takes a mode, or a mode with what the policy adds', () => {
       expect(parseAssignment(md('sandbox: on'), 'fanout.md').sandbox).toEqual({ mode: 'on' });
-      expect(parseAssignment(md('sandbox: { mode: auto, allowedDomains: [registry.npmjs.org], env: [MY_*] }'), 'fanout.md').sandbox).toEqual({
+      expect(
+        parseAssignment(md('sandbox: { mode: auto, allowedDomains: [registry.npmjs.org], env: [MY_*] }'), 'fanout.md').sandbox,
+      ).toEqual({
         mode: 'auto',
         allowedDomains: ['registry.npmjs.org'],
         env: ['MY_*'],
@@ -232,10 +234,10 @@ describe('parseAssignment', () => {
 
     it('refuses a mode it does not know and a key it does not know, at their line', () => {
       expect(() => parseAssignment(md('sandbox: always'), 'libs/orders/fanout.md')).toThrow(
-        'libs/orders/fanout.md:3: "sandbox" is one of auto, on, off (got "always").',
+        'libs/orders/fanout.md:4: "sandbox" is one of auto, on, off (got "always").',
       );
       expect(() => parseAssignment(md('sandbox: { allowDomains: [a.com] }'), 'libs/orders/fanout.md')).toThrow(
-        'libs/orders/fanout.md:3: "sandbox" has unknown key(s) allowDomains. Known: mode, denyRead, allowedDomains, env.',
+        'libs/orders/fanout.md:4: "sandbox" has unknown key(s) allowDomains. Known: mode, denyRead, allowedDomains, env.',
       );
     });
   });
@@ -281,7 +283,7 @@ describe('parseAssignment', () => {
         {
           line: 3,
           message:
-            'unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout, gate, repairs, wire.',
+            'unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout, gate, repairs, wire, sandbox.',
         },
         { line: 2, message: '"like" must be a non-empty string (got 3): the reference project the task follows.' },
         { message: '"contracts" is required in the front matter: the contracts library the task uses.' },
@@ -290,7 +292,7 @@ describe('parseAssignment', () => {
       ]);
       expect(error?.message.split('\n')).toEqual([
         `${FILE}: 5 problems in the front matter:`,
-        `  ${FILE}:3: unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout, gate, repairs, wire.`,
+        `  ${FILE}:3: unknown front matter key(s): model. Known keys: like, contracts, agent, command, entity, subject, scope, timeout, gate, repairs, wire, sandbox.`,
         `  ${FILE}:2: "like" must be a non-empty string (got 3): the reference project the task follows.`,
         `  ${FILE}: "contracts" is required in the front matter: the contracts library the task uses.`,
         `  ${FILE}:4: "timeout" must be a positive number of seconds or a duration such as "90s", "30m" or "1h" (got "soon").`,

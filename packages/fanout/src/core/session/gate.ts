@@ -101,13 +101,13 @@ function gateProfileFile(logFile: string): string {
 }
 
 /** How Nx's task profile records a task: its status and how long it ran. */
-interface ProfiledTask {
+export interface ProfiledTask {
   status: string;
   durationMs: number;
 }
 
 /** Statuses of a task that passed: run, or replayed from a cache. */
-const PASSED = new Set(['success', 'local-cache', 'local-cache-kept-existing', 'remote-cache']);
+export const PASSED = new Set(['success', 'local-cache', 'local-cache-kept-existing', 'remote-cache']);
 const CACHED = new Set(['local-cache', 'local-cache-kept-existing', 'remote-cache']);
 
 /**
@@ -115,7 +115,7 @@ const CACHED = new Set(['local-cache', 'local-cache-kept-existing', 'remote-cach
  * status in args), by task id; undefined when Nx wrote none (it stopped before
  * running tasks, or was stopped).
  */
-function readTaskProfile(file: string): Map<string, ProfiledTask> | undefined {
+export function readTaskProfile(file: string): Map<string, ProfiledTask> | undefined {
   let events: unknown;
   try {
     events = JSON.parse(readFileSync(file, 'utf-8'));
@@ -136,7 +136,7 @@ const TASK_HEADING = /^> nx run (\S+?)(?:\s+\[[^\]]*\])?\s*$/;
 const NX_SUMMARY = /^\s*NX\s{2,}\S|^Performance Profile: /;
 
 /** Each task's output in Nx's static output, by task id: from its `> nx run` heading to the next heading or Nx's summary. */
-function taskOutputs(stdout: string): Map<string, string> {
+export function taskOutputs(stdout: string): Map<string, string> {
   const outputs = new Map<string, string>();
   let current: string | undefined;
   let lines: string[] = [];

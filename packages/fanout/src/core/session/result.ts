@@ -98,6 +98,8 @@ export interface SessionResult {
   sandbox?: SessionSandboxRecord;
   /** The session's part in sharing the prompt-cache prefix: it led the run, or waited for the lead (how long, and for what). */
   lead?: { role: 'lead' } | { role: 'follower'; lead: string; waitedMs: number; outcome: 'response' | 'ended' | 'timeout' };
+  /** What fanout-verify blamed on the session when the integrated whole failed, and its repairs; absent when nothing was. */
+  verifyRepairs?: import('../verify/repair-record').VerifyRepairRecord[];
 }
 
 /** Milliseconds per phase of a session. */

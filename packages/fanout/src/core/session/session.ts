@@ -53,6 +53,8 @@ async function setUp(
   try {
     const context = prepareContext(spec, task, recorder);
     prepared(context);
+    // Sandboxed, the agent's runner loads and sets up the sandbox while the worktree is made.
+    context.sandbox?.prestart(context.baseEnv);
     return { context, worktree: await makeWorktree(spec, task, context, recorder) };
   } finally {
     endSetup();

@@ -69,9 +69,16 @@ function installSignalHandlers(): void {
  */
 export function runProcess(argv: readonly string[], options: ProcessOptions): Promise<ProcessResult> {
   installSignalHandlers();
-  // Every agent process goes through here: sandboxed, it is the sandbox's runner that starts it.
-  const sandboxed = options.sandbox && sandboxCommand(options.sandbox.policy, argv[0], argv.slice(1), options.env);
-  const [program, ...args] = sandboxed ? [sandboxed.command, ...sandboxed.args] : argv;
+  // Every agent process goes through here: sandboxed, it is the sandbox's runner that starts it (one
+  // started ahead for the session when there is one).
+  const sandboxed =
+    options.sandbox &&
+    sandboxCommand(options.sandbox.policy, argv[0], argv.slice(1), {
+      cwd: options.cwd,
+      env: options.env,
+      runner: options.sandbox.takeRunner?.(),
+    });
+  const program = sandboxed ? 'the sandbox runner' : argv[0];
   const log = new CappedOutput(options.logFile, { echo: options.echo });
   const capture = options.captureBytes ?? 1024 * 1024;
   // The last `capture` characters of stdout, as a queue of chunks: no string that grows with the output.
@@ -79,12 +86,14 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
   let capturedLength = 0;
   let stderrTail = '';
   return new Promise((resolve) => {
-    const child = spawn(program, args, {
-      cwd: options.cwd,
-      env: sandboxed ? sandboxed.env : options.env,
-      detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child =
+      sandboxed?.child ??
+      spawn(argv[0], argv.slice(1), {
+        cwd: options.cwd,
+        env: options.env,
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
     if (child.pid !== undefined) running.add(child.pid);
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -131,7 +140,7 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
       for (const stream of ['stdout', 'stderr'] as const) emit(redactors[stream].end(), stream);
       if (sandboxed && options.sandbox) {
         // The runner's log, and what the process's own refusals named ("EROFS: read-only file system, ...").
-        addDenials(options.sandbox.denied, [...sandboxed.denials(), ...parseDenials(stderrTail)]);
+        addDenials(options.sandbox.denied, [...sandboxed.denials(), ...parseDenials(stderrTail)], options.sandbox.policy);
         sandboxed.cleanup();
       }
       const joined = captured.join('');

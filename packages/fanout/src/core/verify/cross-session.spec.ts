@@ -136,6 +136,26 @@ describe('findCrossSessionProblems', () => {
     ]);
   });
 
+  it("does not count a registration the workspace's wired file no longer holds (a repair gave it a path of its own)", () => {
+    const pages = 'apps/shop/src/pages.ts';
+    const base = 'export const pages = [\n];\n';
+    const edit = (name: string) => ({
+      path: pages,
+      project: 'shop',
+      base,
+      session: `export const pages = [\n  { path: '/page', name: '${name}' },\n];\n`,
+    });
+    write('.fanout/sessions/orders/wired.json', JSON.stringify([edit('orders')]));
+    write('.fanout/sessions/products/wired.json', JSON.stringify([edit('products')]));
+    const wired = (project: string) => result(project, [], { wired: [{ path: pages, project: 'shop', status: 'merged' }] });
+    const results = [wired('orders'), wired('products')];
+    write(pages, "export const pages = [\n  { path: '/page', name: 'orders' },\n  { path: '/page', name: 'products' },\n];\n");
+    expect(findCrossSessionProblems({ workspaceRoot: root, results }).map((problem) => problem.kind)).toEqual(['wiring-collision']);
+
+    write(pages, "export const pages = [\n  { path: '/orders', name: 'orders' },\n  { path: '/page', name: 'products' },\n];\n");
+    expect(findCrossSessionProblems({ workspaceRoot: root, results })).toEqual([]);
+  });
+
   it("does not count one session's own repetitions, deleted files or specs", () => {
     write('libs/orders/src/a.ts', 'export const shared = 1;\n');
     write('libs/orders/src/b.ts', "export { shared } from './a';\n");

@@ -159,7 +159,11 @@ function wiringCollisions(input: CrossSessionInput): VerifyProblem[] {
       continue;
     }
     for (const edit of edits) {
+      // A line the workspace's file no longer holds (a repair changed it since) claims nothing.
+      const file = join(input.workspaceRoot, edit.path);
+      const now = existsSync(file) ? new Set(readFileSync(file, 'utf-8').split('\n')) : undefined;
       for (const { text, line } of addedLines(edit.base, edit.session)) {
+        if (now && !now.has(text)) continue;
         for (const match of text.matchAll(PATH_ENTRY))
           add(claims, `${edit.path}\0path ${match[2]}`, { session: result.project, where: `${edit.path}:${line}` });
         if (CODE.test(edit.path) && /^\s*export\b/.test(text)) {

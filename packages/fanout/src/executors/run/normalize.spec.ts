@@ -1,4 +1,4 @@
-import { checkPluginOptions, normalizeRunOptions, OptionsError } from './normalize';
+import { checkPluginOptions, normalizeRunOptions, OptionsError, runSettings } from './normalize';
 
 describe('normalizeRunOptions', () => {
   it('takes --timeout=90, which Nx parses as a number, as the seconds the docs promise', () => {
@@ -29,6 +29,27 @@ describe('normalizeRunOptions', () => {
     expect(message).toContain('--budget is not an option of agents (nor of fanout-verify');
     expect(message).toContain('--timeout is seconds, or a duration such as 90s, 30m or 1h (got -5).');
     expect(message).toContain('--gate is a list of target names, such as --gate=typecheck,test (got {"typecheck":true}).');
+  });
+});
+
+describe('the sandbox setting', () => {
+  it('takes --sandbox=auto|on|off, and refuses anything else with the modes', () => {
+    expect(normalizeRunOptions({ sandbox: 'off' })).toEqual({ sandbox: 'off' });
+    expect(() => normalizeRunOptions({ sandbox: 'strict' })).toThrow('--sandbox is one of auto, on, off (got "strict").');
+  });
+
+  it('takes the plugin option as a mode or with what the policy adds, and names what is wrong with it', () => {
+    expect(runSettings({ sandbox: 'on' }).sandbox).toEqual({ mode: 'on' });
+    expect(runSettings({ sandbox: { allowedDomains: ['registry.npmjs.org'] } }).sandbox).toEqual({
+      allowedDomains: ['registry.npmjs.org'],
+    });
+    expect(runSettings({}).sandbox).toBeUndefined();
+    expect(() => checkPluginOptions({ sandbox: { mode: 'on', env: 'GITHUB_TOKEN' } as never })).toThrow(
+      'nx.json (fanout plugin options): "sandbox".env is a list of non-empty strings, e.g. ["MY_TOOL_HOME", "MY_TOOL_*"] (got "GITHUB_TOKEN").',
+    );
+    expect(() => checkPluginOptions({ sandbox: 'yes' as never })).toThrow(
+      'nx.json (fanout plugin options): "sandbox" is one of auto, on, off (got "yes").',
+    );
   });
 });
 

@@ -3,4 +3,5 @@ export interface VerifyExecutorSchema {
   base?: string;
   skipAffected?: boolean;
   parallel?: number;
+  verifyRepairs?: number;
 }

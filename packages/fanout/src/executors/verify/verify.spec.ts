@@ -166,7 +166,7 @@ describe('fanout:verify', () => {
         '-t',
         'test',
         `--base=${inputsChanged}`,
-        '--outputStyle=stream',
+        '--outputStyle=static',
         '--exclude=workspace',
       ]);
       const note =

@@ -1,22 +1,33 @@
 import { logger, type ExecutorContext } from '@nx/devkit';
-import { spawn } from 'child_process';
-import { existsSync, readFileSync } from 'fs';
+import { readFileSync } from 'fs';
 import { join, relative } from 'path';
 import { listFiles } from '../../core/system/files';
-import { withoutOuterTask } from '../../core/system/nx-env';
+import type { SessionSandbox } from '../../core/sandbox/session-sandbox';
+import type { SessionResult } from '../../core/session/result';
 import { parseAssignment, type Assignment } from '../../core/session/assignment';
 import { extractClaims } from '../../core/checks/claims';
 import { readSessionResults, writeReport, type VerifySummary } from '../../core/report/report';
 import { findCrossSessionProblems } from '../../core/verify/cross-session';
 import { chooseBaseCommit, type BaseCommit } from '../../core/verify/base-commit';
+import { runNx, type AffectedRun } from '../../core/verify/affected';
+import { runAtBase } from '../../core/verify/at-base';
+import type { SessionTouches } from '../../core/verify/attribution';
+import { repairWhole } from '../../core/verify/repair-whole';
+import { recordsOf, saveVerifyRepairs, withStoredRepairs } from '../../core/verify/repair-store';
+import { repairableSession } from './repairable';
 import type { VerifyExecutorSchema } from './schema';
 import {
   ASSIGNMENT_FILE,
   CONVENTIONS_FILE,
   DEFAULT_CHECK_TARGETS,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_VERIFY_REPAIRS,
   fanoutTargetName,
+  MAX_VERIFY_REPAIRS,
   readPluginOptions,
+  sessionTargetName,
   VERIFY_TARGET,
+  type FanoutPluginOptions,
 } from '../../constants';
 
 /** The tasks' fanout.md, parsed. */
@@ -57,27 +68,41 @@ function referenceExports(context: ExecutorContext, assignments: Assignment[]): 
   return names;
 }
 
-/** Runs `nx affected` in the workspace, its output shown as it comes and kept for the report. */
-function runAffected(context: ExecutorContext, args: string[]): Promise<{ ok: boolean; output: string }> {
-  const local = join(context.root, 'node_modules', '.bin', 'nx');
-  const [program, argv] = existsSync(local) ? [local, args] : ['npx', ['nx', ...args]];
-  const env = { ...withoutOuterTask(process.env), NX_TUI: 'false' };
-  return new Promise((resolve) => {
-    const child = spawn(program, argv, { cwd: context.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (chunk: Buffer, stream: NodeJS.WriteStream) => {
-      stream.write(chunk);
-      output = (output + chunk.toString('utf-8')).slice(-200_000);
-    };
-    child.stdout.on('data', (chunk: Buffer) => keep(chunk, process.stdout));
-    child.stderr.on('data', (chunk: Buffer) => keep(chunk, process.stderr));
-    child.on('error', (error) => resolve({ ok: false, output: `could not start nx: ${error.message}` }));
-    child.on('close', (code) => resolve({ ok: code === 0, output }));
-  });
+/** --verifyRepairs, else the plugin option, else the default; a clear error for a value that is none. */
+function verifyRepairsOf(options: VerifyExecutorSchema, plugin: FanoutPluginOptions): number {
+  const [value, where] =
+    options.verifyRepairs !== undefined
+      ? [options.verifyRepairs as unknown, '--verifyRepairs']
+      : [plugin.verifyRepairs as unknown, 'nx.json (fanout plugin options) "verifyRepairs"'];
+  if (value === undefined) return DEFAULT_VERIFY_REPAIRS;
+  const count = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof count === 'number' && Number.isInteger(count) && count >= 0 && count <= MAX_VERIFY_REPAIRS) return count;
+  throw new Error(`${where} is a whole number from 0 to ${MAX_VERIFY_REPAIRS} (got ${JSON.stringify(value)}).`);
+}
+
+/** What each session landed, from its result.json, in landing order. */
+function landedTouches(results: readonly SessionResult[]): SessionTouches[] {
+  const landedAt = (result: SessionResult) => Date.parse(result.landing?.landedAt ?? result.integratedAt ?? result.endedAt) || 0;
+  return [...results]
+    .sort((a, b) => landedAt(a) - landedAt(b) || a.project.localeCompare(b.project))
+    .map((result) => ({
+      project: result.project,
+      landed: result.landing
+        ? result.landing.files.filter((file) => file.action !== 'kept').map((file) => file.path)
+        : result.files.map((file) => file.path),
+      wired: (result.landing?.wired ?? result.wired ?? [])
+        .filter((file) => file.status !== 'dropped' && file.status !== 'conflict')
+        .map(({ path, project }) => ({ path, project })),
+    }));
 }
 
 function summaryLines(summary: VerifySummary): string[] {
   const lines = summary.problems.map((problem) => `  - [${problem.kind}] ${problem.message} Sessions: ${problem.sessions.join(', ')}.`);
+  for (const record of summary.repairs ?? []) {
+    const blamed = record.suspects.map((suspect) => suspect.session).join(', ') || 'nobody';
+    lines.push(`  - [${record.verdict}] ${record.task}: blamed on ${blamed}${record.atBase ? ` (${record.atBase})` : ''}`);
+  }
+  if (summary.restored) lines.push(`  - the failure persisted after the repairs: ${summary.restored.join(', ')} put back as integrated.`);
   if (summary.affected && !summary.affected.ok) lines.push(`  - [affected] \`${summary.affected.command}\` failed: see its output above.`);
   return lines;
 }
@@ -89,9 +114,12 @@ function summaryLines(summary: VerifySummary): string[] {
  * naming each problem and the sessions that caused it.
  */
 export default async function verifyExecutor(options: VerifyExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
+  const sandboxes: SessionSandbox[] = [];
   try {
     const targets = options.targets ?? DEFAULT_CHECK_TARGETS;
-    const fanoutTarget = fanoutTargetName(readPluginOptions(context.nxJsonConfiguration));
+    const plugin = readPluginOptions(context.nxJsonConfiguration);
+    const fanoutTarget = fanoutTargetName(plugin);
+    const verifyRepairs = verifyRepairsOf(options, plugin);
     const recursive = targets.filter((target) => target === fanoutTarget || target === context.targetName);
     if (recursive.length > 0) {
       throw new Error(
@@ -107,7 +135,10 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
       );
     }
     const taskNames = new Set(tasks.map((task) => task.name));
-    const results = readSessionResults(context.root).filter((result) => taskNames.has(result.project));
+    // Repairs an earlier verify landed stand for the record they belong to, though a replay restored its result.json.
+    const results = readSessionResults(context.root)
+      .filter((result) => taskNames.has(result.project))
+      .map((result) => (result.status === 'succeeded' ? withStoredRepairs(context.root, result) : result));
     const summary: VerifySummary = { ok: true, problems: [] };
     const missing = tasks.filter((task) => !results.some((result) => result.project === task.name)).map((task) => task.name);
     if (missing.length > 0) {
@@ -127,9 +158,6 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
     const succeeded = results.filter((result) => result.status === 'succeeded');
     const taskRoots = tasks.map((task) => task.root);
     const assignments = readAssignments(context, taskRoots);
-    summary.problems.push(
-      ...findCrossSessionProblems({ workspaceRoot: context.root, results: succeeded, sharedNames: referenceExports(context, assignments) }),
-    );
 
     const runsAffected = !options.skipAffected && targets.length > 0;
     let base: BaseCommit | undefined;
@@ -152,16 +180,35 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
     }
 
     if (runsAffected && base) {
-      const args = ['affected', '-t', ...targets, `--base=${base.commit}`, '--outputStyle=stream'];
+      const args = ['affected', '-t', ...targets, `--base=${base.commit}`, '--outputStyle=static'];
       // The root project carries fanout-verify and depends on every task: it is always affected, and
       // the targets other plugins infer for it would check the whole workspace once more.
       const rootProject = Object.values(context.projectGraph.nodes).find((node) => node.data.root === '.');
       if (rootProject) args.push(`--exclude=${rootProject.name}`);
       if (options.parallel !== undefined) args.push(`--parallel=${options.parallel}`);
       logger.info(`[fanout] verifying the integrated workspace: nx ${args.join(' ')}`);
-      const affected = await runAffected(context, args);
-      summary.affected = { command: `nx ${args.join(' ')}`, ok: affected.ok, output: affected.output };
+      const affected = await runNx(context.root, args);
+      summary.affected = { command: affected.command, ok: affected.ok, output: affected.output };
+      if (!affected.ok && affected.failed.length > 0) {
+        const repaired = await repairTheWhole(context, {
+          affected,
+          args,
+          base: base.commit,
+          succeeded,
+          verifyRepairs,
+          plugin,
+          sandboxes,
+          options,
+        });
+        summary.repairs = repaired.records;
+        if (repaired.restored) summary.restored = repaired.restored;
+        summary.affected = { command: repaired.final.command, ok: repaired.final.ok, output: repaired.final.output };
+      }
     }
+    // After the repairs, which may have resolved (or made) a collision.
+    summary.problems.push(
+      ...findCrossSessionProblems({ workspaceRoot: context.root, results: succeeded, sharedNames: referenceExports(context, assignments) }),
+    );
     summary.ok = summary.problems.length === 0 && (summary.affected?.ok ?? true);
     const report = writeReport(context.root, summary);
     if (summary.ok) {
@@ -177,5 +224,70 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
   } catch (error) {
     logger.error(`✖ fanout-verify: ${error instanceof Error ? error.message : String(error)}`);
     return { success: false };
+  } finally {
+    for (const sandbox of sandboxes) sandbox.close();
   }
+}
+
+/**
+ * The failed tasks of nx affected, each checked at the base, blamed on the sessions
+ * that reach it, and repaired by them in up to `verifyRepairs` rounds; what was done is
+ * recorded in each concerned session's result.json.
+ */
+async function repairTheWhole(
+  context: ExecutorContext,
+  run: {
+    affected: AffectedRun;
+    args: string[];
+    base: string;
+    succeeded: SessionResult[];
+    verifyRepairs: number;
+    plugin: FanoutPluginOptions;
+    sandboxes: SessionSandbox[];
+    options: VerifyExecutorSchema;
+  },
+): ReturnType<typeof repairWhole> {
+  const graph = context.projectGraph;
+  const tasks = new Set(run.succeeded.map((result) => result.project));
+  const ignored = [fanoutTargetName(run.plugin), sessionTargetName(run.plugin), context.targetName ?? VERIFY_TARGET];
+  const byProject = new Map(run.succeeded.map((result) => [result.project, result]));
+  const repairable = new Map<string, ReturnType<typeof repairableSession>>();
+  const outcome = await repairWhole({
+    workspaceRoot: context.root,
+    first: run.affected,
+    rerun: () => runNx(context.root, run.args),
+    graph: {
+      nodes: Object.fromEntries(Object.values(graph.nodes).map((node) => [node.name, { root: node.data.root }])),
+      dependencies: graph.dependencies,
+    },
+    sessions: landedTouches(run.succeeded),
+    repairable: (project) => {
+      if (!repairable.has(project)) {
+        const result = byProject.get(project);
+        repairable.set(
+          project,
+          result ? repairableSession(context, run.plugin, result, tasks, ignored, run.sandboxes) : `${project} has no succeeded session`,
+        );
+      }
+      return repairable.get(project) as ReturnType<typeof repairableSession>;
+    },
+    atBase: (failed) =>
+      runAtBase({
+        workspaceRoot: context.root,
+        base: run.base,
+        tasks: failed,
+        rootOf: (project) => graph.nodes[project]?.data.root,
+        env: process.env,
+        timeoutMs: DEFAULT_TIMEOUT_MS,
+        logFile: join(context.root, '.fanout', 'verify', 'at-base.log'),
+      }),
+    rounds: run.verifyRepairs,
+    echo: true,
+    log: (line) => logger.info(`[fanout] ${line}`),
+  });
+  for (const result of run.succeeded) {
+    const concerning = recordsOf(outcome.records, result.project);
+    if (concerning.length > 0) saveVerifyRepairs(context.root, result, concerning);
+  }
+  return outcome;
 }

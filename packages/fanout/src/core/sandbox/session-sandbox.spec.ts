@@ -1,0 +1,68 @@
+import { existsSync } from 'fs';
+import { join } from 'path';
+import { sandboxPolicy } from './policy';
+import { addDenials, describeDenials, SessionSandbox, sandboxLine } from './session-sandbox';
+import { sessionSandboxSetting } from './settings';
+import type { SandboxDenial } from './sandbox';
+
+describe('addDenials', () => {
+  const policy = sandboxPolicy({ worktree: '/w/ws/.fanout/worktrees/a', privateTemp: '/t/a', checkout: '/w/ws', home: '/h' });
+
+  it('adds each denial once, and leaves out writable paths and paths through a file descriptor', () => {
+    const into: SandboxDenial[] = [{ kind: 'filesystem', target: '/w/ws/escape.txt' }];
+    addDenials(
+      into,
+      [
+        { kind: 'filesystem', target: '/w/ws/escape.txt' },
+        { kind: 'filesystem', target: '/proc/self/fd/9/orders.ts' },
+        { kind: 'filesystem', target: '/w/ws/.fanout/worktrees/a/src/orders.ts' },
+        { kind: 'network', target: 'example.com:443' },
+      ],
+      policy,
+    );
+    expect(into).toEqual([
+      { kind: 'filesystem', target: '/w/ws/escape.txt' },
+      { kind: 'network', target: 'example.com:443' },
+    ]);
+  });
+});
+
+describe('sandboxLine', () => {
+  it('says whether the agent ran sandboxed, and what it was denied', () => {
+    expect(sandboxLine(undefined)).toBeUndefined();
+    expect(sandboxLine({ on: false, mode: 'off' })).toBe('sandbox: off (sandbox: off)');
+    expect(sandboxLine({ on: false, mode: 'auto' })).toBe('sandbox: off (not available here)');
+    expect(sandboxLine({ on: true, mode: 'auto', denials: [] })).toBe('sandbox: on, nothing denied');
+    const denials: SandboxDenial[] = [
+      { kind: 'network', target: '127.0.0.1:4000' },
+      { kind: 'filesystem', target: '/w/ws/x' },
+    ];
+    expect(sandboxLine({ on: true, mode: 'on', denials })).toBe(`sandbox: on, denied ${describeDenials(denials)}`);
+    expect(describeDenials(denials)).toBe('network access to 127.0.0.1:4000, file access to /w/ws/x');
+  });
+});
+
+describe('SessionSandbox', () => {
+  it("keeps only the agent's variables and the allow list, and gives its CLI a state folder of the session's own", () => {
+    const sandbox = SessionSandbox.open(sessionSandboxSetting({ plugin: { env: ['MY_TOOL_*'] } }));
+    try {
+      const env = sandbox.env(
+        { PATH: '/usr/bin', HOME: '/h', GITHUB_TOKEN: 'ghp_1', TOOL_KEY: 'k', MY_TOOL_HOME: '/opt' },
+        { variables: ['TOOL_*'], state: (folder) => ({ TOOL_HOME: join(folder, 'tool') }) },
+      );
+      expect(env).toEqual({
+        PATH: '/usr/bin',
+        HOME: '/h',
+        TOOL_KEY: 'k',
+        MY_TOOL_HOME: '/opt',
+        TOOL_HOME: join(sandbox.privateTemp, 'state', 'tool'),
+      });
+      expect(sandbox.summary()).toBeUndefined();
+      sandbox.process({ worktree: join(sandbox.privateTemp, '..', 'w'), checkout: '/nowhere', env, needs: undefined });
+      expect(sandbox.summary()?.writable[1]).toBe(sandbox.privateTemp);
+    } finally {
+      sandbox.close();
+    }
+    expect(existsSync(sandbox.privateTemp)).toBe(false);
+  });
+});
