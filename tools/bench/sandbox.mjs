@@ -35,7 +35,9 @@ function runSessions(workspace, parallel, sandbox) {
       throw new Error(`the ${task} session ran ${result.sandbox?.on ? 'sandboxed' : 'unsandboxed'} with --sandbox=${sandbox}`);
     }
     if (result.sandbox?.denials?.length > 0) {
-      throw new Error(`the sandbox denied the ${task} session ${JSON.stringify(result.sandbox.denials)}: the benchmark's agent needs nothing it denies`);
+      throw new Error(
+        `the sandbox denied the ${task} session ${JSON.stringify(result.sandbox.denials)}: the benchmark's agent needs nothing it denies`,
+      );
     }
     return result;
   });

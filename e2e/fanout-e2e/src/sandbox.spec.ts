@@ -25,6 +25,8 @@ const tried = {};
 const attempt = (name, fn) => { try { fn(); tried[name] = 'done'; } catch (error) { tried[name] = error.code || error.message; } };
 fs.mkdirSync(path.join(root, 'src', 'lib'), { recursive: true });
 fs.writeFileSync(path.join(root, 'src', 'lib', 'intruder.ts'), 'export const INTRUDER = 1;\\n');
+// Its test too, so that the gate's test target has one to run.
+fs.writeFileSync(path.join(root, 'src', 'lib', 'intruder.spec.ts'), "import { INTRUDER } from './intruder';\\n\\ndescribe('intruder', () => {\\n  it('is one', () => {\\n    expect(INTRUDER).toBe(1);\\n  });\\n});\\n");
 attempt('checkout', () => fs.writeFileSync(${JSON.stringify(join(checkout, 'ESCAPED.txt'))}, 'escaped'));
 attempt('hook', () => fs.writeFileSync(${JSON.stringify(join(checkout, '.git', 'hooks', 'post-checkout'))}, '#!/bin/sh\\necho owned\\n', { mode: 0o755 }));
 attempt('home', () => fs.writeFileSync(path.join(process.env.HOME, 'escaped.txt'), 'escaped'));
@@ -106,7 +108,7 @@ describe('the sandbox, with default settings', () => {
       };
       expect(result.status).toBe('succeeded');
       expect(ws.readFile(`${root}/src/lib/intruder.ts`)).toBe('export const INTRUDER = 1;\n');
-      expect(result.files.map((file) => file.path)).toEqual([`${root}/src/lib/intruder.ts`]);
+      expect(result.files.map((file) => file.path).sort()).toEqual([`${root}/src/lib/intruder.spec.ts`, `${root}/src/lib/intruder.ts`]);
       for (const escaped of ['ESCAPED.txt', '.git/hooks/post-checkout', `${root}/src/lib/key.txt`, `${root}/src/lib/token.txt`]) {
         expect(ws.exists(escaped)).toBe(false);
       }

@@ -68,6 +68,8 @@ export interface SessionResult {
   integratedAt?: string;
   landing?: { ranNow: boolean; files: { path: string; action: string; reason?: string }[] };
   lead?: { role: 'lead' } | { role: 'follower'; lead: string; waitedMs: number; outcome: 'response' | 'ended' | 'timeout' };
+  /** Under a run budget: what the session spent, and whether it was stopped at the cap. */
+  budget?: { spentUsd: number; tokens: number; stopped?: boolean };
 }
 
 /** One workspace under test, and what the tests do in it. */

@@ -1,6 +1,7 @@
 import { join } from 'path';
 import type { AgentOptions } from './core/agents/agent-options';
 import type { SandboxMode, SandboxSetting } from './core/sandbox/settings';
+import type { ModelPrice } from './core/budget/prices';
 
 /**
  * fanout's names: the tags, targets and files every part of the plugin agrees on,
@@ -124,6 +125,19 @@ export interface FanoutPluginOptions {
    * `--verifyRepairs` wins): each resumes its agent, told what failed. Default 1, at most 5; 0 reports whom it blames only.
    */
   verifyRepairs?: number;
+  /**
+   * The run's budget (docs/cost.md): USD (`5`, `"$5"`), tokens (`"2M tokens"`), both (`"5usd,2M tokens"`),
+   * or `{ "usd": 5, "tokens": 2000000 }`. A run whose estimate is over it does not start; once its sessions
+   * have spent it, the running ones stop and no other starts. --budget wins.
+   */
+  budget?: number | string | { usd?: number; tokens?: number };
+  /**
+   * Prices in USD per million tokens, by model id (or a family's prefix), over the table fanout ships:
+   * `{ "claude-sonnet-5-5": { "input": 2, "output": 10, "cacheWrite": 2.5, "cacheRead": 0.1 } }`.
+   */
+  prices?: Record<string, Partial<ModelPrice>>;
+  /** How many sessions of an agent run at once on this machine, across every run: `{ "claude": 2 }`. */
+  maxConcurrent?: Record<string, number>;
 }
 
 /** The part of nx.json this module reads. */

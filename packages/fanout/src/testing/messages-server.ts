@@ -12,6 +12,8 @@ export interface MessagesTurn {
   tools: string[];
   /** The text of every tool result in the conversation so far, in order. */
   toolResults: string[];
+  /** The system prompt's text, its blocks joined. */
+  system: string;
 }
 
 export type MessagesReply = { text: string } | { tool: string; input: Record<string, unknown> };
@@ -52,6 +54,7 @@ export async function startMessagesServer(script: (turn: MessagesTurn) => Messag
           .flatMap((message) => list(message['content']))
           .filter((block): block is Json => isJson(block) && block['type'] === 'tool_result')
           .map((block) => textsOf(block['content']).join('\n')),
+        system: textsOf(body['system']).join('\n'),
       };
       turns.push(turn);
       const reply = script(turn);

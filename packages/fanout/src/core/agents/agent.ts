@@ -47,6 +47,10 @@ export interface AgentSession {
   cachePrefix?: CachePrefixFiles;
   /** Called once when the model's first response has begun (the provider then caches the prompt's prefix). */
   onResponse?: () => void;
+  /** Called with each piece of the agent's stdout as it arrives (redacted): the run's budget reads the usage it streams. */
+  onStdout?: (text: string) => void;
+  /** Aborted when the session must stop (the run's budget is reached): the agent's process group is ended, and no attempt follows. */
+  signal?: AbortSignal;
   /**
    * Set when the session runs sandboxed: every process of the agent runs under this policy
    * (runProcess's `sandbox`), and its private folder takes what the agent would keep elsewhere.
@@ -81,6 +85,8 @@ export interface AgentReport {
   sessionId?: string;
   /** How many times the agent was started (more than 1 after rate-limit retries). */
   attempts?: number;
+  /** Set when the run's budget stopped the round, or kept it from starting (`error` says so). */
+  stopped?: 'budget';
 }
 
 /** Tokens an agent reported. `input` counts every prompt token; cacheRead and cacheWrite are the parts of it the provider's cache read and wrote. */

@@ -7,6 +7,7 @@ import { SessionSandbox } from '../sandbox/session-sandbox';
 import { sessionSandboxSetting } from '../sandbox/settings';
 import { createRedactor } from '../system/redact';
 import { startMessagesServer, type MessagesServer } from '../../testing/messages-server';
+import { ASSIGNMENT_OPENING, writeCachePrefixFiles } from './cache-prefix';
 import { CLAUDE_SANDBOX, claudeCli } from './claude';
 import { runCliAgent } from './cli-agent';
 import { recordingDeps } from '../../testing/cli-session';
@@ -114,6 +115,75 @@ describeSandboxed(
       } finally {
         sandbox.close();
       }
+    }, 180_000);
+
+    it('gives two sessions, each with its own state folder, one system prompt: the base context is their shared cache prefix', async () => {
+      // One repository, a worktree per session, as a run makes them.
+      const repository = join(dir, 'repository');
+      mkdirSync(repository);
+      const git = (cwd: string, ...args: string[]) => spawnSync('git', args, { cwd, encoding: 'utf-8' });
+      git(repository, 'init', '-q');
+      git(repository, '-c', 'user.name=fanout', '-c', 'user.email=fanout@example.com', 'commit', '-q', '--allow-empty', '-m', 'base');
+      const base = `# Conventions\n\n${'Every handler validates its input before it touches the store.\n'.repeat(40)}`;
+
+      server = await startMessagesServer(() => ({ text: 'Done.' }));
+      const parent = {
+        PATH: process.env['PATH'],
+        HOME: join(dir, 'home'),
+        ANTHROPIC_BASE_URL: server.url,
+        ANTHROPIC_API_KEY: 'sk-ant-test-not-a-key',
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        DISABLE_AUTOUPDATER: '1',
+      };
+      mkdirSync(parent.HOME);
+
+      /** The system prompt of the session's first model request that offers its tools (its side requests offer none). */
+      const systemOf = async (project: string): Promise<string | undefined> => {
+        const worktree = join(dir, project);
+        git(repository, 'worktree', 'add', '-q', '-b', project, worktree);
+        const files = join(dir, `${project}-files`);
+        mkdirSync(files);
+        const cachePrefix = writeCachePrefixFiles(files, base, `${ASSIGNMENT_OPENING}\n# Your assignment: ${project}\n`);
+        writeFileSync(join(files, 'session.log'), '');
+        const sandbox = SessionSandbox.open(sessionSandboxSetting({ run: 'on' }));
+        const before = server.turns.length;
+        try {
+          const env = sandbox.env(parent, CLAUDE_SANDBOX);
+          const processSandbox = sandbox.process({ worktree, checkout: repository, env, needs: CLAUDE_SANDBOX });
+          const report = await runCliAgent(
+            claudeCli,
+            {
+              project,
+              projectRoot: `libs/${project}`,
+              workspaceRoot: repository,
+              worktree,
+              promptFile: join(files, 'prompt.md'),
+              logFile: join(files, 'session.log'),
+              subjects: { reference: 'users', task: project },
+              reference: { project: 'users', root: 'libs/users' },
+              contracts: { project: 'contracts', root: 'libs/contracts', importPath: '@ws/contracts' },
+              options: { retryDelay: '1s', model: 'claude-test' },
+              timeoutMs: 120_000,
+              env,
+              echo: false,
+              redact: createRedactor(env),
+              cachePrefix,
+              sandbox: { ...processSandbox, privateTemp: sandbox.privateTemp },
+            },
+            recordingDeps(),
+          );
+          expect({ project, ok: report.ok, error: report.error }).toEqual({ project, ok: true, error: undefined });
+        } finally {
+          sandbox.close();
+        }
+        return server.turns.slice(before).find((turn) => turn.tools.includes('Write'))?.system;
+      };
+
+      const orders = await systemOf('orders');
+      const invoices = await systemOf('invoices');
+      expect(orders).toContain(base.trim());
+      // Byte for byte: a path of either session's own (its state folder, its memory) would end the shared prefix there.
+      expect(invoices).toBe(orders);
     }, 180_000);
   },
 );

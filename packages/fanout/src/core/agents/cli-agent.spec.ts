@@ -6,16 +6,7 @@ import { createWorkspace, gitIn, sessionSpec, type TestWorkspace } from '../../t
 import type { AgentSession, RepairRound } from './agent';
 import { checkAgentOptions, hashedAgentOptions, agentOptionsForRun } from './agent-options';
 import { claudeCli } from './claude';
-import {
-  backoffDelay,
-  createCliAgent,
-  findProgram,
-  MAX_PROMPT_ARGUMENT_BYTES,
-  MAX_RETRY_DELAY_MS,
-  placePrompt,
-  RESTART_SEPARATOR,
-  runCliAgent,
-} from './cli-agent';
+import { createCliAgent, findProgram, MAX_PROMPT_ARGUMENT_BYTES, placePrompt, RESTART_SEPARATOR, runCliAgent } from './cli-agent';
 import { cliSession, recordingDeps } from '../../testing/cli-session';
 
 /**
@@ -57,6 +48,8 @@ interface FakePlan {
   result?: string;
   /** The session id its result reports (null: none). */
   sessionId?: string | null;
+  /** Rate-limited calls print the API's retry-after (seconds) on stderr, as an API error quoting its headers does. */
+  retryAfter?: number;
   /** Print an assistant event (stream-json) before the result, as when the model's response began. */
   assistant?: boolean;
   /** Wait this long before the assistant event, and record when it was printed (assistant-at, in the bin folder). */
@@ -87,6 +80,7 @@ const calls = fs.existsSync(plan.calls) ? JSON.parse(fs.readFileSync(plan.calls,
 calls.push({ argv: process.argv.slice(2), stdin: fs.readFileSync(0, 'utf-8'), cwd: process.cwd(), keyInEnv: process.env.ANTHROPIC_API_KEY === plan.expectKey, startedAt: Date.now() });
 fs.writeFileSync(plan.calls, JSON.stringify(calls));
 if (plan.say) { console.log(plan.say); console.error(plan.say); }
+if (calls.length <= (plan.rateLimited || 0) && plan.retryAfter) console.error('API Error: 429 {"type":"error","error":{"type":"rate_limit_error"}} retry-after: ' + plan.retryAfter);
 if (calls.length <= (plan.rateLimited || 0)) { console.log(JSON.stringify(${JSON.stringify(RATE_LIMITED)})); process.exit(1); }
 if (plan.crash) { console.error('Error: the session store is corrupt'); process.exit(2); }
 if (plan.assistantDelayMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, plan.assistantDelayMs);
@@ -171,15 +165,6 @@ describe('CLI agent runner', () => {
     });
   });
 
-  describe('backoff', () => {
-    it('doubles the window per attempt, draws the wait uniformly inside it, and caps it', () => {
-      expect([1, 2, 3, 4].map((attempt) => backoffDelay(attempt, 1000, () => 0.5))).toEqual([500, 1000, 2000, 4000]);
-      expect(backoffDelay(3, 1000, () => 0)).toBe(0);
-      expect(backoffDelay(3, 1000, () => 0.999)).toBe(3996);
-      expect(backoffDelay(30, 1000, () => 0.5)).toBe(MAX_RETRY_DELAY_MS / 2);
-    });
-  });
-
   describe('rate limits', () => {
     it('retries a rate-limited run with exponential backoff, then succeeds, adding up cost and tokens', async () => {
       const fake = fakeClaude(join(dir, 'bin'), { rateLimited: 2 });
@@ -193,7 +178,30 @@ describe('CLI agent runner', () => {
       expect(report.tokens).toEqual({ input: 140, output: 32, cacheRead: 20, cacheWrite: 0 });
       const log = readFileSync(join(dir, 'session.log'), 'utf-8');
       expect(log).toContain('[fanout] claude attempt 3 of 4:');
-      expect(log).toContain('[fanout] claude was rate-limited or overloaded (attempt 2); trying again in 1.0 s');
+      expect(log).toContain('[fanout] claude was rate-limited (429) on attempt 2; waiting 1.0 s before attempt 3');
+    });
+
+    it("waits out the provider's retry-after (with jitter on top) before the next run, says so in the log, then succeeds", async () => {
+      const fake = fakeClaude(join(dir, 'bin'), { rateLimited: 1, retryAfter: 40 });
+      const deps = recordingDeps();
+      const report = await runCliAgent(claudeCli, session(fake.env), deps);
+      expect(report).toMatchObject({ ok: true, attempts: 2 });
+      // 40 s asked, plus half (random 0.5) of a fifth of it: never less than asked, and not in step with other sessions.
+      expect(deps.waits).toEqual([44_000]);
+      const log = readFileSync(join(dir, 'session.log'), 'utf-8');
+      expect(log).toContain(
+        '[fanout] claude was rate-limited (429) on attempt 1; waiting 44.0 s, as the provider asked (retry-after: 40.0 s) before attempt 2',
+      );
+    });
+
+    it('does not wait for a retry-after the session has no time for, and says how long was asked and how long was left', async () => {
+      const fake = fakeClaude(join(dir, 'bin'), { rateLimited: 1, retryAfter: 120 });
+      const deps = recordingDeps();
+      const report = await runCliAgent(claudeCli, session(fake.env, { timeoutMs: 60_000 }), deps);
+      expect(report).toMatchObject({ ok: false, attempts: 1 });
+      expect(deps.waits).toEqual([]);
+      expect(report.error).toContain('the provider asks to wait 2 min 0 s (retry-after), and the session');
+      expect(fake.calls()).toHaveLength(1);
     });
 
     it('gives up after the configured retries and says what to change', async () => {
@@ -220,7 +228,8 @@ describe('CLI agent runner', () => {
       const deps = { ...recordingDeps(), random: () => 1 };
       const report = await runCliAgent(claudeCli, session(fake.env, { timeoutMs: 30_000, options: { retryDelay: '1m' } }), deps);
       expect(report).toMatchObject({ ok: false, attempts: 1 });
-      expect(report.error).toContain("the session's timeout leaves no time to try again");
+      expect(report.error).toContain("It was rate-limited or overloaded, and the session's timeout leaves");
+      expect(report.error).toContain('too little to try again');
     });
   });
 

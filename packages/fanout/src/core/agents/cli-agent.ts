@@ -7,12 +7,13 @@ import { CLI_AGENT_OPTIONS, type AgentOptions, type OptionRule } from './agent-o
 import { DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS } from '../../constants';
 import { cachePrefixFiles, cachePrefixNote, sendsCachePrefix } from './cache-prefix';
 import type { AgentSandboxNeeds } from '../sandbox/session-sandbox';
+import { readRateLimit, retryDelay, waitingMessage } from '../budget/rate-limit';
 
 /**
  * The shared runner behind every coding-agent CLI (claude, codex, gemini, ...).
  * An adapter says how its CLI is called and how to read what it prints; the
- * runner finds the program, delivers the prompt, retries rate limits with
- * backoff, and adds up what every attempt cost.
+ * runner finds the program, delivers the prompt, retries rate limits (waiting
+ * what the provider asked, else backing off: budget/rate-limit.ts), and adds up what every attempt cost.
  */
 
 /**
@@ -21,7 +22,7 @@ import type { AgentSandboxNeeds } from '../sandbox/session-sandbox';
  */
 export const MAX_PROMPT_ARGUMENT_BYTES = 100 * 1024;
 /** No single wait between attempts is longer than this, however many attempts failed. */
-export const MAX_RETRY_DELAY_MS = 5 * 60_000;
+const MAX_RETRY_DELAY_MS = 5 * 60_000;
 
 /** Where the prompt goes on a CLI's command line. */
 export type PromptPlacement =
@@ -146,14 +147,6 @@ function missingProgramMessage(spec: Pick<CliAgentSpec, 'name' | 'title' | 'prog
     `agent "${spec.name}" needs ${spec.title}, but "${spec.program}" is neither in ${join(workspaceRoot, 'node_modules', '.bin')} nor on PATH. ` +
     `Install it with: ${spec.install} (or add it to the workspace's devDependencies), then run the task again.`
   );
-}
-
-/**
- * Exponential backoff with full jitter: a uniformly random wait below
- * base × 2^(attempt-1), capped, so sessions that failed together do not retry together.
- */
-export function backoffDelay(attempt: number, baseMs: number, random: () => number, capMs = MAX_RETRY_DELAY_MS): number {
-  return Math.floor(random() * Math.min(capMs, baseMs * 2 ** (attempt - 1)));
 }
 
 /** Where the prompt goes for this CLI and this prompt, and what the runner writes to stdin. */
@@ -322,7 +315,8 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
   if (start.mode) say(`${spec.name}: ${start.mode}`);
   const note = session.repair ? undefined : cachePrefixNote(spec, session);
   if (note) say(note);
-  const onStdout = responseWatcher(spec, session);
+  const watchers = [responseWatcher(spec, session), session.onStdout].filter((watch) => watch !== undefined);
+  const onStdout = watchers.length > 0 ? (text: string) => watchers.forEach((watch) => watch(text)) : undefined;
   const env = spec.env ? { ...session.env, ...spec.env(options, session.env, session) } : session.env;
   const deadline = Date.now() + session.timeoutMs;
   let costUsd: number | undefined;
@@ -343,6 +337,7 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
       redact: session.redact,
       stdin,
       ...(onStdout ? { onStdout } : {}),
+      ...(session.signal ? { signal: session.signal } : {}),
       sandbox: session.sandbox,
     });
     const read = spec.parse({ stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode });
@@ -377,24 +372,33 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
       tokens: tokenTotals({ input, output, cacheRead, cacheWrite }),
       attempts: attempt,
     };
-    if (ok || !isTransient(spec, result)) return report;
+    // A session stopped on purpose (the run's budget) is not tried again.
+    if (ok || session.signal?.aborted || !isTransient(spec, result)) return report;
     if (attempt > retries) {
       return {
         ...report,
         error:
           `${sentence(error)} It was still rate-limited or overloaded after ${attempt} attempt(s): raise agents.${spec.name}.retries or ` +
-          `agents.${spec.name}.retryDelay in the plugin options, or run fewer sessions at once (--parallel).`,
+          `agents.${spec.name}.retryDelay in the plugin options, or run fewer sessions at once (--parallel, maxConcurrent).`,
       };
     }
-    const delay = backoffDelay(attempt, baseDelayMs, deps.random);
-    if (Date.now() + delay >= deadline) {
-      return {
-        ...report,
-        error: `${sentence(error)} It was rate-limited or overloaded, and the session's timeout leaves no time to try again.`,
-      };
+    // The CLI has retried within its run already (rate-limit.ts): the next run waits at least what the provider last asked.
+    const limit = readRateLimit(`${result.stdout}\n${result.stderr}`);
+    const plan = retryDelay({
+      attempt,
+      baseMs: baseDelayMs,
+      capMs: MAX_RETRY_DELAY_MS,
+      ...(limit ? { signal: limit } : {}),
+      remainingMs: deadline - Date.now(),
+      random: deps.random,
+    });
+    if (plan.waitMs === undefined) {
+      const why = plan.giveUp ?? "the session's timeout leaves no time to try again.";
+      say(`${spec.name} was rate-limited or overloaded on attempt ${attempt}, and is not tried again: ${why}`);
+      return { ...report, error: `${sentence(error)} It was rate-limited or overloaded, and ${why}` };
     }
-    say(`${spec.name} was rate-limited or overloaded (attempt ${attempt}); trying again in ${(delay / 1000).toFixed(1)} s`);
-    await deps.sleep(delay);
+    say(waitingMessage(spec.name, attempt, plan.waitMs, limit));
+    await deps.sleep(plan.waitMs);
   }
 }
 

@@ -14,7 +14,7 @@ import { processStart, processState, sameStartClock } from '../system/process-in
  */
 
 /** Where the slots of every agent live: one folder per machine (per user's temporary folder). */
-export const SLOTS_DIR = join(tmpdir(), 'fanout-slots');
+const SLOTS_DIR = join(tmpdir(), 'fanout-slots');
 
 const DEFAULT_POLL_MS = 500;
 

@@ -1,4 +1,6 @@
-import { readFileSync } from 'fs';
+import { existsSync, readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
+import { RESULT_FILE, SESSIONS_DIR } from '../../constants';
 import type { AgentTokens } from '../agents/agent';
 import { costOf, formatUsd, PRICES_TAKEN, priceBook, priceFor, type PriceBook, type PriceMatch } from './prices';
 
@@ -60,7 +62,7 @@ export interface EstimateInput {
   prices?: PriceBook;
 }
 
-export interface SessionEstimate {
+interface SessionEstimate {
   project: string;
   agent: string;
   model?: string;
@@ -97,6 +99,20 @@ function tokensOf(value: unknown): AgentTokens | undefined {
     if (count !== undefined) tokens[key] = count;
   }
   return Object.keys(tokens).length > 0 ? tokens : undefined;
+}
+
+/** Every session's result.json in the workspace: `.fanout/sessions/<project>/`, a scoped `@scope/name` one folder deeper. */
+export function recordedResultFiles(workspaceRoot: string): string[] {
+  const sessions = join(workspaceRoot, SESSIONS_DIR);
+  if (!existsSync(sessions)) return [];
+  const folders = (dir: string) =>
+    readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => join(dir, entry.name));
+  return folders(sessions)
+    .flatMap((folder) => (folder.split('/').pop()?.startsWith('@') ? folders(folder) : [folder]))
+    .map((folder) => join(folder, RESULT_FILE))
+    .filter((file) => existsSync(file));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'fs';
 import { dirname, join } from 'path';
 import type { AgentTokens } from '../agents/agent';
 import { withLock } from '../system/lock';
@@ -24,7 +24,7 @@ export interface Spend {
   tokens: number;
 }
 
-export interface ProjectSpend extends Spend {
+interface ProjectSpend extends Spend {
   /** What the session was expected to spend at least, held against the budget until its usage arrives. */
   reserved: number;
   /** Stopped at the cap while it ran. */
@@ -40,12 +40,31 @@ export interface LedgerState {
   budget: Budget;
   spent: Spend;
   projects: Record<string, ProjectSpend>;
+  /** The run's estimate, as printed before its first session (USD). */
+  estimate?: { low: number; high: number };
   updatedAt: string;
 }
 
 /** Where a run's ledger lives. */
 export function ledgerFile(workspaceRoot: string, run: string): string {
   return join(workspaceRoot, FANOUT_DIR, 'budget', `${run}.json`);
+}
+
+/** The ledger of the workspace's latest run under a budget (the one written last); undefined when none was. */
+export function latestLedger(workspaceRoot: string): LedgerState | undefined {
+  const dir = dirname(ledgerFile(workspaceRoot, 'run'));
+  if (!existsSync(dir)) return undefined;
+  const newest = readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => ({ file: join(dir, name), at: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.at - a.at)[0];
+  if (!newest) return undefined;
+  try {
+    const state = JSON.parse(readFileSync(newest.file, 'utf-8')) as LedgerState;
+    return state.version === 1 && typeof state.spent?.usd === 'number' ? state : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function text(value: unknown): string {
@@ -103,7 +122,7 @@ export function describeSpend(spent: Spend, budget: Budget): string {
   return parts.join(' and ');
 }
 
-export function budgetReached(spent: Spend, budget: Budget): boolean {
+function budgetReached(spent: Spend, budget: Budget): boolean {
   return (budget.usd !== undefined && spent.usd >= budget.usd) || (budget.tokens !== undefined && spent.tokens >= budget.tokens);
 }
 
@@ -122,7 +141,7 @@ export class BudgetReachedError extends Error {
 }
 
 /** Every token of a usage report: its input (the cache's included) and its output. */
-export function tokenCount(tokens: AgentTokens | undefined): number {
+function tokenCount(tokens: AgentTokens | undefined): number {
   return (tokens?.input ?? 0) + (tokens?.output ?? 0);
 }
 
@@ -136,7 +155,7 @@ export class BudgetLedger {
   constructor(
     readonly file: string,
     readonly budget: Budget,
-    readonly run: string = 'run',
+    readonly run = 'run',
     private readonly lockTimeoutMs = 60_000,
   ) {
     this.lock = `${file}.lock`;
@@ -230,6 +249,13 @@ export class BudgetLedger {
     if (refused) throw new BudgetReachedError(refused, this.budget);
   }
 
+  /** Records the run's estimate, for the report. */
+  async noteEstimate(low: number, high: number): Promise<void> {
+    await this.update((state) => {
+      state.estimate = { low, high };
+    });
+  }
+
   /** The session ended: what it had reserved and not spent is free again. */
   async settle(project: string): Promise<void> {
     await this.update((state) => {
@@ -265,6 +291,7 @@ export interface UsageDelta {
  */
 export class BudgetGuard {
   private streamed: Spend = { usd: 0, tokens: 0 };
+  private total: Spend = { usd: 0, tokens: 0 };
   private stopped = false;
 
   constructor(
@@ -287,6 +314,8 @@ export class BudgetGuard {
     const delta = this.priced(usage);
     this.streamed.usd += delta.usd;
     this.streamed.tokens += delta.tokens;
+    this.total.usd += delta.usd;
+    this.total.tokens += delta.tokens;
     const spent = await this.ledger.add(this.project, delta);
     if (budgetReached(spent, this.ledger.budget)) {
       if (!this.stopped) await this.ledger.markStopped(this.project);
@@ -309,8 +338,27 @@ export class BudgetGuard {
       usd: reported.usd - this.streamed.usd,
       tokens: reported.tokens - this.streamed.tokens,
     });
+    this.total.usd += reported.usd - this.streamed.usd;
+    this.total.tokens += reported.tokens - this.streamed.tokens;
     this.streamed = { usd: 0, tokens: 0 };
     return spent;
+  }
+
+  /** What this session has spent, every round settled so far and what the current one streamed. */
+  get sessionSpend(): Spend {
+    return { usd: Math.max(0, this.total.usd), tokens: Math.max(0, this.total.tokens) };
+  }
+
+  /** The run's spend and budget, for the session's messages. */
+  async runSpend(): Promise<{ spent: Spend; budget: Budget; reached: boolean }> {
+    const spent = await this.ledger.spent();
+    return { spent, budget: this.ledger.budget, reached: budgetReached(spent, this.ledger.budget) };
+  }
+
+  /** Records the session as stopped at the cap (a round that did not start, the budget being reached). */
+  async stop(): Promise<void> {
+    if (!this.stopped) await this.ledger.markStopped(this.project);
+    this.stopped = true;
   }
 
   /** Whether this session was told to stop. */

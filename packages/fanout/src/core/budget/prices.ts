@@ -115,7 +115,7 @@ export const PRICE_TABLE: readonly PriceRow[] = [
  * The models the CLIs' aliases name (`claude --model opus`). An alias moves to each new model;
  * these are the ones it named on PRICES_TAKEN.
  */
-export const MODEL_ALIASES: Readonly<Record<string, string>> = {
+const MODEL_ALIASES: Readonly<Record<string, string>> = {
   opus: 'claude-opus-5-5',
   sonnet: 'claude-sonnet-5-5',
   haiku: 'claude-haiku-5-5',
@@ -126,7 +126,7 @@ export const MODEL_ALIASES: Readonly<Record<string, string>> = {
  * The model a session of each agent is priced as when neither fanout.md nor the run names one:
  * the CLI then picks it, by its version and the account, so this is a guess, and the estimate says so.
  */
-export const UNNAMED_MODEL: Readonly<Record<string, string>> = {
+const UNNAMED_MODEL: Readonly<Record<string, string>> = {
   claude: 'claude-sonnet-5-5',
   codex: 'gpt-5.5',
   gemini: 'gemini-3-pro',

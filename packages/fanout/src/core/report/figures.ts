@@ -1,3 +1,5 @@
+import { describeSpend, type LedgerState } from '../budget/ledger';
+import { formatUsd } from '../budget/prices';
 import type { Finding } from '../checks/check';
 import { keptLine } from '../landing/decide';
 import type { SessionResult, SessionTimings } from '../session/result';
@@ -228,7 +230,7 @@ export function findingPlace(finding: Finding): string {
 }
 
 /** The totals of the latest run; where sessions of earlier runs are recorded too, it says so and how many. */
-export function summaryParts(recorded: readonly SessionResult[]): string[] {
+export function summaryParts(recorded: readonly SessionResult[], ledger?: LedgerState): string[] {
   const { latest: results, earlier, earlierRuns } = latestRun(recorded);
   const totals = totalsOf(results);
   const parts = [
@@ -243,6 +245,8 @@ export function summaryParts(recorded: readonly SessionResult[]): string[] {
   if (totals.tokens) parts.push(`tokens ${formatTokens(totals.tokens)}`);
   const cache = promptCacheFigures(results);
   if (cache) parts.push(describePromptCache(cache, results.length));
+  const budget = ledger && budgetPart(ledger, results);
+  if (budget) parts.push(budget);
   if (earlier.length > 0) {
     const older = earlierRuns === 1 ? 'an older run' : `${earlierRuns} older runs`;
     parts.push(
@@ -250,6 +254,24 @@ export function summaryParts(recorded: readonly SessionResult[]): string[] {
     );
   }
   return parts;
+}
+
+/**
+ * The latest run's budget, from its ledger: the estimate, what was spent of the budget, and who was
+ * stopped at the cap or not started. Undefined when the ledger is older than the run (it ran without a budget).
+ */
+function budgetPart(ledger: LedgerState, results: readonly SessionResult[]): string | undefined {
+  const firstStart = Math.min(...results.map((result) => Date.parse(result.startedAt)).filter((at) => !Number.isNaN(at)));
+  if (Number.isFinite(firstStart) && Date.parse(ledger.updatedAt) < firstStart) return undefined;
+  const projects = Object.entries(ledger.projects ?? {});
+  const stopped = projects.filter(([, spend]) => spend.stopped).map(([project]) => project);
+  const notStarted = projects.filter(([, spend]) => spend.notStarted).map(([project]) => project);
+  return (
+    `budget: ${describeSpend(ledger.spent, ledger.budget)} spent` +
+    (ledger.estimate ? ` (estimate ${formatUsd(ledger.estimate.low)} to ${formatUsd(ledger.estimate.high)})` : '') +
+    (stopped.length > 0 ? `, stopped at the cap: ${stopped.join(', ')}` : '') +
+    (notStarted.length > 0 ? `, not started: ${notStarted.join(', ')}` : '')
+  );
 }
 
 /** How the table marks a session recorded by an earlier run than the latest. */

@@ -346,7 +346,7 @@ export function renderReportHtml(input: ReportInput): string {
     results.length === 0
       ? [`<p>No session has recorded a result in <code>${SESSIONS_DIR}</code> yet: run <code>nx run-many -t fanout</code>.</p>`]
       : [
-          `<p class="summary">${escapeHtml(summaryParts(results).join(' · '))}.</p>`,
+          `<p class="summary">${escapeHtml(summaryParts(results, input.budget).join(' · '))}.</p>`,
           tableHtml(results),
           '<h2>Timeline</h2>',
           legendHtml(),

@@ -77,7 +77,7 @@ export function renderReportMarkdown(input: ReportInput): string {
   if (results.length === 0) {
     lines.push(`No session has recorded a result in \`${SESSIONS_DIR}\` yet: run \`nx run-many -t fanout\`.`, '');
   } else {
-    lines.push(`${summaryParts(results).join(' · ')}.`, '');
+    lines.push(`${summaryParts(results, input.budget).join(' · ')}.`, '');
     lines.push('| project | status | agent | duration | rounds | files changed | findings | cost (USD) | tokens |');
     lines.push('| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: |');
     const { earlier } = latestRun(results);

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { isAbsolute, join } from 'path';
 import { FANOUT_DIR, RESULT_FILE, SESSIONS_DIR } from '../../constants';
+import { latestLedger, type LedgerState } from '../budget/ledger';
 import type { SessionResult } from '../session/result';
 import type { VerifyRepairRecord } from '../verify/repair-record';
 import { DIFF_FILE } from '../session/session-diff';
@@ -35,6 +36,8 @@ export interface ReportInput {
   diffs?: ReadonlyMap<string, string>;
   /** The diff of each repair fanout-verify landed, by its diffFile. */
   repairDiffs?: ReadonlyMap<string, string>;
+  /** The ledger of the latest run under a budget: its budget, estimate and spend, and who was stopped or not started. */
+  budget?: LedgerState;
 }
 
 /** A session's folder and what it recorded there. */
@@ -144,10 +147,12 @@ export function readReportInput(workspaceRoot: string, verify: VerifySummary | u
       // The repair's folder was cleared since: the report lists the repair without its diff.
     }
   }
+  const budget = latestLedger(workspaceRoot);
   return {
     results: sessions.map((session) => session.result),
     verify,
     repairDiffs,
+    ...(budget ? { budget } : {}),
     generatedAt: new Date(),
     notes,
     // '' when there is no commit to name: outside a git repository, or before its first commit.

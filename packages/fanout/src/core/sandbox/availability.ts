@@ -2,9 +2,9 @@ import { spawnSync } from 'child_process';
 import { accessSync, constants, existsSync } from 'fs';
 import { delimiter, join } from 'path';
 
-export const SANDBOX_LIBRARY = '@anthropic-ai/sandbox-runtime';
-export const LINUX_INSTALL = 'apt-get install -y bubblewrap socat ripgrep';
-export const MACOS_INSTALL = 'brew install ripgrep';
+const SANDBOX_LIBRARY = '@anthropic-ai/sandbox-runtime';
+const LINUX_INSTALL = 'apt-get install -y bubblewrap socat ripgrep';
+const MACOS_INSTALL = 'brew install ripgrep';
 
 /** What the sandbox needs, looked up: injected in tests to simulate a machine without it. */
 export interface AvailabilityLookups {

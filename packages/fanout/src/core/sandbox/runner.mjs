@@ -80,8 +80,11 @@ store.subscribe((violations) => {
 });
 
 // The command's environment, as the library reads it when it wraps (its temp folder, Java's options).
+// SHLVL at least 1: the library's wrapper script runs in bash, whose stdin here is a socket (Node's
+// pipes are), and bash at level 1 with a socket on stdin takes itself for an ssh session and runs the
+// user's ~/.bashrc (nvm, pyenv, conda: often a few hundred milliseconds) before every command.
 for (const name of Object.keys(process.env)) delete process.env[name];
-Object.assign(process.env, env, { TMPDIR: control });
+Object.assign(process.env, env, { TMPDIR: control, SHLVL: String(Math.max(1, Number(env.SHLVL) || 0)) });
 process.chdir(cwd);
 
 // The library takes a shell string. Each argument is single-quoted, so a prompt stays data.

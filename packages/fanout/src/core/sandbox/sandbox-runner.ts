@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 
 /** The script that runs one command inside the library (see its header for why a process of its own). */
-export const SANDBOX_RUNNER = join(__dirname, 'runner.mjs');
+const SANDBOX_RUNNER = join(__dirname, 'runner.mjs');
 
 /**
  * What the library reads from the runner's environment while it sets up, before the command's own

@@ -7,6 +7,8 @@ import { describeUnavailable, sandboxAvailabilityHere } from './availability';
 import { sandboxEnv } from './env';
 import { sandboxPolicy, type SandboxPolicyOptions } from './policy';
 import { parseDenials, sandboxCommand, sandboxSettings, type SandboxedCommand } from './sandbox';
+import { startSandboxRunner, type SandboxRunner } from './sandbox-runner';
+import { runProcess } from '../system/process';
 
 describe('parseDenials', () => {
   it("reads the library's violation lines", () => {
@@ -80,10 +82,16 @@ describeSandboxed(`the sandbox on this machine${availability.available ? '' : ` 
     rmSync(root, { recursive: true, force: true });
   });
 
-  function sandboxed(policyOptions: Partial<SandboxPolicyOptions>, argv: string[], parentEnv: NodeJS.ProcessEnv = {}) {
+  const agentEnv = (parentEnv: NodeJS.ProcessEnv = {}) => sandboxEnv({ ...process.env, HOME: home, ...parentEnv });
+
+  function sandboxed(
+    policyOptions: Partial<SandboxPolicyOptions>,
+    argv: string[],
+    parentEnv: NodeJS.ProcessEnv = {},
+    runner?: SandboxRunner,
+  ) {
     const policy = sandboxPolicy({ ...options, ...policyOptions });
-    const env = sandboxEnv({ ...process.env, HOME: home, ...parentEnv });
-    const command = sandboxCommand(policy, argv[0], argv.slice(1), { cwd: worktree, env });
+    const command = sandboxCommand(policy, argv[0], argv.slice(1), { cwd: worktree, env: agentEnv(parentEnv), runner });
     started.push(command);
     return command;
   }
@@ -131,6 +139,12 @@ describeSandboxed(`the sandbox on this machine${availability.available ? '' : ` 
     expect(code).not.toBe(0);
     expect(output).not.toContain('PRIVATE KEY');
     expect(output).toContain('No such file or directory');
+  });
+
+  it("runs no shell startup file of the user's before the command", async () => {
+    writeFileSync(join(home, '.bashrc'), 'echo "bashrc ran" >&2\n');
+    const command = sandboxed({}, sh('echo done'));
+    expect(await run(command).done).toEqual({ code: 0, output: 'done\n' });
   });
 
   it('leaves secrets out of the environment', async () => {
@@ -188,6 +202,72 @@ http.get(request, (response) => {
       const { code, output } = await run(command).done;
       expect({ code, output }).toEqual({ code: 0, output: '200 hello from the host\n' });
       expect(command.denials()).toEqual([]);
+    });
+  });
+
+  describe('a runner started ahead', () => {
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const ended = async (pid: number) => {
+      for (let i = 0; i < 40 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      return !alive(pid);
+    };
+
+    it('runs its command under the policy it is sent, in a worktree made after it started', async () => {
+      rmSync(worktree, { recursive: true, force: true });
+      const runner = startSandboxRunner(agentEnv());
+      // While the library sets up, the worktree is made.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      mkdirSync(worktree, { recursive: true });
+      const escape = join(checkout, 'escape.txt');
+      const command = sandboxed({}, sh(`echo done > result.txt; echo evil > '${escape}'; cat "$HOME/.ssh/id_rsa"`), {}, runner);
+      expect(command.child).toBe(runner.child);
+      const { output } = await run(command).done;
+      expect(readFileSync(join(worktree, 'result.txt'), 'utf8')).toBe('done\n');
+      expect(existsSync(escape)).toBe(false);
+      expect(output).not.toContain('PRIVATE KEY');
+      // The writes the policy allows are no denials, though the library set up under a policy allowing none.
+      expect(command.denials()).toEqual([{ kind: 'filesystem', target: escape }]);
+    });
+
+    it('is replaced by a new one when it was set up in another environment', async () => {
+      const runner = startSandboxRunner(agentEnv({ HTTPS_PROXY: 'http://proxy.invalid:3128' }));
+      const command = sandboxed({}, sh('echo done'), {}, runner);
+      expect(command.child).not.toBe(runner.child);
+      expect(await run(command).done).toEqual({ code: 0, output: 'done\n' });
+      expect(await ended(runner.child.pid as number)).toBe(true);
+      expect(existsSync(runner.control)).toBe(false);
+    });
+
+    it('ends, with its folder, when it is closed without a command', async () => {
+      const runner = startSandboxRunner(agentEnv());
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(alive(runner.child.pid as number)).toBe(true);
+      runner.close();
+      expect(await ended(runner.child.pid as number)).toBe(true);
+      expect(existsSync(runner.control)).toBe(false);
+    });
+
+    it('is the process whose group a timeout ends, with what the command started', async () => {
+      const runner = startSandboxRunner(agentEnv());
+      const marker = `sleep ${60 + Math.random()}`.slice(0, 14);
+      const policy = sandboxPolicy(options);
+      const result = await runProcess(['/bin/sh', '-c', `${marker}; echo not reached`], {
+        cwd: worktree,
+        env: agentEnv(),
+        timeoutMs: 3_000,
+        logFile: join(root, 'agent.log'),
+        sandbox: { policy, denied: [], takeRunner: () => runner },
+      });
+      expect(result.timedOut).toBe(true);
+      expect(result.stdout).not.toContain('not reached');
+      expect(await ended(runner.child.pid as number)).toBe(true);
     });
   });
 

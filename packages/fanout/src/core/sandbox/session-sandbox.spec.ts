@@ -4,6 +4,7 @@ import { sandboxPolicy } from './policy';
 import { addDenials, describeDenials, SessionSandbox, sandboxLine } from './session-sandbox';
 import { sessionSandboxSetting } from './settings';
 import type { SandboxDenial } from './sandbox';
+import type { SandboxRunner } from './sandbox-runner';
 
 describe('addDenials', () => {
   const policy = sandboxPolicy({ worktree: '/w/ws/.fanout/worktrees/a', privateTemp: '/t/a', checkout: '/w/ws', home: '/h' });
@@ -64,5 +65,36 @@ describe('SessionSandbox', () => {
       sandbox.close();
     }
     expect(existsSync(sandbox.privateTemp)).toBe(false);
+  });
+
+  it('starts the runner ahead and gives it to the agent once; one no process took ends with the session', async () => {
+    const alive = (pid: number | undefined) => {
+      try {
+        return pid !== undefined && process.kill(pid, 0);
+      } catch {
+        return false;
+      }
+    };
+    const env = { PATH: process.env['PATH'], HOME: '/h' };
+    const taken = SessionSandbox.open(sessionSandboxSetting({}));
+    taken.prestart(env);
+    const processSandbox = taken.process({ worktree: join(taken.privateTemp, '..', 'w'), checkout: '/nowhere', env, needs: undefined });
+    const runner = processSandbox.takeRunner?.();
+    expect(runner && alive(runner.child.pid)).toBe(true);
+    expect(processSandbox.takeRunner?.()).toBeUndefined();
+    runner?.close();
+    taken.close();
+
+    const unused = SessionSandbox.open(sessionSandboxSetting({}));
+    unused.prestart(env);
+    const started = (unused as unknown as { runner?: SandboxRunner }).runner;
+    expect(started && alive(started.child.pid)).toBe(true);
+    unused.close();
+    expect(
+      unused.process({ worktree: join(unused.privateTemp, '..', 'w'), checkout: '/nowhere', env, needs: undefined }).takeRunner?.(),
+    ).toBeUndefined();
+    for (let i = 0; i < 40 && alive(started?.child.pid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(alive(started?.child.pid)).toBe(false);
+    expect(started && existsSync(started.control)).toBe(false);
   });
 });

@@ -3,7 +3,7 @@ import { describeUnavailable, type SandboxAvailability } from './availability';
 /** `auto` turns the sandbox on where it can run; `on` refuses to start without it; `off` runs agents unconfined. */
 export const SANDBOX_MODES = ['auto', 'on', 'off'] as const;
 export type SandboxMode = (typeof SANDBOX_MODES)[number];
-export const DEFAULT_SANDBOX_MODE: SandboxMode = 'auto';
+const DEFAULT_SANDBOX_MODE: SandboxMode = 'auto';
 
 /**
  * The sandbox as the plugin options and fanout.md write it: a mode alone (`sandbox: on`), or the

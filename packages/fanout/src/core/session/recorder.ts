@@ -9,7 +9,14 @@ import { createRedactor, redactDeep, type GrowingRedactor, type Redactor } from 
 import type { GateResult } from './gate';
 import { IntegrationRefused } from './integrate';
 import type { LeadTurn } from './cache-prefix-lead';
-import { RESULT_VERSION, type SessionResult, type SessionRound, type SessionSandboxRecord, type SessionTimings } from './result';
+import {
+  RESULT_VERSION,
+  type SessionResult,
+  type SessionRound,
+  type SessionBudgetRecord,
+  type SessionSandboxRecord,
+  type SessionTimings,
+} from './result';
 import type { FileChange } from './scope';
 import { DIFF_FILE, recordSessionDiff, type LineCounts } from './session-diff';
 import type { SessionSpec } from './session-spec';
@@ -269,6 +276,14 @@ export class SessionRecorder {
   /** The sandbox the agent ran in, its policy and its denials so far. */
   sandbox(record: SessionSandboxRecord): void {
     this.result.sandbox = record;
+  }
+
+  model(model: string | undefined): void {
+    if (model) this.result.model = model;
+  }
+
+  budget(record: SessionBudgetRecord): void {
+    this.result.budget = record;
   }
 
   succeeded(): void {

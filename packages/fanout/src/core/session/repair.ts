@@ -71,7 +71,11 @@ export async function runRounds(session: Rounds): Promise<AcceptedWork | undefin
     const report = await runAgent({ ...session, entry, repair, deadline });
     if (!report.ok) {
       entry.failed = 'agent';
-      recorder.fail(`the agent failed${round > 0 ? ` in repair round ${round}` : ''}: ${report.error}`);
+      recorder.fail(
+        report.stopped === 'budget'
+          ? (report.error ?? 'budget reached')
+          : `the agent failed${round > 0 ? ` in repair round ${round}` : ''}: ${report.error}`,
+      );
       return undefined;
     }
     const judged = await judgeRound({ ...session, entry, deadline });

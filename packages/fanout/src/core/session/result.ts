@@ -50,6 +50,8 @@ export interface SessionResult {
   project: string;
   status: 'succeeded' | 'failed';
   agent: string;
+  /** The model the session asked its agent for; absent where it named none (the CLI's default) and in older records. */
+  model?: string;
   startedAt: string;
   endedAt: string;
   durationMs: number;
@@ -98,8 +100,19 @@ export interface SessionResult {
   sandbox?: SessionSandboxRecord;
   /** The session's part in sharing the prompt-cache prefix: it led the run, or waited for the lead (how long, and for what). */
   lead?: { role: 'lead' } | { role: 'follower'; lead: string; waitedMs: number; outcome: 'response' | 'ended' | 'timeout' };
+  /** The session under the run's budget (docs/cost.md): what it spent, and whether it was stopped at the cap. Absent without a budget. */
+  budget?: SessionBudgetRecord;
   /** What fanout-verify blamed on the session when the integrated whole failed, and its repairs; absent when nothing was. */
   verifyRepairs?: import('../verify/repair-record').VerifyRepairRecord[];
+}
+
+/** A session's part of the run's budget, as result.json records it. */
+export interface SessionBudgetRecord {
+  /** What the session spent in USD, as the run's ledger counted it. */
+  spentUsd: number;
+  tokens: number;
+  /** Stopped at the cap: its agent's process group was ended (or a round not started) when the run's spend reached the budget. */
+  stopped?: boolean;
 }
 
 /** Milliseconds per phase of a session. */

@@ -1,6 +1,7 @@
 import type { AgentReport, RepairRound } from '../agents/agent';
 import { warmChecks } from '../checks/registry';
 import { describeDenials } from '../sandbox/session-sandbox';
+import { watchBudget } from './budget-watch';
 import type { SessionContext, SessionTask } from './context';
 import type { LeadTurn } from './cache-prefix-lead';
 import type { SessionRecorder } from './recorder';
@@ -46,6 +47,9 @@ export async function runAgent(run: AgentRun): Promise<AgentReport> {
   const sandbox = context.sandbox;
   const processSandbox = sandbox?.process({ worktree: worktree.path, checkout: spec.workspaceRoot, env, needs: context.agent.sandbox });
   const deniedBefore = sandbox?.denied.length ?? 0;
+  // The run's budget (budget-watch.ts): no round starts once it is spent, and the usage the agent streams stops it at the cap.
+  const budget = await watchBudget(spec, context.agent.name, repair, recorder);
+  if (budget?.refused) return budget.refused;
   const running = context.agent.run({
     project: spec.project,
     projectRoot: spec.projectRoot,
@@ -67,6 +71,8 @@ export async function runAgent(run: AgentRun): Promise<AgentReport> {
     cachePrefix: context.cachePrefix,
     ...(processSandbox && sandbox ? { sandbox: { ...processSandbox, privateTemp: sandbox.privateTemp } } : {}),
     ...(turn?.role === 'lead' && round === 0 ? { onResponse: () => turn.ready('response') } : {}),
+    ...(budget?.onStdout ? { onStdout: budget.onStdout } : {}),
+    ...(budget?.signal ? { signal: budget.signal } : {}),
   });
   // While the agent works, the checks' compiler is loaded and the contracts parsed, so they start warm:
   // once no other session of this process is still setting up, for the load holds the process's thread.
@@ -76,6 +82,8 @@ export async function runAgent(run: AgentRun): Promise<AgentReport> {
     // Whatever became of the lead's first round, the others need not wait for it any longer.
     if (turn?.role === 'lead') turn.ready('ended');
   });
+  // Repair rounds count too: each settles on what its CLI reported.
+  await budget?.settle(report);
   if (sandbox) {
     const denied = sandbox.denied.slice(deniedBefore);
     recorder.sandbox({ on: true, mode: sandbox.setting.mode, policy: sandbox.summary(), denials: [...sandbox.denied] });

@@ -1,3 +1,4 @@
+import type { BudgetGuard } from '../budget/ledger';
 import type { CheckInput } from '../checks/check';
 import type { SandboxAvailability } from '../sandbox/availability';
 import type { SessionSandboxSetting } from '../sandbox/settings';
@@ -30,6 +31,15 @@ export interface SessionSpec {
    * for its model's first response, at most waitMs. Absent or waitMs 0: no waiting.
    */
   lead?: { run: string; waitMs: number; dir?: string };
+  /**
+   * The run's budget (docs/cost.md): the guard adds the agent's usage to the run's ledger as it
+   * streams in, and says when the run's spend has reached the budget (the session then stops). Absent: no budget.
+   */
+  budget?: BudgetGuard;
+  /** How many sessions of this agent may run at once on this machine, across runs (maxConcurrent); absent: no limit. */
+  maxConcurrent?: number;
+  /** Where the agents' slots are kept (SLOTS_DIR when absent); injected by tests. */
+  slotsDir?: string;
   contracts: { project: string; root: string; importPath: string };
   /** The reference; `subject` as recorded by `nx g fanout:reference` (its `fanout:subject:<word>` tag), when it was. */
   reference: { project: string; root: string; subject?: string };

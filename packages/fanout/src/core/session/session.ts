@@ -3,7 +3,7 @@ import { ownedByFanout } from '../landing/landed';
 import { assertSessionName } from '../naming/names';
 import { prepareContext, readTask, type SessionContext, type SessionTask } from './context';
 import { recoverUnfinished, refuseUsersWorkInScope } from './integrate';
-import { waitTurn } from './wait-turn';
+import { waitTurn, type SessionTurn } from './wait-turn';
 import { SessionRecorder } from './recorder';
 import { recordWork } from './record-work';
 import { runRounds } from './repair';
@@ -74,11 +74,14 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
   const task = readTask(spec, landed);
   let worktree: Worktree | undefined;
   let context: SessionContext | undefined;
+  let turn: SessionTurn | undefined;
   try {
     const setup = await setUp(spec, task, recorder, (made) => (context = made));
     worktree = setup.worktree;
-    const turn = await waitTurn(spec, setup.context, recorder);
-    const work = await runRounds({ spec, task, context: setup.context, worktree, turn, recorder });
+    turn = await waitTurn(spec, setup.context, recorder);
+    const work = await runRounds({ spec, task, context: setup.context, worktree, turn: turn.lead, recorder });
+    // The agent's last round has ended: its maxConcurrent slot is free for another session.
+    turn.release();
     if (!work) return recorder.finish(worktree);
     await recordWork(spec, task, worktree, work, recorder);
     recorder.time('integrateMs');
@@ -89,6 +92,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     recorder.thrown(error);
     return recorder.finish(worktree);
   } finally {
+    (turn as SessionTurn | undefined)?.release();
     // The sandbox's private folder (temp files, the CLI's state) goes with the session.
     (context as SessionContext | undefined)?.sandbox?.close();
   }

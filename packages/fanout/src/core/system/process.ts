@@ -23,24 +23,28 @@ export interface ProcessOptions {
   onStdout?: (text: string) => void;
   /** Runs the process inside the sandbox under this policy; what the sandbox denied is added to its `denied`. */
   sandbox?: ProcessSandbox;
+  /** Ends the whole process group (SIGTERM, then SIGKILL) when aborted: a session stopped at the run's budget. */
+  signal?: AbortSignal;
 }
 
 export interface ProcessResult {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
+  /** Ended by `signal`, with its process group. */
+  aborted?: boolean;
   /** The last `captureBytes` of stdout. */
   stdout: string;
   /** The last STDERR_TAIL_CHARS of stderr: where most CLIs say why they failed. */
   stderr: string;
 }
 
-export const STDERR_TAIL_CHARS = 64 * 1024;
+const STDERR_TAIL_CHARS = 64 * 1024;
 
 /** Every process group fanout started and has not seen end, so an interrupt can end them all. */
 const running = new Set<number>();
 
-export function killGroup(pid: number, signal: NodeJS.Signals): void {
+function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
@@ -96,6 +100,7 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
       });
     if (child.pid !== undefined) running.add(child.pid);
     let timedOut = false;
+    let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
     let closeTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
@@ -127,6 +132,14 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
     child.stdin?.end(options.stdin ?? '');
 
     let finished = false;
+    const abort = () => {
+      if (finished || aborted || child.pid === undefined) return;
+      aborted = true;
+      killGroup(child.pid, 'SIGTERM');
+      killTimer ??= setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), 5_000);
+    };
+    if (options.signal?.aborted) abort();
+    else options.signal?.addEventListener('abort', abort, { once: true });
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
       if (finished) return;
       finished = true;
@@ -145,7 +158,9 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
       }
       const joined = captured.join('');
       const stdout = joined.length > capture ? joined.slice(joined.length - capture) : joined;
-      void log.end().then(() => resolve({ exitCode, signal, timedOut, stdout, stderr: stderrTail }));
+      options.signal?.removeEventListener('abort', abort);
+      if (aborted) log.write(`\n[fanout] ${program} was stopped, with its process group\n`, 'stderr');
+      void log.end().then(() => resolve({ exitCode, signal, timedOut, ...(aborted ? { aborted } : {}), stdout, stderr: stderrTail }));
     };
     child.on('error', (error) => {
       log.write(`\n[fanout] could not start ${program}: ${error.message}\n`, 'stderr');

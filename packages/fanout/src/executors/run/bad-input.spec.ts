@@ -3,6 +3,8 @@ import { existsSync, readFileSync, rmSync } from 'fs';
 import { join } from 'path';
 import { agentScript, createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
 import { bytes } from '../../testing/workspace-bytes';
+import { BudgetLedger, ledgerFile } from '../../core/budget/ledger';
+import { runKey } from '../../core/session/cache-prefix-lead';
 import runExecutor from './run';
 import type { RunExecutorSchema } from './schema';
 
@@ -207,8 +209,14 @@ describe('fanout:run refuses bad input, creating nothing', () => {
     ['--repairs beyond the limit', { repairs: 99 }, '--repairs is a whole number from 0 to 10 (got 99)'],
     [
       'an option the target does not have',
-      { budget: 0.03 } as RunExecutorSchema,
-      '--budget is not an option of fanout (nor of fanout-verify, which may run with it). Its options: --agent',
+      { maxCost: 0.03 } as RunExecutorSchema,
+      '--maxCost is not an option of fanout (nor of fanout-verify, which may run with it). Its options: --agent',
+    ],
+    ['a --budget that is no amount', { budget: 'lots' }, '--budget is USD (--budget=5 or "$5"), tokens ("2M tokens")'],
+    [
+      'a --budget of nothing',
+      { budget: 0 },
+      '--budget is USD (--budget=5 or "$5"), tokens ("2M tokens"), both ("5usd,2M tokens"), or { "usd": 5, "tokens": 2000000 } in nx.json, above 0 (got 0).',
     ],
     ['a flag that is no flag', { fresh: 'yes' } as unknown as RunExecutorSchema, '--fresh is true or false (got "yes")'],
   ])('%s', async (_, options, problem) => {
@@ -239,6 +247,23 @@ describe('fanout:run refuses bad input, creating nothing', () => {
     ],
     ['a misspelt severity', { checks: { 'naming-parity': 'erorr' } }, '"checks.naming-parity" is error, warning or off (got "erorr")'],
     ['a port given as text', { portBase: '4000' }, '"portBase" is a whole number from 1024 to 65535, without quotes (got "4000")'],
+    ['a budget that is no amount', { budget: 'five dollars' }, '"budget" is USD (--budget=5 or "$5")'],
+    [
+      'a price given as text',
+      { prices: { 'my-model': { input: '3', output: 15 } } },
+      '"prices.my-model.input" is USD per million tokens, a number',
+    ],
+    ['a price row without its output price', { prices: { 'my-model': { input: 3 } } }, '"prices.my-model.output" is missing'],
+    [
+      'maxConcurrent for an agent that does not exist',
+      { maxConcurrent: { claud: 2 } },
+      '"maxConcurrent" names an unknown agent "claud". Known: pattern',
+    ],
+    [
+      'maxConcurrent of none',
+      { maxConcurrent: { claude: 0 } },
+      '"maxConcurrent.claude" is a whole number of 1 or more, without quotes (got 0)',
+    ],
   ])('a plugin option refused before any agent runs: %s', async (_, options, problem) => {
     write(ws.root, 'libs/orders/fanout.md', fanoutMd(GOOD));
     const before = snapshot(ws.root);
@@ -300,6 +325,55 @@ describe('fanout:run refuses bad input, creating nothing', () => {
       {},
       'The project name "../../escape" cannot name a fanout session',
     );
+  });
+
+  it('refuses a run whose estimate is over the budget before any worktree exists: the estimate printed first, then the budget and how to raise it', async () => {
+    const said: string[] = [];
+    jest.spyOn(logger, 'info').mockImplementation((message: unknown) => void said.push(String(message)));
+    const claude = 'like: users\ncontracts: contracts\nagent: claude';
+    write(ws.root, 'libs/orders/fanout.md', fanoutMd(claude));
+    write(ws.root, 'libs/products/fanout.md', fanoutMd(claude, 'Build the products API.'));
+    const run = { tasks: ['orders', 'products'] };
+    const inContext = {
+      ...context(ws.root, run),
+      nxJsonConfiguration: { plugins: [{ plugin: 'fanout', options: { agents: { claude: { model: 'claude-opus-4' } } } }] },
+    };
+    await expect(runExecutor({ agent: 'claude', budget: 0.01 }, inContext)).resolves.toEqual({ success: false });
+    expect(said[0]).toMatch(/^\[fanout\] estimate: 2 session\(s\) to run, base context about [\d,k]+ tokens: \$\d/);
+    expect(said[0]).toContain('orders    claude, claude-opus-4: $');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /^✖ orders: the run does not start: its estimate is \$[\d.]+ to \$[\d.]+, and even the low end is over the budget of \$0\.0100/,
+    );
+    expect(errors[0]).toContain('Raise the budget (--budget=');
+    // Nothing of a session was made: no worktree, no branch, no session folder.
+    expect(existsSync(join(ws.root, '.fanout/worktrees'))).toBe(false);
+    expect(existsSync(join(ws.root, '.fanout/sessions'))).toBe(false);
+    expect(gitIn(ws.root, 'worktree', 'list').trim().split('\n')).toHaveLength(1);
+    expect(gitIn(ws.root, 'branch', '--list', 'fanout/*').trim()).toBe('');
+    // The run's other task (its own process with --batch=false) refuses too, and does not print the estimate again.
+    said.length = 0;
+    await expect(runExecutor({ agent: 'claude', budget: 0.01 }, { ...inContext, projectName: 'products' })).resolves.toEqual({
+      success: false,
+    });
+    expect(said).toEqual([]);
+    expect(errors[1]).toContain('✖ products: the run does not start');
+  });
+
+  it('refuses a session once the run has spent its budget: "budget reached", and nothing of it is made', async () => {
+    const script = agentScript(ws, 'unused', `fs.writeFileSync('libs/orders/src/orders.ts', 'export const orders = 1;\\n');`);
+    write(ws.root, 'libs/orders/fanout.md', fanoutMd(`like: users\ncontracts: contracts\nagent: command\ncommand: node ${script}`));
+    // Another session of this run has spent it all.
+    await new BudgetLedger(ledgerFile(ws.root, runKey()), { usd: 0.05 }).add('products', { usd: 0.06 });
+    await expect(runExecutor({ budget: 0.05 }, context(ws.root))).resolves.toEqual({ success: false });
+    expect(errors).toEqual([
+      '✖ orders: budget reached: $0.0600 of $0.0500 spent. No further session of this run starts; raise the budget (--budget, or the budget plugin option) and run the task again.',
+    ]);
+    expect(existsSync(join(ws.root, '.fanout/worktrees'))).toBe(false);
+    expect(existsSync(join(ws.root, '.fanout/sessions'))).toBe(false);
+    expect(existsSync(join(ws.root, 'libs/orders/src/orders.ts'))).toBe(false);
+    const ledger = JSON.parse(readFileSync(ledgerFile(ws.root, runKey()), 'utf-8'));
+    expect(ledger.projects.orders).toMatchObject({ notStarted: true, usd: 0 });
   });
 
   it('while the same run with good input does create its session (the checks above can fail)', async () => {

@@ -159,7 +159,10 @@ export default async function* runBatch(
       : { runFanoutTask: undefined, RunPlan: undefined };
   for (const target of new Set(sessionTargets.map((id) => taskGraph.tasks[id].target.target))) {
     try {
-      plans.set(target, new (RunPlan as NonNullable<typeof RunPlan>)(context, target));
+      const plan = new (RunPlan as NonNullable<typeof RunPlan>)(context, target);
+      const ids = sessionTargets.filter((id) => taskGraph.tasks[id].target.target === target);
+      plan.runsInBatch(new Map(ids.map((id) => [taskGraph.tasks[id].target.project, inputs[id] ?? {}])));
+      plans.set(target, plan);
     } catch (error) {
       plans.set(target, { error });
     }

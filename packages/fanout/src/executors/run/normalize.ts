@@ -2,6 +2,10 @@ import { CHECKS, type CheckSettings } from '../../core/checks/registry';
 import { MAX_REPAIRS } from '../../core/session/assignment';
 import { durationMs } from '../../core/system/duration';
 import { checkSandboxMode, checkSandboxSetting, type SandboxSetting } from '../../core/sandbox/settings';
+import { parseBudget, type Budget } from '../../core/budget/ledger';
+import { checkPrices, priceBook, type PriceBook } from '../../core/budget/prices';
+import { checkMaxConcurrent } from '../../core/budget/concurrency';
+import { AGENTS } from '../../core/agents/registry';
 import {
   DEFAULT_LEAD_WAIT_MS,
   DEFAULT_PORT_BASE,
@@ -99,6 +103,12 @@ export function normalizeRunOptions(options: Record<string, unknown>, target = F
     if (typeof mode === 'string') normalized.sandbox = mode;
     else problems.push(mode.problem);
   }
+  const budget = options['budget'];
+  if (budget !== undefined) {
+    const parsed = parseBudget(budget, '--budget');
+    if ('problem' in parsed) problems.push(parsed.problem);
+    else normalized.budget = parsed;
+  }
   for (const key of ['fresh', 'quiet'] as const) {
     const value = flag(key, options[key], problems);
     if (value !== undefined) normalized[key] = value;
@@ -161,6 +171,12 @@ export function checkPluginOptions(plugin: FanoutPluginOptions, where = 'nx.json
     const sandbox = checkSandboxSetting(plugin.sandbox, `${where}: "sandbox"`);
     if ('problems' in sandbox) problems.push(...sandbox.problems);
   }
+  if (plugin.budget !== undefined) {
+    const budget = parseBudget(plugin.budget, `${where}: "budget"`);
+    if ('problem' in budget) problems.push(budget.problem);
+  }
+  problems.push(...checkPrices(plugin.prices, where).problems);
+  problems.push(...checkMaxConcurrent(plugin.maxConcurrent, [...AGENTS.keys()], where).problems);
   if (problems.length > 0) throw new OptionsError(problems);
 }
 
@@ -183,6 +199,12 @@ export interface RunSettings {
   checks: CheckSettings;
   /** The plugin option sandbox, checked: fanout.md's and --sandbox weigh over it per session. */
   sandbox?: SandboxSetting;
+  /** The plugin option budget, parsed; --budget wins over it (RunPlan.budget). */
+  budget?: Budget;
+  /** The price table with the plugin option prices over its rows. */
+  prices: PriceBook;
+  /** Sessions of each agent at once on this machine; an agent not named is not limited. */
+  maxConcurrent: Readonly<Record<string, number>>;
 }
 
 export function runSettings(plugin: FanoutPluginOptions): RunSettings {
@@ -196,5 +218,8 @@ export function runSettings(plugin: FanoutPluginOptions): RunSettings {
     sparseCheckout: plugin.sparseCheckout !== false,
     checks: { checks: plugin.checks, strictNaming: plugin.strictNaming },
     ...(plugin.sandbox !== undefined ? { sandbox: checkSandboxSetting(plugin.sandbox, 'sandbox') as SandboxSetting } : {}),
+    ...(plugin.budget !== undefined ? { budget: parseBudget(plugin.budget, 'budget') as Budget } : {}),
+    prices: priceBook(checkPrices(plugin.prices).prices),
+    maxConcurrent: checkMaxConcurrent(plugin.maxConcurrent, [...AGENTS.keys()]).maxConcurrent,
   };
 }

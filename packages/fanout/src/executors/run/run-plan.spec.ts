@@ -1,7 +1,9 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
+import { join } from 'path';
+import { rmSync } from 'fs';
 import { commandTask, createWorkspace, write, type TestWorkspace } from '../../testing/git-workspace';
 import { DEFAULT_LEAD_WAIT_MS, DEFAULT_PORT_BASE, DEFAULT_PORT_RANGE } from '../../constants';
-import { RunPlan } from './run-plan';
+import { readAssignment, RunPlan } from './run-plan';
 
 function context(root: string, tasks: string[], plugin?: Record<string, unknown>): ExecutorContext {
   const roots: Record<string, string> = { contracts: 'libs/contracts', users: 'libs/users', shared: 'libs/shared' };
@@ -61,6 +63,8 @@ describe('RunPlan: what every task of a run shares', () => {
       copyFiles: [],
       sparseCheckout: true,
       checks: { checks: undefined, strictNaming: undefined },
+      prices: expect.objectContaining({ overridden: new Set() }),
+      maxConcurrent: {},
     });
     expect(plan.tasks.map((task) => task.project)).toEqual(['orders', 'products']);
     expect(plan.portsAt(1)).toEqual({
@@ -99,5 +103,70 @@ describe('RunPlan: what every task of a run shares', () => {
     const base = plan.baseFor(sources);
     expect(base.base).toContain('## Contracts: contracts (libs/contracts)');
     expect(plan.baseFor({ ...sources })).toBe(base);
+  });
+
+  describe('the estimate', () => {
+    const claudeTask = (text: string) => `---\nlike: users\ncontracts: contracts\nagent: claude\n---\n\n${text}\n`;
+    const earlier = (project: string, record: Record<string, unknown>) =>
+      write(ws.root, `.fanout/sessions/${project}/result.json`, JSON.stringify({ project, agent: 'claude', rounds: [{}], ...record }));
+
+    beforeAll(() => {
+      write(ws.root, 'libs/invoices/fanout.md', claudeTask('Build the invoices API.'));
+      write(ws.root, 'libs/carts/fanout.md', claudeTask(`Build the carts API.\n\n${'Every cart holds its line items. '.repeat(200)}`));
+    });
+
+    it("counts the sessions a batch runs (not those Nx replays), each assignment's tokens, and prices each by its model", () => {
+      const plan = new RunPlan(
+        context(ws.root, ['invoices', 'carts', 'orders'], { leadWait: 0, agents: { claude: { model: 'claude-opus-4' } } }),
+        'fanout-session',
+      );
+      plan.runsInBatch(
+        new Map([
+          ['invoices', { agent: 'claude' }],
+          ['carts', { agent: 'claude', model: 'claude-haiku-4-5' }],
+        ]),
+      );
+      const { estimate, cached } = plan.estimate({
+        project: 'invoices',
+        options: { agent: 'claude' },
+        assignment: readAssignment(ws.root, 'libs/invoices'),
+      });
+      expect(cached).toBe(1);
+      expect(Object.fromEntries(estimate.perSession.map((session) => [session.project, session.priced]))).toEqual({
+        invoices: 'claude-opus-4',
+        carts: 'claude-haiku-4-5',
+      });
+      const invoices = estimate.perSession.find((session) => session.project === 'invoices');
+      const carts = estimate.perSession.find((session) => session.project === 'carts');
+      if (!invoices || !carts) throw new Error('both sessions are estimated');
+      expect(carts.promptTokens - invoices.promptTokens).toBeGreaterThan(1000);
+      expect(estimate.baseTokens).toBeGreaterThan(0);
+      expect(estimate.basis).toContain('prompt cache: no shared cache prefix, each session writes the base context');
+      // Worked out once per run.
+      expect(plan.estimate({ project: 'carts', options: {}, assignment: readAssignment(ws.root, 'libs/carts') }).estimate).toBe(estimate);
+    });
+
+    it("takes the work from this workspace's earlier sessions of the same agent and model, from their result.json", () => {
+      const session = {
+        project: 'invoices',
+        options: { agent: 'claude', model: 'claude-sonnet-4' },
+        assignment: readAssignment(ws.root, 'libs/invoices'),
+      };
+      const withoutHistory = new RunPlan(context(ws.root, ['invoices']), 'fanout-session').estimate(session).estimate;
+      expect(withoutHistory.perSession[0].work).toEqual({ from: 'default' });
+      earlier('old-a', { model: 'claude-sonnet-4', costUsd: 3, tokens: { input: 200_000, output: 40_000 } });
+      earlier('old-b', { model: 'claude-sonnet-4', costUsd: 5, tokens: { input: 300_000, output: 60_000 } });
+      earlier('@ws/old-c', { model: 'claude-sonnet-4', costUsd: 4, tokens: { input: 250_000, output: 50_000 } });
+      try {
+        const { estimate } = new RunPlan(context(ws.root, ['invoices']), 'fanout-session').estimate(session);
+        expect(estimate.perSession[0].work).toEqual({ from: 'history', sessions: 3 });
+        // The dearest earlier session bounds the high end, the cheapest the low end.
+        expect(estimate.high).toBeGreaterThan(4.5);
+        expect(estimate.low).toBeLessThan(3.1);
+        expect(estimate.low).toBeGreaterThan(2);
+      } finally {
+        rmSync(join(ws.root, '.fanout'), { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -1,12 +1,16 @@
 import type { ExecutorContext } from '@nx/devkit';
-import { existsSync, readFileSync } from 'fs';
-import { join } from 'path';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'fs';
+import { dirname, join } from 'path';
+import { AGENTS } from '../../core/agents/registry';
+import { estimateRun, historyFrom, recordedResultFiles, type RunEstimate, type SessionToEstimate } from '../../core/budget/estimate';
+import { BudgetLedger, ledgerFile, type Budget } from '../../core/budget/ledger';
+import { approxTokens } from '../../core/budget/token-count';
 import type { CheckInput } from '../../core/checks/check';
 import { readImportPaths } from '../../core/graph/import-paths';
 import { fanoutTasks, RunGraph, type RunTask } from '../../core/graph/run-tasks';
 import { parseAssignment, type Assignment } from '../../core/session/assignment';
 import { runKey } from '../../core/session/cache-prefix-lead';
-import { assembleBase } from '../../core/session/prompt';
+import { assembleBase, assemblePrompt } from '../../core/session/prompt';
 import { workspaceScope } from '../../core/session/scope';
 import {
   ASSIGNMENT_FILE,
@@ -14,11 +18,24 @@ import {
   DEFAULT_SCOPE,
   fanoutTargetName,
   readPluginOptions,
+  recordedSubject,
   type FanoutPluginOptions,
 } from '../../constants';
 import { runSettings, type RunSettings } from './normalize';
+import type { RunExecutorSchema } from './schema';
 
-type BaseSources = Pick<Parameters<typeof assembleBase>[0], 'contracts' | 'reference'>;
+type BaseSources = Pick<Parameters<typeof assembleBase>[0], 'contracts' | 'reference'> & {
+  reference: { subject?: string };
+};
+
+/** The agent that costs nothing: built in, offline. Its sessions are left out of the estimate. */
+const FREE_AGENTS: ReadonlySet<string> = new Set(['pattern']);
+
+/** One task's session as it runs in this run: its agent, and the model it asks for (undefined: the CLI's default). */
+export interface SessionAgent {
+  agent: string;
+  model?: string;
+}
 
 /** A task's fanout.md, parsed; an error that says which file when it is missing or broken. */
 export function readAssignment(workspaceRoot: string, projectRoot: string): Assignment {
@@ -56,6 +73,13 @@ export class RunPlan {
   private readonly libraryImportPaths = new Map<string, string | undefined>();
   private readonly bases = new Map<string, ReturnType<typeof assembleBase>>();
   private leadKey?: string;
+  private readonly subjects: ReadonlyMap<string, string | undefined>;
+  /** Set by a batch: the options of each session task Nx gave it, which are exactly the sessions to run. */
+  private batchSessions?: ReadonlyMap<string, RunExecutorSchema>;
+  private runEstimate?: { estimate: RunEstimate; cached: number };
+  private budgetLedger?: BudgetLedger;
+  private estimateClaimed = false;
+  private readonly agents = new Map<string, SessionAgent>();
 
   constructor(context: Pick<ExecutorContext, 'root' | 'projectGraph' | 'taskGraph' | 'nxJsonConfiguration'>, targetName?: string) {
     this.workspaceRoot = context.root;
@@ -68,6 +92,126 @@ export class RunPlan {
     this.graph = new RunGraph(context.projectGraph, taskGraph, fanoutTasks(taskGraph, this.targetName));
     this.projectRoots = new Map(Object.values(context.projectGraph.nodes).map((node) => [node.name, node.data.root]));
     this.runProjects = new Set(this.graph.tasks.map((task) => task.project));
+    this.subjects = new Map(Object.values(context.projectGraph.nodes).map((node) => [node.name, recordedSubject(node.data)]));
+  }
+
+  /**
+   * A batch's sessions: Nx gives a batch the session tasks it runs, and replays the others from its
+   * cache without them, so these are the sessions the estimate counts.
+   */
+  runsInBatch(sessions: ReadonlyMap<string, RunExecutorSchema>): void {
+    this.batchSessions = sessions;
+  }
+
+  /** The run's budget: --budget (normalized options), else the plugin option; undefined: none. */
+  budget(options: RunExecutorSchema): Budget | undefined {
+    return (options.budget as Budget | undefined) ?? this.settings.budget;
+  }
+
+  /** The run's ledger (.fanout/budget/<run>.json), shared with every session of the run, in this process or another. */
+  ledger(budget: Budget): BudgetLedger {
+    return (this.budgetLedger ??= new BudgetLedger(ledgerFile(this.workspaceRoot, this.leadRun()), budget, this.leadRun()));
+  }
+
+  /** A task's agent and model: --agent and --model from the run over its fanout.md, and the plugin's agents.<name>.model. */
+  private sessionAgent(
+    project: string,
+    assignment: Assignment,
+    own: { project: string; options: RunExecutorSchema; assignment: Assignment },
+  ) {
+    const given = this.batchSessions?.get(project);
+    let agent: string;
+    let model: string | undefined;
+    if (given) {
+      agent = given.agent !== undefined ? String(given.agent) : assignment.agent;
+      model = given.model !== undefined ? String(given.model) : undefined;
+    } else {
+      // In a process of its own, a task knows only its own options: the plugin sets `agent` from each task's fanout.md,
+      // so an agent that differs from its own fanout.md's came from the command line, for every task.
+      const overridden = own.options.agent !== undefined && own.options.agent !== own.assignment.agent;
+      agent = project === own.project ? (own.options.agent ?? assignment.agent) : overridden ? String(own.options.agent) : assignment.agent;
+      model = own.options.model;
+    }
+    const configured = this.plugin.agents?.[agent]?.model;
+    return { agent, model: model ?? (typeof configured === 'string' ? configured : undefined) };
+  }
+
+  /**
+   * What the run's sessions will cost (docs/cost.md), worked out once per run: the sessions to run (in a
+   * batch, those Nx gave it; in a process of its own, every task of the run, as the cache is not known
+   * there), their base context and assignment in tokens, priced, with this workspace's earlier sessions
+   * for the work. `own` is the asking task, whose options say what the run's command line set.
+   */
+  estimate(own: { project: string; options: RunExecutorSchema; assignment: Assignment }): {
+    estimate: RunEstimate;
+    cached: number;
+    agents: ReadonlyMap<string, SessionAgent>;
+  } {
+    if (this.runEstimate) return { ...this.runEstimate, agents: this.agents };
+    const sessions: SessionToEstimate[] = [];
+    let baseTokens = 0;
+    const tasks = this.batchSessions ? this.tasks.filter((task) => this.batchSessions?.has(task.project)) : this.tasks;
+    for (const task of tasks) {
+      let assignment: Assignment;
+      try {
+        assignment =
+          task.project === own.project
+            ? own.assignment
+            : readAssignment(this.workspaceRoot, this.projectRoots.get(task.project) ?? task.project);
+      } catch {
+        continue; // Reported by that task.
+      }
+      const { agent, model } = this.sessionAgent(task.project, assignment, own);
+      this.agents.set(task.project, { agent, ...(model ? { model } : {}) });
+      if (FREE_AGENTS.has(agent)) continue;
+      const contractsRoot = this.projectRoots.get(assignment.contracts);
+      const referenceRoot = this.projectRoots.get(assignment.like);
+      const importPath = contractsRoot && this.importPathOf(assignment.contracts, contractsRoot);
+      if (!contractsRoot || !referenceRoot || !importPath) continue;
+      const { base } = this.baseFor({
+        contracts: { project: assignment.contracts, root: contractsRoot, importPath },
+        reference: { project: assignment.like, root: referenceRoot, subject: this.subjects.get(assignment.like) },
+      });
+      baseTokens = Math.max(baseTokens, approxTokens(base));
+      const brief = {
+        project: task.project,
+        projectRoot: this.projectRoots.get(task.project) ?? task.project,
+        scope: assignment.scope,
+        text: assignment.text,
+      };
+      const options = this.plugin.agents?.[agent] ?? {};
+      sessions.push({
+        project: task.project,
+        agent,
+        ...(model ? { model } : {}),
+        assignmentTokens: approxTokens(assemblePrompt({ base: '', baseHash: '' }, brief).assignment),
+        sharesCachePrefix: this.settings.leadWaitMs > 0 && AGENTS.get(agent)?.sharesCachePrefix?.(options) === true,
+      });
+    }
+    const history = sessions.length > 0 ? historyFrom(recordedResultFiles(this.workspaceRoot)) : [];
+    const estimate = estimateRun({ sessions, baseTokens, sharesCachePrefix: false, history, prices: this.settings.prices });
+    const cached = this.batchSessions ? Math.max(0, this.runProjects.size - this.batchSessions.size) : 0;
+    this.runEstimate = { estimate, cached };
+    return { estimate, cached, agents: this.agents };
+  }
+
+  /**
+   * Whether this task prints the run's estimate: the first to ask in a batch; with --batch=false, the
+   * task whose process creates `.fanout/budget/<run>.estimate` first (as the lead session is elected).
+   */
+  claimEstimate(): boolean {
+    if (this.estimateClaimed) return false;
+    this.estimateClaimed = true;
+    if (this.batchSessions) return true;
+    const marker = join(dirname(ledgerFile(this.workspaceRoot, this.leadRun())), `${this.leadRun()}.estimate`);
+    try {
+      mkdirSync(dirname(marker), { recursive: true });
+      closeSync(openSync(marker, 'wx'));
+      return true;
+    } catch (error) {
+      // Another task of the run printed it; where the folder cannot be written, printing twice is the lesser harm.
+      return (error as NodeJS.ErrnoException).code !== 'EEXIST';
+    }
   }
 
   get tasks(): readonly RunTask[] {

@@ -23,6 +23,9 @@ import { readAssignment, RunPlan } from './run-plan';
 import { ASSIGNMENT_FILE, recordedSubject, type FanoutPluginOptions } from '../../constants';
 import { sandboxAvailabilityHere } from '../../core/sandbox/availability';
 import { sandboxDecision, sessionSandboxSetting } from '../../core/sandbox/settings';
+import { formatEstimate, overBudget } from '../../core/budget/estimate';
+import type { BudgetGuard, BudgetLedger } from '../../core/budget/ledger';
+import { priceFor } from '../../core/budget/prices';
 
 /**
  * A line of the task's terminal output: its own sink in a batch, else Nx's logger.
@@ -107,6 +110,35 @@ function writeReportSafely(workspaceRoot: string): void {
 function failed(project: string | undefined, error: unknown): { success: false } {
   say(`✖ ${project}: ${error instanceof Error ? error.message : String(error)}`, 'error');
   return { success: false };
+}
+
+/**
+ * The run's estimate and budget, before anything of the session is made: the estimate printed once
+ * per run; the run refused when even its low end is over the budget; then this session's start
+ * held against the run's ledger (BudgetReachedError once the run's spend has reached the budget).
+ * The session's guard, or undefined without a budget.
+ */
+async function holdBudget(
+  options: RunExecutorSchema,
+  plan: RunPlan,
+  own: { project: string; assignment: Assignment },
+): Promise<{ guard: BudgetGuard; ledger: BudgetLedger } | undefined> {
+  const { estimate, cached, agents } = plan.estimate({ ...own, options });
+  const budget = plan.budget(options);
+  // Said where it says something: a session it could price, or a budget to hold the run to.
+  const worthSaying = estimate.perSession.some((session) => session.work.from !== 'unknown') || budget !== undefined;
+  if (worthSaying && estimate.perSession.length > 0 && plan.claimEstimate()) {
+    say(`[fanout] ${formatEstimate(estimate, { cached })}`);
+    if (budget) await plan.ledger(budget).noteEstimate(estimate.low, estimate.high);
+  }
+  if (!budget) return undefined;
+  const refusal = overBudget(estimate, budget.usd);
+  if (refusal) throw new Error(refusal);
+  const ledger = plan.ledger(budget);
+  const mine = estimate.perSession.find((session) => session.project === own.project);
+  await ledger.start(own.project, mine?.low ?? 0);
+  const { agent, model } = agents.get(own.project) ?? { agent: options.agent ?? own.assignment.agent, model: options.model };
+  return { guard: ledger.guard(own.project, priceFor(model, agent, plan.settings.prices)?.price), ledger };
 }
 
 /** fanout:run for one task, run in a process of its own by Nx: a run plan of its own, then its session. */
@@ -194,7 +226,8 @@ export async function runFanoutTask(
       Object.keys(node.data.targets ?? {}).filter((target) => target !== plan.landingTarget),
       plan.targetName,
     );
-    // Only now, with every input checked: --fresh discards what an earlier session of the task left.
+    const guard = await holdBudget(options, plan, { project, assignment });
+    // Only now, with every input checked and the budget held: --fresh discards what an earlier session of the task left.
     if (options.fresh) await discardSession(context.root, project);
     const result = await runSession({
       workspaceRoot: context.root,
@@ -232,7 +265,9 @@ export async function runFanoutTask(
       ...(repairs !== undefined ? { repairs } : {}),
       ...(wired.length > 0 ? { wired } : {}),
       ...(wired.length > 0 && gate.run.length > 0 ? { wiredGate: wiredGate(context, wired) } : {}),
-    });
+      ...(guard ? { budget: guard.guard } : {}),
+      ...(settings.maxConcurrent[agentName] ? { maxConcurrent: settings.maxConcurrent[agentName] } : {}),
+    }).finally(() => guard?.ledger.settle(project));
     say(resultLine(result));
     // A failed session never lands, so its landing never writes the report: this session does.
     if (report === 'when-due' && result.status !== 'succeeded') writeReportSafely(context.root);

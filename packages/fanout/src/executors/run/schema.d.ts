@@ -10,6 +10,8 @@ export interface RunExecutorSchema {
   repairs?: number;
   /** The agents' sandbox: auto (on where it can run), on (refuse without it) or off; over fanout.md's and the plugin option's. */
   sandbox?: 'auto' | 'on' | 'off';
+  /** The run's budget, over the plugin option budget: USD (5, "$5"), tokens ("2M tokens") or both (docs/cost.md). Checked into a Budget. */
+  budget?: number | string | import('../../core/budget/ledger').Budget;
   quiet?: boolean;
   /** Set by the plugin: fanout's version, part of the task's cache key. */
   pluginVersion?: string;
