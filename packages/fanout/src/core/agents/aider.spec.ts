@@ -412,7 +412,7 @@ describe('aider sessions against a fake aider', () => {
     }
     const log = readFileSync(run.logFile, 'utf-8');
     expect(log).toContain('[fanout] aider attempt 3 of 4: ');
-    expect(log).toContain('[fanout] aider was rate-limited or overloaded (attempt 2); trying again in 1.0 s');
+    expect(log).toContain('[fanout] aider was rate-limited (429) on attempt 2; waiting 1.0 s before attempt 3');
     expect(log).toContain('The API provider has rate limited you.');
   });
 

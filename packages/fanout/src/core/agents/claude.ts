@@ -55,6 +55,10 @@ function sandboxedAllowedTools(project: string): string[] {
  * Inside fanout's sandbox, Claude Code keeps its state (its session store, which --resume reads,
  * and its configuration) in a folder of the session's own, CLAUDE_CONFIG_DIR, with the user's login
  * copied in: the user's ~/.claude (settings, hooks) stays unwritable.
+ *
+ * Its auto memory is off there. Claude Code names its memory folder, under CLAUDE_CONFIG_DIR, in its
+ * system prompt ahead of the appended base context, so a folder per session would end the sessions'
+ * shared cache prefix at that path; and a memory in a folder removed with the session serves nothing.
  */
 export const CLAUDE_SANDBOX: AgentSandboxNeeds = {
   providers: [PROVIDER_ENDPOINTS.anthropic],
@@ -65,7 +69,7 @@ export const CLAUDE_SANDBOX: AgentSandboxNeeds = {
     mkdirSync(config, { recursive: true });
     const own = env['CLAUDE_CONFIG_DIR'] || join(homeOf(env), '.claude');
     copyIfPresent(join(own, '.credentials.json'), join(config, '.credentials.json'));
-    return { CLAUDE_CONFIG_DIR: config };
+    return { CLAUDE_CONFIG_DIR: config, CLAUDE_CODE_DISABLE_AUTO_MEMORY: '1' };
   },
 };
 

@@ -95,6 +95,12 @@ export interface CliAgentSpec {
   sharesCachePrefix?(options: AgentOptions): boolean;
   /** Whether a line of the CLI's stdout shows that the model's first response has begun. */
   responseBegan?(line: string): boolean;
+  /**
+   * Why a line of the CLI's stdout shows it waiting for what will not come (undefined when it does not),
+   * such as a network the sandbox never lets it reach: the attempt is stopped then, failing with this
+   * error, rather than at the session's timeout.
+   */
+  stalled?(line: string, session: AgentSession): string | undefined;
   /** Reads the CLI's final report (result, cost, tokens, session id) from one attempt's output. */
   parse(output: CliOutput): CliResult;
   /** Rate-limit and overload failures, worth another attempt: patterns of its output (stdout or stderr), exit codes. */
@@ -250,24 +256,44 @@ function restartPromptFile(promptFile: string, repair: { round: number; message:
   return file;
 }
 
-/** Calls `onResponse` once, on the first stdout line that shows the model's response began. */
-function responseWatcher(spec: CliAgentSpec, session: AgentSession): ((text: string) => void) | undefined {
-  const { onResponse } = session;
-  const began = spec.responseBegan;
-  if (!onResponse || !began) return undefined;
+/** Calls `found` once, on the first whole stdout line `match` accepts; stdout comes in chunks. */
+function firstLine(match: (line: string) => boolean, found: () => void): (text: string) => void {
   let pending = '';
   let seen = false;
   return (text) => {
     if (seen) return;
     const lines = (pending + text).split('\n');
     pending = lines.pop() ?? '';
-    // A line longer than this is a message's content, not the event that opens one.
+    // A line longer than this is a message's content, not an event that opens or ends one.
     if (pending.length > 64 * 1024) pending = pending.slice(0, 64 * 1024);
-    if (lines.some((line) => began(line))) {
+    if (lines.some(match)) {
       seen = true;
-      onResponse();
+      found();
     }
   };
+}
+
+/** Calls `onResponse` once, on the first stdout line that shows the model's response began. */
+function responseWatcher(spec: CliAgentSpec, session: AgentSession): ((text: string) => void) | undefined {
+  const { onResponse } = session;
+  const began = spec.responseBegan;
+  if (!onResponse || !began) return undefined;
+  return firstLine(began, onResponse);
+}
+
+/** One attempt's watch for a stalled CLI (CliAgentSpec.stalled): stops it with its process group, and keeps why. */
+function stallWatcher(spec: CliAgentSpec, session: AgentSession) {
+  const stalled = spec.stalled;
+  if (!stalled) return undefined;
+  const stop = new AbortController();
+  let why: string | undefined;
+  const onStdout = firstLine(
+    (line) => (why = stalled(line, session)) !== undefined,
+    () => stop.abort(),
+  );
+  // The session's own stop (the run's budget) still ends the attempt.
+  const signal = session.signal ? AbortSignal.any([session.signal, stop.signal]) : stop.signal;
+  return { onStdout, signal, why: () => why };
 }
 
 /** How this run of the CLI starts: a new conversation, a resumed one (a repair round), or a new one told what failed. */
@@ -328,6 +354,9 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
   for (let attempt = 1; ; attempt++) {
     say(`${spec.name} attempt ${attempt} of ${retries + 1}: ${describeArgv(argv, prompt, stdin)}`);
     const before = spec.verify?.before(session);
+    const stall = stallWatcher(spec, session);
+    const watching = stall ? (text: string) => (onStdout?.(text), stall.onStdout(text)) : onStdout;
+    const signal = stall?.signal ?? session.signal;
     const result = await runProcess(argv, {
       cwd: session.worktree,
       env,
@@ -336,10 +365,12 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
       echo: session.echo,
       redact: session.redact,
       stdin,
-      ...(onStdout ? { onStdout } : {}),
-      ...(session.signal ? { signal: session.signal } : {}),
+      ...(watching ? { onStdout: watching } : {}),
+      ...(signal ? { signal } : {}),
       sandbox: session.sandbox,
     });
+    const stalled = session.signal?.aborted ? undefined : stall?.why();
+    if (stalled) say(`${spec.name} was stopped: ${stalled}`);
     const read = spec.parse({ stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode });
     const unfulfilled = read.ok !== false && result.exitCode === 0 ? spec.verify?.problem({ ...result }, session, before) : undefined;
     if (unfulfilled) Object.assign(read, { ok: false, error: unfulfilled });
@@ -352,13 +383,14 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
     cacheRead = sum(cacheRead, read.tokens?.cacheRead);
     cacheWrite = sum(cacheWrite, read.tokens?.cacheWrite);
     const exit = processReport(spec.program, result, session.timeoutMs);
-    const ok = exit.ok && read.ok !== false;
+    const ok = exit.ok && read.ok !== false && !stalled;
     let error: string | undefined;
     if (!ok) {
       // A timeout or a signal says more than anything the CLI printed before it was stopped.
       const stopped = exit.timedOut === true || Boolean(exit.signal);
       const stderrLine = lastStderrLine(result.stderr);
-      if (stopped) error = exit.error;
+      if (stalled) error = stalled;
+      else if (stopped) error = exit.error;
       else error = read.error ?? (stderrLine ? `${sentence(exit.error)} ${spec.title} said: ${stderrLine}` : exit.error);
     }
     const report: AgentReport = {
@@ -373,7 +405,7 @@ export async function runCliAgent(spec: CliAgentSpec, session: AgentSession, dep
       attempts: attempt,
     };
     // A session stopped on purpose (the run's budget) is not tried again.
-    if (ok || session.signal?.aborted || !isTransient(spec, result)) return report;
+    if (ok || stalled || session.signal?.aborted || !isTransient(spec, result)) return report;
     if (attempt > retries) {
       return {
         ...report,

@@ -251,7 +251,7 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
         expect(call.cwd).toBe(worktree);
       }
       expect(readFileSync(join(dir, 'session.log'), 'utf-8')).toContain(
-        '[fanout] codex was rate-limited or overloaded (attempt 2); trying again in 1.0 s',
+        '[fanout] codex was rate-limited (429) on attempt 2; waiting 1.0 s before attempt 3',
       );
     });
 
@@ -338,8 +338,12 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
      * which fanout retries, then a shell call that writes the task's file, then a
      * final message with usage.
      */
-    /** A real session against a local Responses API: `sandboxed` in fanout's sandbox (Codex's own off), else in Codex's own. */
-    async function realSession(sandboxed: boolean) {
+    /**
+     * A real session against a local Responses API: `sandboxed` in fanout's sandbox (Codex's own off), else
+     * in Codex's own. The provider is defined in Codex's config.toml, as users (and the e2e suite) do, or
+     * with -c in the agent's args; in neither case does the sandbox setting name its host.
+     */
+    async function realSession(sandboxed: boolean, provider: 'config.toml' | 'args' = 'config.toml') {
       const key = 'sk-local-test-0123456789abcdefghij';
       const requests: { authorization?: string; body: { input?: { content?: { text?: string }[] }[] } }[] = [];
       const sse = (events: object[]) =>
@@ -409,34 +413,27 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
         const codexHome = join(dir, 'codex-home');
         mkdirSync(codexHome);
         const env = { PATH: process.env['PATH'], HOME: codexHome, CODEX_HOME: codexHome, LOCAL_MODEL_KEY: key };
+        // A provider of its own on 127.0.0.1; nothing that would reach any other host (plugin sync, analytics).
+        const settings = [
+          'model_provider="local"',
+          'model_providers.local.name="local"',
+          `model_providers.local.base_url="http://127.0.0.1:${port}/v1"`,
+          'model_providers.local.env_key="LOCAL_MODEL_KEY"',
+          'model_providers.local.wire_api="responses"',
+          'analytics.enabled=false',
+        ];
+        if (provider === 'config.toml') writeFileSync(join(codexHome, 'config.toml'), `${settings.join('\n')}\n`);
         const options = {
           model: 'gpt-test',
           retryDelay: '1s',
-          args: [
-            // A provider of its own on 127.0.0.1; nothing that would reach any other host (plugin sync, analytics).
-            '-c',
-            'model_provider="local"',
-            '-c',
-            'model_providers.local.name="local"',
-            '-c',
-            `model_providers.local.base_url="http://127.0.0.1:${port}/v1"`,
-            '-c',
-            'model_providers.local.env_key="LOCAL_MODEL_KEY"',
-            '-c',
-            'model_providers.local.wire_api="responses"',
-            '-c',
-            'analytics.enabled=false',
-            '--disable',
-            'plugins',
-          ],
+          args: [...(provider === 'args' ? settings.flatMap((setting) => ['-c', setting]) : []), '--disable', 'plugins'],
         };
         const deps = recordingDeps();
-        // The model's host and key variable, as a user would allow them for a provider of their own.
-        const sandbox = sandboxed
-          ? SessionSandbox.open(sessionSandboxSetting({ plugin: { allowedDomains: [`127.0.0.1:${port}`], env: ['LOCAL_MODEL_KEY'] } }))
-          : undefined;
+        // The key variable, as a user would allow it for a provider of their own; the provider's host is not listed.
+        const sandbox = sandboxed ? SessionSandbox.open(sessionSandboxSetting({ plugin: { env: ['LOCAL_MODEL_KEY'] } })) : undefined;
         const sessionEnv = sandbox ? sandbox.env(env, CODEX_SANDBOX) : env;
         const processSandbox = sandbox?.process({ worktree, checkout: join(dir, 'checkout'), env: sessionEnv, needs: CODEX_SANDBOX });
+        const started = Date.now();
         const report = await runCliAgent(
           codexCli,
           {
@@ -460,6 +457,18 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
           deps,
         );
         sandbox?.close();
+        if (provider === 'args') {
+          // fanout cannot see a provider given with -c: Codex, sent straight to the sandbox's own loopback,
+          // waits for the network; the attempt ends at its first word of it, not at the session's timeout.
+          expect(report).toMatchObject({ ok: false, attempts: 1 });
+          expect(report.error).toMatch(
+            /^Codex could not connect to its model provider from inside fanout's sandbox \(Codex said: Reconnecting\.\.\. waiting for network.*sandbox\.allowedDomains/,
+          );
+          expect(Date.now() - started).toBeLessThan(30_000);
+          expect(requests).toHaveLength(0);
+          expect(deps.waits).toEqual([]);
+          return;
+        }
         if (!sandboxed && !report.ok) {
           // Where Codex's own sandbox writes nothing (bubblewrap installed, as here), the run says so rather than passing.
           expect(report.error).toMatch(
@@ -497,6 +506,12 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
     it(
       "runs a real session in Codex's own sandbox, and fails it, naming the cause, where that sandbox writes nothing",
       () => realSession(false),
+      120_000,
+    );
+
+    it(
+      "stops a sandboxed session whose provider fanout cannot reach at once, naming the cause, rather than at the session's timeout",
+      () => realSession(true, 'args'),
       120_000,
     );
   });

@@ -4,6 +4,7 @@ import { spawnSync } from 'child_process';
 import { mkdirSync, statSync } from 'fs';
 import { join } from 'path';
 import { PROVIDER_ENDPOINTS } from '../sandbox/policy';
+import { codexProviderHost } from './codex-config';
 import { copyIfPresent, homeOf, type AgentSandboxNeeds } from '../sandbox/session-sandbox';
 import { createCliAgent, jsonLines, type CliAgentSpec, type CliOutput, type CliResult, type PromptPlacement } from './cli-agent';
 
@@ -56,10 +57,15 @@ function sandboxMode(options: AgentOptions, session: Pick<AgentSession, 'sandbox
 /**
  * Codex keeps its sessions (which `codex exec resume` reads), its configuration and its login in
  * CODEX_HOME: inside fanout's sandbox, a folder of the session's own with the user's config.toml
- * and auth.json copied in, so that the user's ~/.codex stays unwritable.
+ * and auth.json copied in, so that the user's ~/.codex stays unwritable. A provider of the user's
+ * own, selected in that config.toml, is reachable as OpenAI's API is.
  */
 export const CODEX_SANDBOX: AgentSandboxNeeds = {
   providers: [PROVIDER_ENDPOINTS.openai],
+  hosts: (env) => {
+    const host = codexProviderHost(env['CODEX_HOME'] || join(homeOf(env), '.codex'));
+    return host ? [host] : [];
+  },
   variables: ['OPENAI_*', 'CODEX_*'],
   nx: true,
   state(folder, env) {
@@ -123,6 +129,26 @@ function silentNoWrite(output: CliOutput, worktree: string, before: unknown, mod
     `Codex reported writing files, but the worktree is unchanged: its own "${mode}" sandbox let its commands write nothing ` +
     `(on Linux, Codex's bubblewrap sandbox does so nested in another sandbox or where bubblewrap cannot make its namespaces). ` +
     `Run it with fanout's sandbox (sandbox: auto or on), which turns Codex's off, or set agents.codex.sandbox to "danger-full-access".`
+  );
+}
+
+/**
+ * Codex meets a connection it cannot make (no answer at all, as opposed to an HTTP error) with
+ * "Reconnecting... waiting for network", and waits with no end. Inside fanout's sandbox a connection
+ * that fails so never went through the sandbox's proxy (a host on loopback that NO_PROXY sends
+ * straight to the sandbox's own, empty, loopback), and no wait mends it.
+ */
+const WAITING_FOR_NETWORK = /^\{"type":"error","message":"(Reconnecting\.\.\. waiting for network[^"]*)"/;
+
+function stalledOnNetwork(line: string, session: AgentSession): string | undefined {
+  const said = session.sandbox ? WAITING_FOR_NETWORK.exec(line.trim())?.[1] : undefined;
+  if (said === undefined) return undefined;
+  const allowed = session.sandbox?.policy.allowedDomains ?? [];
+  return (
+    `Codex could not connect to its model provider from inside fanout's sandbox (Codex said: ${said}), and would wait ` +
+    `for the network until the session's timeout. The sandbox lets it reach ${allowed.length > 0 ? allowed.join(', ') : 'no host'}, ` +
+    `through its proxy. Add the provider's host:port to sandbox.allowedDomains (in the plugin options or fanout.md), or ` +
+    `define the provider in Codex's config.toml rather than with -c in args (fanout reads its base_url there), or run with sandbox: off.`
   );
 }
 
@@ -255,6 +281,7 @@ export const codexCli: CliAgentSpec = {
   args: codexArgs,
   resume: codexResumeArgs,
   parse: parseCodexOutput,
+  stalled: stalledOnNetwork,
   transient: { patterns: CODEX_TRANSIENT },
   sandbox: CODEX_SANDBOX,
   verify: {

@@ -260,7 +260,7 @@ process.stdout.write(${JSON.stringify(pretty(SUCCESS))});
       const log = readFileSync(join(dir, 'session.log'), 'utf-8');
       expect(log).toContain('--skip-trust "--prompt=<prompt: 24 bytes>"');
       expect(log).not.toContain('Build the orders API');
-      expect(log).toContain('[fanout] gemini was rate-limited or overloaded (attempt 2); trying again in 1.0 s');
+      expect(log).toContain('[fanout] gemini was rate-limited or overloaded on attempt 2; waiting 1.0 s before attempt 3');
     });
 
     it('does not retry the daily quota', async () => {

@@ -453,7 +453,7 @@ process.stdout.write(${JSON.stringify(jsonl(SUCCESS))});
       expect(JSON.parse(calls[2].config).agent.fanout.permission['*']).toBe('deny');
       const log = readFileSync(join(dir, 'session.log'), 'utf-8');
       expect(log).toContain(`bytes on stdin>`);
-      expect(log).toContain('[fanout] opencode was rate-limited or overloaded (attempt 2); trying again in 1.0 s');
+      expect(log).toContain('[fanout] opencode was rate-limited (429) on attempt 2; waiting 1.0 s before attempt 3');
     });
   });
 

@@ -180,8 +180,12 @@ export function providerHost(provider: ProviderEndpoint, env: NodeJS.ProcessEnv)
       `Sandbox policy: ${provider.baseUrlVariable} must be an http:// or https:// URL (got ${parsed.protocol}//${parsed.host}).`,
     );
   }
-  const port = parsed.port || (parsed.protocol === 'https:' ? '443' : '80');
-  return `${parsed.hostname}:${port}`;
+  return hostAndPort(parsed);
+}
+
+/** `host:port` of a URL, the scheme's port when it names none: the form the sandbox's allowed hosts take. */
+export function hostAndPort(url: URL): string {
+  return `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
 }
 
 // A name, a wildcard name, an IPv4 address or a bracketed IPv6 one, with an optional port: the sandbox's grammar.

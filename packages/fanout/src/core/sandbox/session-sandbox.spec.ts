@@ -67,6 +67,23 @@ describe('SessionSandbox', () => {
     expect(existsSync(sandbox.privateTemp)).toBe(false);
   });
 
+  it('lets the agent reach the hosts its own configuration names, through the proxy when they are on loopback', () => {
+    const sandbox = SessionSandbox.open(sessionSandboxSetting({ plugin: { allowedDomains: ['registry.npmjs.org'] } }));
+    try {
+      const env = { PATH: '/usr/bin', HOME: '/h', TOOL_HOME: '/h/.tool' };
+      const { policy } = sandbox.process({
+        worktree: join(sandbox.privateTemp, '..', 'w'),
+        checkout: '/nowhere',
+        env,
+        needs: { hosts: (seen) => (seen['TOOL_HOME'] === '/h/.tool' ? ['127.0.0.1:4123'] : []) },
+      });
+      expect(policy.allowedDomains).toEqual(['registry.npmjs.org', '127.0.0.1:4123']);
+      expect(policy.insideEnv['NO_PROXY']).not.toContain('127.0.0.1');
+    } finally {
+      sandbox.close();
+    }
+  });
+
   it('starts the runner ahead and gives it to the agent once; one no process took ends with the session', async () => {
     const alive = (pid: number | undefined) => {
       try {

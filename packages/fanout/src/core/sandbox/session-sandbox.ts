@@ -11,6 +11,11 @@ import type { SessionSandboxSetting } from './settings';
 export interface AgentSandboxNeeds {
   /** The APIs it talks to: the host of each one's base URL variable (or its default) is reachable. */
   providers?: readonly ProviderEndpoint[];
+  /**
+   * Hosts (`host:port`) its own configuration sends it to, such as a provider its config file defines,
+   * read from the agent's environment (after `state`): reachable too, as its providers are.
+   */
+  hosts?(env: NodeJS.ProcessEnv): string[];
   /** The variables it reads its key, base URL and configuration from (names, or prefixes ending in `*`). */
   variables?: readonly string[];
   /** It may run the workspace's nx: a cache and workspace data of its own, no daemon. */
@@ -115,7 +120,7 @@ export class SessionSandbox {
       home: homeOf(options.env),
       denyRead: this.setting.denyRead,
       providers: [...(options.needs?.providers ?? [])],
-      allowedDomains: this.setting.allowedDomains,
+      allowedDomains: [...this.setting.allowedDomains, ...(options.needs?.hosts?.(options.env) ?? [])],
       env: options.env,
       nx: options.needs?.nx === true,
     });
