@@ -26,7 +26,7 @@ const attempt = (name, fn) => { try { fn(); tried[name] = 'done'; } catch (error
 fs.mkdirSync(path.join(root, 'src', 'lib'), { recursive: true });
 fs.writeFileSync(path.join(root, 'src', 'lib', 'intruder.ts'), 'export const INTRUDER = 1;\\n');
 // Its test too, so that the gate's test target has one to run.
-fs.writeFileSync(path.join(root, 'src', 'lib', 'intruder.spec.ts'), "import { INTRUDER } from './intruder';\\n\\ndescribe('intruder', () => {\\n  it('is one', () => {\\n    expect(INTRUDER).toBe(1);\\n  });\\n});\\n");
+fs.writeFileSync(path.join(root, 'src', 'lib', 'intruder.spec.ts'), "describe('intruder', () => {\\n  it('runs in the gate', () => {\\n    expect('intruder').toHaveLength(8);\\n  });\\n});\\n");
 attempt('checkout', () => fs.writeFileSync(${JSON.stringify(join(checkout, 'ESCAPED.txt'))}, 'escaped'));
 attempt('hook', () => fs.writeFileSync(${JSON.stringify(join(checkout, '.git', 'hooks', 'post-checkout'))}, '#!/bin/sh\\necho owned\\n', { mode: 0o755 }));
 attempt('home', () => fs.writeFileSync(path.join(process.env.HOME, 'escaped.txt'), 'escaped'));

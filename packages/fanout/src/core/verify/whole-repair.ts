@@ -73,17 +73,34 @@ export interface PassedRepair {
 /** Lines of the session's own diff a fresh conversation is given. */
 const DIFF_CHARS = 8 * 1024;
 
+/** Lines of a failed task's output quoted when no error line can be told apart in it. */
+const TAIL_LINES = 60;
+
+/** The end of a task's output, without Nx's own lines around it and without colours. */
+function outputTail(output: string): string {
+  return output
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split('\n')
+    .filter((line) => !/^\s*(> nx run |NX\s{2,}|—+$)/.test(line))
+    .join('\n')
+    .trim()
+    .split('\n')
+    .slice(-TAIL_LINES)
+    .join('\n');
+}
+
 /** The message the agent is given: the failure trimmed to its errors, who else touched the same files, and what to do. */
 function wholeFeedback(assignment: Omit<RepairAssignment, 'worktree' | 'dir' | 'echo' | 'runGate'>, diff?: string): string {
   const { session, failure, others } = assignment;
   const id = `${failure.project}:${failure.target}`;
-  const errors = errorLines(failure.output).join('\n');
+  // Its error lines where they can be told apart (compilers, linters, test runners' failures); else the end of its output.
+  const errors = errorLines(failure.output).join('\n') || outputTail(failure.output);
   const budget = FEEDBACK_CHARS - (diff ? Math.min(diff.length, DIFF_CHARS) : 0) - 1500;
   const quoted = errors.length > budget ? `${errors.slice(0, budget)}\n… (cut: run nx run ${id} to see it all)` : errors;
   const parts = [
     `Verify round ${assignment.round}: every session of the run passed its own gate, but together they break ${id}. ` +
       `Your work is one of the causes: your worktree holds the whole integrated workspace (every session's work), as it fails.`,
-    `nx run ${id} failed:\n${quoted || '(it printed no error lines)'}`,
+    `nx run ${id} failed:\n${quoted || '(it printed nothing)'}`,
   ];
   if (others.length > 0) {
     parts.push(
