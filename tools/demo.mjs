@@ -101,8 +101,9 @@ const origin = Math.min(...results.map((result) => Date.parse(result.startedAt))
 for (const result of results) {
   const from = Date.parse(result.startedAt) - origin;
   const to = Date.parse(result.endedAt) - origin;
+  const sandbox = result.sandbox?.on ? 'sandboxed' : `not sandboxed (sandbox: ${result.sandbox?.mode ?? 'unknown'})`;
   console.log(
-    `  ${result.project.padEnd(9)} ${result.status.padEnd(9)} ${String(from).padStart(5)}–${String(to).padEnd(5)} ms  ` +
+    `  ${result.project.padEnd(9)} ${result.status.padEnd(9)} ${String(from).padStart(5)}–${String(to).padEnd(5)} ms  ${sandbox}  ` +
       `${result.files.length} file(s): ${result.files.map((file) => file.path.split('/').pop()).join(', ')}`,
   );
 }
