@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import type { AgentAdapter, AgentPreflight, AgentSession } from './agent';
-import { cachePrefixFiles, cachePrefixNote, cachePrefixSharing, sendsCachePrefix, writeCachePrefixFiles } from './cache-prefix';
+import { cachePrefixNote, cachePrefixSharing, sendsCachePrefix, writeCachePrefixFiles } from './cache-prefix';
 
 const FILES = { baseFile: '/s/base.md', assignmentFile: '/s/assignment.md' };
 const PREFLIGHT: AgentPreflight = { workspaceRoot: '/ws', env: {}, options: {} };

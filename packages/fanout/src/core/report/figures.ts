@@ -3,7 +3,7 @@ import { formatUsd } from '../budget/prices';
 import type { Finding } from '../checks/check';
 import { keptLine } from '../landing/decide';
 import type { SessionResult, SessionTimings } from '../session/result';
-import { plainText } from './plain-text';
+import { plainText } from '../system/plain-text';
 import { describePromptCache, promptCacheFigures } from './prompt-cache';
 import { latestRun, sessionSpan } from './runs';
 

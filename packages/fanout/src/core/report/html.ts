@@ -28,7 +28,7 @@ import {
   spansOf,
   summaryParts,
 } from './figures';
-import { plainText } from './plain-text';
+import { plainText } from '../system/plain-text';
 import { repairLine, verdictText } from './verify-repairs';
 import type { ReportInput, VerifySummary } from './read';
 import { latestRun } from './runs';

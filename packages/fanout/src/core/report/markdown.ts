@@ -22,7 +22,7 @@ import {
   summaryParts,
 } from './figures';
 import { escapeHtml } from './html';
-import { plainText } from './plain-text';
+import { plainText } from '../system/plain-text';
 import type { ReportInput, VerifySummary } from './read';
 import { latestRun } from './runs';
 import { repairLine, verdictText } from './verify-repairs';

@@ -7,7 +7,7 @@ import { createRedactor } from '../system/redact';
 import type { ProcessOptions, ProcessResult } from '../system/process';
 import { createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
 import { feedbackMessage, SAME_ERROR } from './feedback';
-import { GATE_OUTPUT_CHARS, gateArgv, gateEnv, gateNxBinary, gateTargets, gateVerdict, runGate, statedExitCode } from './gate';
+import { GATE_OUTPUT_CHARS, gateArgv, gateEnv, gateNxBinary, gateTargets, gateVerdict, runGate, statedExitCode, taskOutputs } from './gate';
 import { createWorktree, removeWorktree } from './worktree';
 
 const TSC_ERRORS = `src/index.ts(3,9): error TS2322: Type 'string' is not assignable to type 'number'.
@@ -600,5 +600,26 @@ describe('runGate in a real worktree', () => {
     expect(log).toContain('noise line 0 ');
     expect(log).toContain('token in a failing test: [REDACTED]');
     expect(log).not.toContain(secret);
+  });
+});
+
+describe("taskOutputs: each task's part of nx's static output", () => {
+  it('splits at the task headings, coloured or not, scoped names included, and stops at Nx summary', () => {
+    const bold = (text: string) => `\x1b[1m${text}\x1b[22m`;
+    const stdout = [
+      bold('> nx run @shop/shop:test'),
+      '',
+      ' FAIL  src/app/pages.spec.tsx',
+      '  ● pages › gives every page its own path',
+      '> nx run orders:lint  [local cache]',
+      'all good',
+      '',
+      `${bold(' NX ')}  Ran targets test, lint for 2 projects`,
+      'after the summary',
+    ].join('\n');
+    const outputs = taskOutputs(stdout);
+    expect([...outputs.keys()]).toEqual(['@shop/shop:test', 'orders:lint']);
+    expect(outputs.get('@shop/shop:test')).toContain('● pages › gives every page its own path');
+    expect(outputs.get('orders:lint')).not.toContain('after the summary');
   });
 });

@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, readFileSync, realpathSync, rmSync } from 'fs';
 import { basename, dirname, join, relative, resolve } from 'path';
+import { plainText } from '../system/plain-text';
 import { GATE_TARGETS } from '../../constants';
 import { withoutOuterTask } from '../system/nx-env';
 import { runProcess, type ProcessOptions, type ProcessResult } from '../system/process';
@@ -146,11 +147,13 @@ export function taskOutputs(stdout: string): Map<string, string> {
     lines = [];
   };
   for (const line of stdout.split('\n')) {
-    const heading = TASK_HEADING.exec(line);
+    // Nx colours its headings where it thinks the terminal takes colours (FORCE_COLOR, a CI's log).
+    const plain = plainText(line);
+    const heading = TASK_HEADING.exec(plain);
     if (heading) {
       close();
       current = heading[1];
-    } else if (current !== undefined && NX_SUMMARY.test(line)) {
+    } else if (current !== undefined && NX_SUMMARY.test(plain)) {
       close();
       continue;
     }

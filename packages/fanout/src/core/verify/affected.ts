@@ -42,14 +42,15 @@ export function runNx(workspaceRoot: string, args: readonly string[], env: NodeJ
     const child = spawn(program, argv, { cwd: workspaceRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let output = '';
-    const keep = (chunk: Buffer, stream: NodeJS.WriteStream, own: boolean) => {
+    const keep = (chunk: Buffer, stream: NodeJS.WriteStream) => {
       stream.write(chunk);
       const text = chunk.toString('utf-8');
-      if (own) stdout = (stdout + text).slice(-4 * KEPT_OUTPUT_CHARS);
+      // Both streams, in the order they came: a task's output may reach either.
+      stdout = (stdout + text).slice(-4 * KEPT_OUTPUT_CHARS);
       output = (output + text).slice(-KEPT_OUTPUT_CHARS);
     };
-    child.stdout.on('data', (chunk: Buffer) => keep(chunk, process.stdout, true));
-    child.stderr.on('data', (chunk: Buffer) => keep(chunk, process.stderr, false));
+    child.stdout.on('data', (chunk: Buffer) => keep(chunk, process.stdout));
+    child.stderr.on('data', (chunk: Buffer) => keep(chunk, process.stderr));
     const command = `nx ${args.join(' ')}`;
     child.on('error', (error) => resolve({ command, ok: false, output: `could not start nx: ${error.message}`, failed: [] }));
     child.on('close', (code) => {

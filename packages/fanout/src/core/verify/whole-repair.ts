@@ -1,3 +1,4 @@
+import { plainText } from '../system/plain-text';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { AgentAdapter, AgentReport, RepairRound } from '../agents/agent';
@@ -78,8 +79,7 @@ const TAIL_LINES = 60;
 
 /** The end of a task's output, without Nx's own lines around it and without colours. */
 function outputTail(output: string): string {
-  return output
-    .replace(/\x1b\[[0-9;]*m/g, '')
+  return plainText(output)
     .split('\n')
     .filter((line) => !/^\s*(> nx run |NX\s{2,}|—+$)/.test(line))
     .join('\n')

@@ -210,7 +210,7 @@ describe('fanout:verify repairs the integrated whole', () => {
 
     // Landing the records again (a replay) and verifying again change nothing.
     const repaired = workspaceNow();
-    const { landRecord } = await import('../../core/landing/land-record');
+    const { landRecord } = require('../../core/landing/land-record') as typeof import('../../core/landing/land-record');
     for (const project of ['orders', 'products']) {
       await landRecord(ws.root, project, { sessionTarget: 'fanout-session', wired: [PAGES], log: () => undefined });
     }

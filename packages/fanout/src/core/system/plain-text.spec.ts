@@ -1,4 +1,4 @@
-import { plainText } from './plain-text';
+import { plainText } from '../system/plain-text';
 
 describe('plainText: what a terminal would show, without its escape sequences', () => {
   it.each([
