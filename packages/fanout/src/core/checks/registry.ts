@@ -15,7 +15,11 @@ export interface CheckSettings {
   strictNaming?: boolean;
 }
 
-function severityOf(check: SessionCheck, settings: CheckSettings): Severity | 'off' {
+/**
+ * A check's severity under the plugin options.
+ * @public tools/bench/check-sessions.mjs runs the checks from the built package with it.
+ */
+export function severityOf(check: SessionCheck, settings: CheckSettings): Severity | 'off' {
   const configured = settings.checks?.[check.name];
   if (configured !== undefined) return configured;
   if (check.name === 'naming-parity' && settings.strictNaming) return 'error';
