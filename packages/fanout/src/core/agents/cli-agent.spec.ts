@@ -6,7 +6,15 @@ import { createWorkspace, gitIn, sessionSpec, type TestWorkspace } from '../../t
 import type { AgentSession, RepairRound } from './agent';
 import { checkAgentOptions, hashedAgentOptions, agentOptionsForRun } from './agent-options';
 import { claudeCli } from './claude';
-import { createCliAgent, findProgram, MAX_PROMPT_ARGUMENT_BYTES, placePrompt, RESTART_SEPARATOR, runCliAgent } from './cli-agent';
+import {
+  createCliAgent,
+  findProgram,
+  MAX_PROMPT_ARGUMENT_BYTES,
+  MAX_SANDBOXED_PROMPT_ARGUMENT_BYTES,
+  placePrompt,
+  RESTART_SEPARATOR,
+  runCliAgent,
+} from './cli-agent';
 import { cliSession, recordingDeps } from '../../testing/cli-session';
 
 /**
@@ -142,6 +150,12 @@ describe('CLI agent runner', () => {
       writeFileSync(file, 'é'.repeat(MAX_PROMPT_ARGUMENT_BYTES / 2 + 1));
       expect(placePrompt('argument', file)).toEqual({ prompt: { via: 'stdin' }, stdin: 'é'.repeat(MAX_PROMPT_ARGUMENT_BYTES / 2 + 1) });
       expect(placePrompt('file', file)).toEqual({ prompt: { via: 'file', file } });
+      // Sandboxed, the whole command line is one argument of the sandbox's shell: a lower cap.
+      writeFileSync(file, 'x'.repeat(MAX_SANDBOXED_PROMPT_ARGUMENT_BYTES + 1));
+      expect(placePrompt('argument', file, MAX_SANDBOXED_PROMPT_ARGUMENT_BYTES)).toEqual({
+        prompt: { via: 'stdin' },
+        stdin: 'x'.repeat(MAX_SANDBOXED_PROMPT_ARGUMENT_BYTES + 1),
+      });
     });
 
     it('sends a long prompt to the real command on stdin, not in argv', async () => {

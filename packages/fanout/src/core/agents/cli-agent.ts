@@ -21,6 +21,11 @@ import { readRateLimit, retryDelay, waitingMessage } from '../budget/rate-limit'
  * goes to the CLI's stdin instead, with room to spare for multi-byte text.
  */
 export const MAX_PROMPT_ARGUMENT_BYTES = 100 * 1024;
+/**
+ * In fanout's sandbox the whole command line, quoted, becomes one argument of the
+ * sandbox's shell, under the same 128 KiB cap: a prompt above this goes to stdin.
+ */
+export const MAX_SANDBOXED_PROMPT_ARGUMENT_BYTES = 32 * 1024;
 /** No single wait between attempts is longer than this, however many attempts failed. */
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 
@@ -156,11 +161,14 @@ function missingProgramMessage(spec: Pick<CliAgentSpec, 'name' | 'title' | 'prog
 }
 
 /** Where the prompt goes for this CLI and this prompt, and what the runner writes to stdin. */
-export function placePrompt(promptVia: CliAgentSpec['promptVia'], promptFile: string): { prompt: PromptPlacement; stdin?: string } {
+export function placePrompt(
+  promptVia: CliAgentSpec['promptVia'],
+  promptFile: string,
+  maxArgumentBytes = MAX_PROMPT_ARGUMENT_BYTES,
+): { prompt: PromptPlacement; stdin?: string } {
   if (promptVia === 'file') return { prompt: { via: 'file', file: promptFile } };
   const text = readFileSync(promptFile, 'utf-8');
-  if (promptVia === 'stdin' || Buffer.byteLength(text, 'utf-8') > MAX_PROMPT_ARGUMENT_BYTES)
-    return { prompt: { via: 'stdin' }, stdin: text };
+  if (promptVia === 'stdin' || Buffer.byteLength(text, 'utf-8') > maxArgumentBytes) return { prompt: { via: 'stdin' }, stdin: text };
   return { prompt: { via: 'argument', text } };
 }
 
@@ -302,8 +310,9 @@ function startArgv(
   session: AgentSession,
 ): { args: string[]; prompt: PromptPlacement; stdin?: string; mode: string; resumed?: boolean } {
   const { repair, options } = session;
+  const maxArgument = session.sandbox ? MAX_SANDBOXED_PROMPT_ARGUMENT_BYTES : MAX_PROMPT_ARGUMENT_BYTES;
   if (repair && spec.resume && repair.sessionId) {
-    const { prompt, stdin } = placePrompt(spec.promptVia, repair.file);
+    const { prompt, stdin } = placePrompt(spec.promptVia, repair.file, maxArgument);
     return {
       args: spec.resume(options, prompt, session, repair.sessionId),
       prompt,
@@ -315,7 +324,7 @@ function startArgv(
   const prefix = cachePrefixFiles(session);
   const whole = prefix && sendsCachePrefix(spec, session) ? prefix.assignmentFile : session.promptFile;
   const promptFile = repair ? restartPromptFile(whole, repair) : whole;
-  const { prompt, stdin } = placePrompt(spec.promptVia, promptFile);
+  const { prompt, stdin } = placePrompt(spec.promptVia, promptFile, maxArgument);
   const mode = repair
     ? `repair round ${repair.round}, started again with the feedback${spec.resume ? ' (no session id to resume)' : ''}`
     : '';
