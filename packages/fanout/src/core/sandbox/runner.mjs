@@ -32,6 +32,17 @@ if (!control || !process.send) {
   process.exit(2);
 }
 
+// A signal before the command has started ends the runner at once. The library, once set up, listens
+// for SIGINT and SIGTERM itself (to clean up) and so would keep the process alive: whoever ends a waiting
+// runner (fanout at the end of its batch, Nx ending its batch process's tree) would wait for it.
+let child;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (child) child.kill(signal);
+    else process.exit(128 + constants.signals[signal]);
+  });
+}
+
 // Listened for before anything is awaited: a message that came before its listener would be lost.
 const command = new Promise((resolve) => {
   process.once('message', resolve);
@@ -49,6 +60,8 @@ await SandboxManager.initialize(
   undefined,
   true,
 );
+// Set up: whoever waits for the runner may now count on it.
+process.send({ ready: true }, () => undefined);
 
 const message = await command;
 if (!message) {
@@ -91,11 +104,7 @@ process.chdir(cwd);
 const quote = (arg) => `'${arg.replace(/'/g, `'\\''`)}'`;
 const assignments = Object.entries(insideEnv).map(([name, value]) => `${name}=${quote(value)} `);
 const wrapped = await SandboxManager.wrapWithSandbox(assignments.join('') + argv.map(quote).join(' '));
-const child = spawn(wrapped, { shell: true, stdio: 'inherit' });
-
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => child.kill(signal));
-}
+child = spawn(wrapped, { shell: true, stdio: 'inherit' });
 
 child.on('error', (error) => {
   process.stderr.write(`fanout sandbox runner: could not start the sandbox: ${error.message}\n`);

@@ -30,6 +30,8 @@ export class SandboxRunner {
   readonly child: ChildProcess;
   /** The runner's own folder (its settings, sockets and denial log), outside everything the command may write. */
   readonly control: string;
+  /** Whether the runner set the library up (true) or ended first (false). */
+  readonly ready: Promise<boolean>;
   private readonly setup: string;
   private ended = false;
   private sent = false;
@@ -44,6 +46,11 @@ export class SandboxRunner {
       // Its own process group, as every agent process has: a timeout ends the runner and all it started.
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe', 'ipc'],
+    });
+    this.ready = new Promise<boolean>((resolve) => {
+      this.child.once('message', (message: { ready?: boolean }) => resolve(message?.ready === true));
+      this.child.once('exit', () => resolve(false));
+      this.child.once('error', () => resolve(false));
     });
     this.child.on('exit', () => (this.ended = true));
     this.child.on('error', () => (this.ended = true));
@@ -105,22 +112,46 @@ export function startSandboxRunner(env: NodeJS.ProcessEnv): SandboxRunner {
  */
 const spares: SandboxRunner[] = [];
 
+/**
+ * How many sessions this process has still to start, as its batch said (`expectSessions`); unknown
+ * in a process of one session, which starts no spare. A spare is started only for a session to come:
+ * a runner nobody takes costs a loaded library's memory and a process for Nx to end.
+ */
+let sessionsToCome = 0;
+
+/** The batch's count of sessions still to start in this process (each `sessionRunner` call takes one). */
+export function expectSessions(count: number): void {
+  sessionsToCome = Math.max(0, count);
+  if (sessionsToCome === 0) closeSpareRunners();
+}
+
+/** Ends every spare: the batch has no session left to start. */
+export function closeSpareRunners(): void {
+  for (const runner of spares.splice(0)) runner.close();
+}
+
 /** The runner for a session starting now: a spare that fits `env`, else one started now. */
 export function sessionRunner(env: NodeJS.ProcessEnv): SandboxRunner {
+  sessionsToCome = Math.max(0, sessionsToCome - 1);
   const index = spares.findIndex((runner) => runner.fits(env));
-  if (index >= 0) return spares.splice(index, 1)[0];
-  return startSandboxRunner(env);
+  const runner = index >= 0 ? spares.splice(index, 1)[0] : startSandboxRunner(env);
+  // More spares than sessions to come: the extra ones would never be taken.
+  while (spares.length > sessionsToCome) spares.pop()?.close();
+  return runner;
 }
 
 /**
  * Starts a spare runner in `env` for a session to come, unless `limit` already wait (as many as the
- * sessions under way: the most that can start next). One never taken ends with the process.
+ * sessions under way: the most that can start next) or every session to come has one.
  */
-export function startSpareRunner(env: NodeJS.ProcessEnv, limit: number): void {
+export function startSpareRunner(env: NodeJS.ProcessEnv, limit: number): SandboxRunner | undefined {
   for (let index = spares.length - 1; index >= 0; index--) {
     if (!spares[index].fits(env)) spares.splice(index, 1)[0].close();
   }
-  if (spares.length < limit) spares.push(startSandboxRunner(env));
+  if (spares.length >= Math.min(limit, sessionsToCome)) return undefined;
+  const spare = startSandboxRunner(env);
+  spares.push(spare);
+  return spare;
 }
 
 /** `runner` when it can take a command in `env`; else closes it and gives none. */

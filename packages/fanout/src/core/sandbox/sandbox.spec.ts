@@ -7,7 +7,14 @@ import { describeUnavailable, sandboxAvailabilityHere } from './availability';
 import { sandboxEnv } from './env';
 import { sandboxPolicy, type SandboxPolicyOptions } from './policy';
 import { parseDenials, sandboxCommand, sandboxSettings, type SandboxedCommand } from './sandbox';
-import { startSandboxRunner, type SandboxRunner } from './sandbox-runner';
+import {
+  closeSpareRunners,
+  expectSessions,
+  sessionRunner,
+  startSandboxRunner,
+  startSpareRunner,
+  type SandboxRunner,
+} from './sandbox-runner';
 import { runProcess } from '../system/process';
 
 describe('parseDenials', () => {
@@ -252,6 +259,44 @@ http.get(request, (response) => {
       runner.close();
       expect(await ended(runner.child.pid as number)).toBe(true);
       expect(existsSync(runner.control)).toBe(false);
+    });
+
+    it('ends at once on SIGTERM while it waits for its command, though the library it set up handles that signal', async () => {
+      // As Nx ends a batch's process tree: it waits for each process to end before it reports the run.
+      const runner = startSandboxRunner(agentEnv());
+      expect(await runner.ready).toBe(true);
+      process.kill(runner.child.pid as number, 'SIGTERM');
+      expect(await ended(runner.child.pid as number)).toBe(true);
+      runner.close();
+    });
+
+    it('is started as a spare only for a session still to come in the batch, and taken by it', async () => {
+      expectSessions(2);
+      const first = sessionRunner(agentEnv());
+      const spare = startSpareRunner(agentEnv(), 4);
+      expect(spare).toBeDefined();
+      // One session to come, and it has its spare.
+      expect(startSpareRunner(agentEnv(), 4)).toBeUndefined();
+      const second = sessionRunner(agentEnv());
+      expect(second).toBe(spare);
+      // None to come: no spare.
+      expect(startSpareRunner(agentEnv(), 4)).toBeUndefined();
+      for (const runner of [first, second]) {
+        runner.close();
+        expect(await ended(runner.child.pid as number)).toBe(true);
+      }
+    });
+
+    it('spares no session took end with the batch', async () => {
+      expectSessions(3);
+      const first = sessionRunner(agentEnv());
+      const spare = startSpareRunner(agentEnv(), 1) as SandboxRunner;
+      expect(startSpareRunner(agentEnv(), 1)).toBeUndefined();
+      closeSpareRunners();
+      expect(await ended(spare.child.pid as number)).toBe(true);
+      expect(existsSync(spare.control)).toBe(false);
+      first.close();
+      expectSessions(0);
     });
 
     it('is the process whose group a timeout ends, with what the command started', async () => {

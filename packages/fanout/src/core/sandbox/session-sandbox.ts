@@ -78,9 +78,8 @@ export class SessionSandbox {
   private runner: SandboxRunner | undefined;
   private runnerEnv: NodeJS.ProcessEnv | undefined;
   private closed = false;
-  /** Session sandboxes of this process open now, and ever. */
+  /** Session sandboxes of this process open now. */
   private static sessionsOpen = 0;
-  private static sessionsOpened = 0;
 
   private constructor(
     readonly setting: SessionSandboxSetting,
@@ -91,7 +90,6 @@ export class SessionSandbox {
     // A short name: the folder's paths must stay short enough for Unix sockets the agent's tools make in it.
     const sandbox = new SessionSandbox(setting, mkdtempSync(join(tmpdir(), 'fanout-agent-')));
     SessionSandbox.sessionsOpen++;
-    SessionSandbox.sessionsOpened++;
     return sandbox;
   }
 
@@ -140,12 +138,13 @@ export class SessionSandbox {
 
   /**
    * The runner started ahead, once. In a process that runs several sessions (a batch), a spare starts
-   * as the agent starts with it, and sets up while the agent works, for a session still to come.
+   * as the agent starts with it, and sets up while the agent works, for a session still to come
+   * (`expectSessions`).
    */
   private takeRunner(): SandboxRunner | undefined {
     const runner = this.runner;
     this.runner = undefined;
-    if (runner && this.runnerEnv && SessionSandbox.sessionsOpened > 1) startSpareRunner(this.runnerEnv, SessionSandbox.sessionsOpen);
+    if (runner && this.runnerEnv) startSpareRunner(this.runnerEnv, SessionSandbox.sessionsOpen);
     return runner;
   }
 

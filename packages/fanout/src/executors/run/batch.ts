@@ -157,6 +157,12 @@ export default async function* runBatch(
     sessionTargets.length > 0
       ? { ...(require('./run') as typeof import('./run')), ...(require('./run-plan') as typeof import('./run-plan')) }
       : { runFanoutTask: undefined, RunPlan: undefined };
+  // Sandbox runners are started ahead only for sessions still to come, and none outlives the batch.
+  const runners =
+    sessionTargets.length > 0
+      ? (require('../../core/sandbox/sandbox-runner') as typeof import('../../core/sandbox/sandbox-runner'))
+      : undefined;
+  runners?.expectSessions(sessionTargets.length);
   for (const target of new Set(sessionTargets.map((id) => taskGraph.tasks[id].target.target))) {
     try {
       const plan = new (RunPlan as NonNullable<typeof RunPlan>)(context, target);
@@ -194,6 +200,7 @@ export default async function* runBatch(
   );
   for await (const result of tasks) {
     if (--left === 0) {
+      runners?.closeSpareRunners();
       await Promise.all(cleanUps);
       try {
         writeReport(context.root);
