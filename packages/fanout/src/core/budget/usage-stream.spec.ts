@@ -1,3 +1,4 @@
+import { approxTokens } from './token-count';
 import { claudeUsageReader, codexUsageReader, usageReaderFor } from './usage-stream';
 
 describe('claudeUsageReader', () => {
@@ -26,6 +27,26 @@ describe('claudeUsageReader', () => {
     // Two messages: each 6,010 prompt tokens; 40 and 7 output tokens.
     expect(total).toEqual({ input: 12_020, output: 47, cacheRead: 10_000, cacheWrite: 2_000 });
     expect(read('not json\n{"type":"result","usage":{"input_tokens":1}}\n')).toEqual([]);
+  });
+
+  it("counts what a message writes as it streams, where its events carry only the API's opening output count", () => {
+    const read = claudeUsageReader();
+    const prose = 'Adding a summary of each order record, with its id and name. '.repeat(50);
+    const input = { file_path: '/w/orders.summary.ts', content: 'export function summarizeOrder(order: Order): string {}\n'.repeat(40) };
+    const event = (block: Record<string, unknown>) =>
+      `${JSON.stringify({ type: 'assistant', message: { id: 'msg_1', content: [block], usage: { input_tokens: 100, output_tokens: 1 } } })}\n`;
+    const text = read(event({ type: 'text', text: prose }));
+    expect(text).toEqual([{ input: 100, output: approxTokens(prose), cacheRead: 0, cacheWrite: 0 }]);
+    const tool = read(event({ type: 'tool_use', id: 'toolu_1', name: 'Write', input }));
+    expect(tool).toEqual([{ input: 0, output: approxTokens(`Write${JSON.stringify(input)}`), cacheRead: 0, cacheWrite: 0 }]);
+    // The same block again adds nothing; the message's own count, once larger, takes over.
+    expect(read(event({ type: 'tool_use', id: 'toolu_1', name: 'Write', input }))).toEqual([]);
+    const counted = approxTokens(prose) + approxTokens(`Write${JSON.stringify(input)}`);
+    const final = JSON.stringify({
+      type: 'assistant',
+      message: { id: 'msg_1', content: [], usage: { input_tokens: 100, output_tokens: counted + 500 } },
+    });
+    expect(read(`${final}\n`)).toEqual([{ input: 0, output: 500, cacheRead: 0, cacheWrite: 0 }]);
   });
 });
 

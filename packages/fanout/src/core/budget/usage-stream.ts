@@ -1,4 +1,5 @@
 import type { AgentTokens } from '../agents/agent';
+import { approxTokens } from './token-count';
 
 /**
  * Usage as an agent's CLI streams it, for the run's ledger while the session runs. Each
@@ -40,6 +41,35 @@ function record(value: unknown): Record<string, unknown> {
 }
 
 /**
+ * The output a message has streamed so far, counted from its content blocks (text, thinking, a
+ * tool call's input), each counted once. Claude Code's events carry the usage of the API's
+ * message_start, whose output count is 1: the message's real output count arrives only with its
+ * end, after the events. Counting what was written is what stops a session at the cap while it
+ * writes, rather than only once its CLI reports the whole.
+ */
+function contentTokens(written: Map<string, { tokens: number; blocks: Set<string> }>, id: string, content: unknown): number {
+  const own = written.get(id) ?? { tokens: 0, blocks: new Set<string>() };
+  written.set(id, own);
+  for (const block of Array.isArray(content) ? content : []) {
+    const entry = record(block);
+    const text =
+      typeof entry['text'] === 'string'
+        ? entry['text']
+        : typeof entry['thinking'] === 'string'
+          ? entry['thinking']
+          : entry['type'] === 'tool_use'
+            ? `${String(entry['name'] ?? '')}${JSON.stringify(entry['input'] ?? {})}`
+            : '';
+    if (text === '') continue;
+    const key = `${String(entry['type'] ?? '')}:${typeof entry['id'] === 'string' ? entry['id'] : `${text.length}:${text.slice(0, 200)}`}`;
+    if (own.blocks.has(key)) continue;
+    own.blocks.add(key);
+    own.tokens += approxTokens(text);
+  }
+  return own.tokens;
+}
+
+/**
  * Claude Code's `--output-format stream-json`: each `assistant` event carries its API
  * message's usage (`message.usage`). One message comes as several events, one per content
  * block, each repeating the message's id and usage as counted so far: the reader keeps the
@@ -49,6 +79,7 @@ function record(value: unknown): Record<string, unknown> {
 export function claudeUsageReader(): UsageReader {
   const lines = lineSplitter();
   const seen = new Map<string, Required<AgentTokens>>();
+  const written = new Map<string, { tokens: number; blocks: Set<string> }>();
   let anonymous = 0;
   return (chunk) => {
     const deltas: AgentTokens[] = [];
@@ -63,7 +94,7 @@ export function claudeUsageReader(): UsageReader {
       const cacheRead = count(usage['cache_read_input_tokens']);
       const now = {
         input: count(usage['input_tokens']) + cacheWrite + cacheRead,
-        output: count(usage['output_tokens']),
+        output: Math.max(count(usage['output_tokens']), contentTokens(written, id, message['content'])),
         cacheRead,
         cacheWrite,
       };

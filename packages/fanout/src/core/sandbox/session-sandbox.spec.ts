@@ -1,7 +1,8 @@
-import { existsSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
 import { sandboxPolicy } from './policy';
-import { addDenials, describeDenials, SessionSandbox, sandboxLine } from './session-sandbox';
+import { addDenials, describeDenials, isKeptState, removeKeptState, SessionSandbox, sandboxLine } from './session-sandbox';
 import { sessionSandboxSetting } from './settings';
 import type { SandboxDenial } from './sandbox';
 import type { SandboxRunner } from './sandbox-runner';
@@ -44,6 +45,44 @@ describe('sandboxLine', () => {
 });
 
 describe('SessionSandbox', () => {
+  it("keeps its CLI's state (the conversation) past the session, and gives it back to the sandbox of a repair", () => {
+    const setting = sessionSandboxSetting({});
+    const session = SessionSandbox.open(setting);
+    session.env({ PATH: '/usr/bin', HOME: '/h' }, { state: (folder) => ({ TOOL_HOME: join(folder, 'tool') }) });
+    mkdirSync(join(session.stateFolder, 'tool', 'projects'), { recursive: true });
+    writeFileSync(join(session.stateFolder, 'tool', 'projects', 'conversation.jsonl'), 'turns\n');
+    const kept = session.keepState() as string;
+    session.close();
+    expect(existsSync(session.privateTemp)).toBe(false);
+    expect(isKeptState(kept)).toBe(true);
+    expect(readFileSync(join(kept, 'state', 'tool', 'projects', 'conversation.jsonl'), 'utf-8')).toBe('turns\n');
+
+    const repair = SessionSandbox.open(setting, kept);
+    try {
+      expect(readFileSync(join(repair.stateFolder, 'tool', 'projects', 'conversation.jsonl'), 'utf-8')).toBe('turns\n');
+      expect(existsSync(kept)).toBe(false);
+    } finally {
+      repair.close();
+    }
+    expect(existsSync(repair.privateTemp)).toBe(false);
+  });
+
+  it('keeps nothing for a CLI without state, and removes only folders it kept (a result.json may come from elsewhere)', () => {
+    const session = SessionSandbox.open(sessionSandboxSetting({}));
+    expect(session.keepState()).toBeUndefined();
+    session.close();
+    const other = mkdtempSync(join(tmpdir(), 'not-fanout-'));
+    for (const path of [other, `${other}/../fanout-state-x`, '/etc', 'fanout-state-relative', join(other, 'fanout-state-x')]) {
+      expect(isKeptState(path)).toBe(false);
+      removeKeptState(path);
+    }
+    expect(existsSync(other)).toBe(true);
+    removeKeptState(undefined);
+    const kept = mkdtempSync(join(tmpdir(), 'fanout-state-'));
+    removeKeptState(kept);
+    expect(existsSync(kept)).toBe(false);
+  });
+
   it("keeps only the agent's variables and the allow list, and gives its CLI a state folder of the session's own", () => {
     const sandbox = SessionSandbox.open(sessionSandboxSetting({ plugin: { env: ['MY_TOOL_*'] } }));
     try {

@@ -1,6 +1,6 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from 'fs';
 import { homedir, tmpdir } from 'os';
-import { dirname, join } from 'path';
+import { basename, dirname, join, resolve } from 'path';
 import { sandboxEnv } from './env';
 import { isWithin, policySummary, sandboxPolicy, type ProviderEndpoint, type SandboxPolicy, type SandboxPolicySummary } from './policy';
 import type { SandboxDenial } from './sandbox';
@@ -86,11 +86,31 @@ export class SessionSandbox {
     readonly privateTemp: string,
   ) {}
 
-  static open(setting: SessionSandboxSetting): SessionSandbox {
+  /**
+   * A session's sandbox. `keptState`: the CLI's state a finished session kept (`keepState`), taken
+   * back as this sandbox's own, so that the CLI resumes that session's conversation.
+   */
+  static open(setting: SessionSandboxSetting, keptState?: string): SessionSandbox {
     // A short name: the folder's paths must stay short enough for Unix sockets the agent's tools make in it.
     const sandbox = new SessionSandbox(setting, mkdtempSync(join(tmpdir(), 'fanout-agent-')));
     SessionSandbox.sessionsOpen++;
+    if (keptState !== undefined && isKeptState(keptState) && existsSync(join(keptState, 'state'))) {
+      renameSync(join(keptState, 'state'), sandbox.stateFolder);
+      rmSync(keptState, { recursive: true, force: true });
+    }
     return sandbox;
+  }
+
+  /**
+   * Moves the CLI's state (its conversation) out of the private folder, to outlive the session for
+   * fanout-verify's repairs of the whole, which resume the conversation on this machine. Returns
+   * its folder, or undefined when the CLI kept nothing. `removeKeptState` removes it.
+   */
+  keepState(): string | undefined {
+    if (this.closed || !existsSync(this.stateFolder)) return undefined;
+    const kept = mkdtempSync(join(tmpdir(), KEPT_STATE_PREFIX));
+    renameSync(this.stateFolder, join(kept, 'state'));
+    return kept;
   }
 
   /** The CLI's state folder: in the private folder, so it lasts the session's rounds (a resumed conversation) and no longer. */
@@ -161,6 +181,21 @@ export class SessionSandbox {
     this.runner = undefined;
     rmSync(this.privateTemp, { recursive: true, force: true });
   }
+}
+
+const KEPT_STATE_PREFIX = 'fanout-state-';
+
+/**
+ * Whether `path` is a folder `keepState` made: a result.json names it, and a result.json may come
+ * from another machine's cache, so nothing else is ever taken or removed.
+ */
+export function isKeptState(path: string): boolean {
+  return resolve(path) === path && dirname(path) === resolve(tmpdir()) && basename(path).startsWith(KEPT_STATE_PREFIX);
+}
+
+/** Removes a CLI state a session kept (`keepState`), once nothing will resume its conversation. */
+export function removeKeptState(path: string | undefined): void {
+  if (path !== undefined && isKeptState(path)) rmSync(path, { recursive: true, force: true });
 }
 
 /** Denials for people: "network access to host:port, file access to /path". */

@@ -1,9 +1,10 @@
 import { randomUUID } from 'crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { AgentReport, AgentTokens } from '../agents/agent';
 import { formatFinding, type Finding } from '../checks/check';
 import { recordedFilesDir, type RecordedFile } from '../landing/record';
+import { removeKeptState } from '../sandbox/session-sandbox';
 import { headCommit } from '../system/git';
 import { createRedactor, redactDeep, type GrowingRedactor, type Redactor } from '../system/redact';
 import type { GateResult } from './gate';
@@ -26,6 +27,15 @@ import { RESULT_FILE, sessionDir } from '../../constants';
 
 /** Notes a process prints once on the terminal, however many of its sessions meet them. */
 const saidOnce = new Set<string>();
+
+/** The CLI state an earlier session's result.json says it kept, if any. */
+function previousKeptState(file: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf-8')) as SessionResult).sandbox?.keptState;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Each call returns the milliseconds since the previous one (or since the clock was made). */
 function phaseClock(): () => number {
@@ -75,6 +85,8 @@ export class SessionRecorder {
   static async open(spec: SessionSpec): Promise<SessionRecorder> {
     const dir = sessionDir(spec.workspaceRoot, spec.project);
     mkdirSync(dir, { recursive: true });
+    // The CLI state the task's previous session kept for fanout-verify: this session replaces it.
+    removeKeptState(previousKeptState(join(dir, RESULT_FILE)));
     rmSync(join(dir, RESULT_FILE), { force: true });
     rmSync(join(dir, DIFF_FILE), { force: true });
     // A record of an earlier session must never be taken for this one's.
@@ -276,6 +288,16 @@ export class SessionRecorder {
   /** The sandbox the agent ran in, its policy and its denials so far. */
   sandbox(record: SessionSandboxRecord): void {
     this.result.sandbox = record;
+  }
+
+  /** Whether the agent left a conversation to resume (its CLI reported one). */
+  get hasConversation(): boolean {
+    return this.result.sessionId !== undefined;
+  }
+
+  /** The CLI state kept after the session, for fanout-verify's repairs (SessionSandbox.keepState). */
+  keptState(path: string): void {
+    if (this.result.sandbox) this.result.sandbox.keptState = path;
   }
 
   model(model: string | undefined): void {

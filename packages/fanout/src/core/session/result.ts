@@ -139,4 +139,10 @@ export interface SessionSandboxRecord {
   policy?: SandboxPolicySummary;
   /** What the sandbox refused the agent: hosts it tried to reach, paths it tried to write. */
   denials?: SandboxDenial[];
+  /**
+   * The agent's CLI state (its conversation), kept after the session in the system's temp folder
+   * for fanout-verify's repairs on this machine, which resume the conversation. fanout-verify
+   * removes it when it is done, and so does the task's next session.
+   */
+  keptState?: string;
 }

@@ -6,7 +6,7 @@ import { resolveAgent } from '../../core/agents/registry';
 import { readImportPaths } from '../../core/graph/import-paths';
 import { resolveSubjects } from '../../core/naming/substitution';
 import { sandboxAvailabilityHere } from '../../core/sandbox/availability';
-import { SessionSandbox } from '../../core/sandbox/session-sandbox';
+import { isKeptState, SessionSandbox } from '../../core/sandbox/session-sandbox';
 import { sandboxDecision, sessionSandboxSetting } from '../../core/sandbox/settings';
 import { checkTargetList, resolveTaskProjects, resolveWiredFiles } from '../../core/session/assignment';
 import { gateTargets } from '../../core/session/gate';
@@ -21,8 +21,15 @@ import { ASSIGNMENT_FILE, recordedSubject, sessionDir, type FanoutPluginOptions 
 function noConversation(result: SessionResult): string | undefined {
   if (!result.sessionId) return 'its agent reported no conversation to continue';
   if (result.landing && !result.landing.ranNow) return "the session was replayed from Nx's cache: its conversation is not on this machine";
-  if (result.sandbox?.on) return "its conversation was kept in the sandbox's private folder, removed when the session ended";
+  if (result.sandbox?.on && !keptConversation(result))
+    return "its conversation was in the sandbox's private folder, and is no longer kept (fanout-verify or a later session of the task removed it)";
   return undefined;
+}
+
+/** The CLI state the sandboxed session kept for its repairs (SessionSandbox.keepState), when it is still here. */
+function keptConversation(result: SessionResult): string | undefined {
+  const kept = result.sandbox?.keptState;
+  return kept !== undefined && isKeptState(kept) && existsSync(join(kept, 'state')) ? kept : undefined;
 }
 
 /**
@@ -74,12 +81,15 @@ export function repairableSession(
       `nx.json (fanout plugin options, agents.${agent.name})`,
     );
     const setting = sessionSandboxSetting({ assignment: assignment.sandbox, plugin: settings.sandbox });
-    const sandbox = sandboxDecision(setting.mode, sandboxAvailabilityHere).on ? SessionSandbox.open(setting) : undefined;
+    const why = noConversation(result);
+    // The session's own CLI state, where it kept one: its conversation is resumed in this sandbox.
+    const sandbox = sandboxDecision(setting.mode, sandboxAvailabilityHere).on
+      ? SessionSandbox.open(setting, why ? undefined : keptConversation(result))
+      : undefined;
     if (sandbox) opened.push(sandbox);
     const parent: NodeJS.ProcessEnv = {};
     for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('NX_')) parent[key] = value;
     const env = { ...(sandbox ? sandbox.env(parent, agent.sandbox) : parent), ...options.env, NX_DAEMON: 'false' };
-    const why = noConversation(result);
     return {
       project,
       projectRoot,

@@ -2,7 +2,7 @@ import { logger, type ExecutorContext } from '@nx/devkit';
 import { readFileSync } from 'fs';
 import { join, relative } from 'path';
 import { listFiles } from '../../core/system/files';
-import type { SessionSandbox } from '../../core/sandbox/session-sandbox';
+import { removeKeptState, type SessionSandbox } from '../../core/sandbox/session-sandbox';
 import type { SessionResult } from '../../core/session/result';
 import { parseAssignment, type Assignment } from '../../core/session/assignment';
 import { extractClaims } from '../../core/checks/claims';
@@ -115,6 +115,7 @@ function summaryLines(summary: VerifySummary): string[] {
  */
 export default async function verifyExecutor(options: VerifyExecutorSchema, context: ExecutorContext): Promise<{ success: boolean }> {
   const sandboxes: SessionSandbox[] = [];
+  const keptStates: string[] = [];
   try {
     const targets = options.targets ?? DEFAULT_CHECK_TARGETS;
     const plugin = readPluginOptions(context.nxJsonConfiguration);
@@ -139,6 +140,7 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
     const results = readSessionResults(context.root)
       .filter((result) => taskNames.has(result.project))
       .map((result) => (result.status === 'succeeded' ? withStoredRepairs(context.root, result) : result));
+    keptStates.push(...results.flatMap((result) => (result.sandbox?.keptState ? [result.sandbox.keptState] : [])));
     const summary: VerifySummary = { ok: true, problems: [] };
     const missing = tasks.filter((task) => !results.some((result) => result.project === task.name)).map((task) => task.name);
     if (missing.length > 0) {
@@ -226,6 +228,8 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
     return { success: false };
   } finally {
     for (const sandbox of sandboxes) sandbox.close();
+    // The sandboxed sessions' conversations were kept for these repairs: no longer needed.
+    for (const kept of keptStates) removeKeptState(kept);
   }
 }
 
