@@ -35,7 +35,7 @@ if (!control || !process.send) {
 // A signal before the command has started ends the runner at once. The library, once set up, listens
 // for SIGINT and SIGTERM itself (to clean up) and so would keep the process alive: whoever ends a waiting
 // runner (fanout at the end of its batch, Nx ending its batch process's tree) would wait for it.
-let child;
+let child = undefined;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => {
     if (child) child.kill(signal);
