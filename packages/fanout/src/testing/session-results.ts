@@ -28,7 +28,7 @@ export function sessionResult(
     baseContextHash: 'f'.repeat(64),
     files: [],
     rejected: [],
-    checks: [],
+    steps: [],
     findings: [],
     log: `${root}/sessions/${project}/session.log`,
     promptFile: `${root}/sessions/${project}/prompt.md`,

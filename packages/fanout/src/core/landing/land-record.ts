@@ -52,7 +52,7 @@ export async function landRecord(
       ...record,
       status: 'failed',
       error: message,
-      checks: [...record.checks, { name: 'landing', ok: false, message }],
+      steps: [...(record.steps ?? []), { name: 'landing', ok: false, message }],
       ...(record.wired
         ? { wired: record.wired.map((file) => (refused.includes(file.path) ? { ...file, status: 'conflict' as const } : file)) }
         : {}),

@@ -200,11 +200,11 @@ function sessionHtml(result: SessionResult, index: number, diffText: string | un
     );
     parts.push(`<p class="phases">${items.join(' ')}</p>`);
   }
-  const checks = (result.checks ?? []).map(
-    (check) =>
-      `<span class="check-result ${check.ok ? 'ok' : 'not-ok'}" title="${escapeHtml(check.message ?? '')}">${escapeHtml(check.name)} ${check.ok ? '✓' : '✗'}</span>`,
+  const steps = (result.steps ?? []).map(
+    (step) =>
+      `<span class="step-result ${step.ok ? 'ok' : 'not-ok'}" title="${escapeHtml(step.message ?? '')}">${escapeHtml(step.name)} ${step.ok ? '✓' : '✗'}</span>`,
   );
-  if (checks.length > 0) parts.push(`<p class="checks">checks: ${checks.join(' ')}</p>`);
+  if (steps.length > 0) parts.push(`<p class="steps">steps: ${steps.join(' ')}</p>`);
   const rounds = roundLines(result);
   if (rounds.length > 0) parts.push(`<ol class="rounds">${rounds.map((line) => `<li>${escapeHtml(line)}</li>`).join('')}</ol>`);
   const sandbox = sandboxLine(result.sandbox);

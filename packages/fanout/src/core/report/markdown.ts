@@ -113,8 +113,8 @@ function sessionMarkdown(result: SessionResult, diffText: string | undefined): s
     `- agent ${mdCode(result.agent ?? NONE)}, base commit ${result.baseCommit ? mdCode(result.baseCommit) : NONE}, ` +
       `${formatDuration(result.durationMs)}${phases ? ` (${formatPhases(phases)})` : ''}`,
   );
-  const checks = (result.checks ?? []).map((check) => `${mdText(check.name)} ${check.ok ? 'passed' : 'failed'}`);
-  if (checks.length > 0) lines.push(`- checks: ${checks.join(', ')}`);
+  const steps = (result.steps ?? []).map((step) => `${mdText(step.name)} ${step.ok ? 'passed' : 'failed'}`);
+  if (steps.length > 0) lines.push(`- steps: ${steps.join(', ')}`);
   for (const line of roundLines(result)) lines.push(`- ${mdText(line)}`);
   const sandbox = sandboxLine(result.sandbox);
   if (sandbox) lines.push(`- ${mdText(sandbox)}`);

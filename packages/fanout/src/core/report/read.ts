@@ -91,11 +91,20 @@ function readSessions(workspaceRoot: string, note: (message: string) => void): R
       note(`${where} is not a session result (${problem}); skipped. Run the task's fanout target again to rewrite it.`);
       continue;
     }
-    recorded.push({ result: parsed as SessionResult, dir: join(sessions, name) });
+    recorded.push({ result: withSteps(parsed as SessionResult & { checks?: SessionResult['steps'] }), dir: join(sessions, name) });
   }
   return recorded.sort(
     (a, b) => Date.parse(a.result.startedAt) - Date.parse(b.result.startedAt) || a.result.project.localeCompare(b.result.project),
   );
+}
+
+/** A result written before version 3 logged its steps as `checks`. */
+function withSteps(result: SessionResult & { checks?: SessionResult['steps'] }): SessionResult {
+  if (result.steps === undefined && result.checks !== undefined) {
+    const { checks, ...rest } = result;
+    return { ...rest, steps: checks };
+  }
+  return result;
 }
 
 /** What the report relies on; the rest of a result is optional to it. */
@@ -106,7 +115,7 @@ function shapeProblem(value: unknown): string | undefined {
   if (result.status !== 'succeeded' && result.status !== 'failed') return `status ${JSON.stringify(result.status)}`;
   if (typeof result.startedAt !== 'string' || Number.isNaN(Date.parse(result.startedAt))) return 'no valid startedAt';
   if (typeof result.durationMs !== 'number') return 'no durationMs';
-  for (const list of ['files', 'findings', 'rejected', 'checks', 'wired']) {
+  for (const list of ['files', 'findings', 'rejected', 'steps', 'checks', 'wired']) {
     if (result[list] !== undefined && !Array.isArray(result[list])) return `${list} is not a list`;
   }
   return undefined;

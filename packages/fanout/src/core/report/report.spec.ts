@@ -504,14 +504,14 @@ describe('the report for review', () => {
   it('gives each session its phases, checks and agent summary in Markdown', () => {
     const results = reviewedResults();
     results[0].summary = 'Added the *active* flag.';
-    results[0].checks = [
+    results[0].steps = [
       { name: 'agent', ok: true },
       { name: 'findings', ok: false },
     ];
     const markdown = renderReportMarkdown({ results, generatedAt });
     expect(markdown).toContain(
       '- agent `pattern`, base commit `0123456789abcdef0123456789abcdef01234567`, 10.0 s ' +
-        '(context 0.5 s · worktree 1.5 s · agent 6.0 s · checks 1.0 s · integration 1.0 s)\n- checks: agent passed, findings failed\n',
+        '(context 0.5 s · worktree 1.5 s · agent 6.0 s · checks 1.0 s · integration 1.0 s)\n- steps: agent passed, findings failed\n',
     );
     expect(markdown).toContain('> Added the \\*active\\* flag.');
     expect(markdown).toContain('Rejected changes:\n\n- `README.md` (modified, outside-scope)');
@@ -681,7 +681,7 @@ describe('the report is plain text', () => {
       status: 'failed',
       error: `the gate failed:\n${red('error')} TS2322: Type 'string' is not assignable to type 'number'.`,
       summary: `Added the \x1b[32morders\x1b[0m handlers.`,
-      checks: [{ name: 'gate', ok: false, message: `${red('lint')} failed` }],
+      steps: [{ name: 'gate', ok: false, message: `${red('lint')} failed` }],
       findings: [
         {
           check: 'naming-parity',

@@ -124,7 +124,7 @@ export class SessionRecorder {
       baseContextHash: spec.base.baseHash,
       files: [],
       rejected: [],
-      checks: [],
+      steps: [],
       findings: [],
       log: join(dir, 'session.log'),
       promptFile: join(dir, 'prompt.md'),
@@ -174,7 +174,7 @@ export class SessionRecorder {
   }
 
   check(name: string, ok: boolean, message?: string): void {
-    this.result.checks.push({ name, ok, message });
+    this.result.steps.push({ name, ok, message });
   }
 
   lead(turn: LeadTurn | undefined): void {

@@ -14,7 +14,7 @@ import type { SessionDiff } from './session-diff';
  */
 
 /** The version of the record's shape that this fanout writes. */
-export const RESULT_VERSION = 2;
+export const RESULT_VERSION = 3;
 
 /** One round of a session: the agent's run, then the checks and the gate over what it left. Round 0 is the first attempt. */
 export interface SessionRound {
@@ -71,7 +71,11 @@ export interface SessionResult {
   landing?: LandingOutcome;
   /** Changes the scope check rejected. */
   rejected: (FileChange & { reason: 'outside-scope' | 'read-only' })[];
-  checks: { name: string; ok: boolean; message?: string }[];
+  /**
+   * The session's steps in order, each passed or failed: agent, scope, checks (the per-session
+   * checks), gate, record; landing when it could not land. Named `checks` before version 3.
+   */
+  steps: { name: string; ok: boolean; message?: string }[];
   /** What the per-session checks found (contract conformance, naming parity). */
   findings: Finding[];
   error?: string;

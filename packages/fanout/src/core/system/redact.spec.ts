@@ -131,7 +131,7 @@ describe('redactDeep', () => {
       ok: true,
       none: null,
       files: [{ path: 'src/deploy-key-value.ts' }],
-      checks: [{ message: 'saw deploy-key-value' }],
+      steps: [{ message: 'saw deploy-key-value' }],
     };
     expect(redactDeep(result, redact)).toEqual({
       status: 'failed',
@@ -139,7 +139,7 @@ describe('redactDeep', () => {
       ok: true,
       none: null,
       files: [{ path: 'src/[REDACTED].ts' }],
-      checks: [{ message: 'saw [REDACTED]' }],
+      steps: [{ message: 'saw [REDACTED]' }],
     });
     expect(result.files[0].path).toBe('src/deploy-key-value.ts');
   });

@@ -17,7 +17,7 @@ function result(project: string, files: string[], extra: Partial<SessionResult> 
     baseContextHash: 'hash',
     files: files.map((path) => ({ path, status: 'added' as const })),
     rejected: [],
-    checks: [],
+    steps: [],
     findings: [],
     log: 'session.log',
     promptFile: 'prompt.md',

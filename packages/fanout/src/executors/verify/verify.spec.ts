@@ -28,7 +28,7 @@ describe('fanout:verify', () => {
         baseContextHash: 'hash',
         files: files.map((path) => ({ path, status: 'added' })),
         rejected: [],
-        checks: [],
+        steps: [],
         findings: [],
         log: 'session.log',
         promptFile: 'prompt.md',
