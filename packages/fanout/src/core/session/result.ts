@@ -145,8 +145,9 @@ export interface SessionSandboxRecord {
   denials?: SandboxDenial[];
   /**
    * The agent's CLI state (its conversation), kept after the session in the system's temp folder
-   * for fanout-verify's repairs on this machine, which resume the conversation. fanout-verify
-   * removes it when it is done, and so does the task's next session.
+   * for fanout-verify's repairs on this machine, which resume the conversation (only when
+   * fanout-verify runs in the same Nx command). fanout-verify removes it when it is done, and so
+   * does the task's next session.
    */
   keptState?: string;
 }

@@ -79,6 +79,11 @@ export interface SessionSpec {
    * sessionSandboxSetting). Absent: fanout.md's, else auto.
    */
   sandbox?: SessionSandboxSetting;
+  /**
+   * fanout-verify runs later in the same Nx command: a sandboxed session keeps its CLI's state (the
+   * conversation) for verify's repairs to resume, and verify removes it. Otherwise nothing is kept.
+   */
+  keepConversation?: boolean;
   /** Whether the sandbox can run here (sandboxAvailabilityHere when absent); injected by tests to simulate a machine without it. */
   sandboxAvailability?: () => SandboxAvailability;
 }

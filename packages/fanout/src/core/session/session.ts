@@ -89,7 +89,7 @@ export async function runSession(spec: SessionSpec): Promise<SessionResult> {
     recorder.time('worktreeMs');
     // Sandboxed, the CLI's conversation lives in the sandbox's private folder: kept for fanout-verify's
     // repairs of the whole, which resume it.
-    if (setup.context.agent.repair === 'resume' && recorder.hasConversation) {
+    if (spec.keepConversation && setup.context.agent.repair === 'resume' && recorder.hasConversation) {
       const kept = setup.context.sandbox?.keepState();
       if (kept) recorder.keptState(kept);
     }

@@ -20,7 +20,7 @@ import type { SessionResult } from '../../core/session/result';
 import type { RunExecutorSchema } from './schema';
 import { normalizeRunOptions } from './normalize';
 import { readAssignment, RunPlan } from './run-plan';
-import { ASSIGNMENT_FILE, recordedSubject, type FanoutPluginOptions } from '../../constants';
+import { ASSIGNMENT_FILE, recordedSubject, VERIFY_TARGET, type FanoutPluginOptions } from '../../constants';
 import { sandboxAvailabilityHere } from '../../core/sandbox/availability';
 import { sandboxDecision, sessionSandboxSetting } from '../../core/sandbox/settings';
 import { formatEstimate, overBudget } from '../../core/budget/estimate';
@@ -262,6 +262,7 @@ export async function runFanoutTask(
       ...(cleanUpLater ? { cleanUpLater } : {}),
       gate,
       sandbox,
+      keepConversation: Object.values(context.taskGraph?.tasks ?? {}).some((task) => task.target.target === VERIFY_TARGET),
       ...(repairs !== undefined ? { repairs } : {}),
       ...(wired.length > 0 ? { wired } : {}),
       ...(wired.length > 0 && gate.run.length > 0 ? { wiredGate: wiredGate(context, wired) } : {}),
