@@ -174,6 +174,12 @@ describe('the run budget, with the real Claude Code CLI', () => {
         expect(landed(name)).toBe(false);
         expect(readFileSync(record.log, 'utf-8')).toContain('the run has spent its budget: this session is stopped');
       }
+      // Sandboxed, and no fanout-verify in the command: no session kept its CLI's conversation.
+      for (const { name } of TASKS.filter(({ name }) => recorded(name))) {
+        const record = ws.readResult(name) as { sandbox?: { on: boolean; keptState?: string } };
+        expect(record.sandbox).toMatchObject({ on: true });
+        expect(record.sandbox?.keptState).toBeUndefined();
+      }
       const ledger = latestLedger();
       expect(ledger.spent.usd).toBeGreaterThanOrEqual(2.5);
       // Stopped at its next usage: the run overshoots by at most a turn of each running session.

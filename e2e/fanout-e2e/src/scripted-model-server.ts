@@ -15,7 +15,7 @@ import { PrefixCache, type CacheUsage } from './prefix-cache';
 type ModelApi = 'messages' | 'responses';
 
 /** One tool call: an object input is a function call; a string input is a custom (freeform) tool call (Responses only). */
-interface ScriptedToolCall {
+export interface ScriptedToolCall {
   name: string;
   input: Record<string, unknown> | string;
 }
