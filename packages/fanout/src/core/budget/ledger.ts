@@ -50,6 +50,16 @@ export function ledgerFile(workspaceRoot: string, run: string): string {
   return join(workspaceRoot, FANOUT_DIR, 'budget', `${run}.json`);
 }
 
+/** The ledger in `file`, when it is one; undefined otherwise. */
+export function readLedgerFile(file: string): LedgerState | undefined {
+  try {
+    const state = JSON.parse(readFileSync(file, 'utf-8')) as LedgerState;
+    return state.version === 1 && typeof state.spent?.usd === 'number' ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The ledger of the workspace's latest run under a budget (the one written last); undefined when none was. */
 export function latestLedger(workspaceRoot: string): LedgerState | undefined {
   const dir = dirname(ledgerFile(workspaceRoot, 'run'));
@@ -58,13 +68,7 @@ export function latestLedger(workspaceRoot: string): LedgerState | undefined {
     .filter((name) => name.endsWith('.json'))
     .map((name) => ({ file: join(dir, name), at: statSync(join(dir, name)).mtimeMs }))
     .sort((a, b) => b.at - a.at)[0];
-  if (!newest) return undefined;
-  try {
-    const state = JSON.parse(readFileSync(newest.file, 'utf-8')) as LedgerState;
-    return state.version === 1 && typeof state.spent?.usd === 'number' ? state : undefined;
-  } catch {
-    return undefined;
-  }
+  return newest ? readLedgerFile(newest.file) : undefined;
 }
 
 function text(value: unknown): string {

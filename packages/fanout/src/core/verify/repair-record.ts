@@ -43,7 +43,7 @@ export interface WholeRepair {
    * conflict: landing it met a change made meanwhile; cannot-repair: its agent takes no repair rounds;
    * no-time: the session's timeout was spent; not-needed: an earlier repair already fixed the task.
    */
-  outcome: 'landed' | 'refused' | 'gate-failed' | 'agent-failed' | 'no-change' | 'conflict' | 'cannot-repair' | 'no-time' | 'not-needed';
+  outcome: 'landed' | 'refused' | 'gate-failed' | 'agent-failed' | 'no-change' | 'conflict' | 'cannot-repair' | 'no-time' | 'over-budget' | 'not-needed';
   /** Why, for people. */
   message?: string;
   agentMs?: number;

@@ -11,6 +11,7 @@ import type { AtBase } from './at-base';
 import { attributeFailures, type FailedTask, type ProjectGraphData, type SessionTouches, type TaskAttribution } from './attribution';
 import { createIntegratedWorktree, type IntegratedFile } from './integrated-worktree';
 import { landRepair, RepairSnapshot } from './land-repair';
+import type { RepairBudget } from './repair-budget';
 import type { VerifyRepairRecord, WholeRepair } from './repair-record';
 import { repairSession, type RepairableSession } from './whole-repair';
 import { FANOUT_DIR } from '../../constants';
@@ -42,6 +43,8 @@ export interface WholeRepairsInput {
   log: (line: string) => void;
   /** Runs the gates' nx; injected by tests. */
   runGate?: ProcessRunner;
+  /** The run's budget, when its sessions ran under one: repairs count against it too. */
+  budget?: RepairBudget;
 }
 
 export interface WholeRepairsOutcome {
@@ -161,6 +164,13 @@ export async function repairWhole(input: WholeRepairsInput): Promise<WholeRepair
           log(`${suspect.session} cannot repair ${attribution.task}: ${entry.message}`);
           continue;
         }
+        const overBudget = await input.budget?.refusal();
+        if (overBudget) {
+          entry.outcome = 'over-budget';
+          entry.message = overBudget;
+          log(`${suspect.session} cannot repair ${attribution.task}: ${overBudget}`);
+          continue;
+        }
         log(`verify round ${round} of ${input.rounds}: ${suspect.session} repairs its part of ${attribution.task}`);
         const started = Date.now();
         const worktree = await createIntegratedWorktree(
@@ -204,6 +214,12 @@ export async function repairWhole(input: WholeRepairsInput): Promise<WholeRepair
           log(`${suspect.session}: ${error.message}`);
         } finally {
           spent.set(session.project, (spent.get(session.project) ?? 0) + (Date.now() - started));
+          await input.budget?.spend(session.project, {
+            agent: session.agent.name,
+            ...(session.model ? { model: session.model } : {}),
+            ...(entry.costUsd !== undefined ? { costUsd: entry.costUsd } : {}),
+            ...(entry.tokens ? { tokens: entry.tokens } : {}),
+          });
           await removeWorktree(workspaceRoot, session.project);
         }
       }

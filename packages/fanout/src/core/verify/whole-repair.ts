@@ -26,6 +26,8 @@ export interface RepairableSession {
   record: string;
   sessionDir: string;
   agent: AgentAdapter;
+  /** The model its session ran with, where it recorded one: what prices its repair under a budget. */
+  model?: string;
   options: AgentOptions;
   command?: string;
   subjects: Subjects;

@@ -96,6 +96,7 @@ export function repairableSession(
       record: result.id,
       sessionDir: sessionDir(context.root, project),
       agent,
+      ...(result.model ? { model: result.model } : {}),
       options,
       command: assignment.command,
       subjects: resolveSubjects(

@@ -252,6 +252,23 @@ describe('fanout:verify repairs the integrated whole', () => {
     expect(read('.fanout/report.md')).toContain('the workspace was put back as it was integrated');
   });
 
+  it("starts no repair once the run's budget is reached, and says so", async () => {
+    const integrated = await fanOut(true);
+    // The run (this Nx command) spent its budget in its sessions.
+    const { BudgetLedger, ledgerFile } = require('../../core/budget/ledger') as typeof import('../../core/budget/ledger');
+    const { runKey } = require('../../core/session/cache-prefix-lead') as typeof import('../../core/session/cache-prefix-lead');
+    await new BudgetLedger(ledgerFile(ws.root, runKey()), { usd: 1 }, runKey()).add('orders', { usd: 1.2 });
+
+    expect(await verifyExecutor({ targets: ['test'] }, context())).toEqual({ success: false });
+
+    expect(existsSync(feedbackLog('orders'))).toBe(false);
+    expect(existsSync(feedbackLog('products'))).toBe(false);
+    expect(workspaceNow()).toEqual(integrated);
+    const [record] = result('orders').verifyRepairs ?? [];
+    expect(record.repairs.map((repair) => repair.outcome)).toEqual(['over-budget', 'over-budget']);
+    expect(record.repairs[0].message).toMatch(/^budget reached: \$1\.20 of \$1\.00 spent; the repair did not start\./);
+  });
+
   it('with verifyRepairs 0, blames the sessions and repairs nothing', async () => {
     const integrated = await fanOut(true);
 

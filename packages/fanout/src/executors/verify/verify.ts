@@ -12,7 +12,10 @@ import { chooseBaseCommit, type BaseCommit } from '../../core/verify/base-commit
 import { runNx, type AffectedRun } from '../../core/verify/affected';
 import { runAtBase } from '../../core/verify/at-base';
 import type { SessionTouches } from '../../core/verify/attribution';
+import { runRepairBudget, type RepairBudget } from '../../core/verify/repair-budget';
+import { checkPrices, priceBook } from '../../core/budget/prices';
 import { repairWhole } from '../../core/verify/repair-whole';
+import { runKey } from '../../core/session/cache-prefix-lead';
 import { recordsOf, saveVerifyRepairs, withStoredRepairs } from '../../core/verify/repair-store';
 import { repairableSession } from './repairable';
 import type { VerifyExecutorSchema } from './schema';
@@ -233,6 +236,10 @@ export default async function verifyExecutor(options: VerifyExecutorSchema, cont
   }
 }
 
+function withBudget(budget: RepairBudget | undefined): { budget?: RepairBudget } {
+  return budget ? { budget } : {};
+}
+
 /**
  * The failed tasks of nx affected, each checked at the base, blamed on the sessions
  * that reach it, and repaired by them in up to `verifyRepairs` rounds; what was done is
@@ -288,6 +295,8 @@ async function repairTheWhole(
     rounds: run.verifyRepairs,
     echo: true,
     log: (line) => logger.info(`[fanout] ${line}`),
+    // The run this verify belongs to (the Nx command both run in): its budget, if it had one.
+    ...withBudget(runRepairBudget(context.root, runKey(), priceBook(checkPrices(run.plugin.prices).prices))),
   });
   for (const result of run.succeeded) {
     const concerning = recordsOf(outcome.records, result.project);
