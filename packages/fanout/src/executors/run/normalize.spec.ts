@@ -78,6 +78,22 @@ describe('checkPluginOptions', () => {
 });
 
 describe('the budget, prices and maxConcurrent', () => {
+  it("takes FANOUT_BUDGET where --budget is not given (outside Nx's cache key), and names it when it is wrong", () => {
+    const before = process.env['FANOUT_BUDGET'];
+    try {
+      process.env['FANOUT_BUDGET'] = '2.5';
+      expect(normalizeRunOptions({})).toEqual({ budget: { usd: 2.5 } });
+      expect(normalizeRunOptions({ budget: 1 })).toEqual({ budget: { usd: 1 } });
+      process.env['FANOUT_BUDGET'] = 'plenty';
+      expect(() => normalizeRunOptions({})).toThrow('FANOUT_BUDGET');
+      process.env['FANOUT_BUDGET'] = ' ';
+      expect(normalizeRunOptions({})).toEqual({});
+    } finally {
+      if (before === undefined) delete process.env['FANOUT_BUDGET'];
+      else process.env['FANOUT_BUDGET'] = before;
+    }
+  });
+
   it('takes --budget as USD, tokens or both, as Nx hands it over (a number, or text)', () => {
     expect(normalizeRunOptions({ budget: 0.03 })).toEqual({ budget: { usd: 0.03 } });
     expect(normalizeRunOptions({ budget: '$5' })).toEqual({ budget: { usd: 5 } });

@@ -60,6 +60,9 @@ function flag(name: string, value: unknown, problems: string[]): boolean | undef
 }
 
 /** The run's options, typed: unknown names and wrong types refused, numbers Nx parsed from text taken as text where text is meant. */
+/** The run budget's environment variable: as --budget, outside Nx's cache key. */
+const BUDGET_VARIABLE = 'FANOUT_BUDGET';
+
 export function normalizeRunOptions(options: Record<string, unknown>, target = FANOUT_TARGET): RunExecutorSchema {
   const problems: string[] = [];
   const unknown = Object.keys(options).filter((key) => !KNOWN_OPTIONS.includes(key) && !VERIFY_OPTIONS.includes(key));
@@ -103,9 +106,12 @@ export function normalizeRunOptions(options: Record<string, unknown>, target = F
     if (typeof mode === 'string') normalized.sandbox = mode;
     else problems.push(mode.problem);
   }
-  const budget = options['budget'];
+  // FANOUT_BUDGET where --budget is not given: the command line is part of Nx's cache key (a session
+  // run under one --budget replays only under the same), an environment variable is not.
+  const fromEnv = options['budget'] === undefined ? process.env[BUDGET_VARIABLE] : undefined;
+  const budget = options['budget'] ?? (fromEnv?.trim() ? fromEnv : undefined);
   if (budget !== undefined) {
-    const parsed = parseBudget(budget, '--budget');
+    const parsed = parseBudget(budget, options['budget'] === undefined ? BUDGET_VARIABLE : '--budget');
     if ('problem' in parsed) problems.push(parsed.problem);
     else normalized.budget = parsed;
   }
