@@ -1,9 +1,9 @@
 import { once } from 'events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { spawnTypeScript } from '../../testing/git-workspace';
-import { BudgetLedger, BudgetReachedError, ledgerFile, parseBudget } from './ledger';
+import { BudgetLedger, BudgetReachedError, ledgerFile, parseBudget, pruneOldRuns } from './ledger';
 
 describe('parseBudget', () => {
   it('reads USD, tokens or both, as a number, text or the plugin option object', () => {
@@ -137,5 +137,33 @@ describe('BudgetGuard', () => {
     await quiet.settle({ tokens: { input: 100_000, output: 10_000 } });
     expect(ledger.read().projects['orders'].usd).toBeCloseTo(0.3, 10);
     expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf-8')).budget).toEqual({ usd: 10 });
+  });
+});
+
+describe('pruneOldRuns', () => {
+  it("keeps the newest runs' ledgers and estimate markers, the current run's always, and every lock", () => {
+    const root = mkdtempSync(join(tmpdir(), 'fanout-prune-'));
+    try {
+      const dir = join(root, '.fanout', 'budget');
+      mkdirSync(dir, { recursive: true });
+      const at = (name: string, seconds: number) => {
+        writeFileSync(join(dir, name), '{}\n');
+        utimesSync(join(dir, name), seconds, seconds);
+      };
+      for (let run = 1; run <= 5; run++) {
+        at(`run-${run}.json`, 1_000 + run);
+        at(`run-${run}.estimate`, 1_000 + run);
+      }
+      at('run-1.json.lock', 500);
+      at('current.estimate', 1);
+      pruneOldRuns(root, 'current', 3);
+      expect(readdirSync(dir).sort()).toEqual(
+        ['current.estimate', 'run-1.json.lock', 'run-4.estimate', 'run-4.json', 'run-5.estimate', 'run-5.json'].sort(),
+      );
+      // No budget folder: nothing to do.
+      pruneOldRuns(join(root, 'elsewhere'), 'current');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { dirname, join } from 'path';
 import type { AgentTokens } from '../agents/agent';
 import { withLock } from '../system/lock';
@@ -48,6 +48,40 @@ export interface LedgerState {
 /** Where a run's ledger lives. */
 export function ledgerFile(workspaceRoot: string, run: string): string {
   return join(workspaceRoot, FANOUT_DIR, 'budget', `${run}.json`);
+}
+
+/** How many runs' ledgers and estimate markers `.fanout/budget` keeps: the report reads the newest. */
+const RUNS_KEPT = 20;
+
+/**
+ * Removes the ledgers (`<run>.json`) and estimate markers (`<run>.estimate`) of all but the newest
+ * `keep` runs in the workspace's budget folder, never `current`'s. Lock files are left to their locks.
+ */
+export function pruneOldRuns(workspaceRoot: string, current: string, keep = RUNS_KEPT): void {
+  const dir = dirname(ledgerFile(workspaceRoot, current));
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const runs = new Map<string, { files: string[]; newest: number }>();
+  for (const name of names) {
+    const run = /^(.+)\.(json|estimate)$/.exec(name)?.[1];
+    if (run === undefined || run === current) continue;
+    let at: number;
+    try {
+      at = statSync(join(dir, name)).mtimeMs;
+    } catch {
+      continue;
+    }
+    const entry = runs.get(run) ?? { files: [], newest: 0 };
+    entry.files.push(join(dir, name));
+    entry.newest = Math.max(entry.newest, at);
+    runs.set(run, entry);
+  }
+  const old = [...runs.values()].sort((a, b) => b.newest - a.newest).slice(Math.max(0, keep - 1));
+  for (const run of old) for (const file of run.files) rmSync(file, { force: true });
 }
 
 /** The ledger in `file`, when it is one; undefined otherwise. */

@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { AGENTS } from '../../core/agents/registry';
 import { estimateRun, historyFrom, recordedResultFiles, type RunEstimate, type SessionToEstimate } from '../../core/budget/estimate';
-import { BudgetLedger, ledgerFile, type Budget } from '../../core/budget/ledger';
+import { BudgetLedger, ledgerFile, pruneOldRuns, type Budget } from '../../core/budget/ledger';
 import { approxTokens } from '../../core/budget/token-count';
 import type { CheckInput } from '../../core/checks/check';
 import { readImportPaths } from '../../core/graph/import-paths';
@@ -202,16 +202,26 @@ export class RunPlan {
   claimEstimate(): boolean {
     if (this.estimateClaimed) return false;
     this.estimateClaimed = true;
-    if (this.batchSessions) return true;
+    if (this.batchSessions) return this.pruned(true);
     const marker = join(dirname(ledgerFile(this.workspaceRoot, this.leadRun())), `${this.leadRun()}.estimate`);
     try {
       mkdirSync(dirname(marker), { recursive: true });
       closeSync(openSync(marker, 'wx'));
-      return true;
+      return this.pruned(true);
     } catch (error) {
       // Another task of the run printed it; where the folder cannot be written, printing twice is the lesser harm.
       return (error as NodeJS.ErrnoException).code !== 'EEXIST';
     }
+  }
+
+  /** Once per run, by the task that prints its estimate: earlier runs' budget files beyond the newest few go. */
+  private pruned(claimed: boolean): boolean {
+    try {
+      pruneOldRuns(this.workspaceRoot, this.leadRun());
+    } catch {
+      // Clearing old files must never fail a run.
+    }
+    return claimed;
   }
 
   get tasks(): readonly RunTask[] {
