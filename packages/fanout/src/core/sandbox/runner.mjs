@@ -22,7 +22,7 @@
 // short keeps what it saw. The control folder lies outside every path the command may write, so the
 // command can neither forge nor erase it.
 import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 
@@ -34,14 +34,11 @@ if (!control || !process.send) {
 
 // A signal before the command has started ends the runner at once. The library, once set up, listens
 // for SIGINT and SIGTERM itself (to clean up) and so would keep the process alive: whoever ends a waiting
-// runner (fanout at the end of its batch, Nx ending its batch process's tree) would wait for it.
-let child = undefined;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    if (child) child.kill(signal);
-    else process.exit(128 + constants.signals[signal]);
-  });
-}
+// runner (fanout at the end of its batch, Nx ending its batch process's tree) would wait for it. Once the
+// command runs, a signal goes to the command instead (below).
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const endWaiting = (signal) => process.exit(128 + constants.signals[signal]);
+for (const signal of SIGNALS) process.on(signal, endWaiting);
 
 // Listened for before anything is awaited: a message that came before its listener would be lost.
 const command = new Promise((resolve) => {
@@ -104,7 +101,35 @@ process.chdir(cwd);
 const quote = (arg) => `'${arg.replace(/'/g, `'\\''`)}'`;
 const assignments = Object.entries(insideEnv).map(([name, value]) => `${name}=${quote(value)} `);
 const wrapped = await SandboxManager.wrapWithSandbox(assignments.join('') + argv.map(quote).join(' '));
-child = spawn(wrapped, { shell: true, stdio: 'inherit' });
+const child = spawn(wrapped, { shell: true, stdio: 'inherit' });
+
+let signalled = false;
+for (const signal of SIGNALS) {
+  process.off(signal, endWaiting);
+  process.on(signal, () => {
+    signalled = true;
+    child.kill(signal);
+  });
+}
+
+/**
+ * After a signal: ends what the sandbox left running. bubblewrap's process inside the sandbox (the
+ * init of its pid namespace, with the proxy bridges) is ended with bubblewrap only once it has set
+ * itself to die with its parent; a signal during bubblewrap's start can come before, and leave it
+ * running, in a session of its own. Every process of this command's sandbox names this runner's
+ * control folder (its sockets) on its command line.
+ */
+function endLeftovers() {
+  if (process.platform !== 'linux') return;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(control)) process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+}
 
 child.on('error', (error) => {
   process.stderr.write(`fanout sandbox runner: could not start the sandbox: ${error.message}\n`);
@@ -116,5 +141,6 @@ child.on('close', async (code, signal) => {
   await new Promise((resolve) => setTimeout(resolve, 20));
   SandboxManager.cleanupAfterCommand();
   await SandboxManager.reset();
+  if (signalled || signal) endLeftovers();
   process.exit(code ?? 128 + (constants.signals[signal] ?? 0));
 });
