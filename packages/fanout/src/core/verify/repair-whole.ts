@@ -97,6 +97,103 @@ function othersOf(attribution: TaskAttribution, session: string): { session: str
     .map((suspect) => ({ session: suspect.session, files: suspect.files }));
 }
 
+/** What one suspect's repair of a failed task needs from the round. */
+interface SuspectRepair {
+  suspect: string;
+  attribution: TaskAttribution;
+  failure: FailedTask;
+  round: number;
+  entry: WholeRepair;
+  /** Each session's time spent on repairs so far. */
+  spent: Map<string, number>;
+  snapshot: RepairSnapshot;
+}
+
+/**
+ * One suspect's repair of a failed task, recorded in its `entry`: not started when the session
+ * cannot repair (why), has no time left, or the run's budget is reached; else its agent in a
+ * worktree of the integrated state, then its repair landed when it passed. Returns whether it landed.
+ */
+async function repairBySuspect(
+  input: WholeRepairsInput,
+  { suspect, attribution, failure, round, entry, spent, snapshot }: SuspectRepair,
+): Promise<boolean> {
+  const { workspaceRoot, log } = input;
+  let landed = false;
+  const session = input.repairable(suspect);
+  if (typeof session === 'string') {
+    entry.outcome = 'cannot-repair';
+    entry.message = session;
+    log(`${suspect} cannot repair ${attribution.task}: ${session}`);
+    return false;
+  }
+  entry.record = session.record;
+  const timeLeftMs = session.timeLeftMs - (spent.get(session.project) ?? 0);
+  if (timeLeftMs <= 0) {
+    entry.outcome = 'no-time';
+    entry.message = `the session's timeout is spent (its session and earlier repairs took it all)`;
+    log(`${suspect} cannot repair ${attribution.task}: ${entry.message}`);
+    return false;
+  }
+  const overBudget = await input.budget?.refusal();
+  if (overBudget) {
+    entry.outcome = 'over-budget';
+    entry.message = overBudget;
+    log(`${suspect} cannot repair ${attribution.task}: ${overBudget}`);
+    return false;
+  }
+  log(`verify round ${round} of ${input.rounds}: ${suspect} repairs its part of ${attribution.task}`);
+  const started = Date.now();
+  const worktree = await createIntegratedWorktree(
+    workspaceRoot,
+    session.project,
+    integratedFiles(
+      workspaceRoot,
+      input.sessions.map((s) => s.project),
+    ),
+  );
+  try {
+    const passed = await repairSession(
+      {
+        workspaceRoot,
+        session: { ...session, timeLeftMs },
+        worktree,
+        failure,
+        others: othersOf(attribution, session.project),
+        round,
+        dir: join(workspaceRoot, FANOUT_DIR, 'verify', 'repairs', `round-${round}`, ...session.project.split('/')),
+        echo: input.echo,
+        ...(input.runGate ? { runGate: input.runGate } : {}),
+      },
+      entry,
+    );
+    if (passed) {
+      const outcome = await landRepair(workspaceRoot, session.project, session.record, worktree, passed, snapshot);
+      entry.outcome = 'landed';
+      entry.message =
+        `landed ${outcome.written.join(', ') || 'nothing new'}` +
+        (outcome.kept.length > 0 ? `; kept your changes to ${outcome.kept.join(', ')}, made while it ran` : '');
+      landed = true;
+    }
+    log(`${suspect}: ${entry.outcome}${entry.message ? `: ${entry.message}` : ''}`);
+  } catch (error) {
+    if (!(error instanceof IntegrationRefused)) throw error;
+    entry.outcome = 'conflict';
+    entry.message = error.message;
+    log(`${suspect}: ${error.message}`);
+  } finally {
+    spent.set(session.project, (spent.get(session.project) ?? 0) + (Date.now() - started));
+    await input.budget?.spend(session.project, {
+      agent: session.agent.name,
+      ...(session.model ? { model: session.model } : {}),
+      ...(entry.costUsd !== undefined ? { costUsd: entry.costUsd } : {}),
+      ...(entry.tokens ? { tokens: entry.tokens } : {}),
+    });
+    await removeWorktree(workspaceRoot, session.project);
+  }
+  return landed;
+}
+
 export async function repairWhole(input: WholeRepairsInput): Promise<WholeRepairsOutcome> {
   const { workspaceRoot, log } = input;
   const records = new Map<string, VerifyRepairRecord>();
@@ -149,78 +246,10 @@ export async function repairWhole(input: WholeRepairsInput): Promise<WholeRepair
           entry.message = `an earlier repair this round made ${attribution.task} pass`;
           continue;
         }
-        const session = input.repairable(suspect.session);
-        if (typeof session === 'string') {
-          entry.outcome = 'cannot-repair';
-          entry.message = session;
-          log(`${suspect.session} cannot repair ${attribution.task}: ${session}`);
-          continue;
-        }
-        entry.record = session.record;
-        const timeLeftMs = session.timeLeftMs - (spent.get(session.project) ?? 0);
-        if (timeLeftMs <= 0) {
-          entry.outcome = 'no-time';
-          entry.message = `the session's timeout is spent (its session and earlier repairs took it all)`;
-          log(`${suspect.session} cannot repair ${attribution.task}: ${entry.message}`);
-          continue;
-        }
-        const overBudget = await input.budget?.refusal();
-        if (overBudget) {
-          entry.outcome = 'over-budget';
-          entry.message = overBudget;
-          log(`${suspect.session} cannot repair ${attribution.task}: ${overBudget}`);
-          continue;
-        }
-        log(`verify round ${round} of ${input.rounds}: ${suspect.session} repairs its part of ${attribution.task}`);
-        const started = Date.now();
-        const worktree = await createIntegratedWorktree(
-          workspaceRoot,
-          session.project,
-          integratedFiles(
-            workspaceRoot,
-            input.sessions.map((s) => s.project),
-          ),
-        );
-        try {
-          const passed = await repairSession(
-            {
-              workspaceRoot,
-              session: { ...session, timeLeftMs },
-              worktree,
-              failure,
-              others: othersOf(attribution, session.project),
-              round,
-              dir: join(workspaceRoot, FANOUT_DIR, 'verify', 'repairs', `round-${round}`, ...session.project.split('/')),
-              echo: input.echo,
-              ...(input.runGate ? { runGate: input.runGate } : {}),
-            },
-            entry,
-          );
-          if (passed) {
-            const landed = await landRepair(workspaceRoot, session.project, session.record, worktree, passed, snapshot);
-            entry.outcome = 'landed';
-            entry.message =
-              `landed ${landed.written.join(', ') || 'nothing new'}` +
-              (landed.kept.length > 0 ? `; kept your changes to ${landed.kept.join(', ')}, made while it ran` : '');
-            landedThisRound = true;
-            // Its gate ran the failed task over the integrated state with this repair: it passes.
-            fixed = true;
-          }
-          log(`${suspect.session}: ${entry.outcome}${entry.message ? `: ${entry.message}` : ''}`);
-        } catch (error) {
-          if (!(error instanceof IntegrationRefused)) throw error;
-          entry.outcome = 'conflict';
-          entry.message = error.message;
-          log(`${suspect.session}: ${error.message}`);
-        } finally {
-          spent.set(session.project, (spent.get(session.project) ?? 0) + (Date.now() - started));
-          await input.budget?.spend(session.project, {
-            agent: session.agent.name,
-            ...(session.model ? { model: session.model } : {}),
-            ...(entry.costUsd !== undefined ? { costUsd: entry.costUsd } : {}),
-            ...(entry.tokens ? { tokens: entry.tokens } : {}),
-          });
-          await removeWorktree(workspaceRoot, session.project);
+        if (await repairBySuspect(input, { suspect: suspect.session, attribution, failure, round, entry, spent, snapshot })) {
+          landedThisRound = true;
+          // Its gate ran the failed task over the integrated state with this repair: it passes.
+          fixed = true;
         }
       }
     }
