@@ -65,7 +65,8 @@ describe('a session under the run budget', () => {
       sessionSpec(workspace.root, 'orders', TASK, { env, agentOptions: { model: 'claude-opus-4' }, budget: ledger.guard('orders', opus) }),
     );
     expect(result.status).toBe('failed');
-    expect(result.error).toMatch(/^budget reached: \$0\.06\d+ of \$0\.0500 spent; the session was stopped at the cap/);
+    // At least the two messages that reached the cap; how many more arrived before its process group ended depends on the machine's load.
+    expect(result.error).toMatch(/^budget reached: \$0\.\d+ of \$0\.0500 spent; the session was stopped at the cap/);
     expect(result.error).toContain('Its worktree is kept for inspection, and nothing of it lands.');
     expect(result.budget).toMatchObject({ stopped: true });
     expect(result.budget?.spentUsd).toBeGreaterThanOrEqual(0.05);
