@@ -7,14 +7,7 @@ import { describeUnavailable, sandboxAvailabilityHere } from './availability';
 import { sandboxEnv } from './env';
 import { sandboxPolicy, type SandboxPolicyOptions } from './policy';
 import { parseDenials, sandboxCommand, sandboxSettings, type SandboxedCommand } from './sandbox';
-import {
-  closeSpareRunners,
-  expectSessions,
-  sessionRunner,
-  startSandboxRunner,
-  startSpareRunner,
-  type SandboxRunner,
-} from './sandbox-runner';
+import { closeIdleRunners, expectSessions, releaseRunner, sessionRunner, startSandboxRunner, type SandboxRunner } from './sandbox-runner';
 import { runProcess } from '../system/process';
 
 describe('parseDenials', () => {
@@ -89,6 +82,18 @@ describeSandboxed(`the sandbox on this machine${availability.available ? '' : ` 
     rmSync(root, { recursive: true, force: true });
   });
 
+  // The sandbox's processes are in a pid namespace of their own; from here they show in /proc by argv.
+  const runningCommand = (marker: string) =>
+    readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .some((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').includes(marker);
+        } catch {
+          return false;
+        }
+      });
+
   const agentEnv = (parentEnv: NodeJS.ProcessEnv = {}) => sandboxEnv({ ...process.env, HOME: home, ...parentEnv });
 
   function sandboxed(
@@ -110,7 +115,8 @@ describeSandboxed(`the sandbox on this machine${availability.available ? '' : ` 
     child.stdout?.on('data', (chunk) => (output += chunk));
     child.stderr?.on('data', (chunk) => (output += chunk));
     const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => resolve({ code, output })));
-    return { pid: child.pid as number, done };
+    // The command's process group, once the runner has started it.
+    return { pid: () => child.pid as number, done };
   }
 
   const sh = (script: string) => ['/bin/sh', '-c', script];
@@ -234,20 +240,59 @@ http.get(request, (response) => {
       mkdirSync(worktree, { recursive: true });
       const escape = join(checkout, 'escape.txt');
       const command = sandboxed({}, sh(`echo done > result.txt; echo evil > '${escape}'; cat "$HOME/.ssh/id_rsa"`), {}, runner);
-      expect(command.child).toBe(runner.child);
+      expect(runner.busy).toBe(true);
       const { output } = await run(command).done;
       expect(readFileSync(join(worktree, 'result.txt'), 'utf8')).toBe('done\n');
       expect(existsSync(escape)).toBe(false);
       expect(output).not.toContain('PRIVATE KEY');
       // The writes the policy allows are no denials, though the library set up under a policy allowing none.
       expect(command.denials()).toEqual([{ kind: 'filesystem', target: escape }]);
+      expect(runner.busy).toBe(false);
+      runner.close();
     });
 
-    it('is replaced by a new one when it was set up in another environment', async () => {
+    it('runs commands one after another, each under its own policy, in its own environment, with its own denials', async () => {
+      const runner = startSandboxRunner(agentEnv());
+      const other = join(root, 'other-worktree');
+      mkdirSync(other, { recursive: true });
+      const first = sandboxed(
+        {},
+        sh(`echo "$FIRST_ONLY" > first.txt; echo evil > '${join(other, 'x.txt')}'`),
+        { FANOUT_FIRST: 'one' },
+        runner,
+      );
+      expect(await run(first).done).toMatchObject({ code: expect.any(Number) });
+      expect(first.denials()).toEqual([{ kind: 'filesystem', target: join(other, 'x.txt') }]);
+      const pid = runner.child.pid;
+      // The second command's worktree is the first one's forbidden folder, and the other way round.
+      const policy = sandboxPolicy({ ...options, worktree: other });
+      const second = sandboxCommand(
+        policy,
+        '/bin/sh',
+        ['-c', `echo "[$FANOUT_FIRST]" > second.txt; echo evil > '${join(worktree, 'y.txt')}'`],
+        {
+          cwd: other,
+          env: agentEnv(),
+          runner,
+        },
+      );
+      started.push(second);
+      await run(second).done;
+      expect(runner.child.pid).toBe(pid);
+      expect(readFileSync(join(other, 'second.txt'), 'utf8')).toBe('[]\n');
+      expect(existsSync(join(worktree, 'y.txt'))).toBe(false);
+      expect(second.denials()).toEqual([{ kind: 'filesystem', target: join(worktree, 'y.txt') }]);
+      expect(existsSync(join(other, 'x.txt'))).toBe(false);
+      runner.close();
+    });
+
+    it('leaves a runner set up in another environment alone, and runs the command in one of its own', async () => {
       const runner = startSandboxRunner(agentEnv({ HTTPS_PROXY: 'http://proxy.invalid:3128' }));
       const command = sandboxed({}, sh('echo done'), {}, runner);
-      expect(command.child).not.toBe(runner.child);
+      expect(runner.busy).toBe(false);
       expect(await run(command).done).toEqual({ code: 0, output: 'done\n' });
+      expect(await runner.ready).toBe(true);
+      runner.close();
       expect(await ended(runner.child.pid as number)).toBe(true);
       expect(existsSync(runner.control)).toBe(false);
     });
@@ -270,64 +315,60 @@ http.get(request, (response) => {
       runner.close();
     });
 
-    it('is started as a spare only for a session still to come in the batch, and taken by it', async () => {
+    it('is given back when its session ends, and taken, set up already, by a session still to come in the batch', async () => {
       expectSessions(2);
       const first = sessionRunner(agentEnv());
-      const spare = startSpareRunner(agentEnv(), 4);
-      expect(spare).toBeDefined();
-      // One session to come, and it has its spare.
-      expect(startSpareRunner(agentEnv(), 4)).toBeUndefined();
+      releaseRunner(first, agentEnv());
       const second = sessionRunner(agentEnv());
-      expect(second).toBe(spare);
-      // None to come: no spare.
-      expect(startSpareRunner(agentEnv(), 4)).toBeUndefined();
-      for (const runner of [first, second]) {
-        runner.close();
-        expect(await ended(runner.child.pid as number)).toBe(true);
-      }
+      expect(second).toBe(first);
+      expect(alive(first.child.pid as number)).toBe(true);
+      // None to come: given back, it ends.
+      releaseRunner(second, agentEnv());
+      expect(await ended(first.child.pid as number)).toBe(true);
+      expect(existsSync(first.control)).toBe(false);
     });
 
-    it('spares no session took end with the batch', async () => {
+    it('given back and never taken, ends with the batch', async () => {
       expectSessions(3);
-      const first = sessionRunner(agentEnv());
-      const spare = startSpareRunner(agentEnv(), 1) as SandboxRunner;
-      expect(startSpareRunner(agentEnv(), 1)).toBeUndefined();
-      closeSpareRunners();
-      expect(await ended(spare.child.pid as number)).toBe(true);
-      expect(existsSync(spare.control)).toBe(false);
-      first.close();
+      const runner = sessionRunner(agentEnv());
+      releaseRunner(runner, agentEnv());
+      expect(alive(runner.child.pid as number)).toBe(true);
+      closeIdleRunners();
+      expect(await ended(runner.child.pid as number)).toBe(true);
+      expect(existsSync(runner.control)).toBe(false);
       expectSessions(0);
     });
 
-    it('is the process whose group a timeout ends, with what the command started', async () => {
+    it('ends a command at its timeout, with what it started, and then runs the next one', async () => {
       const runner = startSandboxRunner(agentEnv());
       const marker = `sleep ${60 + Math.random()}`.slice(0, 14);
       const policy = sandboxPolicy(options);
+      const sandbox = { policy, denied: [], runner: () => runner };
       const result = await runProcess(['/bin/sh', '-c', `${marker}; echo not reached`], {
         cwd: worktree,
         env: agentEnv(),
         timeoutMs: 3_000,
         logFile: join(root, 'agent.log'),
-        sandbox: { policy, denied: [], takeRunner: () => runner },
+        sandbox,
       });
       expect(result.timedOut).toBe(true);
       expect(result.stdout).not.toContain('not reached');
-      expect(await ended(runner.child.pid as number)).toBe(true);
+      expect(runningCommand(marker)).toBe(false);
+      expect(alive(runner.child.pid as number)).toBe(true);
+      const next = await runProcess(['/bin/sh', '-c', 'echo next'], {
+        cwd: worktree,
+        env: agentEnv(),
+        timeoutMs: 30_000,
+        logFile: join(root, 'agent.log'),
+        sandbox,
+      });
+      expect({ exitCode: next.exitCode, stdout: next.stdout }).toEqual({ exitCode: 0, stdout: 'next\n' });
+      runner.close();
     });
   });
 
   describe('processes left behind', () => {
-    // The sandbox's processes are in a pid namespace of their own; from here they show in /proc by argv.
-    const running = (marker: string) =>
-      readdirSync('/proc')
-        .filter((entry) => /^\d+$/.test(entry))
-        .some((pid) => {
-          try {
-            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').includes(marker);
-          } catch {
-            return false;
-          }
-        });
+    const running = runningCommand;
     const gone = async (marker: string) => {
       for (let i = 0; i < 40 && running(marker); i++) await new Promise((resolve) => setTimeout(resolve, 50));
       return !running(marker);
@@ -343,10 +384,11 @@ http.get(request, (response) => {
 
     it('end when the runner alone is told to stop', async () => {
       const marker = `sleep ${50 + Math.random()}`.slice(0, 14);
-      const child = run(sandboxed({}, sh(`${marker}; echo not reached`)));
+      const runner = startSandboxRunner(agentEnv());
+      const child = run(sandboxed({}, sh(`${marker}; echo not reached`), {}, runner));
       for (let i = 0; i < 100 && !running(marker); i++) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(running(marker)).toBe(true);
-      process.kill(child.pid, 'SIGTERM');
+      process.kill(runner.child.pid as number, 'SIGTERM');
       const { output } = await child.done;
       expect(output).not.toContain('not reached');
       expect(await gone(marker)).toBe(true);
@@ -357,7 +399,7 @@ http.get(request, (response) => {
       const child = run(sandboxed({}, sh(`${marker}; echo not reached`)));
       for (let i = 0; i < 100 && !running(marker); i++) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(running(marker)).toBe(true);
-      process.kill(-child.pid, 'SIGKILL');
+      process.kill(-child.pid(), 'SIGKILL');
       await child.done;
       expect(await gone(marker)).toBe(true);
     });

@@ -1,9 +1,7 @@
-import type { ChildProcess } from 'child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
-import { join } from 'path';
 import { isWithin, type SandboxPolicy } from './policy';
-import { startSandboxRunner, usableRunner, type SandboxRunner } from './sandbox-runner';
+import { startSandboxRunner, type RunnerCommand, type SandboxRunner } from './sandbox-runner';
 
 export interface SandboxDenial {
   kind: 'network' | 'filesystem';
@@ -12,11 +10,11 @@ export interface SandboxDenial {
 }
 
 export interface SandboxedCommand {
-  /** The runner, told what to run: the process whose group holds the command, and whose stdio is the command's. */
-  child: ChildProcess;
+  /** The command as a process: its stdio, `kill` (its process group, through the runner), `exit` and `close`. */
+  child: RunnerCommand;
   /** What the sandbox denied so far (read from the runner's log). */
   denials(): SandboxDenial[];
-  /** Removes the runner's control folder; call after the process has ended and its denials are read. */
+  /** Removes its denial log, and ends the runner if it was started for this command alone; call after the command has ended and its denials are read. */
   cleanup(): void;
 }
 
@@ -34,8 +32,8 @@ export function sandboxSettings(policy: SandboxPolicy): SandboxSettings {
 }
 
 /**
- * Runs `command args` under `policy`, in `cwd`: in `runner` when one was started ahead for it (see
- * SandboxRunner), else in a runner started now. `env` is the agent's environment, already narrowed (see
+ * Runs `command args` under `policy`, in `cwd`: in `runner` (the session's, see SandboxRunner) when it
+ * can take the command now, else in a runner started now for this command alone. `env` is the agent's environment, already narrowed (see
  * sandboxEnv); the policy's own variables are laid over it.
  */
 export function sandboxCommand(
@@ -44,19 +42,20 @@ export function sandboxCommand(
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv; runner?: SandboxRunner },
 ): SandboxedCommand {
-  const runner = usableRunner(options.runner, options.env) ?? startSandboxRunner(options.env);
+  const own = options.runner?.fits(options.env) ? undefined : startSandboxRunner(options.env);
+  const runner = own ?? (options.runner as SandboxRunner);
   // The control folder holds the denial log: outside every folder the command may write, so it can
   // neither forge nor erase what the sandbox saw.
   const writable = policy.allowWrite.find((folder) => isWithin(runner.control, folder));
   if (writable) {
-    runner.close();
+    own?.close();
     throw new Error(
       `Sandbox: the temp folder ${tmpdir()} is inside ${writable}, which the sandboxed agent may write, so its ` +
         `denials could not be trusted. Set TMPDIR to a folder outside the agent's worktree and state folders.`,
     );
   }
   mkdirSync(policy.privateTemp, { recursive: true });
-  runner.send({
+  const child = runner.run({
     // The runner takes insideEnv apart from what it gives the library.
     settings: sandboxSettings(policy),
     insideEnv: policy.insideEnv,
@@ -69,11 +68,14 @@ export function sandboxCommand(
       CLAUDE_CODE_TMPDIR: policy.privateTemp,
     },
   });
-  const denialLog = join(runner.control, 'denials.log');
+  const denialLog = runner.denialLog(child);
   return {
-    child: runner.child,
+    child,
     denials: () => (existsSync(denialLog) ? parseDenials(readFileSync(denialLog, 'utf8')) : []),
-    cleanup: () => rmSync(runner.control, { recursive: true, force: true }),
+    cleanup: () => {
+      rmSync(denialLog, { force: true });
+      own?.close();
+    },
   };
 }
 

@@ -5,7 +5,7 @@ import { sandboxPolicy } from './policy';
 import { addDenials, describeDenials, isKeptState, removeKeptState, SessionSandbox, sandboxLine } from './session-sandbox';
 import { sessionSandboxSetting } from './settings';
 import type { SandboxDenial } from './sandbox';
-import type { SandboxRunner } from './sandbox-runner';
+import { expectSessions } from './sandbox-runner';
 
 describe('addDenials', () => {
   const policy = sandboxPolicy({ worktree: '/w/ws/.fanout/worktrees/a', privateTemp: '/t/a', checkout: '/w/ws', home: '/h' });
@@ -123,7 +123,7 @@ describe('SessionSandbox', () => {
     }
   });
 
-  it('starts the runner ahead and gives it to the agent once; one no process took ends with the session', async () => {
+  it("takes a runner ahead for every one of its agent's processes, and gives it back to a session to come when it ends", async () => {
     const alive = (pid: number | undefined) => {
       try {
         return pid !== undefined && process.kill(pid, 0);
@@ -132,25 +132,25 @@ describe('SessionSandbox', () => {
       }
     };
     const env = { PATH: process.env['PATH'], HOME: '/h' };
-    const taken = SessionSandbox.open(sessionSandboxSetting({}));
-    taken.prestart(env);
-    const processSandbox = taken.process({ worktree: join(taken.privateTemp, '..', 'w'), checkout: '/nowhere', env, needs: undefined });
-    const runner = processSandbox.takeRunner?.();
+    const processes = (sandbox: SessionSandbox) =>
+      sandbox.process({ worktree: join(sandbox.privateTemp, '..', 'w'), checkout: '/nowhere', env, needs: undefined });
+    expectSessions(2);
+    const first = SessionSandbox.open(sessionSandboxSetting({}));
+    first.prestart(env);
+    const runner = processes(first).runner?.();
     expect(runner && alive(runner.child.pid)).toBe(true);
-    expect(processSandbox.takeRunner?.()).toBeUndefined();
-    runner?.close();
-    taken.close();
+    // The same runner for each process of the session.
+    expect(processes(first).runner?.()).toBe(runner);
+    first.close();
+    expect(processes(first).runner?.()).toBeUndefined();
 
-    const unused = SessionSandbox.open(sessionSandboxSetting({}));
-    unused.prestart(env);
-    const started = (unused as unknown as { runner?: SandboxRunner }).runner;
-    expect(started && alive(started.child.pid)).toBe(true);
-    unused.close();
-    expect(
-      unused.process({ worktree: join(unused.privateTemp, '..', 'w'), checkout: '/nowhere', env, needs: undefined }).takeRunner?.(),
-    ).toBeUndefined();
-    for (let i = 0; i < 40 && alive(started?.child.pid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(alive(started?.child.pid)).toBe(false);
-    expect(started && existsSync(started.control)).toBe(false);
+    const second = SessionSandbox.open(sessionSandboxSetting({}));
+    second.prestart(env);
+    expect(processes(second).runner?.()).toBe(runner);
+    // No session to come: the runner ends with the last one.
+    second.close();
+    for (let i = 0; i < 40 && alive(runner?.child.pid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(alive(runner?.child.pid)).toBe(false);
+    expect(runner && existsSync(runner.control)).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'path';
 import { sandboxEnv } from './env';
 import { isWithin, policySummary, sandboxPolicy, type ProviderEndpoint, type SandboxPolicy, type SandboxPolicySummary } from './policy';
 import type { SandboxDenial } from './sandbox';
-import { sessionRunner, startSpareRunner, type SandboxRunner } from './sandbox-runner';
+import { releaseRunner, sessionRunner, type SandboxRunner } from './sandbox-runner';
 import type { SessionSandboxSetting } from './settings';
 
 /** What an agent needs from the sandbox: each adapter says it once, for every session. */
@@ -32,8 +32,8 @@ export interface AgentSandboxNeeds {
 export interface ProcessSandbox {
   policy: SandboxPolicy;
   denied: SandboxDenial[];
-  /** The runner started ahead for the session, once (runProcess starts one of its own without it). */
-  takeRunner?(): SandboxRunner | undefined;
+  /** The session's runner, started ahead, for each of its processes in turn (runProcess starts one of its own without it). */
+  runner?(): SandboxRunner | undefined;
 }
 
 /**
@@ -78,8 +78,6 @@ export class SessionSandbox {
   private runner: SandboxRunner | undefined;
   private runnerEnv: NodeJS.ProcessEnv | undefined;
   private closed = false;
-  /** Session sandboxes of this process open now. */
-  private static sessionsOpen = 0;
 
   private constructor(
     readonly setting: SessionSandboxSetting,
@@ -93,7 +91,6 @@ export class SessionSandbox {
   static open(setting: SessionSandboxSetting, keptState?: string): SessionSandbox {
     // A short name: the folder's paths must stay short enough for Unix sockets the agent's tools make in it.
     const sandbox = new SessionSandbox(setting, mkdtempSync(join(tmpdir(), 'fanout-agent-')));
-    SessionSandbox.sessionsOpen++;
     if (keptState !== undefined && isKeptState(keptState) && existsSync(join(keptState, 'state'))) {
       renameSync(join(keptState, 'state'), sandbox.stateFolder);
       rmSync(keptState, { recursive: true, force: true });
@@ -143,12 +140,13 @@ export class SessionSandbox {
       nx: options.needs?.nx === true,
     });
     this.lastPolicy = policy;
-    return { policy, denied: this.denied, takeRunner: () => this.takeRunner() };
+    return { policy, denied: this.denied, runner: () => this.runner };
   }
 
   /**
-   * Starts the runner of the agent's first process now, in `env` (the agent's), so that it loads and
-   * sets up the sandbox while the session makes its worktree: the policy comes with the command.
+   * Takes the session's runner now, in `env` (the agent's): one an ended session of this process gave
+   * back, set up already, else one started now, which loads and sets up the sandbox while the session
+   * makes its worktree. Each of the agent's processes runs in it in turn, each under its own policy.
    */
   prestart(env: NodeJS.ProcessEnv): void {
     if (this.runner || this.closed) return;
@@ -156,28 +154,15 @@ export class SessionSandbox {
     this.runnerEnv = env;
   }
 
-  /**
-   * The runner started ahead, once. In a process that runs several sessions (a batch), a spare starts
-   * as the agent starts with it, and sets up while the agent works, for a session still to come
-   * (`expectSessions`).
-   */
-  private takeRunner(): SandboxRunner | undefined {
-    const runner = this.runner;
-    this.runner = undefined;
-    if (runner && this.runnerEnv) startSpareRunner(this.runnerEnv, SessionSandbox.sessionsOpen);
-    return runner;
-  }
-
   /** The policy for result.json: paths, hosts and variable names, no values. */
   summary(): SandboxPolicySummary | undefined {
     return this.lastPolicy && policySummary(this.lastPolicy);
   }
 
-  /** Removes the private folder, and ends a runner started ahead that no process took. */
+  /** Removes the private folder, and gives the session's runner back (for a session still to come) or ends it. */
   close(): void {
-    if (!this.closed) SessionSandbox.sessionsOpen--;
     this.closed = true;
-    this.runner?.close();
+    if (this.runner && this.runnerEnv) releaseRunner(this.runner, this.runnerEnv);
     this.runner = undefined;
     rmSync(this.privateTemp, { recursive: true, force: true });
   }

@@ -41,8 +41,8 @@ export interface ProcessResult {
 
 const STDERR_TAIL_CHARS = 64 * 1024;
 
-/** Every process group fanout started and has not seen end, so an interrupt can end them all. */
-const running = new Set<number>();
+/** How to end each process group fanout started and has not seen end, so an interrupt can end them all. */
+const running = new Set<() => void>();
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -58,7 +58,7 @@ function installSignalHandlers(): void {
   handlersInstalled = true;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
-      for (const pid of running) killGroup(pid, 'SIGKILL');
+      for (const end of running) end();
       process.kill(process.pid, signal);
     });
   }
@@ -73,16 +73,16 @@ function installSignalHandlers(): void {
  */
 export function runProcess(argv: readonly string[], options: ProcessOptions): Promise<ProcessResult> {
   installSignalHandlers();
-  // Every agent process goes through here: sandboxed, it is the sandbox's runner that starts it (one
-  // started ahead for the session when there is one).
+  // Every agent process goes through here: sandboxed, it is the sandbox's runner that starts it (the
+  // session's, when it has one), in a process group of its own, and ends what it left.
   const sandboxed =
     options.sandbox &&
     sandboxCommand(options.sandbox.policy, argv[0], argv.slice(1), {
       cwd: options.cwd,
       env: options.env,
-      runner: options.sandbox.takeRunner?.(),
+      runner: options.sandbox.runner?.(),
     });
-  const program = sandboxed ? 'the sandbox runner' : argv[0];
+  const program = sandboxed ? `${argv[0]} (sandboxed)` : argv[0];
   const log = new CappedOutput(options.logFile, { echo: options.echo });
   const capture = options.captureBytes ?? 1024 * 1024;
   // The last `capture` characters of stdout, as a queue of chunks: no string that grows with the output.
@@ -90,25 +90,34 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
   let capturedLength = 0;
   let stderrTail = '';
   return new Promise((resolve) => {
-    const child =
-      sandboxed?.child ??
-      spawn(argv[0], argv.slice(1), {
-        cwd: options.cwd,
-        env: options.env,
-        detached: true,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-    if (child.pid !== undefined) running.add(child.pid);
+    const plain = sandboxed
+      ? undefined
+      : spawn(argv[0], argv.slice(1), {
+          cwd: options.cwd,
+          env: options.env,
+          detached: true,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        });
+    const child = sandboxed?.child ?? (plain as NonNullable<typeof plain>);
+    // The process group: signalled here, or, sandboxed, by the runner that started it.
+    const signalGroup = (signal: NodeJS.Signals) => {
+      if (sandboxed) sandboxed.child.kill(signal);
+      else if (child.pid !== undefined) killGroup(child.pid, signal);
+    };
+    const endNow = () => {
+      if (sandboxed) {
+        if (sandboxed.child.pid !== undefined) killGroup(sandboxed.child.pid, 'SIGKILL');
+      } else signalGroup('SIGKILL');
+    };
+    running.add(endNow);
     let timedOut = false;
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
     let closeTimer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
-      if (child.pid !== undefined) {
-        killGroup(child.pid, 'SIGTERM');
-        killTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), 5_000);
-      }
+      signalGroup('SIGTERM');
+      killTimer = setTimeout(() => signalGroup('SIGKILL'), 5_000);
     }, options.timeoutMs);
 
     // One per stream: a secret (or a UTF-8 character) split between two chunks is still handled whole.
@@ -133,10 +142,10 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
 
     let finished = false;
     const abort = () => {
-      if (finished || aborted || child.pid === undefined) return;
+      if (finished || aborted) return;
       aborted = true;
-      killGroup(child.pid, 'SIGTERM');
-      killTimer ??= setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), 5_000);
+      signalGroup('SIGTERM');
+      killTimer ??= setTimeout(() => signalGroup('SIGKILL'), 5_000);
     };
     if (options.signal?.aborted) abort();
     else options.signal?.addEventListener('abort', abort, { once: true });
@@ -146,10 +155,9 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       if (closeTimer) clearTimeout(closeTimer);
-      if (child.pid !== undefined) {
-        killGroup(child.pid, 'SIGKILL');
-        running.delete(child.pid);
-      }
+      // What the program left in its group (sandboxed, the runner has ended it already).
+      if (!sandboxed) signalGroup('SIGKILL');
+      running.delete(endNow);
       for (const stream of ['stdout', 'stderr'] as const) emit(redactors[stream].end(), stream);
       if (sandboxed && options.sandbox) {
         // The runner's log, and what the process's own refusals named ("EROFS: read-only file system, ...").
@@ -166,12 +174,12 @@ export function runProcess(argv: readonly string[], options: ProcessOptions): Pr
       log.write(`\n[fanout] could not start ${program}: ${error.message}\n`, 'stderr');
       finish(127, null);
     });
-    child.on('exit', () => {
-      if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+    plain?.on('exit', () => {
+      signalGroup('SIGKILL');
       // A helper that left the group (setsid) may still hold the pipes: stop waiting for them.
       closeTimer = setTimeout(() => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
+        plain.stdout?.destroy();
+        plain.stderr?.destroy();
       }, 2_000);
     });
     child.on('close', finish);

@@ -157,7 +157,7 @@ export default async function* runBatch(
     sessionTargets.length > 0
       ? { ...(require('./run') as typeof import('./run')), ...(require('./run-plan') as typeof import('./run-plan')) }
       : { runFanoutTask: undefined, RunPlan: undefined };
-  // Sandbox runners are started ahead only for sessions still to come, and none outlives the batch.
+  // Sandbox runners are kept for the sessions still to come, and none outlives the batch.
   const runners =
     sessionTargets.length > 0
       ? (require('../../core/sandbox/sandbox-runner') as typeof import('../../core/sandbox/sandbox-runner'))
@@ -200,7 +200,7 @@ export default async function* runBatch(
   );
   for await (const result of tasks) {
     if (--left === 0) {
-      runners?.closeSpareRunners();
+      runners?.closeIdleRunners();
       await Promise.all(cleanUps);
       try {
         writeReport(context.root);
