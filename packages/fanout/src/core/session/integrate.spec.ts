@@ -115,6 +115,34 @@ describe('applyChanges', () => {
     expect(existsSync(journal)).toBe(false);
   });
 
+  it('undoes an unfinished integration whose journal an older version wrote (files staged under their own paths)', () => {
+    const before = files();
+    const staging = integrationDir(workspace, 'orders');
+    // Killed after moving index.ts aside and renaming its new version in, before the deletion.
+    put(staging, 'old/libs/orders/src/index.ts', 'export {};\n');
+    put(workspace, 'libs/orders/src/index.ts', "export * from './lib/orders';\n");
+    put(workspace, 'libs/orders/src/lib/orders.ts', 'export const orders = 1;\n');
+    const journal = {
+      pid: 1,
+      files: [
+        { path: 'libs/orders/src/lib/orders.ts', existed: false },
+        { path: 'libs/orders/src/index.ts', existed: true },
+      ],
+      deleted: ['libs/orders/src/old.ts'],
+      createdDirs: ['libs/orders/src/lib'],
+    };
+    writeFileSync(join(staging, 'journal.json'), JSON.stringify(journal));
+    expect(recoverIntegrations(workspace)).toEqual(['orders']);
+    expect(files()).toEqual(before);
+    expect(existsSync(join(staging, 'old'))).toBe(false);
+  });
+
+  it('stages files flat, by number, whatever folders they are in', async () => {
+    await crashAt('openSync', 2, 'staging');
+    expect(snapshot(join(integrationDir(workspace, 'orders'), 'new'))).toEqual({ '0': 'export const orders = 1;\n' });
+    expect(recoverIntegrations(workspace)).toEqual([]);
+  });
+
   it('leaves the workspace untouched when killed while staging, and clears what it staged', async () => {
     const before = files();
     await crashAt('openSync', 2, 'staging');

@@ -213,10 +213,16 @@ function integrationDirs(workspaceRoot: string): { project: string; dir: string 
  */
 interface Journal {
   pid: number;
-  /** Files written; `existed`: a file was there before (moved aside to old/ first). */
-  files: { path: string; existed: boolean }[];
+  /**
+   * Files written; `existed`: a file was there before (moved aside to old/ first). `staged`: its name
+   * in new/ and old/, flat (a number: no folders to make there); absent in a journal of an older
+   * version, which staged each file under its own path.
+   */
+  files: { path: string; existed: boolean; staged?: string }[];
   /** Files removed (moved aside to old/). */
   deleted: string[];
+  /** Their names in old/, in the same order (absent in a journal of an older version: their paths). */
+  deletedStaged?: string[];
   /** Folders created for new files, parents first. */
   createdDirs: string[];
 }
@@ -232,16 +238,14 @@ export function writeWhole(path: string, text: string): void {
   renameSync(draft, path);
 }
 
-function moveInto(from: string, to: string): void {
-  mkdirSync(dirname(to), { recursive: true });
-  renameSync(from, to);
-}
-
 /**
  * Copies the accepted changes from the worktree into the workspace, all or
  * nothing. Every file is first staged under `.fanout/integration/<project>/new`
  * (a crash there leaves the workspace untouched), then a journal is written,
  * then each target is moved aside to `old/` and the new file renamed into place.
+ * Staged files are named by number, flat in new/ and old/: making a folder costs
+ * more than writing a file on some file systems, and a landing would otherwise
+ * make each of its files' folders twice.
  * An error midway undoes what was done; a crash midway (the process killed)
  * leaves the journal, and the next run undoes it before it starts
  * (`recoverIntegrations`). Must run under the workspace lock. Returns path →
@@ -260,20 +264,18 @@ export function applyChanges(
   rmSync(join(dir, 'old'), { recursive: true, force: true });
   const writes = changes.filter((change) => change.status !== 'deleted');
   const written = new Map<string, string>();
-  for (const change of writes) {
-    const staged = join(dir, 'new', change.path);
-    mkdirSync(dirname(staged), { recursive: true });
+  mkdirSync(join(dir, 'new'), { recursive: true });
+  writes.forEach((change, index) => {
+    const staged = join(dir, 'new', String(index));
     copySessionFile(worktree, change.path, staged);
     written.set(change.path, sha256(staged));
-  }
+  });
   // Wired files: their merged content, staged like the session's own files (and, like them, all or nothing).
-  for (const file of merged) {
-    const staged = join(dir, 'new', file.path);
-    mkdirSync(dirname(staged), { recursive: true });
-    writeFileSync(staged, file.content, {
+  merged.forEach((file, index) => {
+    writeFileSync(join(dir, 'new', String(writes.length + index)), file.content, {
       mode: present(join(workspaceRoot, file.path)) ? lstatSync(join(workspaceRoot, file.path)).mode & 0o777 : 0o644,
     });
-  }
+  });
   const createdDirs = new Set<string>();
   for (const change of writes) {
     const missing: string[] = [];
@@ -282,27 +284,31 @@ export function applyChanges(
     }
     for (const folder of missing) createdDirs.add(folder);
   }
+  const deleted = changes.filter((change) => change.status === 'deleted').map((change) => change.path);
   const journal: Journal = {
     pid: process.pid,
-    files: [...writes.map((change) => change.path), ...merged.map((file) => file.path)].map((path) => ({
+    files: [...writes.map((change) => change.path), ...merged.map((file) => file.path)].map((path, index) => ({
       path,
       existed: present(join(workspaceRoot, path)),
+      staged: String(index),
     })),
-    deleted: changes.filter((change) => change.status === 'deleted').map((change) => change.path),
+    deleted,
+    deletedStaged: deleted.map((_path, index) => `deleted-${index}`),
     createdDirs: [...createdDirs],
   };
   writeWhole(join(dir, 'journal.json'), JSON.stringify(journal));
 
   try {
     for (const folder of journal.createdDirs) mkdirSync(join(workspaceRoot, folder), { recursive: true });
+    if (journal.files.some((file) => file.existed) || deleted.length > 0) mkdirSync(join(dir, 'old'), { recursive: true });
     for (const file of journal.files) {
       const target = join(workspaceRoot, file.path);
-      if (file.existed) moveInto(target, join(dir, 'old', file.path));
-      renameSync(join(dir, 'new', file.path), target);
+      if (file.existed) renameSync(target, join(dir, 'old', stagedName(file)));
+      renameSync(join(dir, 'new', stagedName(file)), target);
     }
-    for (const path of journal.deleted) {
-      if (present(join(workspaceRoot, path))) moveInto(join(workspaceRoot, path), join(dir, 'old', path));
-    }
+    deleted.forEach((path, index) => {
+      if (present(join(workspaceRoot, path))) renameSync(join(workspaceRoot, path), join(dir, 'old', deletedName(journal, index)));
+    });
   } catch (error) {
     rollBack(workspaceRoot, dir, journal);
     throw error;
@@ -314,22 +320,32 @@ export function applyChanges(
   return written;
 }
 
+/** A written file's name in new/ and old/ (its path, in a journal of an older version). */
+function stagedName(file: Journal['files'][number]): string {
+  return file.staged ?? file.path;
+}
+
+/** A deleted file's name in old/ (its path, in a journal of an older version). */
+function deletedName(journal: Journal, index: number): string {
+  return journal.deletedStaged?.[index] ?? journal.deleted[index];
+}
+
 /** Puts the workspace back as it was before an unfinished integration. */
 function rollBack(workspaceRoot: string, dir: string, journal: Journal): void {
   for (const file of journal.files) {
     const target = join(workspaceRoot, file.path);
-    const aside = join(dir, 'old', file.path);
+    const aside = join(dir, 'old', stagedName(file));
     if (file.existed) {
       if (present(aside)) renameSync(aside, target);
-    } else if (!present(join(dir, 'new', file.path))) {
+    } else if (!present(join(dir, 'new', stagedName(file)))) {
       // The new file was renamed into place: it is fanout's, and it goes.
       rmSync(target, { force: true });
     }
   }
-  for (const path of journal.deleted) {
-    const aside = join(dir, 'old', path);
+  journal.deleted.forEach((path, index) => {
+    const aside = join(dir, 'old', deletedName(journal, index));
     if (present(aside)) renameSync(aside, join(workspaceRoot, path));
-  }
+  });
   for (const folder of [...journal.createdDirs].reverse()) {
     try {
       rmdirSync(join(workspaceRoot, folder));

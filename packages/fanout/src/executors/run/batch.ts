@@ -210,4 +210,26 @@ export default async function* runBatch(
     }
     yield result;
   }
+  endWithResults();
+}
+
+/**
+ * In Nx's batch process, once the batch is done: the process ends as soon as Nx's message with the
+ * results (the next one its batch runner sends) has gone out. Nx ends a batch process still alive
+ * after its results gracefully (a signal, then a wait for the process tree to go), which cost a run
+ * about 100 ms before Nx could print its summary.
+ */
+function endWithResults(): void {
+  const send = process.send;
+  if (!send || process.env['NX_FORKED_TASK_EXECUTOR'] !== 'true' || !/run-batch\.js$/.test(process.argv[1] ?? '')) return;
+  type Send = (message: unknown, ...rest: unknown[]) => boolean;
+  process.send = function (message: unknown, ...rest: unknown[]): boolean {
+    process.send = send;
+    const options = rest.filter((argument) => typeof argument !== 'function');
+    const callback = rest.find((argument) => typeof argument === 'function') as ((error: Error | null) => void) | undefined;
+    return (send as Send).call(process, message, ...options, (error: Error | null) => {
+      callback?.(error);
+      if (!error) process.exit(0);
+    });
+  } as typeof process.send;
 }
