@@ -48,8 +48,11 @@ export interface LandingInput {
   sessionDir: string;
   /** The record's id and files, from its result.json. */
   record: { id: string; files: readonly RecordedFile[] };
-  /** The wired files the task's fanout.md declares now: recorded edits of any other file are dropped. */
-  wired: readonly string[];
+  /**
+   * The wired files the task's fanout.md declares now: recorded edits of any other file are dropped.
+   * A function is called only when the record has wired edits (reading fanout.md costs a YAML parser).
+   */
+  wired: readonly string[] | (() => readonly string[]);
   log: (line: string) => void;
 }
 
@@ -127,9 +130,10 @@ export async function landSession(input: LandingInput): Promise<LandingOutcome> 
     const wired: LandedWired[] = [];
     const merges: { path: string; content: string; edit: string }[] = [];
     const edits = readWiredEditsFile(input.sessionDir);
+    const declared = edits.length === 0 ? [] : typeof input.wired === 'function' ? input.wired() : input.wired;
     const fresh: WiredEdit[] = [];
     for (const edit of edits) {
-      if (!input.wired.includes(edit.path)) {
+      if (!declared.includes(edit.path)) {
         wired.push({ path: edit.path, project: edit.project, status: 'dropped' });
         input.log(`dropped the recorded edit of ${edit.path}: the task's wire: no longer names it`);
         continue;

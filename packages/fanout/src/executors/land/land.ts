@@ -3,7 +3,6 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import type { LandingOutcome } from '../../core/landing/land';
 import { landRecord } from '../../core/landing/land-record';
-import { parseAssignment } from '../../core/session/assignment';
 import type { SessionResult } from '../../core/session/result';
 import { runStartedAt } from '../../core/session/cache-prefix-lead';
 import { writeToTask } from '../../core/system/task-output';
@@ -21,6 +20,8 @@ function say(line: string, level: 'info' | 'warn' | 'error' = 'info'): void {
 function declaredWire(workspaceRoot: string, projectRoot: string): string[] {
   try {
     const file = `${projectRoot}/${ASSIGNMENT_FILE}`;
+    // Loaded here: a landing whose session wired nothing never needs the YAML parser.
+    const { parseAssignment } = require('../../core/session/assignment') as typeof import('../../core/session/assignment');
     return parseAssignment(readFileSync(join(workspaceRoot, file), 'utf-8'), file).wire ?? [];
   } catch {
     return [];
@@ -77,7 +78,7 @@ export async function landTask(
   try {
     const { result, outcome } = await landRecord(context.root, project, {
       sessionTarget,
-      wired: declaredWire(context.root, context.projectGraph.nodes[project].data.root),
+      wired: () => declaredWire(context.root, context.projectGraph.nodes[project].data.root),
       log: (line) => say(`[fanout] ${line}`),
     });
     if (!outcome) throw new Error(result.error);
