@@ -106,7 +106,10 @@ describeSandboxed(
         // Its tools were the sandboxed defaults, the project's own targets among them.
         expect(log).toContain('Bash(npx nx run orders:test)');
         // Nothing it needed was refused (what it may try besides, an update check say, is reported, not fatal).
-        expect(processSandbox.denied.filter((denial) => denial.kind === 'filesystem')).toEqual([]);
+        // Claude Code may also try to write its settings-review store in the real home folder
+        // (~/.claude/state, whatever CLAUDE_CONFIG_DIR says), depending on its timing: refused, and not needed.
+        const optional = join(home, '.claude', 'state') + '/';
+        expect(processSandbox.denied.filter((denial) => denial.kind === 'filesystem' && !denial.target.startsWith(optional))).toEqual([]);
         expect(processSandbox.denied.map((denial) => denial.target)).not.toContain(server.url.slice('http://'.length));
         expect(env['GITHUB_TOKEN']).toBeUndefined();
         // Its state went to the session's own folder, not the home folder.

@@ -47,19 +47,36 @@ if (!control || !process.send) {
 /** The command running now: its id, process, and the policy's writable folders (for its denials). */
 let current;
 
+/** The parent of process `pid`, from /proc (undefined once it is gone). */
+function parentOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command's name, in parentheses, may hold spaces: the fields after it are plain.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * Ends what the sandbox left running: bubblewrap's process inside the sandbox (the init of its pid
- * namespace, with the proxy bridges) is ended with bubblewrap only once it has set itself to die with its
- * parent; a signal during bubblewrap's start can come before, and leave it running, in a session of its
- * own; and a command may start processes of its own sessions. Every process of this runner's sandboxes
- * names its control folder (the proxy's sockets) on its command line.
+ * Ends what a command's sandbox left running: bubblewrap's process inside the sandbox (the init of its
+ * pid namespace, with the proxy bridges) is ended with bubblewrap only once it has set itself to die
+ * with its parent; a signal during bubblewrap's start can come before, and leave it running, in a
+ * session of its own; and a command may start processes of their own sessions. Every process of this
+ * runner's sandboxes names its control folder (the proxy's sockets) on its command line. So do the
+ * library's own bridges to its proxy, which serve every command: those are this runner's children, and
+ * stay until the runner ends (`bridges`; a command's leftovers are not its children: the command's
+ * own process is ended with its group).
  */
-function endLeftovers() {
+function endLeftovers({ bridges = false } = {}) {
   if (process.platform !== 'linux') return;
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const pid = Number(entry);
+    if (!/^\d+$/.test(entry) || pid === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(control)) process.kill(Number(entry), 'SIGKILL');
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(control)) continue;
+      if (!bridges && parentOf(pid) === process.pid && pid !== current?.child.pid) continue;
+      process.kill(pid, 'SIGKILL');
     } catch {
       // Gone meanwhile, or not ours to read.
     }
@@ -74,10 +91,10 @@ function killGroup(pid, signal) {
   }
 }
 
-/** Ends the command running now with all it started, then the runner. */
+/** Ends the command running now with all it started, then the runner, with the library's bridges. */
 function stop(code) {
   if (current?.child.pid !== undefined) killGroup(current.child.pid, 'SIGKILL');
-  endLeftovers();
+  endLeftovers({ bridges: true });
   process.exit(code);
 }
 

@@ -210,6 +210,15 @@ http.get(request, (response) => {
       expect(command.denials()).toEqual([{ kind: 'network', target: `127.0.0.1:${port}` }]);
     });
 
+    it("is reached by each command a runner runs in turn: the library's bridges to its proxy outlive the first", async () => {
+      const runner = startSandboxRunner(agentEnv());
+      for (const round of [1, 2]) {
+        const command = sandboxed({ allowedDomains: [`127.0.0.1:${port}`] }, ['node', client, `http://127.0.0.1:${port}/`], {}, runner);
+        expect({ round, ...(await run(command).done) }).toEqual({ round, code: 0, output: '200 hello from the host\n' });
+      }
+      runner.close();
+    });
+
     it('is reached through the proxy once "127.0.0.1" is allowed', async () => {
       const command = sandboxed({ allowedDomains: [`127.0.0.1:${port}`] }, ['node', client, `http://127.0.0.1:${port}/`]);
       const { code, output } = await run(command).done;
