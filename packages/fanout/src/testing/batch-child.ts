@@ -15,6 +15,8 @@ interface ChildPlan {
   tasks: string[];
   faults?: Record<string, 'timer' | 'promise' | 'late'>;
   outsideAfterMs?: number;
+  /** At most this many tasks at once (default: all). */
+  parallel?: number;
 }
 
 const [root, planJson] = process.argv.slice(2);
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
       throw new Error('thrown outside every task');
     }, plan.outsideAfterMs);
   }
-  for await (const result of runBatch(taskGraph, {}, {}, context, plan.tasks.length, environment)) {
+  for await (const result of runBatch(taskGraph, {}, {}, context, plan.parallel ?? plan.tasks.length, environment)) {
     process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
     afterResult.get(result.task)?.();
   }
