@@ -116,7 +116,7 @@ describeSandboxed(`the sandbox on this machine${availability.available ? '' : ` 
     child.stderr?.on('data', (chunk) => (output += chunk));
     const done = new Promise<{ code: number | null; output: string }>((resolve) => child.on('close', (code) => resolve({ code, output })));
     // The command's process group, once the runner has started it.
-    return { pid: () => child.pid as number, done };
+    return { pid: () => child.pid, done };
   }
 
   const sh = (script: string) => ['/bin/sh', '-c', script];
@@ -406,9 +406,12 @@ http.get(request, (response) => {
     it("end when the command's process group is killed", async () => {
       const marker = `sleep ${40 + Math.random()}`.slice(0, 14);
       const child = run(sandboxed({}, sh(`${marker}; echo not reached`)));
-      for (let i = 0; i < 100 && !running(marker); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      // The runner names the command's process once it has started it: that message may still be on
+      // its way when the command shows in /proc.
+      for (let i = 0; i < 100 && (!running(marker) || child.pid() === undefined); i++)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       expect(running(marker)).toBe(true);
-      process.kill(-child.pid(), 'SIGKILL');
+      process.kill(-(child.pid() as number), 'SIGKILL');
       await child.done;
       expect(await gone(marker)).toBe(true);
     });
