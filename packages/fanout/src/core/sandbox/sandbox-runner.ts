@@ -147,9 +147,14 @@ export class SandboxRunner {
     }
   }
 
-  /** Whether it can take a command started with `env` now: alive, running nothing, set up with the same values. */
+  /** Whether it can take a command now: alive, running nothing. */
+  get idle(): boolean {
+    return !this.ended && !this.closed && this.command === undefined;
+  }
+
+  /** Whether it can take a command started with `env` now: idle, set up with the same values. */
   fits(env: NodeJS.ProcessEnv): boolean {
-    return !this.ended && !this.closed && this.command === undefined && this.setup === JSON.stringify(setupEnv(env));
+    return this.idle && this.setup === JSON.stringify(setupEnv(env));
   }
 
   /** Whether it runs a command now. */
@@ -290,7 +295,7 @@ export function sessionRunner(env: NodeJS.ProcessEnv): SandboxRunner {
  * A session's runner, given back when the session ends: kept for a session still to come when it
  * can take a command, else ended.
  */
-export function releaseRunner(runner: SandboxRunner, env: NodeJS.ProcessEnv): void {
-  if (idle.length < sessionsToCome && runner.fits(env)) idle.push(runner);
+export function releaseRunner(runner: SandboxRunner): void {
+  if (idle.length < sessionsToCome && runner.idle) idle.push(runner);
   else runner.close();
 }

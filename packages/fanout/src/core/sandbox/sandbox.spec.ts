@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
@@ -9,6 +9,7 @@ import { sandboxPolicy, type SandboxPolicyOptions } from './policy';
 import { parseDenials, sandboxCommand, sandboxSettings, type SandboxedCommand } from './sandbox';
 import { closeIdleRunners, expectSessions, releaseRunner, sessionRunner, startSandboxRunner, type SandboxRunner } from './sandbox-runner';
 import { runProcess } from '../system/process';
+import { processRunning } from '../../testing/processes';
 
 describe('parseDenials', () => {
   it("reads the library's violation lines", () => {
@@ -81,18 +82,6 @@ describeSandboxed(`the sandbox on this machine${availability.available ? '' : ` 
     for (const command of started.splice(0)) command.cleanup();
     rmSync(root, { recursive: true, force: true });
   });
-
-  // The sandbox's processes are in a pid namespace of their own; from here they show in /proc by argv.
-  const runningCommand = (marker: string) =>
-    readdirSync('/proc')
-      .filter((entry) => /^\d+$/.test(entry))
-      .some((pid) => {
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').includes(marker);
-        } catch {
-          return false;
-        }
-      });
 
   const agentEnv = (parentEnv: NodeJS.ProcessEnv = {}) => sandboxEnv({ ...process.env, HOME: home, ...parentEnv });
 
@@ -327,12 +316,12 @@ http.get(request, (response) => {
     it('is given back when its session ends, and taken, set up already, by a session still to come in the batch', async () => {
       expectSessions(2);
       const first = sessionRunner(agentEnv());
-      releaseRunner(first, agentEnv());
+      releaseRunner(first);
       const second = sessionRunner(agentEnv());
       expect(second).toBe(first);
       expect(alive(first.child.pid as number)).toBe(true);
       // None to come: given back, it ends.
-      releaseRunner(second, agentEnv());
+      releaseRunner(second);
       expect(await ended(first.child.pid as number)).toBe(true);
       expect(existsSync(first.control)).toBe(false);
     });
@@ -340,7 +329,7 @@ http.get(request, (response) => {
     it('given back and never taken, ends with the batch', async () => {
       expectSessions(3);
       const runner = sessionRunner(agentEnv());
-      releaseRunner(runner, agentEnv());
+      releaseRunner(runner);
       expect(alive(runner.child.pid as number)).toBe(true);
       closeIdleRunners();
       expect(await ended(runner.child.pid as number)).toBe(true);
@@ -362,7 +351,7 @@ http.get(request, (response) => {
       });
       expect(result.timedOut).toBe(true);
       expect(result.stdout).not.toContain('not reached');
-      expect(runningCommand(marker)).toBe(false);
+      expect(processRunning(marker)).toBe(false);
       expect(alive(runner.child.pid as number)).toBe(true);
       const next = await runProcess(['/bin/sh', '-c', 'echo next'], {
         cwd: worktree,
@@ -377,7 +366,7 @@ http.get(request, (response) => {
   });
 
   describe('processes left behind', () => {
-    const running = runningCommand;
+    const running = processRunning;
     const gone = async (marker: string) => {
       for (let i = 0; i < 40 && running(marker); i++) await new Promise((resolve) => setTimeout(resolve, 50));
       return !running(marker);

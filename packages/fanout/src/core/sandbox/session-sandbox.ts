@@ -76,7 +76,6 @@ export class SessionSandbox {
   readonly denied: SandboxDenial[] = [];
   private lastPolicy: SandboxPolicy | undefined;
   private runner: SandboxRunner | undefined;
-  private runnerEnv: NodeJS.ProcessEnv | undefined;
   private closed = false;
 
   private constructor(
@@ -151,7 +150,6 @@ export class SessionSandbox {
   prestart(env: NodeJS.ProcessEnv): void {
     if (this.runner || this.closed) return;
     this.runner = sessionRunner(env);
-    this.runnerEnv = env;
   }
 
   /** The policy for result.json: paths, hosts and variable names, no values. */
@@ -162,7 +160,7 @@ export class SessionSandbox {
   /** Removes the private folder, and gives the session's runner back (for a session still to come) or ends it. */
   close(): void {
     this.closed = true;
-    if (this.runner && this.runnerEnv) releaseRunner(this.runner, this.runnerEnv);
+    if (this.runner) releaseRunner(this.runner);
     this.runner = undefined;
     rmSync(this.privateTemp, { recursive: true, force: true });
   }

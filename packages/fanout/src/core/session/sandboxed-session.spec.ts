@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { createServer, type Server } from 'http';
 import type { AddressInfo } from 'net';
 import { tmpdir } from 'os';
@@ -8,6 +8,7 @@ import { runAndLand } from '../../testing/run-and-land';
 import { describeUnavailable, sandboxAvailability, sandboxAvailabilityHere } from '../sandbox/availability';
 import { sessionSandboxSetting, type SandboxMode } from '../sandbox/settings';
 import { runSession } from './session';
+import { processRunning } from '../../testing/processes';
 
 const availability = sandboxAvailabilityHere();
 const describeSandboxed = availability.available ? describe : describe.skip;
@@ -22,19 +23,6 @@ const withoutTools = () =>
   });
 
 const setting = (mode: SandboxMode) => sessionSandboxSetting({ run: mode });
-
-/** Whether a live process's argv holds `marker` (the sandbox's pid namespace hides pids, not /proc entries). */
-function running(marker: string): boolean {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .some((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').includes(marker);
-      } catch {
-        return false;
-      }
-    });
-}
 
 describe('a session and the sandbox setting', () => {
   let ws: TestWorkspace;
@@ -171,7 +159,7 @@ function viaProxy() {
       direct: 'ECONNREFUSED',
       proxy: 403,
     });
-    expect(running(marker)).toBe(false);
+    expect(processRunning(marker)).toBe(false);
     // Recorded: on, under which policy (no secret), and what was denied.
     expect(result.sandbox).toMatchObject({ on: true, mode: 'auto' });
     expect(result.sandbox?.policy?.writable).toEqual([
