@@ -51,6 +51,21 @@ export function resultFile(workspaceRoot: string, project: string): string {
   return join(sessionDir(workspaceRoot, project), RESULT_FILE);
 }
 
+/** A session's diff, in its session folder (cut at a size a reviewer reads). */
+export const DIFF_FILE = 'changes.diff';
+/** How the line that says where a session's diff was cut begins; the report finds it by this. */
+export const DIFF_CUT_NOTE = '[fanout: the diff is cut here';
+
+/** The workspace-level lock for what git cannot do concurrently (worktree add/remove, branch changes, landing). */
+export function lockPath(workspaceRoot: string): string {
+  return join(workspaceRoot, FANOUT_DIR, 'git.lock');
+}
+
+/** Where a task's session works: its git worktree, kept after a failed session until the task lands. */
+export function worktreePath(workspaceRoot: string, project: string): string {
+  return join(workspaceRoot, FANOUT_DIR, 'worktrees', project);
+}
+
 /**
  * A reference's subject (the word that differs between it and its siblings) is
  * recorded as a tag, `fanout:subject:<word>`: tags are kept wherever a project is

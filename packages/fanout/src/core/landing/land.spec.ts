@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { createWorkspace, gitIn, write, type TestWorkspace } from '../../testing/git-workspace';
 import { IntegrationRefused } from '../session/integrate';
-import { worktreePath } from '../session/worktree';
+import { worktreePath } from '../../constants';
 import { writeWiredEdits, type WiredEdit } from '../session/wiring';
 import { landSession, type LandingInput } from './land';
 import { markRanNow, readLanded } from './landed';

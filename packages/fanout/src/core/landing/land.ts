@@ -1,16 +1,16 @@
 import { createHash } from 'crypto';
-import { existsSync, lstatSync, readFileSync } from 'fs';
+import { existsSync, readFileSync } from 'fs';
 import { join, relative } from 'path';
 import { headCommit } from '../system/git';
 import { withLock } from '../system/lock';
+import { lstatIfAny } from '../system/files';
 import { applyChanges, IntegrationRefused, recoverIntegrations, refuseWorkspaceLinks, sha256 } from '../session/integrate';
-import { lockPath, removeWorktree, worktreePath } from '../session/worktree';
+import { lockPath, worktreePath } from '../../constants';
 import { describeConflicts, mergeWiredEdits, readWiredEditsFile, type WiredEdit } from '../session/wiring';
 import type { FileChange } from '../session/scope';
 import { decideLanding, DELETED, keptLine, type KeepReason } from './decide';
 import { ancestryOfHead, readLanded, takeRanNow, writeLanded, type LandedEntry, type LandedRecord } from './landed';
 import { recordedFilesDir, type RecordedFile } from './record';
-import { syntaxError } from './syntax';
 
 /** How one recorded file landed. */
 interface LandedFile {
@@ -64,12 +64,8 @@ function wiredEditKey(edit: Pick<WiredEdit, 'path' | 'base' | 'session'>): strin
 /** sha256 of the workspace's file, or undefined where there is none (or something other than a plain file). */
 function workspaceHash(workspaceRoot: string, path: string): string | undefined | 'not-a-file' {
   const target = join(workspaceRoot, path);
-  let stat;
-  try {
-    stat = lstatSync(target);
-  } catch {
-    return undefined;
-  }
+  const stat = lstatIfAny(target);
+  if (!stat) return undefined;
   return stat.isFile() ? sha256(target) : 'not-a-file';
 }
 
@@ -166,7 +162,8 @@ export async function landSession(input: LandingInput): Promise<LandingOutcome> 
     for (const [index, merged] of outcomes.entries()) {
       const edit = fresh[index];
       if (merged.status === 'merged') {
-        const broken = syntaxError(merged.path, merged.content);
+        // Loaded only for a merge: the parsers are of no use to a landing without wired edits.
+        const broken = (require('./syntax') as typeof import('./syntax')).syntaxError(merged.path, merged.content);
         if (broken) {
           throw new IntegrationRefused(
             `merging the session's edit of ${merged.path} into the workspace's would leave it unparsable (${broken}); nothing of the session was landed. ` +
@@ -206,7 +203,10 @@ export async function landSession(input: LandingInput): Promise<LandingOutcome> 
     writeLanded(workspaceRoot, project, next);
     return { ranNow, landedAt: new Date().toISOString(), files, wired };
   });
-  // A worktree kept after an earlier failed session of this task has nothing left to show.
-  if (existsSync(worktreePath(workspaceRoot, project))) await removeWorktree(workspaceRoot, project);
+  // A worktree kept after an earlier failed session of this task has nothing left to show. (The worktree
+  // module is loaded only then: a replay's landings have no use for it.)
+  if (existsSync(worktreePath(workspaceRoot, project))) {
+    await (require('../session/worktree') as typeof import('../session/worktree')).removeWorktree(workspaceRoot, project);
+  }
   return outcome;
 }

@@ -2,7 +2,7 @@ import { execFile } from 'child_process';
 import { createHash } from 'crypto';
 import { mkdirSync, rmSync } from 'fs';
 import { dirname, join } from 'path';
-import { copySessionFile, refuseLinks, sha256 } from '../session/integrate';
+import { copySessionFile, refuseLinks } from '../session/integrate';
 import type { FileChange } from '../session/scope';
 
 /**
@@ -63,8 +63,7 @@ export async function recordSessionFiles(
     if (change.status !== 'deleted') {
       const copy = join(dir, change.path);
       mkdirSync(dirname(copy), { recursive: true });
-      copySessionFile(worktree.path, change.path, copy);
-      entry.sha256 = sha256(copy);
+      entry.sha256 = copySessionFile(worktree.path, change.path, copy);
     }
     recorded.push(entry);
   }

@@ -1,5 +1,5 @@
 import type { SessionResult } from '../session/result';
-import { DIFF_CUT_NOTE } from '../session/session-diff';
+import { DIFF_CUT_NOTE } from '../../constants';
 
 export interface DiffLine {
   kind: 'meta' | 'hunk' | 'added' | 'removed' | 'context';

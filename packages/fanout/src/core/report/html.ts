@@ -1,4 +1,4 @@
-import { sandboxLine } from '../sandbox/session-sandbox';
+import { sandboxLine } from '../sandbox/denials';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { SESSIONS_DIR } from '../../constants';

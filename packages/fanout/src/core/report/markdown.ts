@@ -1,4 +1,4 @@
-import { sandboxLine } from '../sandbox/session-sandbox';
+import { sandboxLine } from '../sandbox/denials';
 import { SESSIONS_DIR } from '../../constants';
 import type { SessionResult } from '../session/result';
 import { fileRows, parseDiff } from './diff';

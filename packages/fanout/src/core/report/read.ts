@@ -1,10 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { isAbsolute, join } from 'path';
-import { FANOUT_DIR, RESULT_FILE, SESSIONS_DIR } from '../../constants';
+import { DIFF_FILE, FANOUT_DIR, RESULT_FILE, SESSIONS_DIR } from '../../constants';
 import { latestLedger, type LedgerState } from '../budget/ledger';
 import type { SessionResult } from '../session/result';
 import type { VerifyRepairRecord } from '../verify/repair-record';
-import { DIFF_FILE } from '../session/session-diff';
 import { headCommitSync } from '../system/git';
 
 /** What `fanout-verify` found over the integrated workspace. */

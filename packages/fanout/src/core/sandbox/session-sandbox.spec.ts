@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { sandboxPolicy } from './policy';
-import { addDenials, describeDenials, isKeptState, removeKeptState, SessionSandbox, sandboxLine } from './session-sandbox';
+import { addDenials, isKeptState, removeKeptState, SessionSandbox } from './session-sandbox';
+import { describeDenials, sandboxLine } from './denials';
 import { sessionSandboxSetting } from './settings';
 import type { SandboxDenial } from './sandbox';
 import { expectSessions } from './sandbox-runner';

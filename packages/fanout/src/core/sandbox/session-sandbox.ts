@@ -180,16 +180,3 @@ export function isKeptState(path: string): boolean {
 export function removeKeptState(path: string | undefined): void {
   if (path !== undefined && isKeptState(path)) rmSync(path, { recursive: true, force: true });
 }
-
-/** Denials for people: "network access to host:port, file access to /path". */
-export function describeDenials(denials: readonly SandboxDenial[]): string {
-  return denials.map((denial) => `${denial.kind === 'network' ? 'network access to' : 'file access to'} ${denial.target}`).join(', ');
-}
-
-/** One line for the report: whether the agent ran sandboxed, and what was denied. */
-export function sandboxLine(record: { on: boolean; mode: string; denials?: readonly SandboxDenial[] } | undefined): string | undefined {
-  if (!record) return undefined;
-  if (!record.on) return `sandbox: off (${record.mode === 'off' ? 'sandbox: off' : 'not available here'})`;
-  const denials = record.denials ?? [];
-  return `sandbox: on${denials.length > 0 ? `, denied ${describeDenials(denials)}` : ', nothing denied'}`;
-}

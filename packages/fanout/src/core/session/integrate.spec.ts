@@ -115,31 +115,9 @@ describe('applyChanges', () => {
     expect(existsSync(journal)).toBe(false);
   });
 
-  it('undoes an unfinished integration whose journal an older version wrote (files staged under their own paths)', () => {
-    const before = files();
-    const staging = integrationDir(workspace, 'orders');
-    // Killed after moving index.ts aside and renaming its new version in, before the deletion.
-    put(staging, 'old/libs/orders/src/index.ts', 'export {};\n');
-    put(workspace, 'libs/orders/src/index.ts', "export * from './lib/orders';\n");
-    put(workspace, 'libs/orders/src/lib/orders.ts', 'export const orders = 1;\n');
-    const journal = {
-      pid: 1,
-      files: [
-        { path: 'libs/orders/src/lib/orders.ts', existed: false },
-        { path: 'libs/orders/src/index.ts', existed: true },
-      ],
-      deleted: ['libs/orders/src/old.ts'],
-      createdDirs: ['libs/orders/src/lib'],
-    };
-    writeFileSync(join(staging, 'journal.json'), JSON.stringify(journal));
-    expect(recoverIntegrations(workspace)).toEqual(['orders']);
-    expect(files()).toEqual(before);
-    expect(existsSync(join(staging, 'old'))).toBe(false);
-  });
-
-  it('stages files flat, by number, whatever folders they are in', async () => {
+  it('stages files flat in the integration folder, by number, whatever folders they are in', async () => {
     await crashAt('openSync', 2, 'staging');
-    expect(snapshot(join(integrationDir(workspace, 'orders'), 'new'))).toEqual({ '0': 'export const orders = 1;\n' });
+    expect(snapshot(integrationDir(workspace, 'orders'))).toEqual({ 'new-0': 'export const orders = 1;\n', 'new-1': '' });
     expect(recoverIntegrations(workspace)).toEqual([]);
   });
 
@@ -147,9 +125,46 @@ describe('applyChanges', () => {
     const before = files();
     await crashAt('openSync', 2, 'staging');
     expect(files()).toEqual(before);
-    expect(existsSync(join(integrationDir(workspace, 'orders'), 'new'))).toBe(true);
+    expect(existsSync(join(integrationDir(workspace, 'orders'), 'new-0'))).toBe(true);
     expect(recoverIntegrations(workspace)).toEqual([]);
-    expect(existsSync(join(integrationDir(workspace, 'orders'), 'new'))).toBe(false);
+    expect(snapshot(integrationDir(workspace, 'orders'))).toEqual({});
     expect(files()).toEqual(before);
+  });
+
+  // Journals left by older versions: files staged under their own paths; then by number, in new/ and old/.
+  it.each([
+    {
+      version: 'an older version (files staged under their own paths)',
+      aside: 'old/libs/orders/src/index.ts',
+      staged: [{}, {}],
+      deletedStaged: {},
+    },
+    {
+      version: 'the previous version (files staged by number in new/ and old/)',
+      aside: 'old/1',
+      staged: [{ staged: '0' }, { staged: '1' }],
+      deletedStaged: { deletedStaged: ['deleted-0'] },
+    },
+  ])('undoes an unfinished integration whose journal $version wrote', ({ aside, staged, deletedStaged }) => {
+    const before = files();
+    const staging = integrationDir(workspace, 'orders');
+    // Killed after moving index.ts aside and renaming both new files in, before the deletion.
+    put(staging, aside, 'export {};\n');
+    put(workspace, 'libs/orders/src/index.ts', "export * from './lib/orders';\n");
+    put(workspace, 'libs/orders/src/lib/orders.ts', 'export const orders = 1;\n');
+    const journal = {
+      pid: 1,
+      files: [
+        { path: 'libs/orders/src/lib/orders.ts', existed: false, ...staged[0] },
+        { path: 'libs/orders/src/index.ts', existed: true, ...staged[1] },
+      ],
+      deleted: ['libs/orders/src/old.ts'],
+      ...deletedStaged,
+      createdDirs: ['libs/orders/src/lib'],
+    };
+    writeFileSync(join(staging, 'journal.json'), JSON.stringify(journal));
+    expect(recoverIntegrations(workspace)).toEqual(['orders']);
+    expect(files()).toEqual(before);
+    expect(snapshot(staging)).toEqual({});
   });
 });

@@ -19,9 +19,8 @@ import { dirname, join } from 'path';
 import { isInside, type FileChange } from './scope';
 import { DELETED } from '../landing/decide';
 import { withLock } from '../system/lock';
-import { lockPath } from './worktree';
-import { FANOUT_DIR } from '../../constants';
-import { present } from '../system/files';
+import { FANOUT_DIR, lockPath } from '../../constants';
+import { lstatIfAny, present } from '../system/files';
 
 export function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -94,12 +93,9 @@ function linkOnPath(root: string, path: string): string | undefined {
   const parts = path.split('/');
   for (let index = 1; index < parts.length; index++) {
     const folder = parts.slice(0, index).join('/');
-    let stat;
-    try {
-      stat = lstatSync(join(root, folder));
-    } catch {
-      return undefined; // Missing: nothing below it exists yet, and fanout creates it as a real folder.
-    }
+    const stat = lstatIfAny(join(root, folder));
+    // Missing: nothing below it exists yet, and fanout creates it as a real folder.
+    if (!stat) return undefined;
     if (stat.isSymbolicLink()) return folder;
   }
   return undefined;
@@ -155,9 +151,9 @@ export function refuseWorkspaceLinks(workspaceRoot: string, paths: readonly stri
  * Copies a session's file without following links: its folders are checked and
  * the file itself is opened with O_NOFOLLOW, so a link swapped in after
  * `checkIntegration` (by a process the agent left behind) still cannot make
- * fanout read a file elsewhere. Keeps the file's mode.
+ * fanout read a file elsewhere. Keeps the file's mode. Returns the sha256 of what it wrote.
  */
-export function copySessionFile(worktree: string, path: string, destination: string): void {
+export function copySessionFile(worktree: string, path: string, destination: string): string {
   const via = linkOnPath(worktree, path);
   if (via) throw new IntegrationRefused(`${path} is inside ${via}, a symbolic link; fanout never integrates through one.`, [path]);
   let source: number;
@@ -172,13 +168,15 @@ export function copySessionFile(worktree: string, path: string, destination: str
   try {
     const stat = fstatSync(source);
     if (!stat.isFile()) throw new IntegrationRefused(`${path} is not a regular file; fanout integrates plain files only.`, [path]);
+    const content = readFileSync(source);
     const target = openSync(destination, 'wx', stat.mode & 0o777);
     try {
       fchmodSync(target, stat.mode & 0o777);
-      writeFileSync(target, readFileSync(source));
+      writeFileSync(target, content);
     } finally {
       closeSync(target);
     }
+    return createHash('sha256').update(content).digest('hex');
   } finally {
     closeSync(source);
   }
@@ -186,8 +184,7 @@ export function copySessionFile(worktree: string, path: string, destination: str
 
 /** Where one task's integration stages its files and keeps its journal and its record of what it wrote. */
 export function integrationDir(workspaceRoot: string, project: string): string {
-  // The path the fanout target's outputs name (`.fanout/integration/{projectName}`), so the cache
-  // keeps and restores it; a scoped name (@scope/name) is a folder inside its scope's folder.
+  // This workspace's own: no target's outputs name it. A scoped name (@scope/name) is a folder inside its scope's folder.
   return join(workspaceRoot, FANOUT_DIR, 'integration', ...project.split('/'));
 }
 
@@ -214,21 +211,27 @@ function integrationDirs(workspaceRoot: string): { project: string; dir: string 
 interface Journal {
   pid: number;
   /**
-   * Files written; `existed`: a file was there before (moved aside to old/ first). `staged`: its name
-   * in new/ and old/, flat (a number: no folders to make there); absent in a journal of an older
-   * version, which staged each file under its own path.
+   * `flat`: staged files sit in the integration folder itself, as `new-<staged>` and `old-<staged>`.
+   * Absent in a journal of an older version, which staged them in folders `new/` and `old/`.
+   */
+  layout?: 'flat';
+  /**
+   * Files written; `existed`: a file was there before (moved aside first). `staged`: its staged name
+   * (a number); absent in a journal of an older version, which staged each file under its own path.
    */
   files: { path: string; existed: boolean; staged?: string }[];
-  /** Files removed (moved aside to old/). */
+  /** Files removed (moved aside). */
   deleted: string[];
-  /** Their names in old/, in the same order (absent in a journal of an older version: their paths). */
+  /** Their staged names, in the same order (absent in a journal of an older version: their paths). */
   deletedStaged?: string[];
   /** Folders created for new files, parents first. */
   createdDirs: string[];
 }
 
-/** What an integration leaves in its folder only while it is unfinished. */
-const STAGING = ['journal.json', 'new', 'old'];
+/** What an integration leaves in its folder only while it is unfinished (the folders: an older version's staging). */
+function isStaging(entry: string): boolean {
+  return entry === 'journal.json' || entry === 'new' || entry === 'old' || entry.startsWith('new-') || entry.startsWith('old-');
+}
 
 /** Writes a small file so it is either absent or whole, whenever a crash comes. */
 export function writeWhole(path: string, text: string): void {
@@ -240,16 +243,16 @@ export function writeWhole(path: string, text: string): void {
 
 /**
  * Copies the accepted changes from the worktree into the workspace, all or
- * nothing. Every file is first staged under `.fanout/integration/<project>/new`
- * (a crash there leaves the workspace untouched), then a journal is written,
- * then each target is moved aside to `old/` and the new file renamed into place.
- * Staged files are named by number, flat in new/ and old/: making a folder costs
- * more than writing a file on some file systems, and a landing would otherwise
- * make each of its files' folders twice.
+ * nothing. Every file is first staged in `.fanout/integration/<project>` as
+ * `new-<n>` (a crash there leaves the workspace untouched), then a journal is
+ * written, then each target is moved aside to `old-<n>` and the new file renamed
+ * into place. Staging is flat, in the integration folder itself: making a folder
+ * costs as much as writing a file, and a landing would otherwise make and remove
+ * two folders besides its files' own.
  * An error midway undoes what was done; a crash midway (the process killed)
  * leaves the journal, and the next run undoes it before it starts
- * (`recoverIntegrations`). Must run under the workspace lock. Returns path →
- * sha256 of every file written.
+ * (`recoverIntegrations`). Must run under the workspace lock, after
+ * `recoverIntegrations`. Returns path → sha256 of every file written.
  */
 export function applyChanges(
   workspaceRoot: string,
@@ -258,21 +261,16 @@ export function applyChanges(
   changes: readonly FileChange[],
   merged: readonly { path: string; content: string }[] = [],
 ): Map<string, string> {
-  recoverIntegrations(workspaceRoot);
   const dir = integrationDir(workspaceRoot, project);
-  rmSync(join(dir, 'new'), { recursive: true, force: true });
-  rmSync(join(dir, 'old'), { recursive: true, force: true });
   const writes = changes.filter((change) => change.status !== 'deleted');
   const written = new Map<string, string>();
-  mkdirSync(join(dir, 'new'), { recursive: true });
+  mkdirSync(dir, { recursive: true });
   writes.forEach((change, index) => {
-    const staged = join(dir, 'new', String(index));
-    copySessionFile(worktree, change.path, staged);
-    written.set(change.path, sha256(staged));
+    written.set(change.path, copySessionFile(worktree, change.path, join(dir, `new-${index}`)));
   });
   // Wired files: their merged content, staged like the session's own files (and, like them, all or nothing).
   merged.forEach((file, index) => {
-    writeFileSync(join(dir, 'new', String(writes.length + index)), file.content, {
+    writeFileSync(join(dir, `new-${writes.length + index}`), file.content, {
       mode: present(join(workspaceRoot, file.path)) ? lstatSync(join(workspaceRoot, file.path)).mode & 0o777 : 0o644,
     });
   });
@@ -287,6 +285,7 @@ export function applyChanges(
   const deleted = changes.filter((change) => change.status === 'deleted').map((change) => change.path);
   const journal: Journal = {
     pid: process.pid,
+    layout: 'flat',
     files: [...writes.map((change) => change.path), ...merged.map((file) => file.path)].map((path, index) => ({
       path,
       existed: present(join(workspaceRoot, path)),
@@ -298,16 +297,21 @@ export function applyChanges(
   };
   writeWhole(join(dir, 'journal.json'), JSON.stringify(journal));
 
+  const aside: string[] = [];
   try {
     for (const folder of journal.createdDirs) mkdirSync(join(workspaceRoot, folder), { recursive: true });
-    if (journal.files.some((file) => file.existed) || deleted.length > 0) mkdirSync(join(dir, 'old'), { recursive: true });
     for (const file of journal.files) {
       const target = join(workspaceRoot, file.path);
-      if (file.existed) renameSync(target, join(dir, 'old', stagedName(file)));
-      renameSync(join(dir, 'new', stagedName(file)), target);
+      if (file.existed) {
+        renameSync(target, stagedOld(dir, journal, stagedName(file)));
+        aside.push(stagedOld(dir, journal, stagedName(file)));
+      }
+      renameSync(stagedNew(dir, journal, stagedName(file)), target);
     }
     deleted.forEach((path, index) => {
-      if (present(join(workspaceRoot, path))) renameSync(join(workspaceRoot, path), join(dir, 'old', deletedName(journal, index)));
+      if (!present(join(workspaceRoot, path))) return;
+      renameSync(join(workspaceRoot, path), stagedOld(dir, journal, deletedName(journal, index)));
+      aside.push(stagedOld(dir, journal, deletedName(journal, index)));
     });
   } catch (error) {
     rollBack(workspaceRoot, dir, journal);
@@ -315,35 +319,44 @@ export function applyChanges(
   }
   // Removing the journal is the moment the integration counts as done.
   rmSync(join(dir, 'journal.json'));
-  rmSync(join(dir, 'new'), { recursive: true, force: true });
-  rmSync(join(dir, 'old'), { recursive: true, force: true });
+  for (const file of aside) rmSync(file, { force: true });
   return written;
 }
 
-/** A written file's name in new/ and old/ (its path, in a journal of an older version). */
+/** A written file's staged name (its path, in a journal of an older version). */
 function stagedName(file: Journal['files'][number]): string {
   return file.staged ?? file.path;
 }
 
-/** A deleted file's name in old/ (its path, in a journal of an older version). */
+/** A deleted file's staged name (its path, in a journal of an older version). */
 function deletedName(journal: Journal, index: number): string {
   return journal.deletedStaged?.[index] ?? journal.deleted[index];
+}
+
+/** Where the journal's new version of a file is staged. */
+function stagedNew(dir: string, journal: Journal, name: string): string {
+  return journal.layout === 'flat' ? join(dir, `new-${name}`) : join(dir, 'new', name);
+}
+
+/** Where the journal's file moved aside (replaced or deleted) waits. */
+function stagedOld(dir: string, journal: Journal, name: string): string {
+  return journal.layout === 'flat' ? join(dir, `old-${name}`) : join(dir, 'old', name);
 }
 
 /** Puts the workspace back as it was before an unfinished integration. */
 function rollBack(workspaceRoot: string, dir: string, journal: Journal): void {
   for (const file of journal.files) {
     const target = join(workspaceRoot, file.path);
-    const aside = join(dir, 'old', stagedName(file));
+    const aside = stagedOld(dir, journal, stagedName(file));
     if (file.existed) {
       if (present(aside)) renameSync(aside, target);
-    } else if (!present(join(dir, 'new', stagedName(file)))) {
+    } else if (!present(stagedNew(dir, journal, stagedName(file)))) {
       // The new file was renamed into place: it is fanout's, and it goes.
       rmSync(target, { force: true });
     }
   }
   journal.deleted.forEach((path, index) => {
-    const aside = join(dir, 'old', deletedName(journal, index));
+    const aside = stagedOld(dir, journal, deletedName(journal, index));
     if (present(aside)) renameSync(aside, join(workspaceRoot, path));
   });
   for (const folder of [...journal.createdDirs].reverse()) {
@@ -354,8 +367,14 @@ function rollBack(workspaceRoot: string, dir: string, journal: Journal): void {
     }
   }
   rmSync(join(dir, 'journal.json'), { force: true });
-  rmSync(join(dir, 'new'), { recursive: true, force: true });
-  rmSync(join(dir, 'old'), { recursive: true, force: true });
+  clearStaging(dir);
+}
+
+/** Removes what an integration staged in `dir` (its entries: read by the caller, else here). */
+function clearStaging(dir: string, entries: readonly string[] = readdirSync(dir)): void {
+  for (const entry of entries) {
+    if (isStaging(entry) && entry !== 'journal.json') rmSync(join(dir, entry), { recursive: true, force: true });
+  }
 }
 
 /**
@@ -367,13 +386,12 @@ function rollBack(workspaceRoot: string, dir: string, journal: Journal): void {
 export function recoverIntegrations(workspaceRoot: string): string[] {
   const undone: string[] = [];
   for (const { project, dir } of integrationDirs(workspaceRoot)) {
-    const journalFile = join(dir, 'journal.json');
-    if (existsSync(journalFile)) {
-      rollBack(workspaceRoot, dir, JSON.parse(readFileSync(journalFile, 'utf-8')) as Journal);
+    const entries = readdirSync(dir);
+    if (entries.includes('journal.json')) {
+      rollBack(workspaceRoot, dir, JSON.parse(readFileSync(join(dir, 'journal.json'), 'utf-8')) as Journal);
       undone.push(project);
     } else {
-      rmSync(join(dir, 'new'), { recursive: true, force: true });
-      rmSync(join(dir, 'old'), { recursive: true, force: true });
+      clearStaging(dir, entries);
     }
   }
   return undone;
@@ -385,6 +403,6 @@ export function recoverIntegrations(workspaceRoot: string): string[] {
  * folder with a journal or staged files.
  */
 export async function recoverUnfinished(workspaceRoot: string): Promise<string[]> {
-  const pending = integrationDirs(workspaceRoot).some(({ dir }) => readdirSync(dir).some((entry) => STAGING.includes(entry)));
+  const pending = integrationDirs(workspaceRoot).some(({ dir }) => readdirSync(dir).some(isStaging));
   return pending ? withLock(lockPath(workspaceRoot), async () => recoverIntegrations(workspaceRoot)) : [];
 }

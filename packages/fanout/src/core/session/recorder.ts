@@ -19,11 +19,11 @@ import {
   type SessionTimings,
 } from './result';
 import type { FileChange } from './scope';
-import { DIFF_FILE, recordSessionDiff, type LineCounts } from './session-diff';
+import { recordSessionDiff, type LineCounts } from './session-diff';
 import type { SessionSpec } from './session-spec';
 import { wiredEditsFile, type WiredEdit } from './wiring';
 import type { Worktree } from './worktree';
-import { RESULT_FILE, sessionDir } from '../../constants';
+import { DIFF_FILE, RESULT_FILE, sessionDir } from '../../constants';
 
 /** Notes a process prints once on the terminal, however many of its sessions meet them. */
 const saidOnce = new Set<string>();

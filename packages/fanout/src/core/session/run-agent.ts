@@ -1,6 +1,6 @@
 import type { AgentReport, RepairRound } from '../agents/agent';
 import { warmChecks } from '../checks/registry';
-import { describeDenials } from '../sandbox/session-sandbox';
+import { describeDenials } from '../sandbox/denials';
 import { watchBudget } from './budget-watch';
 import type { SessionContext, SessionTask } from './context';
 import type { LeadTurn } from './cache-prefix-lead';

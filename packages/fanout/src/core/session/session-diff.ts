@@ -2,15 +2,11 @@ import { writeFileSync } from 'fs';
 import { join, relative } from 'path';
 import type { FileChange } from './scope';
 import { worktreeGit, type Worktree } from './worktree';
+import { DIFF_CUT_NOTE, DIFF_FILE } from '../../constants';
 
 /** The file in a session's folder that holds its unified diff (a cached output of the fanout target, with result.json). */
-export const DIFF_FILE = 'changes.diff';
-
 /** How much of a session's diff is kept: a reviewer reads it, nobody reads megabytes of generated code. */
 const DIFF_CAP_BYTES = 200 * 1024;
-
-/** How the line that says where a diff was cut begins; the report finds it by this. */
-export const DIFF_CUT_NOTE = '[fanout: the diff is cut here';
 
 /** Paths per git command: a session that wrote thousands of files must not overrun the argument list. */
 const PATHS_PER_COMMAND = 1000;

@@ -19,7 +19,7 @@ import { endStrays } from '../system/process';
 import { parseNameStatus, type FileChange } from './scope';
 import { GATE_SCRATCH_PATHS } from './gate';
 import { linkModules } from './linked-modules';
-import { FANOUT_DIR } from '../../constants';
+import { FANOUT_DIR, lockPath, worktreePath } from '../../constants';
 import { coneHolds, conePathspecs, conePatterns, sparseCone, type SparseCheckout, type SparseCone } from './sparse-checkout';
 
 export interface Worktree {
@@ -63,14 +63,6 @@ function gitStagesOutsideSparse(cwd: string): Promise<boolean> {
     () => false,
   );
   return sparseSupport;
-}
-
-export function lockPath(workspaceRoot: string): string {
-  return join(workspaceRoot, FANOUT_DIR, 'git.lock');
-}
-
-export function worktreePath(workspaceRoot: string, project: string): string {
-  return join(workspaceRoot, FANOUT_DIR, 'worktrees', project);
 }
 
 /**

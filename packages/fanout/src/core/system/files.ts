@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readdirSync, statSync } from 'fs';
+import { existsSync, lstatSync, readdirSync, statSync, type Stats } from 'fs';
 import { join } from 'path';
 
 /** Every file below `dir`, sorted; none when it does not exist. */
@@ -14,11 +14,15 @@ export function listFiles(dir: string): string[] {
 
 /** Whether anything is at `path`, a dangling link included (existsSync follows links). */
 export function present(path: string): boolean {
+  return lstatIfAny(path) !== undefined;
+}
+
+/** lstat of what is at `path`, or undefined where nothing is (a missing entry costs no exception, the common case). */
+export function lstatIfAny(path: string): Stats | undefined {
   try {
-    lstatSync(path);
-    return true;
+    return lstatSync(path, { throwIfNoEntry: false });
   } catch {
-    return false;
+    return undefined; // ENOTDIR (a file where a folder would be), or unreadable: nothing there to use.
   }
 }
 

@@ -18,6 +18,8 @@ const ESCAPE_SEQUENCE = new RegExp(
 /** Control characters left once the sequences are gone: all but tab and line feed. */
 // eslint-disable-next-line no-control-regex -- control characters are what it finds
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+// eslint-disable-next-line no-control-regex -- the same, to ask whether there is one
+const ANY_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
 /**
  * Text written for a terminal, as a reader of a file sees it: no escape
@@ -25,6 +27,8 @@ const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
  * return redraws a line (a progress line), the line keeps what was drawn last.
  */
 export function plainText(text: string): string {
+  // Most text has nothing to take out (every sequence begins with a control character): it comes back as it is.
+  if (!ANY_CONTROL.test(text)) return text;
   return text
     .replace(ESCAPE_SEQUENCE, '')
     .replace(/\r\n/g, '\n')

@@ -2,11 +2,10 @@ import { existsSync, rmSync } from 'fs';
 import { join } from 'path';
 import { runGate, type ProcessRunner } from '../session/gate';
 import { linkModules } from '../session/linked-modules';
-import { lockPath } from '../session/worktree';
 import { git } from '../system/git';
 import { withLock } from '../system/lock';
 import type { FailedTask } from './attribution';
-import { FANOUT_DIR } from '../../constants';
+import { FANOUT_DIR, lockPath } from '../../constants';
 
 /**
  * Whether a task that fails in the integrated workspace failed before the fan-out

@@ -2,10 +2,10 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, rmSync, writeFileSync }
 import { dirname, join } from 'path';
 import { GATE_SCRATCH_PATHS } from '../session/gate';
 import { linkModules } from '../session/linked-modules';
-import { lockPath, removeWorktree, worktreePath, type Worktree } from '../session/worktree';
+import { removeWorktree, type Worktree } from '../session/worktree';
 import { git, headCommit } from '../system/git';
 import { withLock } from '../system/lock';
-import { FANOUT_DIR } from '../../constants';
+import { FANOUT_DIR, lockPath, worktreePath } from '../../constants';
 
 /** A file of the integrated state: copied from `source` (an absolute path), or absent when there is none. */
 export interface IntegratedFile {
