@@ -4,9 +4,7 @@ import { join } from 'path';
 import type { LandingOutcome } from '../../core/landing/land';
 import { landRecord } from '../../core/landing/land-record';
 import type { SessionResult } from '../../core/session/result';
-import { runStartedAt } from '../../core/session/cache-prefix-lead';
 import { writeToTask } from '../../core/system/task-output';
-import { fanoutTasks } from '../../core/graph/run-tasks';
 import { writeReport } from '../../core/report/report';
 import { ASSIGNMENT_FILE, fanoutTargetName, readPluginOptions, resultFile, sessionTargetName } from '../../constants';
 import type { LandExecutorSchema } from './schema';
@@ -84,6 +82,9 @@ export async function landTask(
     if (!outcome) throw new Error(result.error);
     say(landedLine(project, outcome));
     if (report === 'when-due') {
+      // Loaded here: a batch (every replay) writes its report once at its end, and never needs them.
+      const { fanoutTasks } = require('../../core/graph/run-tasks') as typeof import('../../core/graph/run-tasks');
+      const { runStartedAt } = require('../../core/session/cache-prefix-lead') as typeof import('../../core/session/cache-prefix-lead');
       const tasks = fanoutTasks(context.taskGraph ?? { tasks: {}, dependencies: {} }, context.targetName ?? fanoutTargetName(plugin));
       if (
         lastToLand(

@@ -10,6 +10,8 @@ describe('the batch executor (loaded for a replay)', () => {
       '../../core/sandbox/sandbox-runner',
       '../../core/session/session-diff',
       '../../core/landing/syntax',
+      '../../core/graph/run-tasks',
+      '../../core/session/cache-prefix-lead',
       './run',
       './run-plan',
     ];
