@@ -26,6 +26,14 @@ class JestResultsReporter {
           failed: suite.numFailingTests,
           durationMs: suite.perfStats ? suite.perfStats.end - suite.perfStats.start : undefined,
           error: suite.testExecError ? String(suite.testExecError.message) : undefined,
+          // Each failed test, named as jest names it, with the start of its message: a CI log
+          // that shows only its last lines still says which test failed and why.
+          failures: suite.testResults
+            .filter((test) => test.status === 'failed')
+            .map((test) => ({
+              name: test.fullName,
+              message: (test.failureMessages ?? []).join('\n').slice(0, 1500),
+            })),
         })),
       }),
     );

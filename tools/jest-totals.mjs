@@ -13,6 +13,7 @@ try {
   // No results at all: nothing ran.
 }
 const timed = [];
+const failedTests = [];
 for (const file of files) {
   const results = JSON.parse(readFileSync(join(dir, file), 'utf-8'));
   for (const suite of results.suites ?? []) {
@@ -22,6 +23,7 @@ for (const file of files) {
   failed += results.numFailedTests + results.numRuntimeErrorTestSuites;
   for (const suite of results.suites ?? []) {
     if (suite.error) console.error(`suite failed to run: ${suite.file}: ${suite.error}`);
+    for (const failure of suite.failures ?? []) failedTests.push({ file: suite.file, ...failure });
   }
 }
 // The slowest suites, so that a CI log shows where its time went.
@@ -30,6 +32,17 @@ if (timed.length > 0) {
   console.log('slowest suites:');
   for (const suite of timed.slice(0, 10)) {
     console.log(`  ${(suite.durationMs / 1000).toFixed(1).padStart(7)} s  ${suite.file}`);
+  }
+}
+// Every failed test, just before the totals, so that the tail of a CI log names it.
+if (failedTests.length > 0) {
+  console.log('failed tests:');
+  for (const test of failedTests) {
+    console.log(`  ${test.file}: ${test.name}`);
+    const lines = test.message.replace(/\u001b\[[0-9;]*m/g, '').split('\n');
+    for (const line of lines.filter((text) => text.trim() !== '').slice(0, 12)) {
+      console.log(`      ${line}`);
+    }
   }
 }
 console.log(`${passed} passed, ${failed} failed`);
