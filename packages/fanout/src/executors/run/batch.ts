@@ -219,7 +219,7 @@ export default async function* runBatch(
  * after its results gracefully (a signal, then a wait for the process tree to go), which cost a run
  * about 100 ms before Nx could print its summary.
  */
-function endWithResults(): void {
+export function endWithResults(): void {
   const send = process.send;
   if (!send || process.env['NX_FORKED_TASK_EXECUTOR'] !== 'true' || !/run-batch\.js$/.test(process.argv[1] ?? '')) return;
   type Send = (message: unknown, ...rest: unknown[]) => boolean;
