@@ -56,10 +56,21 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-function holderAlive(path: string): boolean {
+/** The lock file's content; undefined where there is none (a holder let go of it). */
+function readIfAny(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf-8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Whether the holder that wrote `content` into the lock file `path` still holds it. */
+function holderAlive(path: string, content: string): boolean {
   let holder: { pid?: unknown; start?: unknown };
   try {
-    holder = JSON.parse(readFileSync(path, 'utf-8'));
+    holder = JSON.parse(content);
   } catch {
     // Unreadable: garbage, or written this instant by an older writer. Held, unless it has sat there a while.
     try {
@@ -83,31 +94,47 @@ function holderAlive(path: string): boolean {
 }
 
 /**
- * Removes a lock whose holder is dead. Moving it aside first and comparing what
- * was moved means two processes that both saw the dead holder cannot delete a
- * lock the faster one has meanwhile created: a live lock moved by mistake is put back.
+ * Removes the lock file `path` if it still holds `dead`, the content of a holder found gone, and
+ * returns true; returns false while another process is removing one. Only a holder letting go of
+ * its own lock, or a process holding the lock's breaker (`<lock>.break`), ever removes a lock
+ * file: checking the content and removing the file are then one step for everybody else, so a
+ * lock some other process has taken meanwhile is never removed (which two processes that both
+ * found the holder gone could otherwise do, and both go on as its holder).
  */
-function takeOverStale(path: string): void {
-  let seen: string;
-  try {
-    seen = readFileSync(path, 'utf-8');
-  } catch {
-    return;
+function breakStale(path: string, dead: string, content: string): boolean {
+  const breaker = `${path}.break`;
+  if (!tryCreate(breaker, content)) {
+    // A breaker whose holder is gone (it ended while breaking a lock) is debris.
+    const other = readIfAny(breaker);
+    if (other !== undefined && !holderAlive(breaker, other)) removeDebris(breaker, other);
+    return false;
   }
+  try {
+    if (readIfAny(path) === dead) rmSync(path, { force: true });
+  } finally {
+    release(breaker, content);
+  }
+  return true;
+}
+
+/**
+ * Removes the breaker file `path` left by a process that ended while breaking a lock, if it still
+ * holds `seen`. Moving it aside first and comparing what was moved means a breaker another
+ * process created meanwhile is put back, not removed.
+ */
+function removeDebris(path: string, seen: string): void {
   const aside = `${path}.${process.pid}.stale`;
   try {
     renameSync(path, aside);
   } catch {
     return;
   }
-  if (readFileSync(aside, 'utf-8') === seen) {
-    rmSync(aside, { force: true });
-    return;
-  }
-  try {
-    linkSync(aside, path);
-  } catch {
-    // Someone holds it again; theirs stands.
+  if (readFileSync(aside, 'utf-8') !== seen) {
+    try {
+      linkSync(aside, path);
+    } catch {
+      // Someone holds it again; theirs stands.
+    }
   }
   rmSync(aside, { force: true });
 }
@@ -161,10 +188,10 @@ async function acquire(path: string, timeoutMs: number): Promise<string> {
   let wait = 5;
   for (;;) {
     if (tryCreate(path, content)) return content;
-    if (!holderAlive(path)) {
-      takeOverStale(path);
-      continue;
-    }
+    const held = readIfAny(path);
+    // Let go of since: try again at once.
+    if (held === undefined) continue;
+    if (!holderAlive(path, held) && breakStale(path, held, content)) continue;
     if (Date.now() > deadline) {
       throw new Error(
         `Timed out after ${timeoutMs} ms waiting for the lock ${path}, held by a running process. ` +
