@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { readJsonFile, workspaceRoot } from '@nx/devkit';
@@ -53,6 +53,24 @@ export function agentRunEnv(base: NodeJS.ProcessEnv, bin: string, settings: Reco
 }
 
 /** A task and the contract type the scripted model's code for it uses (the ready workspace's entities). */
+/**
+ * The environment of the real Claude Code CLI against a scripted model server at `url`: `apiKey` as
+ * its key, its settings and transcripts in `configDir` (made here; none of the machine's read), and
+ * nothing but model requests (no telemetry, error reports, update checks or other traffic).
+ */
+export function claudeCodeEnv(url: string, apiKey: string, configDir: string): Record<string, string> {
+  mkdirSync(configDir, { recursive: true });
+  return {
+    ANTHROPIC_BASE_URL: url,
+    ANTHROPIC_API_KEY: apiKey,
+    CLAUDE_CONFIG_DIR: configDir,
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    DISABLE_AUTOUPDATER: '1',
+  };
+}
+
 export interface AgentTask {
   name: string;
   type: string;

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   agentRunEnv,
+  claudeCodeEnv,
   assignedTask,
   cliPrefix,
   generateAgentTasks,
@@ -93,19 +94,9 @@ describe('the run budget, with the real Claude Code CLI', () => {
     server = await startScriptedModelServer(script, { promptCache: true });
     prefix = cliPrefix();
     const [ready, bin] = await Promise.all([readyWorkspace('budget'), installCli(prefix, '@anthropic-ai/claude-code', CLAUDE_VERSION)]);
-    const configDir = join(ready.root, '..', 'claude-config');
-    mkdirSync(configDir);
     ws = new TestWorkspace(
       ready.root,
-      agentRunEnv(ready.env, bin, {
-        ANTHROPIC_BASE_URL: server.url,
-        ANTHROPIC_API_KEY: FAKE_API_KEY,
-        CLAUDE_CONFIG_DIR: configDir,
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_ERROR_REPORTING: '1',
-        DISABLE_AUTOUPDATER: '1',
-      }),
+      agentRunEnv(ready.env, bin, claudeCodeEnv(server.url, FAKE_API_KEY, join(ready.root, '..', 'claude-config'))),
     );
     ({ roots, contractsImportPath } = await generateAgentTasks(ws, 'claude', TASKS));
   }, 2 * TEST_LIMIT);

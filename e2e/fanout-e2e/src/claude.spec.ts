@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   agentRunEnv,
+  claudeCodeEnv,
   assignedTask,
   assignmentText,
   cliPrefix,
@@ -114,21 +115,9 @@ describe('agent: claude, the real Claude Code CLI against a scripted model serve
     server = await startScriptedModelServer(script, { promptCache: true });
     prefix = cliPrefix();
     const [ready, bin] = await Promise.all([readyWorkspace('claude'), installCli(prefix, '@anthropic-ai/claude-code', CLAUDE_VERSION)]);
-    const configDir = join(ready.root, '..', 'claude-config');
-    mkdirSync(configDir);
     ws = new TestWorkspace(
       ready.root,
-      agentRunEnv(ready.env, bin, {
-        ANTHROPIC_BASE_URL: server.url,
-        ANTHROPIC_API_KEY: FAKE_API_KEY,
-        // Its settings and transcripts in the suite's folder, none of the machine's read.
-        CLAUDE_CONFIG_DIR: configDir,
-        // Nothing but model requests: no telemetry, error reports, update checks or other traffic.
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_ERROR_REPORTING: '1',
-        DISABLE_AUTOUPDATER: '1',
-      }),
+      agentRunEnv(ready.env, bin, claudeCodeEnv(server.url, FAKE_API_KEY, join(ready.root, '..', 'claude-config'))),
     );
     ({ roots, contractsImportPath } = await generateAgentTasks(ws, 'claude', TASKS));
   }, 2 * TEST_LIMIT);

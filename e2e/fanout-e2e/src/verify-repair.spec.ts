@@ -1,6 +1,6 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { agentRunEnv, cliPrefix, installCli, pinnedVersion } from './agent-cli';
+import { agentRunEnv, claudeCodeEnv, cliPrefix, installCli, pinnedVersion } from './agent-cli';
 import { APP_PAGES, reactWorkspace, SETTINGS, TYPES } from './react-workspace';
 import { killRunningCommands } from './run-command';
 import { startScriptedModelServer, type Script, type ScriptedModelServer, type ScriptedToolCall } from './scripted-model-server';
@@ -269,19 +269,9 @@ describe('fanout-verify repairs what the sessions broke together', () => {
       server = await startScriptedModelServer(script);
       prefix = cliPrefix();
       const bin = await installCli(prefix, '@anthropic-ai/claude-code', CLAUDE_VERSION);
-      const configDir = join(ws.root, '..', 'verify-repair-claude-config');
-      mkdirSync(configDir, { recursive: true });
       claude = new TestWorkspace(
         ws.root,
-        agentRunEnv(ws.env, bin, {
-          ANTHROPIC_BASE_URL: server.url,
-          ANTHROPIC_API_KEY: FAKE_API_KEY,
-          CLAUDE_CONFIG_DIR: configDir,
-          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-          DISABLE_TELEMETRY: '1',
-          DISABLE_ERROR_REPORTING: '1',
-          DISABLE_AUTOUPDATER: '1',
-        }),
+        agentRunEnv(ws.env, bin, claudeCodeEnv(server.url, FAKE_API_KEY, join(ws.root, '..', 'verify-repair-claude-config'))),
       );
       const walk = (dir: string): string[] =>
         readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
