@@ -5,6 +5,7 @@ import { latestLedger, type LedgerState } from '../budget/ledger';
 import type { SessionResult } from '../session/result';
 import type { VerifyRepairRecord } from '../verify/repair-record';
 import { headCommitSync } from '../system/git';
+import { compareText } from '../system/compare';
 
 /** What `fanout-verify` found over the integrated workspace. */
 export interface VerifySummary {
@@ -93,7 +94,7 @@ function readSessions(workspaceRoot: string, note: (message: string) => void): R
     recorded.push({ result: withSteps(parsed as SessionResult & { checks?: SessionResult['steps'] }), dir: join(sessions, name) });
   }
   return recorded.sort(
-    (a, b) => Date.parse(a.result.startedAt) - Date.parse(b.result.startedAt) || a.result.project.localeCompare(b.result.project),
+    (a, b) => Date.parse(a.result.startedAt) - Date.parse(b.result.startedAt) || compareText(a.result.project, b.result.project),
   );
 }
 

@@ -1,5 +1,4 @@
 import type { ExecutorContext, TaskGraph } from '@nx/devkit';
-import { readFileSync } from 'fs';
 import { availableParallelism, cpus } from 'os';
 import { processCommandLine, warnOnce, type ProcessInfoOptions } from '../../core/system/process-info';
 import { taskEnvironment } from '../../core/system/task-env';
@@ -9,8 +8,8 @@ import { runTasksInBatch, taskContext, type BatchTaskResult } from '../batch-tas
 export { runTasksInBatch, type BatchTaskResult };
 import { writeReport } from '../../core/report/report';
 import { whenSetupsEnd } from '../../core/session/setting-up';
-import { NX_DEFAULT_PARALLEL, resultFile } from '../../constants';
-import type { SessionResult } from '../../core/session/result';
+import { NX_DEFAULT_PARALLEL } from '../../constants';
+import { inLandingOrder } from '../../core/landing/order';
 import { landTask } from '../land/land';
 import { isLanding } from './executor';
 import type { RunPlan } from './run-plan';
@@ -83,15 +82,6 @@ export function nxParallelism(
   return count;
 }
 
-/** When a task's session ended, from its record: the order its run recorded the sessions in ('' when unknown). */
-function sessionEnded(workspaceRoot: string, project: string): string {
-  try {
-    return (JSON.parse(readFileSync(resultFile(workspaceRoot, project), 'utf-8')) as SessionResult).endedAt ?? '';
-  } catch {
-    return '';
-  }
-}
-
 /**
  * The batch's tasks in the order they are offered to start: the sessions, then the
  * landings in the order their sessions ended. A landing whose session runs in this
@@ -101,9 +91,10 @@ function sessionEnded(workspaceRoot: string, project: string): string {
  */
 function inStartOrder(taskGraph: TaskGraph, landing: (id: string) => boolean, workspaceRoot: string): TaskGraph['tasks'] {
   const ids = Object.keys(taskGraph.tasks);
-  const landings = ids.filter(landing);
-  const ended = new Map(landings.map((id) => [id, sessionEnded(workspaceRoot, taskGraph.tasks[id].target.project)]));
-  landings.sort((a, b) => (ended.get(a) ?? '').localeCompare(ended.get(b) ?? '') || a.localeCompare(b));
+  const landings = inLandingOrder(
+    workspaceRoot,
+    ids.filter(landing).map((id) => taskGraph.tasks[id]),
+  );
   return Object.fromEntries([...ids.filter((id) => !landing(id)), ...landings].map((id) => [id, taskGraph.tasks[id]]));
 }
 
