@@ -189,7 +189,7 @@ async function acquire(path: string, timeoutMs: number): Promise<string> {
   for (;;) {
     if (tryCreate(path, content)) return content;
     const held = readIfAny(path);
-    // Let go of since: try again at once.
+    // Its holder let go of it meanwhile: try again at once.
     if (held === undefined) continue;
     if (!holderAlive(path, held) && breakStale(path, held, content)) continue;
     if (Date.now() > deadline) {
