@@ -52,7 +52,6 @@ export function agentRunEnv(base: NodeJS.ProcessEnv, bin: string, settings: Reco
   return { ...env, PATH: `${bin}${delimiter}${env.PATH ?? ''}`, ...settings };
 }
 
-/** A task and the contract type the scripted model's code for it uses (the ready workspace's entities). */
 /**
  * The environment of the real Claude Code CLI against a scripted model server at `url`: `apiKey` as
  * its key, its settings and transcripts in `configDir` (made here; none of the machine's read), and
@@ -71,6 +70,7 @@ export function claudeCodeEnv(url: string, apiKey: string, configDir: string): R
   };
 }
 
+/** A task and the contract type the scripted model's code for it uses (the ready workspace's entities). */
 export interface AgentTask {
   name: string;
   type: string;

@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import {
   agentRunEnv,
-  claudeCodeEnv,
   assignedTask,
+  claudeCodeEnv,
   cliPrefix,
   generateAgentTasks,
   installCli,

@@ -2,9 +2,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   agentRunEnv,
-  claudeCodeEnv,
   assignedTask,
   assignmentText,
+  claudeCodeEnv,
   cliPrefix,
   generateAgentTasks,
   installCli,

@@ -8,14 +8,17 @@ import { withLock } from './lock';
  * file system that lets another "process" act between two of the lock's steps.
  */
 type Fs = typeof import('fs');
-/** What happens at each of the lock's next file operations (another process acting in between); undefined: nothing. */
+/**
+ * What happens at each of the lock's next file operations on the test's files (another process acting
+ * in between); undefined: nothing. Other files (the process's own start, read from /proc) do not count.
+ */
 let steps: ((() => void) | undefined)[] = [];
 /** What happens instead of the next read of this path. */
 let onRead: { path: string; act: () => never } | undefined;
 /** The file system itself, for the lock's steps and for the other processes' acts. */
 const actual = jest.requireActual<Fs>('fs');
-const interleave = () => {
-  steps.shift()?.();
+const interleave = (path: unknown) => {
+  if (String(path).includes('fanout-lock-race-')) steps.shift()?.();
 };
 jest.mock('fs', () => ({
   ...jest.requireActual<Fs>('fs'),
@@ -25,22 +28,21 @@ jest.mock('fs', () => ({
       onRead = undefined;
       act();
     }
-    interleave();
+    interleave(args[0]);
     return actual.readFileSync(...args);
   }),
   statSync: jest.fn((...args: Parameters<Fs['statSync']>) => {
     try {
       return actual.statSync(...args);
     } finally {
-      interleave();
+      interleave(args[0]);
     }
   }),
   writeFileSync: jest.fn((...args: Parameters<Fs['writeFileSync']>) => {
-    interleave();
+    interleave(args[0]);
     return actual.writeFileSync(...args);
   }),
 }));
-
 
 function enoent(path: string): Error {
   return Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' });
