@@ -138,7 +138,11 @@ ${notes.join('\n')}
   each time (so the sessions' records are restored and their files landed, not left in place),
   \`nx run-many -t fanout\` (12 \`fanout-session\` tasks from the cache, 12 uncached landings that write
   the files, in one batch process) and the same run of a cached no-op \`nx:run-commands\` target
-  (\`bench-noop\`) on the same 12 projects, alternated.
+  (\`bench-noop\`) on the same 12 projects, alternated with a third run: the same replay with the
+  installed plugin's batch implementation replaced by one that does nothing (every task reported done,
+  nothing landed, the process ended once its results have gone out), which is what Nx's batch process
+  alone costs a replay. Each run starts after \`sync\`, so none pays for writing back what the one
+  before it left.
 - **Checks**: 12 sessions of 20 files each (the reference's files renamed, and modules of the task's
   own that use the contract types), each in a folder with a copy of the contracts; one fresh Node
   process per pass, as every session runs in a process of its own; the baseline parses the same files
