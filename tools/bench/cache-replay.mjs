@@ -29,7 +29,10 @@ exports.default = async function* (taskGraph) {
 };
 `;
 
-/** Runs `work` with the installed plugin's batch implementation replaced by BARE_BATCH; puts it back after. */
+/**
+ * Runs `work` with the installed plugin's batch implementation replaced by BARE_BATCH; puts it back
+ * after. A bench killed meanwhile leaves it replaced until the next run installs the plugin again.
+ */
 function withBareBatch(workspace, work) {
   const file = join(workspace, 'node_modules', 'fanout', 'dist', 'executors', 'run', 'batch.js');
   const original = readFileSync(file);
